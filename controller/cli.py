@@ -1,0 +1,45 @@
+"""The `massagectl` command line: one subcommand per module in controller/commands/."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+import controller.commands
+from routines.errors import MassageError
+
+EXIT_OK = 0
+EXIT_FAILURE = 1  # the command ran and found a problem (invalid file, fault, refusal)
+EXIT_USAGE = 2  # the command line itself was wrong (argparse uses 2 as well)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="massagectl",
+        description="Run massage routines on a chair, a pad or the built-in simulator.",
+    )
+    subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # Each module in controller/commands/ adds its own subcommands, so a new command is a new
+    # file and nothing else changes.
+    for module_info in sorted(pkgutil.iter_modules(controller.commands.__path__)):
+        module = importlib.import_module(f"controller.commands.{module_info.name}")
+        module.register(subcommands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or EXIT_OK)
+    except MassageError as error:
+        print(f"massagectl {args.command}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

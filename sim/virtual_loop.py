@@ -1,0 +1,91 @@
+"""Event loops whose clock is not the wall clock: skipping idle time, or running N times faster.
+
+The simulator, the link and the session all take their time from `loop.time()`, so running them
+on one of these loops moves the whole system onto a virtual timeline:
+
+- `VirtualTimeLoop()`: whenever no callback is ready, the clock jumps to the next timer. A
+  30-minute session runs as fast as the CPU allows. Only for in-memory transports: a real file
+  descriptor that becomes readable later would be missed while the clock jumps.
+- `VirtualTimeLoop(speed=N)`: the clock runs N times faster than the wall clock; timers and
+  selector timeouts are shrunk to match. Real file descriptors still work.
+
+The loop is a SelectorEventLoop whose selector is wrapped; asyncio's own scheduling is untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import selectors
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class _ClockedSelector(selectors.BaseSelector):
+    """Delegates to a real selector, but turns blocking waits into clock advances."""
+
+    def __init__(self, inner: selectors.BaseSelector, loop: VirtualTimeLoop) -> None:
+        self._inner = inner
+        self._loop = loop
+
+    def register(self, fileobj, events, data=None):
+        return self._inner.register(fileobj, events, data)
+
+    def unregister(self, fileobj):
+        return self._inner.unregister(fileobj)
+
+    def modify(self, fileobj, events, data=None):
+        return self._inner.modify(fileobj, events, data)
+
+    def get_map(self):
+        return self._inner.get_map()
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def select(self, timeout: float | None = None):
+        return self._loop._select(self._inner, timeout)
+
+
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """See the module docstring. `speed=None` skips idle time; a number scales the wall clock."""
+
+    def __init__(self, speed: float | None = None, start_s: float = 0.0) -> None:
+        super().__init__()
+        if speed is not None and speed <= 0:
+            raise ValueError("speed must be positive")
+        self.speed = speed
+        self._virtual_s = start_s
+        self._wall_origin_s = time.monotonic()
+        self._virtual_origin_s = start_s
+        self._selector = _ClockedSelector(self._selector, self)  # type: ignore[attr-defined]
+
+    def time(self) -> float:
+        if self.speed is None:
+            return self._virtual_s
+        return self._virtual_origin_s + (time.monotonic() - self._wall_origin_s) * self.speed
+
+    def _select(self, inner: selectors.BaseSelector, timeout: float | None):
+        if self.speed is not None:
+            return inner.select(None if timeout is None else timeout / self.speed)
+        events = inner.select(0)
+        if events or timeout == 0:
+            return events
+        if timeout is None:
+            # Nothing is scheduled at all: only outside input (a signal, another thread) can
+            # wake the loop, so wait for it in real time.
+            return inner.select(None)
+        self._virtual_s += timeout
+        return []
+
+
+def run_virtual(
+    main: Callable[[], Coroutine[Any, Any, T]] | Coroutine[Any, Any, T],
+    speed: float | None = None,
+) -> T:
+    """Run a coroutine to completion on a fresh VirtualTimeLoop, then close the loop."""
+    with asyncio.Runner(loop_factory=lambda: VirtualTimeLoop(speed=speed)) as runner:
+        coroutine = main() if callable(main) else main
+        return runner.run(coroutine)

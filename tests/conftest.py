@@ -1,0 +1,100 @@
+"""Project-wide test set-up: hypothesis profiles, the opt-in soak flag and leak checks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# CI is deterministic: the same examples every run, a bounded number of them, and no per-example
+# deadline (the machines are shared and noisy; timing is measured by benchmarks instead).
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=60,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.register_profile("fuzz", max_examples=20_000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--soak", action="store_true", default=False, help="also run long soak and fuzz tests"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--soak"):
+        return
+    skip = pytest.mark.skip(reason="soak test: run with --soak")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)
+
+
+def _open_fds() -> dict[int, str]:
+    fds = {}
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            fds[int(name)] = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:
+            pass  # the fd of the listing itself, already closed
+    return fds
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_fds_or_threads():
+    """Fail a test that leaves a port, pty, socket or thread open behind it."""
+    fds_before = _open_fds()
+    threads_before = set(threading.enumerate())
+    yield
+    leaked_fds = {
+        fd: target
+        for fd, target in _open_fds().items()
+        if fd not in fds_before or fds_before[fd] != target
+    }
+    # Pipes and sockets of a fresh event loop belong to pytest's own machinery only if they
+    # existed before; anything new that is still open is the test's.
+    leaked_threads = [
+        t for t in threading.enumerate() if t not in threads_before and t.is_alive()
+    ]
+    problems = []
+    if leaked_fds:
+        problems.append(f"file descriptors left open: {leaked_fds}")
+    if leaked_threads:
+        problems.append(f"threads left running: {[t.name for t in leaked_threads]}")
+    if problems:
+        pytest.fail("; ".join(problems))
+
+
+@pytest.fixture
+def run_virtual_time():
+    """Run a coroutine on a virtual-time loop; fail if it leaves tasks running.
+
+    Usage: `result = run_virtual_time(some_coroutine())`.
+    """
+    from sim.virtual_loop import VirtualTimeLoop
+
+    def runner(coroutine, speed: float | None = None):
+        async def checked():
+            result = await coroutine
+            current = asyncio.current_task()
+            leftover = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+            if leftover:
+                for task in leftover:
+                    task.cancel()
+                await asyncio.gather(*leftover, return_exceptions=True)
+                pytest.fail(f"tasks left running: {[t.get_name() for t in leftover]}")
+            return result
+
+        with asyncio.Runner(loop_factory=lambda: VirtualTimeLoop(speed=speed)) as runner:
+            return runner.run(checked())
+
+    return runner

@@ -1,0 +1,113 @@
+"""The shared vocabulary: device profiles, user profiles, plans, and the virtual clock."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from routines.device import ChannelKind, Zone, builtin_device_names, load_device
+from routines.errors import InvalidFileError, UnknownNameError
+from routines.plan import Plan, Segment, segment_table, split_segment
+from routines.user import load_user
+
+
+def test_builtin_devices_load_and_describe_their_channels():
+    assert builtin_device_names() == ["chair", "pad"]
+    chair = load_device("chair")
+    assert chair.zones >= {Zone.SHOULDERS, Zone.ARMS, Zone.SEAT, Zone.CALVES, Zone.FEET}
+    assert chair.has_seat_sensor
+    assert all(c.max <= 45 for c in chair.channels_of(ChannelKind.HEAT))
+    pad = load_device("pad")
+    assert not pad.channels_of(ChannelKind.AIRBAG)
+    assert len(pad.channels_of(ChannelKind.HEAT)) == 1
+
+
+def test_unknown_device_names_close_matches():
+    with pytest.raises(UnknownNameError) as caught:
+        load_device("chiar")
+    assert "chair" in str(caught.value)
+
+
+def test_device_file_with_bad_safe_default_names_the_field(tmp_path: Path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        'name = "heater"\ndescription = "one heat pad"\n'
+        '[[channels]]\nid = "heat"\nkind = "heat"\nzone = "lower_back"\n'
+        "min = 0\nmax = 45\nsafe_default = 50\nmax_rate_per_s = 5\nmax_duration_s = 300\n"
+    )
+    with pytest.raises(InvalidFileError) as caught:
+        load_device(bad)
+    [problem] = caught.value.problems
+    assert problem.field == "channels[0]"
+    assert "safe_default 50.0 is outside the hard range 0.0..45.0 C" in problem.message
+
+
+def test_user_profile_refuses_unknown_precaution(tmp_path: Path):
+    path = tmp_path / "me.toml"
+    path.write_text('precautions = ["dvt", "flu"]\n')
+    with pytest.raises(InvalidFileError) as caught:
+        load_user(path)
+    assert [p.field for p in caught.value.problems] == ["precautions[1]"]
+
+
+def test_toml_syntax_error_names_the_line(tmp_path: Path):
+    path = tmp_path / "me.toml"
+    path.write_text('name = "x"\nshoulder_height_mm = \n')
+    with pytest.raises(InvalidFileError) as caught:
+        load_user(path)
+    assert "line 2" in str(caught.value)
+
+
+values = st.floats(min_value=0, max_value=30, allow_nan=False)
+
+
+@given(
+    start=values, end=values, amplitude=st.floats(0, 5), period=st.floats(0.5, 20),
+    duration=st.floats(1, 1000), limit=st.floats(30, 120),
+)
+def test_split_segment_renders_identically(start, end, amplitude, period, duration, limit):
+    chair = load_device("chair")
+    whole = Segment("airbag_seat", 0.0, duration, start, end, amplitude, period if amplitude else 0.0)
+    pieces = split_segment(whole, limit)
+    assert all(p.duration_s <= limit + 1e-6 for p in pieces)
+    assert math.isclose(sum(p.duration_s for p in pieces), duration, rel_tol=1e-9)
+    table_whole = segment_table([whole], chair)
+    table_split = segment_table(pieces, chair)
+    plan_whole = Plan("x", chair, duration, table_whole)
+    plan_split = Plan("x", chair, duration, table_split)
+    times = np.linspace(0, duration, 97, endpoint=False)
+    np.testing.assert_allclose(
+        plan_whole.values_at("airbag_seat", times), plan_split.values_at("airbag_seat", times),
+        atol=1e-6,
+    )
+
+
+def test_plan_render_uses_safe_default_and_holds_position():
+    chair = load_device("chair")
+    segments = [
+        Segment("roller_position", 0.0, 10.0, 100.0, 300.0),
+        Segment("airbag_calves", 0.0, 5.0, 0.0, 8.0),
+    ]
+    plan = Plan("x", chair, 10.0, segment_table(segments, chair))
+    times, lanes = plan.render(rate_hz=2)
+    assert lanes["roller_position"][0] == 100.0 and lanes["roller_position"][-1] == 290.0
+    assert lanes["airbag_calves"][8] == pytest.approx(6.4)  # t = 4 s
+    assert lanes["airbag_calves"][12] == 0.0  # after the segment: safe default
+    assert lanes["heat_calves"].max() == 0.0
+    assert "airbag_calves: last segment ends at 5.000000 s, plan ends at 10.000000 s" in plan.problems()
+
+
+def test_virtual_time_skips_idle_time(run_virtual_time):
+    async def an_hour_of_waiting():
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await asyncio.sleep(3600)
+        return loop.time() - start
+
+    assert run_virtual_time(an_hour_of_waiting()) == pytest.approx(3600)
