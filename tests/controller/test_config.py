@@ -1,0 +1,50 @@
+"""The controller's config file: defaults with no file, relative paths, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from controller.config import Config, load_config
+from routines.errors import InvalidFileError
+
+
+def test_no_file_anywhere_means_simulator_and_chair(tmp_path, monkeypatch):
+    monkeypatch.delenv("MASSAGECTL_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "nothing-here"))
+    config = load_config()
+    assert config.device.port is None
+    assert config.device.profile == "chair"
+    assert config.mqtt.enabled is False
+
+
+def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path):
+    path = tmp_path / "etc" / "config.toml"
+    path.parent.mkdir()
+    path.write_text(
+        '[device]\nprofile = "profiles/mychair.toml"\nport = "/dev/ttyUSB0"\n'
+        '[session]\nuser_profile = "anna.toml"\n[logs]\ndirectory = "logs"\n'
+    )
+    config = load_config(path)
+    assert config.device.profile == str(tmp_path / "etc" / "profiles" / "mychair.toml")
+    assert config.session.user_profile == tmp_path / "etc" / "anna.toml"
+    assert config.logs.fault_log == tmp_path / "etc" / "logs" / "faults.jsonl"
+
+
+def test_a_wrong_field_is_named_and_nothing_is_loaded(tmp_path: Path):
+    path = tmp_path / "config.toml"
+    path.write_text('[mqtt]\nport = 70000\nbroker = "x"\n')
+    with pytest.raises(InvalidFileError) as caught:
+        load_config(path)
+    fields = sorted(problem.field for problem in caught.value.problems)
+    assert fields == ["mqtt.broker", "mqtt.port"]
+
+
+def test_a_config_named_but_missing_is_an_error(tmp_path: Path):
+    with pytest.raises(InvalidFileError, match="no such config file"):
+        load_config(tmp_path / "missing.toml")
+
+
+def test_defaults_round_trip_through_the_model():
+    assert Config.model_validate(Config().model_dump()) == Config()
