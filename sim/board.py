@@ -1,0 +1,536 @@
+"""The simulated board: the chair's firmware behaviour on top of the physics, at message level.
+
+    board = SimBoard(load_device("chair"), now_s=loop.time(), emit=send_to_host)
+    board.handle(message, now_s)        a host message arrives (firmware_bridge.messages)
+    board.host_frame_received(now_s)    any valid frame arrived (an ack, say): feeds the watchdog
+    board.advance(now_s)                run the firmware and the physics up to now_s
+    board.next_event_s()                when advance next has something to do
+    board.remote.press(key, now_s)      a key on the handheld remote; board.remote.rows: display
+    board.inject_fault(kind, target, now_s) / clear_fault(...)   see sim.faults
+    board.occupant                      who sits in the chair (sim.physics.occupant.Occupant)
+    board.outputs_safe()                see below
+    board.trace                         what happened (sim.trace)
+
+Device messages go to `emit`, or pile up in `board.outbox` when there is no emit callback.
+Host seconds (`now_s`) are the event loop's clock; the board's own clock ticks from power-on.
+
+Firmware duties: a queue of segments per channel run on the board's clock (sim.schedule); late
+segments run on arrival and are counted; Stop, SetIntensity, SetChannelMask and Heartbeat act on
+arrival; a watchdog (armed by the first host frame after power-on) shuts down after
+WATCHDOG_S of silence; segments beyond the channel's limits are refused; values are clamped;
+sensors are checked (sim.sensors); a driven linear motor that does not move for MOTOR_STALL_S is
+a fault; the remote's STOP key stops locally first. Shutdown clears every queue, latches, and ends
+only on Reset. Power-on: READY, every output safe, cause POWER_ON.
+
+`outputs_safe()` is true exactly when every channel is commanded to its safe state: a
+position-like drive (position, width) is stopped (no target), and every other channel's command
+equals its safe default (for the built-in profiles: depth retracting to 0, knead and tap motors
+off, airbag pump off with the vent open, heater off). It is about what the board drives, not the
+physics: a bag still deflating or a cooling heater is safe, a welded relay is invisible to it.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+
+from firmware_bridge.messages import (
+    ClockReport,
+    DeviceMessage,
+    DeviceState,
+    FaultCode,
+    FaultReport,
+    Heartbeat,
+    Identify,
+    KeyPress,
+    QueryStatus,
+    RemoteKey,
+    Reset,
+    ScheduleSegment,
+    SensorReport,
+    SetChannelMask,
+    SetIntensity,
+    ShowText,
+    StatusReport,
+    Stop,
+    StopCause,
+)
+from routines.device import DeviceProfile
+from sim import registry
+from sim.board_faults import FaultSwitches
+from sim.clock import DEFAULT_CLOCK_HZ, BoardClock, unwrap_clock, wrap_clock
+from sim.faults import FaultKind
+from sim.identity import identify_answer
+from sim.physics.occupant import Occupant
+from sim.physics.plant import Plant
+from sim.remote import HandheldRemote
+from sim.schedule import ChannelSchedule
+from sim.segments import QueuedSegment, segment_problem, segment_value
+from sim.sensors import SensorBank, Trip
+from sim.trace import SegmentOutcome, Trace
+
+# Klipper-style host watchdog: half a second without a valid frame means the host is gone.
+WATCHDOG_S = 0.5
+# Telemetry rate: 20 Hz resolves a 50 mm/s carriage to 2.5 mm (a body scan needs < 10 mm),
+# lets the host see an airbag's 8 kPa/s rise in 0.4 kPa steps, and keeps the chair's 18 sensors
+# to two reports per tick (about a fifth of a 115200 baud line, in the board-to-host direction).
+TELEMETRY_HZ = 20
+# Status: twice a second, so a host that missed a state-change report learns within 0.5 s.
+STATUS_HZ = 2
+# Segments held ahead across all channels: 128 x ~24 bytes fits a small MCU's RAM, and covers
+# every channel a few seconds ahead at the host's streaming window.
+QUEUE_CAPACITY = 128
+# Rongtai's error table: a motor 10 s without position pulses is a fault.
+MOTOR_STALL_S = 10.0
+# Movement smaller than this is no encoder pulse.
+STALL_PROGRESS_MM = 1.0
+# The most values one SensorReport carries (one wire block of 64 bytes).
+SENSOR_VALUES_PER_REPORT = 12
+
+_STOP_CAUSE_OF_TRIP = {Trip.SENSOR_RANGE: StopCause.SENSOR_RANGE, Trip.OVER_LIMIT: StopCause.OVER_LIMIT}
+_FAULT_CODE_OF_TRIP = {Trip.SENSOR_RANGE: FaultCode.SENSOR_RANGE, Trip.OVER_LIMIT: FaultCode.OVER_LIMIT}
+
+
+class SimBoard:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        profile: DeviceProfile,
+        *,
+        now_s: float = 0.0,
+        emit: Callable[[DeviceMessage], None] | None = None,
+        clock_hz: int = DEFAULT_CLOCK_HZ,
+        clock_start_ticks: int = 0,
+        drift_ppm: float = 0.0,
+        seed: int = 0,
+        occupant: Occupant | None = None,
+        telemetry_hz: int = TELEMETRY_HZ,
+        status_hz: int = STATUS_HZ,
+        queue_capacity: int = QUEUE_CAPACITY,
+        name: str | None = None,
+    ) -> None:
+        self.profile = profile
+        self.name = name or profile.name
+        self.emit = emit
+        self.outbox: list[DeviceMessage] = []
+        self.clock_hz = clock_hz
+        self.queue_capacity = queue_capacity
+        self._clock_start_ticks = clock_start_ticks
+        self._drift_ppm = drift_ppm
+        self.telemetry_period_ticks = clock_hz // telemetry_hz
+        self.status_period_ticks = clock_hz // status_hz
+        self.occupant = occupant or Occupant()
+        self.plant = Plant(profile, self.occupant)
+        self.sensors = SensorBank(profile, seed)
+        self.remote = HandheldRemote(self._key_pressed)
+        self.trace = Trace(
+            profile.name, [c.id for c in profile.channels], [s.id for s in profile.sensors], clock_hz
+        )
+        channels = profile.channels
+        self._channels = channels
+        self._safe_outputs: list[float | None] = [c.safe_default for c in channels]
+        self._outputs: list[float | None] = list(self._safe_outputs)
+        self._max_duration_ticks = [round(c.max_duration_s * clock_hz) for c in channels]
+        # Per channel: hard range, safe state and whether intensity scales it.
+        self._output_rules = [
+            (c.min, c.max, c.safe_default, c.kind.scaled_by_intensity) for c in channels
+        ]
+        self._all_channels_mask = (1 << len(channels)) - 1
+        self._actual_readers = [self.plant.actual_reader(i) for i in range(len(channels))]
+        self.faults = FaultSwitches(self)
+        self.health = registry.BoardHealth(self.name, self._outputs, self._safe_outputs)
+        registry.register(self, self.health)
+        self._power_on(now_s)
+
+    # --- the firmware's state ---------------------------------------------------------------
+
+    def _power_on(self, now_s: float) -> None:
+        """Firmware start: everything the board keeps in RAM begins afresh."""
+        self.clock = BoardClock(now_s, self.clock_hz, self._clock_start_ticks, self._drift_ppm)
+        self._ticks = self.clock.ticks_at(now_s)
+        self._plant_ticks = self._ticks
+        self._schedules = [
+            ChannelSchedule(0 if c.kind.holds_position else self._max_duration_ticks[i])
+            for i, c in enumerate(self._channels)
+        ]
+        self._pending_count = 0
+        self._boundary_ticks: int | None = None
+        self.state = DeviceState.READY
+        self.stop_cause = StopCause.POWER_ON
+        self.intensity_scale = 1.0
+        self.enabled_mask = self._all_channels_mask
+        self.late_segments = 0
+        self._watchdog_ticks = self.clock.span_ticks(WATCHDOG_S)
+        self._stall_ticks = self.clock.span_ticks(MOTOR_STALL_S)
+        self._watchdog_armed = False
+        self._last_frame_ticks = self._ticks
+        self._next_telemetry_ticks = self._ticks + self.telemetry_period_ticks
+        self._next_status_ticks = self._ticks + self.status_period_ticks
+        self._stall_marks = {i: (d.position_mm, self._ticks) for i, d in self.plant.drives.items()}
+        self.sensors.forget_runs()
+        self.remote.clear()
+        self._refresh_outputs()
+        self._event("state", state=self.state.name, cause=self.stop_cause.name)
+        self._send_status()
+
+    def _reboot(self, now_s: float) -> None:
+        """The board restarts (a brown-out, its own watchdog): RAM is lost, the hardware stays."""
+        self._clear_queues()
+        self._power_on(now_s)
+
+    @property
+    def ticks(self) -> int:
+        """The board's clock now (unwrapped)."""
+        return self._ticks
+
+    @property
+    def clock_now(self) -> int:
+        """The board's clock now, as it travels on the wire (32 bits)."""
+        return wrap_clock(self._ticks)
+
+    @property
+    def queue_free(self) -> int:
+        return self.queue_capacity - self._pending_count
+
+    def outputs_safe(self) -> bool:
+        """Every channel commanded to its safe state (see the module docstring)."""
+        return self._outputs == self._safe_outputs
+
+    def output(self, channel_id: str) -> float | None:
+        """The commanded value of a channel now (None: a stopped position-like drive)."""
+        return self._outputs[self.profile.channel_index(channel_id)]
+
+    @property
+    def outputs(self) -> tuple[float | None, ...]:
+        return tuple(self._outputs)
+
+    # --- time -------------------------------------------------------------------------------
+
+    def advance(self, now_s: float) -> None:
+        """Run firmware and physics up to host time `now_s` (never backwards)."""
+        self._advance_to(self.clock.ticks_at(now_s))
+
+    def _advance_to(self, target: int) -> None:
+        while True:
+            event = self._next_event_ticks()
+            if event > target:
+                break
+            self._run_to(event)
+            self._ticks = event
+            self._on_events(event)
+        # The firmware's clock moves on; the physics catches up lazily, the next time an output
+        # changes or a sample is due (a heartbeat changes nothing the hardware does).
+        if target > self._ticks:
+            self._ticks = target
+
+    def next_event_s(self) -> float:
+        """Host time of the next thing the board will do on its own."""
+        return self.clock.time_at(self._next_event_ticks())
+
+    def _next_event_ticks(self) -> int:
+        event = min(self._next_telemetry_ticks, self._next_status_ticks)
+        if self._boundary_ticks is not None and self._boundary_ticks < event:
+            event = self._boundary_ticks
+        if self._watchdog_armed and self.state is DeviceState.READY:
+            deadline = self._last_frame_ticks + self._watchdog_ticks
+            if deadline < event:
+                event = deadline
+        return event
+
+    def _run_to(self, ticks: int) -> None:
+        """Run the hardware up to `ticks` with the outputs as they were commanded."""
+        if ticks > self._plant_ticks:
+            self.plant.advance(self.clock.seconds(ticks - self._plant_ticks), self._outputs)
+            self._plant_ticks = ticks
+
+    def _on_events(self, ticks: int) -> None:
+        """Everything due at `ticks`, in firmware order: queue, watchdog, telemetry, status."""
+        if self._boundary_ticks is not None and self._boundary_ticks <= ticks:
+            started: list[tuple[QueuedSegment, int]] = []
+            for schedule in self._schedules:
+                schedule.advance_to(ticks, started)
+            for segment, executed_ticks in started:
+                self.trace.segment_started(segment.record, executed_ticks)
+                self._pending_count -= 1
+            self._update_boundary()
+        self._refresh_outputs()
+        if (
+            self._watchdog_armed
+            and self.state is DeviceState.READY
+            and ticks >= self._last_frame_ticks + self._watchdog_ticks
+        ):
+            self._shut_down(StopCause.WATCHDOG)
+        if ticks >= self._next_telemetry_ticks:
+            self._next_telemetry_ticks += self.telemetry_period_ticks
+            self._sample()
+        if ticks >= self._next_status_ticks:
+            self._next_status_ticks += self.status_period_ticks
+            self._send_status()
+
+    def _update_boundary(self) -> None:
+        boundaries = [b for s in self._schedules if (b := s.next_boundary()) is not None]
+        self._boundary_ticks = min(boundaries) if boundaries else None
+
+    def _refresh_outputs(self) -> None:
+        """Recompute every commanded output for the current tick (in place: health shares it)."""
+        ticks = self._ticks
+        self._run_to(ticks)  # the old outputs drove the hardware until now
+        outputs = self._outputs
+        mask = self.enabled_mask
+        scale = self.intensity_scale
+        for index, (schedule, (low, high, safe, scaled)) in enumerate(
+            zip(self._schedules, self._output_rules)
+        ):
+            running = schedule.running
+            if not mask >> index & 1:
+                outputs[index] = safe
+                continue
+            if running is not None:
+                value = segment_value(
+                    schedule.executed_ticks, running.duration_ticks, running.start_value,
+                    running.end_value, running.amplitude, running.period_ticks, ticks,
+                )
+            else:
+                value = schedule.hold_value
+                if value is None:
+                    outputs[index] = safe
+                    continue
+            value = low if value < low else high if value > high else value
+            if scaled:
+                value = safe + (value - safe) * scale
+            outputs[index] = value
+
+    # --- telemetry and the board's own checks ------------------------------------------------
+
+    def _sample(self) -> None:
+        readings = self.sensors.sample(self.plant.true_readings())
+        trip = self.sensors.judge()
+        clock = wrap_clock(self._ticks)
+        values = readings.tolist()
+        for first in range(0, len(values), SENSOR_VALUES_PER_REPORT):
+            chunk = tuple(values[first : first + SENSOR_VALUES_PER_REPORT])
+            self._send(SensorReport(clock, first, chunk))
+        self.trace.add_sample(
+            self.clock.time_at(self._ticks),
+            self._ticks,
+            self.state,
+            self._outputs,  # None (a stopped drive) is stored as NaN
+            [read() for read in self._actual_readers],
+            values,
+        )
+        if self.state is not DeviceState.READY:
+            return
+        if trip is not None:
+            kind, index, value = trip
+            self._fault(_FAULT_CODE_OF_TRIP[kind], index, value)
+            self._shut_down(_STOP_CAUSE_OF_TRIP[kind])
+            return
+        self._check_stalls()
+
+    def _check_stalls(self) -> None:
+        for index, drive in self.plant.drives.items():
+            mark_mm, mark_ticks = self._stall_marks[index]
+            if not drive.driving or abs(drive.position_mm - mark_mm) >= STALL_PROGRESS_MM:
+                self._stall_marks[index] = (drive.position_mm, self._ticks)
+            elif self._ticks - mark_ticks >= self._stall_ticks:
+                self._fault(FaultCode.MOTOR_STALL, index, drive.position_mm)
+                self._shut_down(StopCause.MOTOR_STALL)
+                return
+
+    # --- host messages ----------------------------------------------------------------------
+
+    def host_frame_received(self, now_s: float) -> None:
+        """A valid frame arrived (any frame, an ack included): the host is alive."""
+        if self.faults.unplugged:
+            return
+        self.advance(now_s)
+        self._watchdog_armed = True
+        self._last_frame_ticks = self._ticks
+
+    def handle(self, message: object, now_s: float) -> None:
+        """Act on one host message arriving at host time `now_s`."""
+        if self.faults.unplugged:
+            return
+        self.host_frame_received(now_s)
+        handler = self._HANDLERS.get(type(message))
+        if handler is None:
+            self._event("command", message=repr(message), ignored="unknown message")
+            return
+        if not isinstance(message, (ScheduleSegment, Heartbeat)):
+            self._event("command", message=repr(message))
+        handler(self, message)
+        # Anything now due at this very tick (a segment starting now) happens now.
+        if self._next_event_ticks() <= self._ticks:
+            self._advance_to(self._ticks)
+
+    def _on_schedule(self, message: ScheduleSegment) -> None:
+        arrival = self._ticks
+        problem = segment_problem(message, self._channels, self._max_duration_ticks)
+        channel = message.channel if problem is None else _index_or(message.channel)
+        planned = arrival
+        if isinstance(message.start_clock, numbers.Integral):
+            planned = unwrap_clock(int(message.start_clock), arrival)
+        record = self.trace.add_segment(channel, planned, arrival, message)
+        if problem is not None:
+            self.trace.segment_outcome(record, SegmentOutcome.BAD_SEGMENT)
+            self._fault(FaultCode.BAD_SEGMENT, channel, problem.value, reason=problem.reason)
+            return
+        if self.state is not DeviceState.READY:
+            self.trace.segment_outcome(record, SegmentOutcome.SHUTDOWN)
+            return
+        if self._pending_count >= self.queue_capacity and planned >= arrival:
+            self.trace.segment_outcome(record, SegmentOutcome.QUEUE_FULL)
+            self._fault(FaultCode.QUEUE_FULL, channel, float(self.queue_capacity))
+            return
+        segment = QueuedSegment(
+            planned, int(message.duration_ticks), float(message.start_value),
+            float(message.end_value), float(message.amplitude), int(message.period_ticks), record,
+        )
+        executed = self._schedules[channel].add(segment, arrival)
+        if executed is None:
+            self._pending_count += 1
+            if self._boundary_ticks is None or planned < self._boundary_ticks:
+                self._boundary_ticks = planned
+            return
+        self.trace.segment_started(record, executed)
+        self.late_segments += 1
+        self._fault(FaultCode.LATE_SEGMENT, channel, float(executed - planned))
+        self._update_boundary()
+        self._refresh_outputs()
+
+    def _on_stop(self, message: Stop) -> None:
+        self._shut_down(StopCause.HOST_STOP)
+        if self.state is DeviceState.SHUTDOWN:
+            self._send_status()  # a repeated Stop is confirmed again
+
+    def _on_reset(self, message: Reset) -> None:
+        self._clear_queues()
+        changed = self.state is not DeviceState.READY or self.stop_cause is not StopCause.NONE
+        self.state = DeviceState.READY
+        self.stop_cause = StopCause.NONE
+        self._refresh_outputs()
+        if changed:
+            self._event("state", state=self.state.name, cause=self.stop_cause.name)
+        self._send_status()
+
+    def _on_intensity(self, message: SetIntensity) -> None:
+        scale = float(message.scale) if isinstance(message.scale, numbers.Real) else 0.0
+        # Never above 1.0; anything that is not a number counts as 0 (the safe side).
+        self.intensity_scale = min(1.0, max(0.0, scale)) if scale == scale else 0.0
+        self._refresh_outputs()
+        self._send_status()
+
+    def _on_mask(self, message: SetChannelMask) -> None:
+        if isinstance(message.enabled_mask, numbers.Integral):
+            self.enabled_mask = int(message.enabled_mask) & self._all_channels_mask
+        else:
+            self.enabled_mask = 0
+        self._refresh_outputs()
+        self._send_status()
+
+    def _on_heartbeat(self, message: Heartbeat) -> None:
+        self.trace.heartbeat(self._ticks)
+        self._send(ClockReport(wrap_clock(self._ticks)))
+
+    def _on_identify(self, message: Identify) -> None:
+        for answer in identify_answer(self.profile, self.clock_hz, self.queue_capacity):
+            self._send(answer)
+
+    def _on_query(self, message: QueryStatus) -> None:
+        self._send_status()
+
+    def _on_text(self, message: ShowText) -> None:
+        row = message.row if isinstance(message.row, numbers.Integral) else -1
+        self.remote.show(int(row), str(message.text))
+
+    _HANDLERS: dict[type, Callable[[SimBoard, object], None]] = {
+        ScheduleSegment: _on_schedule,
+        Stop: _on_stop,
+        Reset: _on_reset,
+        SetIntensity: _on_intensity,
+        SetChannelMask: _on_mask,
+        Heartbeat: _on_heartbeat,
+        Identify: _on_identify,
+        QueryStatus: _on_query,
+        ShowText: _on_text,
+    }
+
+    # --- remote and faults ------------------------------------------------------------------
+
+    def _key_pressed(self, key: RemoteKey, now_s: float) -> None:
+        self.advance(now_s)
+        self._event("key", key=key.name)
+        if key is RemoteKey.STOP:
+            # Locally and first: the host may be slow, hung or unplugged.
+            self._shut_down(StopCause.REMOTE_STOP_KEY)
+        self._send(KeyPress(wrap_clock(self._ticks), key))
+
+    def inject_fault(self, kind: FaultKind | str, target: str | None = None, *, now_s: float) -> None:
+        """Switch a device fault on at host time `now_s` (see sim.faults)."""
+        self.advance(now_s)
+        self._run_to(self._ticks)
+        self.faults.switch(FaultKind(kind), target, on=True, now_s=now_s)
+
+    def clear_fault(self, kind: FaultKind | str, target: str | None = None, *, now_s: float) -> None:
+        self.advance(now_s)
+        self._run_to(self._ticks)
+        self.faults.switch(FaultKind(kind), target, on=False, now_s=now_s)
+
+    # --- shutdown and reports ---------------------------------------------------------------
+
+    def _shut_down(self, cause: StopCause) -> None:
+        """Clear everything scheduled, make every output safe, latch. The first cause stays."""
+        self._clear_queues()
+        self._refresh_outputs()
+        if self.state is DeviceState.SHUTDOWN:
+            return
+        self.state = DeviceState.SHUTDOWN
+        self.stop_cause = cause
+        self._event("state", state=self.state.name, cause=cause.name)
+        self._send_status()
+
+    def _clear_queues(self) -> None:
+        for schedule in self._schedules:
+            for segment in schedule.clear():
+                self.trace.segment_outcome(segment.record, SegmentOutcome.CLEARED)
+        self._pending_count = 0
+        self._boundary_ticks = None
+
+    def _fault(self, code: FaultCode, index: int, value: float, **detail: object) -> None:
+        self._event("fault", code=code.name, index=index, value=value, **detail)
+        self._send(FaultReport(wrap_clock(self._ticks), code, index, value))
+
+    def _send_status(self) -> None:
+        self._send(
+            StatusReport(
+                clock=wrap_clock(self._ticks),
+                state=self.state,
+                stop_cause=self.stop_cause,
+                outputs_safe=self.outputs_safe(),
+                queue_free=self.queue_free,
+                intensity_scale=self.intensity_scale,
+                enabled_mask=self.enabled_mask,
+                late_segments=self.late_segments,
+            )
+        )
+
+    def _send(self, message: DeviceMessage) -> None:
+        if self.faults.unplugged:
+            return  # the cable is out: nothing arrives
+        if self.emit is None:
+            self.outbox.append(message)
+        else:
+            self.emit(message)
+
+    def take_messages(self) -> list[DeviceMessage]:
+        """Empty the outbox (when there is no emit callback)."""
+        messages, self.outbox = self.outbox, []
+        return messages
+
+    def _event(self, kind: str, **detail: object) -> None:
+        self.trace.event(self.clock.time_at(self._ticks), self._ticks, kind, **detail)
+
+
+def _index_or(value: object, default: int = -1) -> int:
+    return int(value) if isinstance(value, numbers.Integral) else default

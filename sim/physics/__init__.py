@@ -1,0 +1,1 @@
+"""Physics of the simulated chair: airbags, heat, drives, motors and the person sitting in it."""

@@ -1,0 +1,144 @@
+"""Everything the board drives and senses, built from a device profile.
+
+The board hands the plant one commanded value per channel (None for a position-like drive that
+is stopped) and asks it to run for a while; the plant answers with the true value behind every
+sensor of the profile. Noise, quantisation and broken sensors are added later (sim.sensors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from routines.device import ChannelKind, DeviceProfile, Sensor, SensorKind
+from routines.errors import InputError
+from sim.physics.airbag import Airbag
+from sim.physics.drives import LinearDrive, SpinMotor, knead_motor, tap_motor
+from sim.physics.occupant import Occupant
+from sim.physics.thermal import AMBIENT_C, ThermalZone
+
+_LINEAR = (ChannelKind.POSITION, ChannelKind.WIDTH, ChannelKind.DEPTH)
+
+
+class Plant:
+    """The chair's hardware and its occupant."""
+
+    def __init__(self, profile: DeviceProfile, occupant: Occupant) -> None:
+        self.profile = profile
+        self.occupant = occupant
+        self.track_base_mm = profile.track.base_above_seat_mm if profile.track else 0.0
+        self.drives: dict[int, LinearDrive] = {}
+        self.motors: dict[int, SpinMotor] = {}
+        self.airbags: dict[int, Airbag] = {}
+        self.zones: dict[int, ThermalZone] = {}
+        for index, channel in enumerate(profile.channels):
+            if channel.kind in _LINEAR:
+                self.drives[index] = LinearDrive(channel.min, channel.max, channel.max_rate_per_s)
+            elif channel.kind is ChannelKind.KNEAD:
+                self.motors[index] = knead_motor()
+            elif channel.kind is ChannelKind.TAP:
+                self.motors[index] = tap_motor()
+            elif channel.kind is ChannelKind.AIRBAG:
+                self.airbags[index] = Airbag(channel.max_rate_per_s, channel.safe_default or 0.0)
+            else:
+                cooling = channel.kind is ChannelKind.COOL
+                self.zones[index] = ThermalZone(cooling, channel.safe_default or 0.0)
+        self._carriage = self._first(ChannelKind.POSITION)
+        self._depth = self._first(ChannelKind.DEPTH)
+        self._drive_items = list(self.drives.items())
+        self._motor_items = list(self.motors.items())
+        self._airbag_items = list(self.airbags.items())
+        self._zone_items = list(self.zones.items())
+        self._load_now_n = 0.0
+        self.readers: list[Callable[[], float]] = [self._reader(s) for s in profile.sensors]
+
+    def _first(self, kind: ChannelKind) -> LinearDrive | None:
+        for index, channel in enumerate(self.profile.channels):
+            if channel.kind is kind:
+                return self.drives[index]
+        return None
+
+    def advance(self, dt_s: float, outputs: list[float | None]) -> None:
+        """Run the hardware for `dt_s` true seconds with these commanded outputs."""
+        for index, drive in self._drive_items:
+            drive.target_mm = outputs[index]
+            drive.advance(dt_s)
+        for index, motor in self._motor_items:
+            motor.command = outputs[index] or 0.0
+            motor.advance(dt_s)
+        for index, airbag in self._airbag_items:
+            airbag.advance(dt_s, outputs[index])
+        occupied = self.occupant.present
+        for index, zone in self._zone_items:
+            zone.advance(dt_s, outputs[index], occupied)
+
+    def roller_height_mm(self) -> float | None:
+        """Height of the roller heads above the seat, if the device has a carriage."""
+        if self._carriage is None:
+            return None
+        return self.track_base_mm + self._carriage.position_mm
+
+    def load_n(self) -> float:
+        """Force between the rollers (or a pad's nodes) and the occupant's back."""
+        height_mm = self.roller_height_mm()
+        if height_mm is None:
+            return 0.0
+        if self._depth is None:
+            return self.occupant.lean_force_n(height_mm)
+        return self.occupant.roller_force_n(height_mm, self._depth.position_mm)
+
+    def actual_reader(self, index: int) -> Callable[[], float]:
+        """Reads the physical value behind channel `index`, in the channel's unit."""
+        if index in self.drives:
+            drive = self.drives[index]
+            return lambda: drive.position_mm
+        if index in self.motors:
+            motor = self.motors[index]
+            return lambda: motor.speed
+        if index in self.airbags:
+            airbag = self.airbags[index]
+            return lambda: airbag.pressure_kpa
+        zone = self.zones[index]
+        return lambda: zone.contact_c
+
+    def true_readings(self) -> list[float]:
+        # Several current sensors feel the same load: work it out once per sample.
+        self._load_now_n = self.load_n()
+        return [read() for read in self.readers]
+
+    def _reader(self, sensor: Sensor) -> Callable[[], float]:
+        if sensor.kind is SensorKind.OCCUPANCY:
+            return lambda: 1.0 if self.occupant.present else 0.0
+        if sensor.channel is None:
+            if sensor.kind is SensorKind.TEMPERATURE:
+                return lambda: AMBIENT_C
+            raise _unmodelled(sensor, "it observes no channel")
+        index = self.profile.channel_index(sensor.channel)
+        if sensor.kind is SensorKind.CURRENT:
+            if index in self.drives:
+                drive = self.drives[index]
+                if drive is self._depth:
+                    return lambda: drive.current_a(self._load_now_n)
+                return lambda: drive.current_a(0.0)
+            if index in self.motors:
+                motor = self.motors[index]
+                return lambda: motor.current_a(self._load_now_n)
+        elif sensor.kind is SensorKind.POSITION and index in self.drives:
+            drive = self.drives[index]
+            return lambda: drive.position_mm
+        elif sensor.kind is SensorKind.SPEED and index in self.motors:
+            motor = self.motors[index]
+            return lambda: motor.speed
+        elif sensor.kind is SensorKind.PRESSURE and index in self.airbags:
+            airbag = self.airbags[index]
+            return lambda: airbag.pressure_kpa
+        elif sensor.kind is SensorKind.TEMPERATURE and index in self.zones:
+            zone = self.zones[index]
+            return lambda: zone.contact_c
+        raise _unmodelled(sensor, f"channel {sensor.channel!r} has no such quantity")
+
+
+def _unmodelled(sensor: Sensor, why: str) -> InputError:
+    return InputError(
+        f"sensor {sensor.id!r} ({sensor.kind}) cannot be simulated: {why}",
+        "give it a channel of a kind that has that quantity",
+    )
