@@ -400,9 +400,10 @@ class SimBoard:
         self._refresh_outputs()
 
     def _on_stop(self, message: Stop) -> None:
+        repeated = self.state is DeviceState.SHUTDOWN
         self._shut_down(StopCause.HOST_STOP)
-        if self.state is DeviceState.SHUTDOWN:
-            self._send_status()  # a repeated Stop is confirmed again
+        if repeated:
+            self._send_status()  # confirmed again: the first confirmation may have been lost
 
     def _on_reset(self, message: Reset) -> None:
         self._clear_queues()

@@ -22,6 +22,11 @@ NECK_CONTACT = 0.15
 LUMBAR_DIP = 0.2
 LUMBAR_FRACTION_OF_BACK = 0.75
 LUMBAR_WIDTH_MM = 60.0
+# The shoulder blades stand out from the back just below the shoulder line, so the heads press
+# harder there: a bump that a scan must not mistake for the shoulders.
+SCAPULA_BUMP = 0.2
+SCAPULA_BELOW_SHOULDER_MM = 90.0
+SCAPULA_WIDTH_MM = 40.0
 # A back's soft tissue gives about 10 mm under 60 N.
 BACK_STIFFNESS_N_PER_MM = 6.0
 # A pad's nodes press on the back with the person's leaning weight, not a depth drive.
@@ -42,12 +47,15 @@ class Occupant:
         self.present = present
 
     def contact(self, height_mm: float) -> float:
-        """How firmly a roller head at `height_mm` above the seat touches the body, 0..1."""
+        """How firmly a roller head at `height_mm` above the seat touches the body (1: a flat
+        stretch of back; 0: no contact)."""
         if not self.present:
             return 0.0
         lumbar_mm = self.shoulder_height_mm - LUMBAR_FRACTION_OF_BACK * self.back_length_mm
         hollow = LUMBAR_DIP * math.exp(-(((height_mm - lumbar_mm) / LUMBAR_WIDTH_MM) ** 2))
-        back = 1.0 - hollow
+        scapula_mm = self.shoulder_height_mm - SCAPULA_BELOW_SHOULDER_MM
+        blades = SCAPULA_BUMP * math.exp(-(((height_mm - scapula_mm) / SCAPULA_WIDTH_MM) ** 2))
+        back = 1.0 - hollow + blades
         exponent = (height_mm - self.shoulder_height_mm) / SHOULDER_EDGE_MM
         above = 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, exponent))))
         return back * (1.0 - above) + NECK_CONTACT * above

@@ -7,6 +7,7 @@ sensor of the profile. Noise, quantisation and broken sensors are added later (s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from routines.device import ChannelKind, DeviceProfile, Sensor, SensorKind
@@ -15,6 +16,10 @@ from sim.physics.airbag import Airbag
 from sim.physics.drives import LinearDrive, SpinMotor, knead_motor, tap_motor
 from sim.physics.occupant import Occupant
 from sim.physics.thermal import AMBIENT_C, ThermalZone
+
+# Motor current sense amplifiers carry an RC filter so 20 Hz sampling does not alias the drive's
+# PWM ripple; it makes the load reading lag the contact by about this much.
+CURRENT_FILTER_TIME_CONSTANT_S = 0.05
 
 _LINEAR = (ChannelKind.POSITION, ChannelKind.WIDTH, ChannelKind.DEPTH)
 
@@ -48,7 +53,7 @@ class Plant:
         self._motor_items = list(self.motors.items())
         self._airbag_items = list(self.airbags.items())
         self._zone_items = list(self.zones.items())
-        self._load_now_n = 0.0
+        self._sensed_load_n = 0.0  # the load as the current sensors see it (filtered)
         self.readers: list[Callable[[], float]] = [self._reader(s) for s in profile.sensors]
 
     def _first(self, kind: ChannelKind) -> LinearDrive | None:
@@ -70,6 +75,10 @@ class Plant:
         occupied = self.occupant.present
         for index, zone in self._zone_items:
             zone.advance(dt_s, outputs[index], occupied)
+        if self._carriage is not None:
+            load_n = self.load_n()
+            lag = math.exp(-dt_s / CURRENT_FILTER_TIME_CONSTANT_S)
+            self._sensed_load_n = load_n + (self._sensed_load_n - load_n) * lag
 
     def roller_height_mm(self) -> float | None:
         """Height of the roller heads above the seat, if the device has a carriage."""
@@ -101,8 +110,6 @@ class Plant:
         return lambda: zone.contact_c
 
     def true_readings(self) -> list[float]:
-        # Several current sensors feel the same load: work it out once per sample.
-        self._load_now_n = self.load_n()
         return [read() for read in self.readers]
 
     def _reader(self, sensor: Sensor) -> Callable[[], float]:
@@ -117,11 +124,11 @@ class Plant:
             if index in self.drives:
                 drive = self.drives[index]
                 if drive is self._depth:
-                    return lambda: drive.current_a(self._load_now_n)
+                    return lambda: drive.current_a(self._sensed_load_n)
                 return lambda: drive.current_a(0.0)
             if index in self.motors:
                 motor = self.motors[index]
-                return lambda: motor.current_a(self._load_now_n)
+                return lambda: motor.current_a(self._sensed_load_n)
         elif sensor.kind is SensorKind.POSITION and index in self.drives:
             drive = self.drives[index]
             return lambda: drive.position_mm
