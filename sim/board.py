@@ -13,6 +13,7 @@
 
 Device messages go to `emit`, or pile up in `board.outbox` when there is no emit callback.
 Host seconds (`now_s`) are the event loop's clock; the board's own clock ticks from power-on.
+What each host message does is in sim.host_messages; sim.driver runs a board on an event loop.
 
 Firmware duties: a queue of segments per channel run on the board's clock (sim.schedule); late
 segments run on arrival and are counted; Stop, SetIntensity, SetChannelMask and Heartbeat act on
@@ -31,49 +32,38 @@ physics: a bag still deflating or a cooling heater is safe, a welded relay is in
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 
 from firmware_bridge.messages import (
-    ClockReport,
     DeviceMessage,
     DeviceState,
     FaultCode,
     FaultReport,
-    Heartbeat,
-    Identify,
     KeyPress,
-    QueryStatus,
     RemoteKey,
-    Reset,
-    ScheduleSegment,
     SensorReport,
-    SetChannelMask,
-    SetIntensity,
-    ShowText,
     StatusReport,
-    Stop,
     StopCause,
 )
 from routines.device import DeviceProfile
 from sim import registry
 from sim.board_faults import FaultSwitches
-from sim.clock import DEFAULT_CLOCK_HZ, BoardClock, unwrap_clock, wrap_clock
+from sim.clock import DEFAULT_CLOCK_HZ, BoardClock, wrap_clock
 from sim.faults import FaultKind
-from sim.identity import identify_answer
+from sim.host_messages import HostMessageHandling
 from sim.physics.occupant import Occupant
 from sim.physics.plant import Plant
 from sim.remote import HandheldRemote
 from sim.schedule import ChannelSchedule
-from sim.segments import QueuedSegment, segment_problem, segment_value
+from sim.segments import QueuedSegment, segment_value
 from sim.sensors import SensorBank, Trip
 from sim.trace import SegmentOutcome, Trace
 
 # Klipper-style host watchdog: half a second without a valid frame means the host is gone.
 WATCHDOG_S = 0.5
 # Telemetry rate: 20 Hz resolves a 50 mm/s carriage to 2.5 mm (a body scan needs < 10 mm),
-# lets the host see an airbag's 8 kPa/s rise in 0.4 kPa steps, and keeps the chair's 18 sensors
-# to two reports per tick (about a fifth of a 115200 baud line, in the board-to-host direction).
+# lets the host see an airbag's 8 kPa/s rise in 0.4 kPa steps, and keeps the chair's 16 sensors
+# to two reports per tick (about 15 % of a 115200 baud line, in the board-to-host direction).
 TELEMETRY_HZ = 20
 # Status: twice a second, so a host that missed a state-change report learns within 0.5 s.
 STATUS_HZ = 2
@@ -91,7 +81,7 @@ _STOP_CAUSE_OF_TRIP = {Trip.SENSOR_RANGE: StopCause.SENSOR_RANGE, Trip.OVER_LIMI
 _FAULT_CODE_OF_TRIP = {Trip.SENSOR_RANGE: FaultCode.SENSOR_RANGE, Trip.OVER_LIMIT: FaultCode.OVER_LIMIT}
 
 
-class SimBoard:
+class SimBoard(HostMessageHandling):
     """See the module docstring."""
 
     def __init__(
@@ -287,10 +277,12 @@ class SimBoard:
                 outputs[index] = safe
                 continue
             if running is not None:
-                value = segment_value(
-                    schedule.executed_ticks, running.duration_ticks, running.start_value,
-                    running.end_value, running.amplitude, running.period_ticks, ticks,
-                )
+                value = running.constant
+                if value is None:
+                    value = segment_value(
+                        schedule.executed_ticks, running.duration_ticks, running.start_value,
+                        running.end_value, running.amplitude, running.period_ticks, ticks,
+                    )
             else:
                 value = schedule.hold_value
                 if value is None:
@@ -337,125 +329,6 @@ class SimBoard:
                 self._fault(FaultCode.MOTOR_STALL, index, drive.position_mm)
                 self._shut_down(StopCause.MOTOR_STALL)
                 return
-
-    # --- host messages ----------------------------------------------------------------------
-
-    def host_frame_received(self, now_s: float) -> None:
-        """A valid frame arrived (any frame, an ack included): the host is alive."""
-        if self.faults.unplugged:
-            return
-        self.advance(now_s)
-        self._watchdog_armed = True
-        self._last_frame_ticks = self._ticks
-
-    def handle(self, message: object, now_s: float) -> None:
-        """Act on one host message arriving at host time `now_s`."""
-        if self.faults.unplugged:
-            return
-        self.host_frame_received(now_s)
-        handler = self._HANDLERS.get(type(message))
-        if handler is None:
-            self._event("command", message=repr(message), ignored="unknown message")
-            return
-        if not isinstance(message, (ScheduleSegment, Heartbeat)):
-            self._event("command", message=repr(message))
-        handler(self, message)
-        # Anything now due at this very tick (a segment starting now) happens now.
-        if self._next_event_ticks() <= self._ticks:
-            self._advance_to(self._ticks)
-
-    def _on_schedule(self, message: ScheduleSegment) -> None:
-        arrival = self._ticks
-        problem = segment_problem(message, self._channels, self._max_duration_ticks)
-        channel = message.channel if problem is None else _index_or(message.channel)
-        planned = arrival
-        if isinstance(message.start_clock, numbers.Integral):
-            planned = unwrap_clock(int(message.start_clock), arrival)
-        record = self.trace.add_segment(channel, planned, arrival, message)
-        if problem is not None:
-            self.trace.segment_outcome(record, SegmentOutcome.BAD_SEGMENT)
-            self._fault(FaultCode.BAD_SEGMENT, channel, problem.value, reason=problem.reason)
-            return
-        if self.state is not DeviceState.READY:
-            self.trace.segment_outcome(record, SegmentOutcome.SHUTDOWN)
-            return
-        if self._pending_count >= self.queue_capacity and planned >= arrival:
-            self.trace.segment_outcome(record, SegmentOutcome.QUEUE_FULL)
-            self._fault(FaultCode.QUEUE_FULL, channel, float(self.queue_capacity))
-            return
-        segment = QueuedSegment(
-            planned, int(message.duration_ticks), float(message.start_value),
-            float(message.end_value), float(message.amplitude), int(message.period_ticks), record,
-        )
-        executed = self._schedules[channel].add(segment, arrival)
-        if executed is None:
-            self._pending_count += 1
-            if self._boundary_ticks is None or planned < self._boundary_ticks:
-                self._boundary_ticks = planned
-            return
-        self.trace.segment_started(record, executed)
-        self.late_segments += 1
-        self._fault(FaultCode.LATE_SEGMENT, channel, float(executed - planned))
-        self._update_boundary()
-        self._refresh_outputs()
-
-    def _on_stop(self, message: Stop) -> None:
-        repeated = self.state is DeviceState.SHUTDOWN
-        self._shut_down(StopCause.HOST_STOP)
-        if repeated:
-            self._send_status()  # confirmed again: the first confirmation may have been lost
-
-    def _on_reset(self, message: Reset) -> None:
-        self._clear_queues()
-        changed = self.state is not DeviceState.READY or self.stop_cause is not StopCause.NONE
-        self.state = DeviceState.READY
-        self.stop_cause = StopCause.NONE
-        self._refresh_outputs()
-        if changed:
-            self._event("state", state=self.state.name, cause=self.stop_cause.name)
-        self._send_status()
-
-    def _on_intensity(self, message: SetIntensity) -> None:
-        scale = float(message.scale) if isinstance(message.scale, numbers.Real) else 0.0
-        # Never above 1.0; anything that is not a number counts as 0 (the safe side).
-        self.intensity_scale = min(1.0, max(0.0, scale)) if scale == scale else 0.0
-        self._refresh_outputs()
-        self._send_status()
-
-    def _on_mask(self, message: SetChannelMask) -> None:
-        if isinstance(message.enabled_mask, numbers.Integral):
-            self.enabled_mask = int(message.enabled_mask) & self._all_channels_mask
-        else:
-            self.enabled_mask = 0
-        self._refresh_outputs()
-        self._send_status()
-
-    def _on_heartbeat(self, message: Heartbeat) -> None:
-        self.trace.heartbeat(self._ticks)
-        self._send(ClockReport(wrap_clock(self._ticks)))
-
-    def _on_identify(self, message: Identify) -> None:
-        for answer in identify_answer(self.profile, self.clock_hz, self.queue_capacity):
-            self._send(answer)
-
-    def _on_query(self, message: QueryStatus) -> None:
-        self._send_status()
-
-    def _on_text(self, message: ShowText) -> None:
-        row = message.row if isinstance(message.row, numbers.Integral) else -1
-        self.remote.show(int(row), str(message.text))
-
-    _HANDLERS: dict[type, Callable[[SimBoard, object], None]] = {
-        ScheduleSegment: _on_schedule,
-        Stop: _on_stop,
-        Reset: _on_reset,
-        SetIntensity: _on_intensity,
-        SetChannelMask: _on_mask,
-        Heartbeat: _on_heartbeat,
-        Identify: _on_identify,
-        QueryStatus: _on_query,
-        ShowText: _on_text,
-    }
 
     # --- remote and faults ------------------------------------------------------------------
 
@@ -531,7 +404,3 @@ class SimBoard:
 
     def _event(self, kind: str, **detail: object) -> None:
         self.trace.event(self.clock.time_at(self._ticks), self._ticks, kind, **detail)
-
-
-def _index_or(value: object, default: int = -1) -> int:
-    return int(value) if isinstance(value, numbers.Integral) else default

@@ -54,6 +54,11 @@ class QueuedSegment:
     amplitude: float
     period_ticks: int
     record: int
+    constant: float | None = None  # the value of a hold (no ramp, no swing): no formula needed
+
+    def __post_init__(self) -> None:
+        if self.amplitude == 0.0 and self.start_value == self.end_value:
+            self.constant = self.start_value
 
     def value_at(self, executed_ticks: int, ticks: int) -> float:
         return segment_value(

@@ -22,6 +22,8 @@ PUMP_DEAD_HEAD_KPA = 45.0
 # Valves are switched, not proportional: the controller pumps below set point - band, vents
 # above set point + band, and holds in between (a real board's band is a few tenths of a kPa).
 CONTROL_BAND_KPA = 0.3
+# Below this an open bag is empty (a millionth of a sensor step): stop computing its decay.
+EMPTY_KPA = 1e-9
 # Mode changes resolved inside one step; more would mean a chattering controller, which this
 # band prevents (the leak needs tens of seconds to cross it).
 MAX_SWITCHES_PER_STEP = 8
@@ -75,7 +77,10 @@ class Airbag:
         if set_point_kpa is None or set_point_kpa <= self.safe_kpa:
             # Safe: vent open, pump off, whatever the sensor says.
             self.mode = ValveMode.VENT
-            self._flow(dt_s)
+            if self.pressure_kpa > EMPTY_KPA:
+                self._flow(dt_s)
+            else:
+                self.pressure_kpa = 0.0
             return
         remaining_s = dt_s
         for _ in range(MAX_SWITCHES_PER_STEP):

@@ -27,6 +27,8 @@ TAP_LOAD_A_PER_N = 0.002
 KNEAD_TIME_CONSTANT_S = 0.4
 TAP_TIME_CONSTANT_S = 0.25
 
+# Slower than this (in the motor's unit) a motor with no command has stopped.
+STILL = 1e-9
 # Below this distance from its target a drive counts as arrived (one encoder step of a carriage).
 ARRIVED_MM = 0.5
 
@@ -85,6 +87,9 @@ class SpinMotor:
 
     def advance(self, dt_s: float) -> None:
         if dt_s <= 0.0:
+            return
+        if self.command == 0.0 and self.speed < STILL:
+            self.speed = 0.0
             return
         self.speed = self.command + (self.speed - self.command) * math.exp(
             -dt_s / self.time_constant_s

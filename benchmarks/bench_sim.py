@@ -1,0 +1,193 @@
+"""Simulated board speed: simulated seconds per wall second, exact stepping vs naive Euler.
+
+Run from the repository root:
+
+    python benchmarks/bench_sim.py            # 30-minute sessions, 3 repeats
+    python benchmarks/bench_sim.py --quick    # 5-minute sessions, 1 repeat
+
+Each row drives one simulated board (chair, pad) in-process, with no link and no event loop,
+through a stress session: every channel busy with random holds, ramps and oscillations within
+its limits (a new segment every 1-10 s per channel, sent 0.5 s ahead), heartbeats at 10 Hz and
+telemetry at the board's full rate. Two ways to integrate the same physics run the same session:
+
+- exact: the simulator as shipped; the board steps at telemetry ticks and segment boundaries
+  and solves each airbag, thermal network and motor exactly over the step;
+- naive: the same board with the physics swapped for fixed 1 ms forward-Euler steps (the
+  smallest step at which Euler follows a 0.4 s airbag vent and the bang-bang controller to
+  within a band's width), measured over a shorter session because it is slow.
+
+Columns: wall seconds per simulated 30 minutes (the budget is 1.5 s for the board), simulated
+seconds per wall second (median of the repeats, and the worst repeat), the ratio exact/naive,
+and how far the naive result strays from the exact one (largest airbag and contact-surface
+differences over the naive run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from firmware_bridge.messages import Heartbeat, ScheduleSegment, Stop  # noqa: E402
+from routines.device import ChannelKind, DeviceProfile, load_device  # noqa: E402
+from sim.board import SimBoard  # noqa: E402
+from sim.clock import wrap_clock  # noqa: E402
+from sim.physics import airbag, thermal  # noqa: E402
+from sim.physics.plant import CURRENT_FILTER_TIME_CONSTANT_S, Plant  # noqa: E402
+
+SESSION_S = 1800.0
+NAIVE_SESSION_S = 120.0
+EULER_STEP_S = 0.001
+HEARTBEAT_S = 0.1
+SEND_AHEAD_S = 0.5
+
+
+def stress_session(profile: DeviceProfile, duration_s: float, seed: int = 7):
+    """(send time, channel index, start, duration, start value, end value, amplitude, period)
+    for every segment, in send order."""
+    rng = random.Random(seed)
+    plan = []
+    for index, channel in enumerate(profile.channels):
+        start_s = 0.6
+        while start_s < duration_s:
+            length_s = rng.uniform(1.0, min(10.0, channel.max_duration_s))
+            a, b = rng.uniform(channel.min, channel.max), rng.uniform(channel.min, channel.max)
+            amplitude, period_s = 0.0, 0.0
+            if rng.random() < 0.3:
+                room = min(a, b) - channel.min, channel.max - max(a, b)
+                amplitude, period_s = 0.5 * min(room), rng.uniform(1.0, 4.0)
+            plan.append((start_s - SEND_AHEAD_S, index, start_s, length_s, a, b, amplitude, period_s))
+            start_s += length_s
+    return sorted(plan)
+
+
+def run_session(board: SimBoard, plan, duration_s: float) -> float:
+    """Play the session into the board; returns wall seconds."""
+    hz = board.clock_hz
+    next_heartbeat_s = 0.0
+    began = time.perf_counter()
+    for send_s, index, start_s, length_s, a, b, amplitude, period_s in plan:
+        if send_s >= duration_s:
+            break
+        while next_heartbeat_s <= send_s:
+            board.handle(Heartbeat(), next_heartbeat_s)
+            next_heartbeat_s += HEARTBEAT_S
+        segment = ScheduleSegment(
+            index, wrap_clock(round(start_s * hz)), round(length_s * hz), a, b, amplitude,
+            round(period_s * hz),
+        )
+        board.handle(segment, send_s)
+    while next_heartbeat_s <= duration_s:
+        board.handle(Heartbeat(), next_heartbeat_s)
+        next_heartbeat_s += HEARTBEAT_S
+    board.advance(duration_s)
+    elapsed_s = time.perf_counter() - began
+    board.handle(Stop(), duration_s)
+    return elapsed_s
+
+
+class EulerPlant(Plant):
+    """The same hardware, integrated the naive way: fixed small forward-Euler steps."""
+
+    def advance(self, dt_s: float, outputs: list[float | None]) -> None:
+        steps = max(1, round(dt_s / EULER_STEP_S))
+        h = dt_s / steps
+        occupied = self.occupant.present
+        for _ in range(steps):
+            for index, drive in self._drive_items:
+                drive.target_mm = outputs[index]
+                drive.advance(h)
+            for index, motor in self._motor_items:
+                motor.command = outputs[index] or 0.0
+                motor.speed += (motor.command - motor.speed) / motor.time_constant_s * h
+            for index, bag in self._airbag_items:
+                set_point = outputs[index]
+                if set_point is None or set_point <= bag.safe_kpa:
+                    bag.mode = airbag.ValveMode.VENT
+                else:
+                    bag.mode = bag._decide(bag.pressure_kpa, set_point)
+                a, b = bag._flows[bag.mode]
+                bag.pressure_kpa += (a - b * bag.pressure_kpa) * h
+            for index, zone in self._zone_items:
+                zone.element_on = zone._thermostat(outputs[index])
+                _euler_heat(zone, h, occupied)
+            if self._carriage is not None:
+                load_n = self.load_n()
+                self._sensed_load_n += (load_n - self._sensed_load_n) / CURRENT_FILTER_TIME_CONSTANT_S * h
+
+
+def _euler_heat(zone: thermal.ThermalZone, h: float, occupied: bool) -> None:
+    network = thermal._NETWORKS[occupied]
+    power_w = 0.0
+    if zone.powered:
+        power_w = -thermal.COOLER_POWER_W if zone.cooling else thermal.ELEMENT_POWER_W
+    to_contact_w = thermal.ELEMENT_TO_CONTACT_W_PER_K * (zone.element_c - zone.contact_c)
+    to_surroundings_w = network.conductance_w_per_k * (zone.contact_c - network.surroundings_c)
+    zone.element_c += (power_w - to_contact_w) / thermal.ELEMENT_CAPACITY_J_PER_K * h
+    zone.contact_c += (to_contact_w - to_surroundings_w) / thermal.CONTACT_CAPACITY_J_PER_K * h
+
+
+def naive_board(profile: DeviceProfile) -> SimBoard:
+    board = SimBoard(profile)
+    board.plant = EulerPlant(profile, board.occupant)
+    board._actual_readers = [board.plant.actual_reader(i) for i in range(len(profile.channels))]
+    return board
+
+
+def largest_difference(exact: SimBoard, naive: SimBoard, kind: ChannelKind) -> float:
+    rows = len(naive.trace.times_s)
+    worst = 0.0
+    for channel in exact.profile.channels_of(kind):
+        gap = exact.trace.actual(channel.id)[:rows] - naive.trace.actual(channel.id)
+        worst = max(worst, float(np.abs(gap).max()))
+    return worst
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="5-minute sessions, one repeat")
+    args = parser.parse_args()
+    session_s = 300.0 if args.quick else SESSION_S
+    naive_s = 30.0 if args.quick else NAIVE_SESSION_S
+    repeats = 1 if args.quick else 3
+
+    print(f"session {session_s:.0f} s (naive {naive_s:.0f} s), {repeats} repeat(s), "
+          f"telemetry at full rate, heartbeats every {HEARTBEAT_S} s\n")
+    header = (f"{'device':<7} {'method':<6} {'wall s/30 min':>13} {'sim s/wall s':>12} "
+              f"{'worst':>8} {'x naive':>8} {'airbag err kPa':>14} {'heat err C':>10}")
+    print(header)
+    print("-" * len(header))
+    for name in ("chair", "pad"):
+        profile = load_device(name)
+        plan = stress_session(profile, session_s)
+        exact_rates = [session_s / run_session(SimBoard(profile), plan, session_s)
+                       for _ in range(repeats)]
+        naive_rates = []
+        for _ in range(repeats):
+            naive = naive_board(profile)
+            naive_rates.append(naive_s / run_session(naive, plan, naive_s))
+        exact = SimBoard(profile)
+        run_session(exact, plan, naive_s)
+        airbag_error = largest_difference(exact, naive, ChannelKind.AIRBAG)
+        heat_error = largest_difference(exact, naive, ChannelKind.HEAT)
+        exact_rate, naive_rate = statistics.median(exact_rates), statistics.median(naive_rates)
+        for method, rate, worst, errors in (
+            ("exact", exact_rate, min(exact_rates), ("", "")),
+            ("naive", naive_rate, min(naive_rates),
+             (f"{airbag_error:.3f}" if profile.channels_of(ChannelKind.AIRBAG) else "-",
+              f"{heat_error:.4f}")),
+        ):
+            ratio = f"{rate / naive_rate:.1f}" if method == "exact" else "1.0"
+            print(f"{name:<7} {method:<6} {SESSION_S / rate:>13.2f} {rate:>12.0f} "
+                  f"{worst:>8.0f} {ratio:>8} {errors[0]:>14} {errors[1]:>10}")
+
+
+if __name__ == "__main__":
+    main()

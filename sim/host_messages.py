@@ -1,0 +1,166 @@
+"""What the simulated board does with each host message (mixed into SimBoard).
+
+    ScheduleSegment  checked (sim.segments), then queued on its channel; a late one runs at once
+    Stop             shutdown: every queue cleared, every output safe, latched; a StatusReport
+    Reset            READY again with an empty queue and every output safe
+    SetIntensity     scale of the intensity-scaled channels, clamped to 0..1 (NaN counts as 0)
+    SetChannelMask   masked channels go safe at once; their schedules keep time
+    Heartbeat        answered with a ClockReport
+    Identify         answered with the device map
+    QueryStatus      answered with a StatusReport
+    ShowText         shown on the remote's display
+
+Every message feeds the watchdog. Nothing a host sends can raise: a malformed field is refused
+or treated as the safe choice.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+from firmware_bridge.messages import (
+    ClockReport,
+    DeviceState,
+    FaultCode,
+    Heartbeat,
+    Identify,
+    QueryStatus,
+    Reset,
+    ScheduleSegment,
+    SetChannelMask,
+    SetIntensity,
+    ShowText,
+    Stop,
+    StopCause,
+)
+from sim.clock import unwrap_clock, wrap_clock
+from sim.identity import identify_answer
+from sim.segments import QueuedSegment, segment_problem
+from sim.trace import SegmentOutcome
+
+
+class HostMessageHandling:
+    """The host side of SimBoard; the state it changes is SimBoard's."""
+
+    def host_frame_received(self, now_s: float) -> None:
+        """A valid frame arrived (any frame, an ack included): the host is alive."""
+        if self.faults.unplugged:
+            return
+        self.advance(now_s)
+        self._watchdog_armed = True
+        self._last_frame_ticks = self._ticks
+
+    def handle(self, message: object, now_s: float) -> None:
+        """Act on one host message arriving at host time `now_s`."""
+        if self.faults.unplugged:
+            return
+        self.host_frame_received(now_s)
+        handler = self._HANDLERS.get(type(message))
+        if handler is None:
+            self._event("command", message=repr(message), ignored="unknown message")
+            return
+        if not isinstance(message, (ScheduleSegment, Heartbeat)):
+            self._event("command", message=repr(message))
+        handler(self, message)
+        # Anything now due at this very tick (a segment starting now) happens now.
+        if self._next_event_ticks() <= self._ticks:
+            self._advance_to(self._ticks)
+
+    def _on_schedule(self, message: ScheduleSegment) -> None:
+        arrival = self._ticks
+        problem = segment_problem(message, self._channels, self._max_duration_ticks)
+        channel = message.channel if problem is None else _index_or(message.channel)
+        planned = arrival
+        if isinstance(message.start_clock, numbers.Integral):
+            planned = unwrap_clock(int(message.start_clock), arrival)
+        record = self.trace.add_segment(channel, planned, arrival, message)
+        if problem is not None:
+            self.trace.segment_outcome(record, SegmentOutcome.BAD_SEGMENT)
+            self._fault(FaultCode.BAD_SEGMENT, channel, problem.value, reason=problem.reason)
+            return
+        if self.state is not DeviceState.READY:
+            self.trace.segment_outcome(record, SegmentOutcome.SHUTDOWN)
+            return
+        if self._pending_count >= self.queue_capacity and planned >= arrival:
+            self.trace.segment_outcome(record, SegmentOutcome.QUEUE_FULL)
+            self._fault(FaultCode.QUEUE_FULL, channel, float(self.queue_capacity))
+            return
+        segment = QueuedSegment(
+            planned, int(message.duration_ticks), float(message.start_value),
+            float(message.end_value), float(message.amplitude), int(message.period_ticks), record,
+        )
+        executed = self._schedules[channel].add(segment, arrival)
+        if executed is None:
+            self._pending_count += 1
+            if self._boundary_ticks is None or planned < self._boundary_ticks:
+                self._boundary_ticks = planned
+            return
+        self.trace.segment_started(record, executed)
+        self.late_segments += 1
+        self._fault(FaultCode.LATE_SEGMENT, channel, float(executed - planned))
+        self._update_boundary()
+        self._refresh_outputs()
+
+    def _on_stop(self, message: Stop) -> None:
+        repeated = self.state is DeviceState.SHUTDOWN
+        self._shut_down(StopCause.HOST_STOP)
+        if repeated:
+            self._send_status()  # confirmed again: the first confirmation may have been lost
+
+    def _on_reset(self, message: Reset) -> None:
+        self._clear_queues()
+        changed = self.state is not DeviceState.READY or self.stop_cause is not StopCause.NONE
+        self.state = DeviceState.READY
+        self.stop_cause = StopCause.NONE
+        self._refresh_outputs()
+        if changed:
+            self._event("state", state=self.state.name, cause=self.stop_cause.name)
+        self._send_status()
+
+    def _on_intensity(self, message: SetIntensity) -> None:
+        scale = float(message.scale) if isinstance(message.scale, numbers.Real) else 0.0
+        # Never above 1.0; anything that is not a number counts as 0 (the safe side).
+        self.intensity_scale = min(1.0, max(0.0, scale)) if scale == scale else 0.0
+        self._refresh_outputs()
+        self._send_status()
+
+    def _on_mask(self, message: SetChannelMask) -> None:
+        if isinstance(message.enabled_mask, numbers.Integral):
+            self.enabled_mask = int(message.enabled_mask) & self._all_channels_mask
+        else:
+            self.enabled_mask = 0
+        self._refresh_outputs()
+        self._send_status()
+
+    def _on_heartbeat(self, message: Heartbeat) -> None:
+        self.trace.heartbeat(self._ticks)
+        self._send(ClockReport(wrap_clock(self._ticks)))
+
+    def _on_identify(self, message: Identify) -> None:
+        for answer in identify_answer(self.profile, self.clock_hz, self.queue_capacity):
+            self._send(answer)
+
+    def _on_query(self, message: QueryStatus) -> None:
+        self._send_status()
+
+    def _on_text(self, message: ShowText) -> None:
+        row = message.row if isinstance(message.row, numbers.Integral) else -1
+        self.remote.show(int(row), str(message.text))
+
+    _HANDLERS: dict[type, Callable[[Any, Any], None]] = {
+        ScheduleSegment: _on_schedule,
+        Stop: _on_stop,
+        Reset: _on_reset,
+        SetIntensity: _on_intensity,
+        SetChannelMask: _on_mask,
+        Heartbeat: _on_heartbeat,
+        Identify: _on_identify,
+        QueryStatus: _on_query,
+        ShowText: _on_text,
+    }
+
+
+def _index_or(value: object, default: int = -1) -> int:
+    return int(value) if isinstance(value, numbers.Integral) else default
