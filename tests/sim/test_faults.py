@@ -173,3 +173,16 @@ def test_fault_targets_are_checked():
         host.board.inject_fault(FaultKind.MOTOR_STALL, now_s=0.0)
     with pytest.raises(InputError, match="takes no target"):
         host.board.inject_fault(FaultKind.SEAT_VACATED, "seat", now_s=0.0)
+
+
+def test_heat_running_away_while_the_board_runs_trips_its_own_over_limit_check():
+    host = Host(device="pad")
+    host.schedule("heat_lower_back", 0.0, 300.0, 40.0)
+    host.board.inject_fault(FaultKind.HEATER_STUCK_ON, "heat_lower_back", now_s=host.now_s)
+    for _ in range(3):  # keep the channel covered, as a running session would
+        host.wait(290.0)
+        host.schedule("heat_lower_back", 0.0, 300.0, 40.0)
+    assert host.board.stop_cause is StopCause.OVER_LIMIT
+    fault = [m for m in host.messages(FaultReport) if m.code is FaultCode.OVER_LIMIT][0]
+    assert fault.value > 45.0
+    assert host.board.outputs_safe()

@@ -7,6 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from firmware_bridge.messages import Heartbeat, ScheduleSegment, Stop
+from routines.device import load_device
+from routines.errors import InputError
+from sim.board import SimBoard
 from sim.physics.airbag import CONTROL_BAND_KPA, Airbag
 from sim.physics.occupant import Occupant
 from sim.physics.thermal import ThermalZone
@@ -141,3 +145,49 @@ def test_body_scan_finds_the_shoulder_line_within_10_mm(shoulder_mm, seed):
     assert len(np.unique(load[near])) > 10
     assert shoulder_from_scan(heights, load) == pytest.approx(shoulder_mm, abs=10.0)
     host.stop()
+
+
+COOLED_SEAT = """
+name = "cooled_seat"
+description = "one cooled seat pad"
+[[channels]]
+id = "cool_seat"
+kind = "cool"
+zone = "seat"
+min = 15
+max = 30
+safe_default = 30
+max_rate_per_s = 1
+max_duration_s = 600
+[[sensors]]
+id = "temp_seat"
+kind = "temperature"
+unit = "C"
+channel = "cool_seat"
+valid_min = -10
+valid_max = 80
+resolution = 0.1
+"""
+
+
+def test_a_profile_file_with_a_cooling_channel_simulates(tmp_path):
+    path = tmp_path / "cooled_seat.toml"
+    path.write_text(COOLED_SEAT)
+    board = SimBoard(load_device(path))
+    board.handle(Heartbeat(), 0.0)
+    start = board.clock.ticks_at(0.0)
+    board.handle(ScheduleSegment(0, start, 600 * 1_000_000, 18.0, 18.0), 0.0)
+    now_s = 0.0
+    while now_s < 590.0:
+        now_s += 0.2
+        board.handle(Heartbeat(), now_s)
+    assert board.trace.sensor("temp_seat")[-1] < 21.0  # below the room's 22 C
+    board.handle(Stop(), now_s)
+
+
+def test_a_sensor_the_simulator_cannot_model_is_named(tmp_path):
+    path = tmp_path / "odd.toml"
+    path.write_text(COOLED_SEAT.replace('kind = "temperature"', 'kind = "pressure"')
+                    .replace('unit = "C"', 'unit = "kPa"'))
+    with pytest.raises(InputError, match="temp_seat"):
+        SimBoard(load_device(path))
