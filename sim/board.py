@@ -15,13 +15,15 @@ Device messages go to `emit`, or pile up in `board.outbox` when there is no emit
 Host seconds (`now_s`) are the event loop's clock; the board's own clock ticks from power-on.
 What each host message does is in sim.host_messages; sim.driver runs a board on an event loop.
 
-Firmware duties: a queue of segments per channel run on the board's clock (sim.schedule); late
-segments run on arrival and are counted; Stop, SetIntensity, SetChannelMask and Heartbeat act on
-arrival; a watchdog (armed by the first host frame after power-on) shuts down after
-WATCHDOG_S of silence; segments beyond the channel's limits are refused; values are clamped;
-sensors are checked (sim.sensors); a driven linear motor that does not move for MOTOR_STALL_S is
-a fault; the remote's STOP key stops locally first. Shutdown clears every queue, latches, and ends
-only on Reset. Power-on: READY, every output safe, cause POWER_ON.
+Firmware duties (hardware.md, section 5): a queue of segments per channel run on the board's
+clock (sim.schedule); a channel no segment covers is in its safe state; a late segment starts on
+arrival, on the plan's timeline, and is counted; Stop, SetIntensity, SetChannelMask and Heartbeat
+act on arrival; a watchdog shuts down after WATCHDOG_S without a valid host frame (armed by the
+first frame after power-on: until a host has spoken, nothing can be on); segments beyond a
+channel's limits are refused; values are clamped; sensors are checked (sim.sensors); a driven
+linear motor that does not move for MOTOR_STALL_S is a fault; the remote's STOP key stops
+locally first. Shutdown clears every queue, latches, and ends only on Reset. Power-on: READY,
+every output safe, POWER_ON in the first StatusReport.
 
 `outputs_safe()` is true exactly when every channel is commanded to its safe state: a
 position-like drive (position, width) is stopped (no target), and every other channel's command
@@ -76,6 +78,9 @@ MOTOR_STALL_S = 10.0
 STALL_PROGRESS_MM = 1.0
 # The most values one SensorReport carries (one wire block of 64 bytes).
 SENSOR_VALUES_PER_REPORT = 12
+# FaultReport fields on the wire: value as signed 32-bit thousandths, index as a signed byte.
+FAULT_VALUE_LIMIT = 2_000_000.0
+FAULT_INDEX_MAX = 127
 
 _STOP_CAUSE_OF_TRIP = {Trip.SENSOR_RANGE: StopCause.SENSOR_RANGE, Trip.OVER_LIMIT: StopCause.OVER_LIMIT}
 _FAULT_CODE_OF_TRIP = {Trip.SENSOR_RANGE: FaultCode.SENSOR_RANGE, Trip.OVER_LIMIT: FaultCode.OVER_LIMIT}
@@ -140,11 +145,7 @@ class SimBoard(HostMessageHandling):
         self.clock = BoardClock(now_s, self.clock_hz, self._clock_start_ticks, self._drift_ppm)
         self._ticks = self.clock.ticks_at(now_s)
         self._plant_ticks = self._ticks
-        self._schedules = [
-            ChannelSchedule(0 if c.kind.holds_position else self._max_duration_ticks[i])
-            for i, c in enumerate(self._channels)
-        ]
-        self._pending_count = 0
+        self._schedules = [ChannelSchedule() for _ in self._channels]
         self._boundary_ticks: int | None = None
         self.state = DeviceState.READY
         self.stop_cause = StopCause.POWER_ON
@@ -181,7 +182,8 @@ class SimBoard(HostMessageHandling):
 
     @property
     def queue_free(self) -> int:
-        return self.queue_capacity - self._pending_count
+        """Free queue entries (pending and running segments use one each)."""
+        return self.queue_capacity - sum(schedule.queued for schedule in self._schedules)
 
     def outputs_safe(self) -> bool:
         """Every channel commanded to its safe state (see the module docstring)."""
@@ -242,7 +244,6 @@ class SimBoard(HostMessageHandling):
                 schedule.advance_to(ticks, started)
             for segment, executed_ticks in started:
                 self.trace.segment_started(segment.record, executed_ticks)
-                self._pending_count -= 1
             self._update_boundary()
         self._refresh_outputs()
         if (
@@ -276,18 +277,15 @@ class SimBoard(HostMessageHandling):
             if not mask >> index & 1:
                 outputs[index] = safe
                 continue
-            if running is not None:
-                value = running.constant
-                if value is None:
-                    value = segment_value(
-                        schedule.executed_ticks, running.duration_ticks, running.start_value,
-                        running.end_value, running.amplitude, running.period_ticks, ticks,
-                    )
-            else:
-                value = schedule.hold_value
-                if value is None:
-                    outputs[index] = safe
-                    continue
+            if running is None:
+                outputs[index] = safe
+                continue
+            value = running.constant
+            if value is None:
+                value = segment_value(
+                    running.planned_ticks, running.duration_ticks, running.start_value,
+                    running.end_value, running.amplitude, running.period_ticks, ticks,
+                )
             value = low if value < low else high if value > high else value
             if scaled:
                 value = safe + (value - safe) * scale
@@ -368,19 +366,25 @@ class SimBoard(HostMessageHandling):
         for schedule in self._schedules:
             for segment in schedule.clear():
                 self.trace.segment_outcome(segment.record, SegmentOutcome.CLEARED)
-        self._pending_count = 0
         self._boundary_ticks = None
 
     def _fault(self, code: FaultCode, index: int, value: float, **detail: object) -> None:
         self._event("fault", code=code.name, index=index, value=value, **detail)
+        # The wire carries a fault's value as 32-bit thousandths and its index as one signed byte.
+        value = max(-FAULT_VALUE_LIMIT, min(FAULT_VALUE_LIMIT, value)) if value == value else -1.0
+        index = index if -1 <= index <= FAULT_INDEX_MAX else -1
         self._send(FaultReport(wrap_clock(self._ticks), code, index, value))
 
     def _send_status(self) -> None:
+        cause = self.stop_cause
+        if cause is StopCause.POWER_ON:
+            # POWER_ON shows in the first report after power-on only; READY reports NONE after.
+            self.stop_cause = StopCause.NONE
         self._send(
             StatusReport(
                 clock=wrap_clock(self._ticks),
                 state=self.state,
-                stop_cause=self.stop_cause,
+                stop_cause=cause,
                 outputs_safe=self.outputs_safe(),
                 queue_free=self.queue_free,
                 intensity_scale=self.intensity_scale,

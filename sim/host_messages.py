@@ -1,8 +1,9 @@
 """What the simulated board does with each host message (mixed into SimBoard).
 
-    ScheduleSegment  checked (sim.segments), then queued on its channel; a late one runs at once
+    ScheduleSegment  checked (sim.segments), then queued on its channel; a late one starts at
+                     once on the plan's timeline and is reported (FaultReport LATE_SEGMENT, s)
     Stop             shutdown: every queue cleared, every output safe, latched; a StatusReport
-    Reset            READY again with an empty queue and every output safe
+    Reset            SHUTDOWN -> READY (queue empty, outputs safe); in READY only a StatusReport
     SetIntensity     scale of the intensity-scaled channels, clamped to 0..1 (NaN counts as 0)
     SetChannelMask   masked channels go safe at once; their schedules keep time
     Heartbeat        answered with a ClockReport
@@ -83,7 +84,7 @@ class HostMessageHandling:
         if self.state is not DeviceState.READY:
             self.trace.segment_outcome(record, SegmentOutcome.SHUTDOWN)
             return
-        if self._pending_count >= self.queue_capacity and planned >= arrival:
+        if self.queue_free <= 0:
             self.trace.segment_outcome(record, SegmentOutcome.QUEUE_FULL)
             self._fault(FaultCode.QUEUE_FULL, channel, float(self.queue_capacity))
             return
@@ -91,15 +92,13 @@ class HostMessageHandling:
             planned, int(message.duration_ticks), float(message.start_value),
             float(message.end_value), float(message.amplitude), int(message.period_ticks), record,
         )
-        executed = self._schedules[channel].add(segment, arrival)
-        if executed is None:
-            self._pending_count += 1
+        if not self._schedules[channel].add(segment, arrival):
             if self._boundary_ticks is None or planned < self._boundary_ticks:
                 self._boundary_ticks = planned
             return
-        self.trace.segment_started(record, executed)
+        self.trace.segment_started(record, arrival)
         self.late_segments += 1
-        self._fault(FaultCode.LATE_SEGMENT, channel, float(executed - planned))
+        self._fault(FaultCode.LATE_SEGMENT, channel, (arrival - planned) / self.clock_hz)
         self._update_boundary()
         self._refresh_outputs()
 
@@ -110,14 +109,11 @@ class HostMessageHandling:
             self._send_status()  # confirmed again: the first confirmation may have been lost
 
     def _on_reset(self, message: Reset) -> None:
-        self._clear_queues()
-        changed = self.state is not DeviceState.READY or self.stop_cause is not StopCause.NONE
-        self.state = DeviceState.READY
-        self.stop_cause = StopCause.NONE
-        self._refresh_outputs()
-        if changed:
+        if self.state is DeviceState.SHUTDOWN:
+            self.state = DeviceState.READY
+            self.stop_cause = StopCause.NONE
             self._event("state", state=self.state.name, cause=self.stop_cause.name)
-        self._send_status()
+        self._send_status()  # in READY that is all Reset does
 
     def _on_intensity(self, message: SetIntensity) -> None:
         scale = float(message.scale) if isinstance(message.scale, numbers.Real) else 0.0

@@ -1,10 +1,10 @@
-"""One channel's queue on the board: pending segments, the running one, and the hold after it.
+"""One channel's queue on the board: pending segments and the one running.
 
-A segment starts at its planned clock, or on arrival if that clock has passed (it is then late);
-it runs until its duration ends or the next segment of the channel starts, whichever is first.
-When a segment ends with nothing after it, the channel holds the segment's last value for up to
-`hold_limit_ticks` (the channel's max_duration_s), then returns to its safe state on its own.
-Position-like channels have no value to hold: their drive stops where it is (hold limit 0).
+A segment runs from its planned start clock until its duration ends or the next segment of the
+channel starts, whichever is first. One that arrives after its start clock starts at once, but
+keeps the plan's timeline: its formula's tau counts from the planned start, so the part already
+past is skipped. With no segment running, the channel is in its safe state (hardware.md,
+section 4.10): a level channel returns to its safe default, a position-like drive stops.
 """
 
 from __future__ import annotations
@@ -15,36 +15,35 @@ from sim.segments import QueuedSegment
 
 
 class ChannelSchedule:
-    """The queue of one channel; `value_at` is None where the channel must be in its safe state."""
+    """The queue of one channel; `running` is None where the channel must be in its safe state."""
 
-    def __init__(self, hold_limit_ticks: int) -> None:
-        self.hold_limit_ticks = hold_limit_ticks
+    __slots__ = ("pending", "running")
+
+    def __init__(self) -> None:
         self.pending: list[QueuedSegment] = []  # in planned start order
         self.running: QueuedSegment | None = None
-        self.executed_ticks = 0  # when the running segment began
-        self.hold_value: float | None = None
-        self.hold_until_ticks = 0
 
-    def add(self, segment: QueuedSegment, now_ticks: int) -> int | None:
-        """Queue a segment; a late one starts at once. Returns its execution tick if it started."""
+    def add(self, segment: QueuedSegment, now_ticks: int) -> bool:
+        """Queue a segment; True if it was late and started at once."""
         if segment.planned_ticks < now_ticks:
-            self._start(segment, now_ticks)
-            return now_ticks
+            self.running = segment
+            return True
         # After equal starts, so of two segments for the same instant the later-sent one wins.
         place = bisect.bisect_right(self.pending, segment.planned_ticks, key=_planned)
         self.pending.insert(place, segment)
-        return None
+        return False
 
     def next_boundary(self) -> int | None:
         """The next tick at which this channel's output changes segment or state."""
-        candidates = []
+        running = self.running
         if self.pending:
-            candidates.append(self.pending[0].planned_ticks)
-        if self.running is not None:
-            candidates.append(self.executed_ticks + self.running.duration_ticks)
-        elif self.hold_value is not None:
-            candidates.append(self.hold_until_ticks)
-        return min(candidates) if candidates else None
+            start = self.pending[0].planned_ticks
+            if running is None:
+                return start
+            return min(start, running.planned_ticks + running.duration_ticks)
+        if running is not None:
+            return running.planned_ticks + running.duration_ticks
+        return None
 
     def advance_to(self, ticks: int, started: list[tuple[QueuedSegment, int]]) -> None:
         """Cross every boundary up to `ticks` in time order; segments that start go to `started`."""
@@ -53,43 +52,22 @@ class ChannelSchedule:
             if boundary is None or boundary > ticks:
                 return
             if self.pending and self.pending[0].planned_ticks == boundary:
-                segment = self.pending.pop(0)
-                self._start(segment, boundary)
-                started.append((segment, boundary))
-            elif self.running is not None:
-                self._finish(boundary)
+                self.running = self.pending.pop(0)
+                started.append((self.running, boundary))
             else:
-                self.hold_value = None
-
-    def value_at(self, ticks: int) -> float | None:
-        if self.running is not None:
-            return self.running.value_at(self.executed_ticks, ticks)
-        return self.hold_value
+                self.running = None  # ended, nothing follows at once: safe
 
     @property
-    def covered(self) -> bool:
-        return self.running is not None
+    def queued(self) -> int:
+        """Queue entries in use: pending segments and the running one (hardware.md counts both)."""
+        return len(self.pending) + (self.running is not None)
 
     def clear(self) -> list[QueuedSegment]:
         """Forget everything; returns the pending segments that never ran."""
         never_ran = self.pending
         self.pending = []
         self.running = None
-        self.hold_value = None
         return never_ran
-
-    def _start(self, segment: QueuedSegment, ticks: int) -> None:
-        self.running = segment
-        self.executed_ticks = ticks
-        self.hold_value = None
-
-    def _finish(self, end_ticks: int) -> None:
-        running = self.running
-        assert running is not None
-        self.running = None
-        if self.hold_limit_ticks > 0:
-            self.hold_value = running.value_at(self.executed_ticks, end_ticks)
-            self.hold_until_ticks = end_ticks + self.hold_limit_ticks
 
 
 def _planned(segment: QueuedSegment) -> int:

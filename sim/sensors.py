@@ -18,10 +18,10 @@ import numpy as np
 
 from routines.device import DeviceProfile, SensorKind
 
-# At 20 Hz, 3 samples is 150 ms: long enough to ride out one spike (a motor starting couples
-# noise into an ADC line), short enough that a broken sensor stops the chair well within a second.
-SENSOR_RANGE_TRIP_READINGS = 3
-OVER_LIMIT_TRIP_READINGS = 3
+# hardware.md: 5 samples in a row, 250 ms at 20 Hz: one glitch (a motor starting couples noise
+# into an ADC line) is ignored, a broken or disconnected sensor stops the chair within a second.
+SENSOR_RANGE_TRIP_READINGS = 5
+OVER_LIMIT_TRIP_READINGS = 5
 # Noise, as a fraction of the sensor's valid span: sensor noise scales with its full scale
 # (an ADC's least bits). Gives 0.15 mm on the track encoder, 0.04 kPa, 0.05 C, 0.015 A.
 NOISE_FRACTION_OF_SPAN = {

@@ -29,7 +29,7 @@ def test_device_reset_loses_everything_and_reports_power_on():
     host.messages()
     host.board.inject_fault(FaultKind.RESET, now_s=host.now_s)
     [status] = host.messages(StatusReport)
-    assert status.stop_cause is StopCause.POWER_ON
+    assert status.stop_cause is StopCause.POWER_ON  # the board says it restarted
     assert status.state is DeviceState.READY and status.outputs_safe
     assert status.queue_free == host.board.queue_capacity
     assert host.board.clock_now == 0  # the clock restarted

@@ -66,24 +66,37 @@ def test_scalar_formula_matches_the_plan_formula(start, duration, values, period
     assert got == pytest.approx(float(expected), rel=1e-12, abs=1e-12)
 
 
-def test_late_segment_runs_on_arrival_and_is_counted():
+def test_late_segment_starts_on_arrival_on_the_plans_timeline_and_is_counted():
     host = Host()
     host.wait(1.0)
     host.messages()
-    host.schedule("knead_speed", -0.3, 2.0, 30.0)
+    host.schedule("knead_speed", -0.3, 2.0, 20.0, 40.0)
     trace = host.board.trace
     [row] = trace.segments
     assert row["late"]
     assert row["executed_ticks"] == row["arrival_ticks"]
     assert row["executed_ticks"] - row["planned_ticks"] == pytest.approx(300_000, abs=1)
-    assert host.board.output("knead_speed") == 30.0  # runs at once, from its start value
+    # Started at once, 0.3 s into the ramp: the part already past is skipped.
+    assert host.board.output("knead_speed") == pytest.approx(23.0, abs=1e-3)
     [fault] = host.messages(FaultReport)
     assert fault.code is FaultCode.LATE_SEGMENT
     assert fault.index == host.profile.channel_index("knead_speed")
+    assert fault.value == pytest.approx(0.3, abs=1e-6)  # seconds late
     host.send(QueryStatus())
     assert host.last_status().late_segments == 1
     assert trace.timing_errors_s()[0] == pytest.approx(0.3, abs=1e-6)
+    host.wait(1.8)
+    assert host.board.output("knead_speed") == 0.0  # it ends on the plan's timeline too
     host.stop()
+
+
+def test_a_segment_late_by_more_than_its_length_changes_nothing():
+    host = Host()
+    host.wait(5.0)
+    host.schedule("tap_rate", -3.0, 2.0, 8.0)
+    assert host.board.trace.segments[0]["late"]
+    assert host.board.output("tap_rate") == 0.0
+    assert host.board.queue_free == host.board.queue_capacity
 
 
 def test_schedule_survives_the_32_bit_clock_wrap():
@@ -105,17 +118,28 @@ def test_unwrap_picks_the_nearest_count():
     assert unwrap_clock(wrap_clock(near - 1000), near) == near - 1000
 
 
-def test_channel_holds_then_returns_to_safe_after_max_duration():
+def test_a_channel_returns_to_safe_when_its_last_segment_ends():
     host = Host()
     channel = host.profile.channel("airbag_seat")
-    host.schedule("airbag_seat", 0.0, 2.0, 10.0, 15.0)
-    host.wait(2.5)
-    assert host.board.output("airbag_seat") == 15.0  # uncovered: holds the last value
-    host.wait(channel.max_duration_s - 1.0)
-    assert host.board.output("airbag_seat") == 15.0
-    host.wait(1.0)
+    host.schedule("airbag_seat", 0.0, channel.max_duration_s, 10.0, 15.0)  # the longest allowed
+    host.wait(channel.max_duration_s - 0.01)
+    assert host.board.output("airbag_seat") == pytest.approx(15.0, abs=0.01)
+    host.wait(0.02)
     assert host.board.output("airbag_seat") == channel.safe_default
     assert host.board.outputs_safe()
+    host.wait(2.0)
+    assert host.sensor("pressure_seat") < 1.0  # vented
+
+
+def test_back_to_back_segments_leave_no_gap():
+    host = Host()
+    host.schedule("airbag_seat", 0.0, 1.0, 10.0)
+    host.schedule("airbag_seat", 1.0, 1.0, 12.0)
+    host.wait(1.0 - 1e-6)
+    assert host.board.output("airbag_seat") == 10.0
+    host.wait(2e-6)
+    assert host.board.output("airbag_seat") == 12.0
+    host.stop()
 
 
 def test_position_drive_stops_where_it_is_when_no_segment_covers_it():
@@ -177,8 +201,8 @@ def test_a_full_queue_refuses_the_next_segment():
     [fault] = host.messages(FaultReport)
     assert fault.code is FaultCode.QUEUE_FULL
     assert host.board.queue_free == 0
-    host.wait(2.5)  # two ran: room for two more
-    assert host.board.queue_free == 2
+    host.wait(2.5)  # one has ended; the running one still counts
+    assert host.board.queue_free == 1
     host.stop()
     status = host.messages(StatusReport)[-1]
     assert status.queue_free == 4

@@ -8,6 +8,7 @@ from firmware_bridge.messages import (
     DeviceState,
     Heartbeat,
     KeyPress,
+    QueryStatus,
     RemoteKey,
     Reset,
     SetChannelMask,
@@ -41,8 +42,11 @@ def test_power_on_is_ready_with_every_output_safe():
     host = Host()
     [status] = [m for m in host.board.trace.events if m.kind == "state"]
     assert status.detail == {"state": "READY", "cause": "POWER_ON"}
-    assert host.board.state is DeviceState.READY
-    assert host.board.stop_cause is StopCause.POWER_ON
+    first, *later = [m for m in host.messages() if isinstance(m, StatusReport)]
+    assert first.stop_cause is StopCause.POWER_ON and first.outputs_safe
+    assert first.state is DeviceState.READY
+    host.send(QueryStatus())
+    assert host.last_status().stop_cause is StopCause.NONE  # POWER_ON only in the first one
     assert host.board.outputs_safe()
 
 
@@ -86,6 +90,9 @@ def test_segments_are_refused_until_reset():
     assert host.board.state is DeviceState.READY
     assert host.board.stop_cause is StopCause.NONE
     assert host.board.outputs_safe()  # Reset starts nothing by itself
+    host.messages()
+    host.send(Reset())  # in READY: only a report
+    assert [type(m) for m in host.messages()] == [StatusReport]
     host.schedule("knead_speed", 0.1, 1.0, 30.0)
     host.wait(0.5)
     assert host.board.output("knead_speed") == 30.0
