@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from routines.device import ChannelKind, SensorKind, Zone
+from routines.device import ChannelKind, SensorKind, Unit, Zone
 
 
 class DeviceState(IntEnum):
@@ -62,6 +62,7 @@ class FaultCode(IntEnum):
     LATE_SEGMENT = 4  # a segment arrived after its start clock and was executed late
     QUEUE_FULL = 5  # a segment was refused because the queue was full
     BAD_SEGMENT = 6  # a segment named an unknown channel or broke the channel's limits
+    BAD_MESSAGE = 7  # a block with a good CRC held a message the board could not parse
 
 
 # --- host -> board, queued -------------------------------------------------------------------
@@ -163,6 +164,7 @@ class SensorInfo:
     channel: int | None  # index of the observed channel
     valid_min: float
     valid_max: float
+    unit: Unit | None = None  # speed sensors read in cycles/min or Hz; the map says which
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,47 @@
+"""The transport seam: one small async byte-stream interface that every kind of port implements.
+
+    SerialTransport   pyserial's serial_for_url: /dev/ttyUSB0, a pty, socket://, rfc2217://, loop://
+    MemoryTransport   an in-memory pair for tests, optionally paced at a baud rate (virtual time)
+    FaultyTransport   wraps any transport and drops, corrupts, duplicates, delays or splits bytes
+
+The link sees only `read()`, `write()` and `close()`, so a test swaps the real port for a memory
+pair or a manipulated one without the link knowing (python-can's bus, pymodbus's null modem).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from routines.errors import PortError
+
+
+class Transport(ABC):
+    """A byte stream to one board. Opening is the implementation's business."""
+
+    name: str = "port"
+
+    @abstractmethod
+    async def read(self) -> bytes:
+        """Wait for at least one byte. PortError once the port vanished or was closed."""
+
+    @abstractmethod
+    def write(self, data: bytes) -> None:
+        """Hand the bytes to the port before returning. PortError if the port is gone."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release the port: no thread, no file descriptor and no timer is left behind."""
+
+    @property
+    @abstractmethod
+    def closed(self) -> bool:
+        """True after close() or once the port vanished."""
+
+
+def vanished(name: str, detail: str = "") -> PortError:
+    text = f"serial port {name} vanished" + (f" ({detail})" if detail else "")
+    return PortError(text, "check the cable; the link reconnects when the port comes back")
+
+
+def closed_error(name: str) -> PortError:
+    return PortError(f"serial port {name} is closed")
