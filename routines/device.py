@@ -18,7 +18,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from routines.errors import UnknownNameError
-from routines.loading import load_model
+from routines.loading import load_model, names_a_file, toml_names
 
 
 class Zone(StrEnum):
@@ -281,11 +281,7 @@ BUILTIN_DEVICE_DIR = resources.files("routines") / "devices"
 
 
 def builtin_device_names() -> list[str]:
-    return sorted(
-        entry.name.removesuffix(".toml")
-        for entry in BUILTIN_DEVICE_DIR.iterdir()
-        if entry.name.endswith(".toml")
-    )
+    return toml_names(BUILTIN_DEVICE_DIR)
 
 
 @cache
@@ -299,7 +295,7 @@ def load_device(name_or_path: str | Path) -> DeviceProfile:
     text = str(name_or_path)
     if text in builtin_device_names():
         return _load_builtin(text)
-    if text.endswith(".toml") or Path(text).exists():
+    if names_a_file(text):
         return load_model(Path(text), DeviceProfile)
     known = builtin_device_names()
     raise UnknownNameError("device", text, close_matches(text, known), known)

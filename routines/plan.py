@@ -14,7 +14,11 @@ Invariants of a plan (checked by `Plan.problems`):
   `[0, duration_s]` without gap or overlap;
 - no segment is longer than its channel's `max_duration_s`, because the board returns a channel
   that no segment refreshes for that long to its safe default;
-- segments of one channel follow each other in time.
+- segments of one channel follow each other in time;
+- and, checked in routines.plan_checks: every value lies within the channel's hard range at
+  every instant; consecutive segments of a channel meet in value (no jumps); no segment changes
+  faster than the channel's `max_rate_per_s`; a level channel (one with a safe default) starts
+  and ends the plan at its safe default, so a finished plan leaves nothing on.
 """
 
 from __future__ import annotations
@@ -136,6 +140,11 @@ class Plan:
     duration_s: float
     table: np.ndarray  # SEGMENT_DTYPE rows, sorted by (start_s, channel), read-only
     steps: tuple[str, ...] = ()  # human label per step index, e.g. "steps[2] (knead)"
+    # What the compiler could not honour exactly (a depth on a device without depth control, a
+    # position beyond the track's reach, a skipped optional zone), one line each.
+    notes: tuple[str, ...] = ()
+    # Intensity level (1..5) the values of intensity-scaled channels correspond to.
+    intensity: int = 5
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Plan):
@@ -145,6 +154,8 @@ class Plan:
             and self.device == other.device
             and self.duration_s == other.duration_s
             and self.steps == other.steps
+            and self.notes == other.notes
+            and self.intensity == other.intensity
             and np.array_equal(self.table, other.table)
         )
 
@@ -257,7 +268,10 @@ class Plan:
             oscillating = rows["amplitude"] != 0
             if np.any(oscillating & (rows["period_s"] <= 0)):
                 found.append(f"{channel.id}: an oscillating segment has no positive period")
-        return found
+        # Imported here: plan_checks builds on this module's segment formula.
+        from routines.plan_checks import value_problems
+
+        return found + value_problems(self)
 
 
 def split_segment(segment: Segment, max_duration_s: float) -> list[Segment]:
