@@ -1,0 +1,132 @@
+"""Routine subcommands: `routines`, `validate`, `compile`, `schema` and `plot`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from routines.compiler import compile_routine
+from routines.device import DeviceProfile, load_device
+from routines.errors import InvalidFileError
+from routines.library import library_entries, resolve_routine
+from routines.plan import Plan
+from routines.plan_json import plan_to_json
+from routines.routine import load_routine, routine_json_schema
+from routines.summary import format_duration, plan_summary
+from routines.user import UserProfile, load_user
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    listing = subparsers.add_parser("routines", help="list the built-in routines")
+    listing.set_defaults(handler=list_routines)
+
+    validate = subparsers.add_parser(
+        "validate", help="check routine files; one line per problem as FILE: field: message"
+    )
+    validate.add_argument("paths", nargs="+", metavar="PATH", help="routine files (TOML)")
+    _add_profiles(validate)
+    validate.set_defaults(handler=validate_files)
+
+    compile_ = subparsers.add_parser("compile", help="compile a routine and summarise the plan")
+    _add_routine(compile_)
+    compile_.add_argument("--json", action="store_true", help="print the plan as JSON")
+    compile_.set_defaults(handler=compile_command)
+
+    schema = subparsers.add_parser("schema", help="print the JSON Schema of routine files")
+    schema.set_defaults(handler=print_schema)
+
+    plot = subparsers.add_parser("plot", help="draw a plan, one lane per channel")
+    _add_routine(plot)
+    plot.add_argument("-o", "--output", required=True, metavar="FILE", help="image to write")
+    plot.set_defaults(handler=plot_command)
+
+
+def _add_profiles(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="chair", metavar="chair|pad|PATH",
+                        help="device profile: a built-in name or a file (default: chair)")
+    parser.add_argument("--user", default=None, metavar="PATH",
+                        help="user profile file (default: an average adult)")
+
+
+def _add_routine(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("routine", metavar="ROUTINE", help="a built-in routine name or a file")
+    _add_profiles(parser)
+    parser.add_argument("--intensity", type=int, choices=range(1, 6), default=None,
+                        help="level 1-5 (default: the routine's, else the user's preference)")
+
+
+def _profiles(args: argparse.Namespace) -> tuple[DeviceProfile, UserProfile]:
+    return load_device(args.device), load_user(args.user)
+
+
+def _print_problems(error: InvalidFileError, stream=None) -> int:
+    for problem in error.problems:
+        print(problem, file=stream or sys.stderr)
+    return EXIT_FAILURE
+
+
+def list_routines(args: argparse.Namespace) -> int:
+    rows = [
+        (entry.name, format_duration(entry.duration_s), ", ".join(entry.techniques),
+         ", ".join(entry.devices) or "-")
+        for entry in library_entries()
+    ]
+    header = ("routine", "duration", "techniques", "devices")
+    widths = [max(len(row[column]) for row in rows + [header]) for column in range(3)]
+    for name, duration, techniques, devices in [header] + rows:
+        print(f"{name:<{widths[0]}}  {duration:>{widths[1]}}  {techniques:<{widths[2]}}  {devices}")
+    return EXIT_OK
+
+
+def validate_files(args: argparse.Namespace) -> int:
+    device, user = _profiles(args)
+    status = EXIT_OK
+    for path in args.paths:
+        try:
+            routine = load_routine(path, device, user)
+        except InvalidFileError as error:
+            status = _print_problems(error, sys.stdout)
+            continue
+        print(f"{path}: valid for device {device.name!r}")
+        for note in compile_routine(routine, device, user).notes:
+            print(f"{path}: note: {note}", file=sys.stderr)
+    return status
+
+
+def _compile(args: argparse.Namespace) -> Plan:
+    device, user = _profiles(args)
+    return compile_routine(resolve_routine(args.routine), device, user, args.intensity)
+
+
+def compile_command(args: argparse.Namespace) -> int:
+    try:
+        plan = _compile(args)
+    except InvalidFileError as error:
+        return _print_problems(error)
+    if args.json:
+        json.dump(plan_to_json(plan), sys.stdout, indent=1)
+        print()
+    else:
+        user_name = load_user(args.user).name
+        print(plan_summary(plan, user_name), end="")
+    return EXIT_OK
+
+
+def print_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(routine_json_schema(), indent=2))
+    return EXIT_OK
+
+
+def plot_command(args: argparse.Namespace) -> int:
+    from routines.plot import plot_plan
+
+    try:
+        plan = _compile(args)
+    except InvalidFileError as error:
+        return _print_problems(error)
+    print(f"wrote {plot_plan(plan, args.output)}")
+    return EXIT_OK

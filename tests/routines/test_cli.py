@@ -1,0 +1,132 @@
+"""`massagectl routines | validate | compile | schema | plot`, as a person runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from controller.cli import main
+from routines.compiler import compile_routine
+from routines.device import load_device
+from routines.library import load_builtin
+from routines.plan_json import plan_from_json
+
+GOOD = ('name = "back"\ndescription = "a test routine"\n[[steps]]\nkind = "knead"\n'
+        'duration_s = 60\nspeed_cpm = 20\nband = "upper_back"\ndepth_mm = 6\n')
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_routines_lists_duration_techniques_and_devices(capsys):
+    status, out, _ = run(capsys, "routines")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["routine", "duration", "techniques", "devices"]
+    [relax] = [line for line in lines if line.startswith("relax ")]
+    assert relax.split()[1:] == ["20:00", "heat,", "knead,", "stroke", "chair,", "pad"]
+    [myofascial] = [line for line in lines if line.startswith("myofascial_release ")]
+    assert myofascial.endswith(" chair")
+
+
+def test_validate_exits_0_for_valid_files_and_notes_what_the_pad_ignores(capsys, tmp_path):
+    path = tmp_path / "back.toml"
+    path.write_text(GOOD)
+    assert run(capsys, "validate", str(path))[0] == 0
+    status, out, err = run(capsys, "validate", str(path), "--device", "pad")
+    assert status == 0 and out == f"{path}: valid for device 'pad'\n"
+    assert f"{path}: note: depth_mm not honoured: device 'pad' has no depth control" in err
+
+
+def test_validate_prints_one_line_per_problem_and_exits_1(capsys, tmp_path):
+    good, bad = tmp_path / "good.toml", tmp_path / "bad.toml"
+    good.write_text(GOOD)
+    bad.write_text(GOOD.replace("60", "-60").replace("upper_back", "tail") + "depth = 3\n")
+    status, out, _ = run(capsys, "validate", str(good), str(bad), str(tmp_path / "gone.toml"))
+    assert status == 1
+    lines = out.splitlines()
+    assert lines[0] == f"{good}: valid for device 'chair'"
+    assert [line.split(": ")[:2] for line in lines[1:4]] == [
+        [str(bad), "steps[0].duration_s"], [str(bad), "steps[0].band"], [str(bad), "steps[0].depth"]]
+    assert lines[4].startswith(f"{tmp_path / 'gone.toml'}: cannot read")
+
+
+def test_validate_checks_hard_ranges_against_the_chosen_device(capsys, tmp_path):
+    path = tmp_path / "legs.toml"
+    path.write_text('name = "legs"\ndescription = "x"\n[[steps]]\nkind = "press"\n'
+                    'zones = ["calves"]\npressure_kpa = 52\nramp_in_s = 30\nhold_s = 60\n'
+                    'release_s = 30\n')
+    status, out, _ = run(capsys, "validate", "--device", "chair", str(path))
+    assert status == 1
+    assert out.startswith(f"{path}: steps[0].pressure_kpa: 52 kPa (as felt at intensity 3) is "
+                          "69.3 kPa at intensity 5, above the 25 kPa hard limit of zone 'calves' "
+                          "on device 'chair'")
+
+
+def test_compile_prints_the_summary(capsys):
+    status, out, _ = run(capsys, "compile", "relax")
+    assert status == 0
+    assert out == (Path(__file__).parent / "golden" / "relax.chair.txt").read_text()
+
+
+def test_compile_json_loads_back_into_the_same_plan(capsys, tmp_path):
+    user = tmp_path / "me.toml"
+    user.write_text("shoulder_height_mm = 640\nback_length_mm = 480\n")
+    status, out, _ = run(capsys, "compile", "deep_tissue", "--device", "pad", "--user", str(user),
+                         "--intensity", "5", "--json")
+    assert status == 0
+    pad = load_device("pad")
+    from routines.user import load_user
+
+    expected = compile_routine(load_builtin("deep_tissue"), pad, load_user(user), 5)
+    assert plan_from_json(json.loads(out), pad) == expected
+
+
+def test_compile_names_an_unknown_routine_and_a_routine_the_device_cannot_run(capsys):
+    status, _, err = run(capsys, "compile", "relx")
+    assert status == 1 and "unknown routine 'relx' (did you mean 'relax'?)" in err
+    status, _, err = run(capsys, "compile", "myofascial_release", "--device", "pad")
+    assert status == 1
+    assert "steps[0].tracks[1].steps[1].zones[0]: device 'pad' has no airbag" in err
+
+
+def test_schema_is_json_schema_for_routine_files(capsys):
+    status, out, _ = run(capsys, "schema")
+    schema = json.loads(out)
+    assert status == 0 and schema["title"] == "massagectl routine"
+    assert "steps" in schema["required"]
+
+
+def test_plot_writes_an_image(tmp_path):
+    # In a process of its own: matplotlib keeps its font files open for the life of a process.
+    target = tmp_path / "plan.png"
+    done = subprocess.run(
+        [sys.executable, "-m", "controller.cli", "plot", "energising_tap", "-o", str(target)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"wrote {target}\n", "")
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_without_matplotlib_says_how_to_install_it(capsys, tmp_path, monkeypatch):
+    for name in list(sys.modules):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import now fails
+    status, _, err = run(capsys, "plot", "relax", "-o", str(tmp_path / "plan.png"))
+    assert status == 1 and "pip install 'massagectl[plot]'" in err
+    assert not (tmp_path / "plan.png").exists()
+
+
+@pytest.mark.parametrize("argv", [["validate"], ["compile"], ["plot", "relax"]])
+def test_missing_arguments_are_usage_errors(capsys, argv):
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
