@@ -6,9 +6,14 @@ Run from the repository root:
     python benchmarks/bench_sim.py --quick    # 5-minute sessions, 1 repeat
 
 Each row drives one simulated board (chair, pad) in-process, with no link and no event loop,
-through a stress session: every channel busy with random holds, ramps and oscillations within
-its limits (a new segment every 1-10 s per channel, sent 0.5 s ahead), heartbeats at 10 Hz and
-telemetry at the board's full rate. Two ways to integrate the same physics run the same session:
+through one of two sessions, with heartbeats at 10 Hz and telemetry at the board's full rate:
+
+- stress: every channel busy with random holds, ramps and oscillations within its limits (a new
+  segment every 1-10 s per channel, sent 0.5 s ahead): far busier than any real routine;
+- routine: the built-in routine with the most segments for the device (full_body on the chair,
+  deep_tissue on the pad), compiled and streamed 0.5 s ahead, repeated to fill the session.
+
+Two ways to integrate the same physics run the same session:
 
 - exact: the simulator as shipped; the board steps at telemetry ticks and segment boundaries
   and solves each airbag, thermal network and motor exactly over the step;
@@ -36,7 +41,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from firmware_bridge.messages import Heartbeat, ScheduleSegment, Stop  # noqa: E402
+from routines.compiler import compile_routine  # noqa: E402
 from routines.device import ChannelKind, DeviceProfile, load_device  # noqa: E402
+from routines.library import load_builtin  # noqa: E402
 from sim.board import SimBoard  # noqa: E402
 from sim.clock import wrap_clock  # noqa: E402
 from sim.physics import airbag, thermal  # noqa: E402
@@ -66,6 +73,24 @@ def stress_session(profile: DeviceProfile, duration_s: float, seed: int = 7):
             plan.append((start_s - SEND_AHEAD_S, index, start_s, length_s, a, b, amplitude, period_s))
             start_s += length_s
     return sorted(plan)
+
+
+ROUTINE_FOR = {"chair": "full_body", "pad": "deep_tissue"}
+
+
+def routine_session(profile: DeviceProfile, duration_s: float):
+    """The same tuples as stress_session, from a compiled built-in routine played back to back."""
+    plan = compile_routine(load_builtin(ROUTINE_FOR[profile.name]), profile)
+    rows = []
+    offset_s = 0.6
+    while offset_s < duration_s:
+        for row in plan.table:
+            start_s = offset_s + float(row["start_s"])
+            rows.append((start_s - SEND_AHEAD_S, int(row["channel"]), start_s,
+                         float(row["duration_s"]), float(row["start_value"]),
+                         float(row["end_value"]), float(row["amplitude"]), float(row["period_s"])))
+        offset_s += plan.duration_s
+    return sorted(rows)
 
 
 def run_session(board: SimBoard, plan, duration_s: float) -> float:
@@ -160,33 +185,35 @@ def main() -> None:
 
     print(f"session {session_s:.0f} s (naive {naive_s:.0f} s), {repeats} repeat(s), "
           f"telemetry at full rate, heartbeats every {HEARTBEAT_S} s\n")
-    header = (f"{'device':<7} {'method':<6} {'wall s/30 min':>13} {'sim s/wall s':>12} "
-              f"{'worst':>8} {'x naive':>8} {'airbag err kPa':>14} {'heat err C':>10}")
+    header = (f"{'device':<7} {'session':<8} {'method':<6} {'wall s/30 min':>13} "
+              f"{'sim s/wall s':>12} {'worst':>8} {'x naive':>8} {'airbag err kPa':>14} "
+              f"{'heat err C':>10}")
     print(header)
     print("-" * len(header))
     for name in ("chair", "pad"):
         profile = load_device(name)
-        plan = stress_session(profile, session_s)
-        exact_rates = [session_s / run_session(SimBoard(profile), plan, session_s)
-                       for _ in range(repeats)]
-        naive_rates = []
-        for _ in range(repeats):
-            naive = naive_board(profile)
-            naive_rates.append(naive_s / run_session(naive, plan, naive_s))
-        exact = SimBoard(profile)
-        run_session(exact, plan, naive_s)
-        airbag_error = largest_difference(exact, naive, ChannelKind.AIRBAG)
-        heat_error = largest_difference(exact, naive, ChannelKind.HEAT)
-        exact_rate, naive_rate = statistics.median(exact_rates), statistics.median(naive_rates)
-        for method, rate, worst, errors in (
-            ("exact", exact_rate, min(exact_rates), ("", "")),
-            ("naive", naive_rate, min(naive_rates),
-             (f"{airbag_error:.3f}" if profile.channels_of(ChannelKind.AIRBAG) else "-",
-              f"{heat_error:.4f}")),
-        ):
-            ratio = f"{rate / naive_rate:.1f}" if method == "exact" else "1.0"
-            print(f"{name:<7} {method:<6} {SESSION_S / rate:>13.2f} {rate:>12.0f} "
-                  f"{worst:>8.0f} {ratio:>8} {errors[0]:>14} {errors[1]:>10}")
+        for session, make in (("stress", stress_session), ("routine", routine_session)):
+            plan = make(profile, session_s)
+            exact_rates = [session_s / run_session(SimBoard(profile), plan, session_s)
+                           for _ in range(repeats)]
+            naive_rates = []
+            for _ in range(repeats):
+                naive = naive_board(profile)
+                naive_rates.append(naive_s / run_session(naive, plan, naive_s))
+            exact = SimBoard(profile)
+            run_session(exact, plan, naive_s)
+            has_airbags = bool(profile.channels_of(ChannelKind.AIRBAG))
+            errors = (
+                f"{largest_difference(exact, naive, ChannelKind.AIRBAG):.3f}" if has_airbags else "-",
+                f"{largest_difference(exact, naive, ChannelKind.HEAT):.4f}",
+            )
+            exact_rate, naive_rate = statistics.median(exact_rates), statistics.median(naive_rates)
+            for method, rate, worst in (("exact", exact_rate, min(exact_rates)),
+                                        ("naive", naive_rate, min(naive_rates))):
+                ratio = f"{rate / naive_rate:.1f}" if method == "exact" else "1.0"
+                shown = errors if method == "naive" else ("", "")
+                print(f"{name:<7} {session:<8} {method:<6} {SESSION_S / rate:>13.2f} "
+                      f"{rate:>12.0f} {worst:>8.0f} {ratio:>8} {shown[0]:>14} {shown[1]:>10}")
 
 
 if __name__ == "__main__":
