@@ -22,7 +22,7 @@ import numpy as np
 
 from routines.device import Channel, DeviceProfile
 from routines.errors import InputError
-from routines.intensity import LEVELS, scale_table
+from routines.intensity import LEVELS, intensity_factor, scale_table
 from routines.patterns import ChannelWriter, Hold, Pattern, Sequence
 from routines.plan import SEGMENT_DTYPE, Plan, freeze_table
 from routines.routine import Routine
@@ -30,6 +30,8 @@ from routines.routine_check import raise_if_unfit
 from routines.techniques import Techniques
 from routines.timeline import Timeline, place
 from routines.user import DEFAULT_USER, UserProfile
+
+__all__ = ["compile", "compile_routine", "intensity_factor", "resolve_intensity", "rest_value"]
 
 ROW_DTYPE = np.dtype(
     [

@@ -112,7 +112,9 @@ class ChannelWriter:
             self.value = target
             return
         rate = rate_per_s or self.rate_per_s
-        needed_ms = max(1, math.ceil(abs(delta) / rate * 1000))
+        # Rounded up to whole ms (never faster than `rate`), forgiving float noise of a ramp
+        # meant to fill a span exactly.
+        needed_ms = max(1, math.ceil(abs(delta) / rate * 1000 - 1e-6))
         available_ms = until_ms - self.time_ms
         if available_ms <= 0:
             return
