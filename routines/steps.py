@@ -39,17 +39,21 @@ def _whole_milliseconds(seconds: float) -> float:
     return seconds
 
 
+_IN_SECONDS = "Seconds, to the millisecond."
 Seconds = Annotated[
     float,
-    Field(gt=0, le=MAX_STEP_S, allow_inf_nan=False),
+    Field(gt=0, le=MAX_STEP_S, allow_inf_nan=False, description=_IN_SECONDS),
     AfterValidator(_whole_milliseconds),
 ]
 RampSeconds = Annotated[
-    float, Field(ge=1, le=MAX_STEP_S, allow_inf_nan=False), AfterValidator(_whole_milliseconds)
+    float,
+    Field(ge=1, le=MAX_STEP_S, allow_inf_nan=False, description=_IN_SECONDS),
+    AfterValidator(_whole_milliseconds),
 ]
 HoldSeconds = Annotated[
     float,
-    Field(ge=TRIGGER_HOLD_MIN_S, le=TRIGGER_HOLD_MAX_S, allow_inf_nan=False),
+    Field(ge=TRIGGER_HOLD_MIN_S, le=TRIGGER_HOLD_MAX_S, allow_inf_nan=False,
+          description="Seconds on the point (30-90)."),
     AfterValidator(_whole_milliseconds),
 ]
 Percent = Annotated[float, Field(ge=-30, le=110, allow_inf_nan=False)]
@@ -68,7 +72,9 @@ def _band_from_name(value: Any) -> Any:
 
 Band = Annotated[
     tuple[Percent, Percent],
-    BeforeValidator(_band_from_name, json_schema_input_type=Union[BackZoneName, list[float]]),
+    BeforeValidator(
+        _band_from_name, json_schema_input_type=Union[BackZoneName, tuple[Percent, Percent]]
+    ),
     Field(
         description="Where along the back: a back zone name, or [from_pct, to_pct] with "
         "0 = shoulder line, 100 = top of the hips, negative = up the neck."
