@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from routines.body import known_trigger_points, trigger_point_pct
 from routines.device import Channel, ChannelKind, DeviceProfile, Zone, close_matches
-from routines.errors import InvalidFileError, Problem
+from routines.errors import InvalidFileError, Problem, UnknownNameError
 from routines.intensity import AS_WRITTEN_LEVEL, LEVEL_5_PER_WRITTEN, at_level_5
 from routines.loading import field_path
 from routines.steps import Cool, Heat, Knead, Press, Stroke, Tap, TriggerPoint
@@ -119,11 +119,10 @@ class _FitCheck:
         if isinstance(step, TriggerPoint) and step.point is not None:
             if trigger_point_pct(step.point, self.user) is None:
                 known = known_trigger_points(self.user)
-                near = close_matches(step.point, known)
-                hint = ("did you mean " + " or ".join(near) + "?") if near else (
-                    "known: " + ", ".join(known))
-                self.add(location + ("point",), f"unknown trigger point {step.point!r} for user "
-                         f"{self.user.name!r}; {hint}")
+                unknown = UnknownNameError("trigger point", step.point,
+                                           close_matches(step.point, known), known)
+                self.add(location + ("point",), f"{unknown.message} for user "
+                         f"{self.user.name!r}; {unknown.hint}")
 
     def press(self, location: Location, step: Press, channel: Channel) -> None:
         self.within(location + ("pressure_kpa",), step.pressure_kpa, channel)
