@@ -69,9 +69,9 @@ WATCHDOG_S = 0.5
 TELEMETRY_HZ = 20
 # Status: twice a second, so a host that missed a state-change report learns within 0.5 s.
 STATUS_HZ = 2
-# Segments held ahead across all channels: 128 x ~24 bytes fits a small MCU's RAM, and covers
-# every channel a few seconds ahead at the host's streaming window.
-QUEUE_CAPACITY = 128
+# Segments held (pending or running) across all channels, as on hardware.md's reference board:
+# 2 s of the busiest plan (12 channels, a segment each 0.5 s) is 48, plus headroom.
+QUEUE_CAPACITY = 64
 # Rongtai's error table: a motor 10 s without position pulses is a fault.
 MOTOR_STALL_S = 10.0
 # Movement smaller than this is no encoder pulse.
@@ -126,6 +126,7 @@ class SimBoard(HostMessageHandling):
         self._channels = channels
         self._safe_outputs: list[float | None] = [c.safe_default for c in channels]
         self._outputs: list[float | None] = list(self._safe_outputs)
+        self._outputs_vary = False  # some running segment ramps or oscillates
         self._max_duration_ticks = [round(c.max_duration_s * clock_hz) for c in channels]
         # Per channel: hard range, safe state and whether intensity scales it.
         self._output_rules = [
@@ -136,12 +137,14 @@ class SimBoard(HostMessageHandling):
         self.faults = FaultSwitches(self)
         self.health = registry.BoardHealth(self.name, self._outputs, self._safe_outputs)
         registry.register(self, self.health)
+        self.boots = 0  # power-ons so far: whoever speaks the protocol for the board restarts too
         self._power_on(now_s)
 
     # --- the firmware's state ---------------------------------------------------------------
 
     def _power_on(self, now_s: float) -> None:
         """Firmware start: everything the board keeps in RAM begins afresh."""
+        self.boots += 1
         self.clock = BoardClock(now_s, self.clock_hz, self._clock_start_ticks, self._drift_ppm)
         self._ticks = self.clock.ticks_at(now_s)
         self._plant_ticks = self._ticks
@@ -245,7 +248,11 @@ class SimBoard(HostMessageHandling):
             for segment, executed_ticks in started:
                 self.trace.segment_started(segment.record, executed_ticks)
             self._update_boundary()
-        self._refresh_outputs()
+            self._refresh_outputs()
+        elif self._outputs_vary:
+            self._refresh_outputs()
+        else:
+            self._run_to(ticks)  # every output holds still: only the hardware moves on
         if (
             self._watchdog_armed
             and self.state is DeviceState.READY
@@ -270,6 +277,7 @@ class SimBoard(HostMessageHandling):
         outputs = self._outputs
         mask = self.enabled_mask
         scale = self.intensity_scale
+        vary = False
         for index, (schedule, (low, high, safe, scaled)) in enumerate(
             zip(self._schedules, self._output_rules)
         ):
@@ -282,6 +290,7 @@ class SimBoard(HostMessageHandling):
                 continue
             value = running.constant
             if value is None:
+                vary = True
                 value = segment_value(
                     running.planned_ticks, running.duration_ticks, running.start_value,
                     running.end_value, running.amplitude, running.period_ticks, ticks,
@@ -290,6 +299,7 @@ class SimBoard(HostMessageHandling):
             if scaled:
                 value = safe + (value - safe) * scale
             outputs[index] = value
+        self._outputs_vary = vary
 
     # --- telemetry and the board's own checks ------------------------------------------------
 

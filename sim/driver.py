@@ -78,6 +78,10 @@ class BoardDriver:
         self.board.host_frame_received(self.loop.time())
         self._reschedule()
 
+    def report_bad_message(self, reason: str) -> None:
+        self.board.report_bad_message(reason, self.loop.time())
+        self._reschedule()
+
     def press(self, key: RemoteKey) -> None:
         self.board.remote.press(key, self.loop.time())
         self._reschedule()

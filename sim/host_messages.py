@@ -53,6 +53,13 @@ class HostMessageHandling:
         self._watchdog_armed = True
         self._last_frame_ticks = self._ticks
 
+    def report_bad_message(self, reason: str, now_s: float) -> None:
+        """A block whose payload broke the message rules arrived; nothing in it is acted on."""
+        if self.faults.unplugged:
+            return
+        self.advance(now_s)
+        self._fault(FaultCode.BAD_MESSAGE, -1, -1.0, reason=reason)
+
     def handle(self, message: object, now_s: float) -> None:
         """Act on one host message arriving at host time `now_s`."""
         if self.faults.unplugged:
@@ -71,7 +78,9 @@ class HostMessageHandling:
 
     def _on_schedule(self, message: ScheduleSegment) -> None:
         arrival = self._ticks
-        problem = segment_problem(message, self._channels, self._max_duration_ticks)
+        problem = segment_problem(
+            message, self._channels, self._max_duration_ticks, self.clock_hz
+        )
         channel = message.channel if problem is None else _index_or(message.channel)
         planned = arrival
         if isinstance(message.start_clock, numbers.Integral):

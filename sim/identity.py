@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from firmware_bridge.messages import ChannelInfo, DeviceInfo, SensorInfo
+from firmware_bridge.wire import PROTOCOL_VERSION
 from routines.device import DeviceProfile
 
-# The protocol revision this board speaks; the link refuses a board with another.
-PROTOCOL_VERSION = 1
 FIRMWARE_VERSION = "sim-1.0"
 
 
@@ -45,6 +44,7 @@ def identify_answer(
                 channel=None if sensor.channel is None else channel_ids.index(sensor.channel),
                 valid_min=sensor.valid_min,
                 valid_max=sensor.valid_max,
+                unit=sensor.unit,
             )
         )
     return answer

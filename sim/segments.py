@@ -70,14 +70,17 @@ class QueuedSegment:
 @dataclass(frozen=True, slots=True)
 class SegmentProblem:
     """Why a segment was refused, and the offending number (a value in the channel's unit, or a
-    duration or period in ticks; -1 where there is none)."""
+    duration in seconds; -1 where there is none)."""
 
     reason: str
     value: float
 
 
 def segment_problem(
-    message: ScheduleSegment, channels: tuple[Channel, ...], max_duration_ticks: list[int]
+    message: ScheduleSegment,
+    channels: tuple[Channel, ...],
+    max_duration_ticks: list[int],
+    clock_hz: int,
 ) -> SegmentProblem | None:
     """Why the board refuses this segment, or None when it accepts it."""
     if not isinstance(message.channel, numbers.Integral) or not 0 <= message.channel < len(channels):
@@ -93,7 +96,7 @@ def segment_problem(
         return SegmentProblem(
             f"{channel.id}: duration {duration} ticks exceeds max_duration "
             f"{max_duration_ticks[message.channel]} ticks",
-            float(duration),
+            duration / clock_hz,
         )
     numbers_sent = (message.start_value, message.end_value, message.amplitude)
     if not all(isinstance(x, numbers.Real) and math.isfinite(x) for x in numbers_sent):

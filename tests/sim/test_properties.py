@@ -1,14 +1,17 @@
-"""Whatever a host sends, the board never commands a value outside a hard range, and a stopped
-board stays safe until it is reset."""
+"""Whatever a host sends, the board never commands a value outside a hard range, a stopped board
+stays safe until it is reset, and every report it sends fits the wire."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from firmware_bridge.codec import encode_message
 from firmware_bridge.messages import (
     DeviceState,
     Heartbeat,
@@ -25,6 +28,7 @@ from firmware_bridge.messages import (
 from routines.device import load_device
 from sim.board import SimBoard
 from sim.clock import wrap_clock
+from sim.faults import FAULT_CHANNEL_KINDS, FaultKind
 
 PROFILES = {name: load_device(name) for name in ("chair", "pad")}
 HZ = 1_000_000
@@ -69,6 +73,20 @@ def segments(draw, profile, hostile: bool):
     )
 
 
+def device_faults(profile) -> list[tuple[FaultKind, str | None]]:
+    """Every fault with a target it can happen to on this device."""
+    found: list[tuple[FaultKind, str | None]] = []
+    for kind in FaultKind:
+        if kind.target is None:
+            found.append((kind, None))
+        elif kind.target == "sensor":
+            found.extend((kind, sensor.id) for sensor in profile.sensors)
+        else:
+            kinds = FAULT_CHANNEL_KINDS[kind]
+            found.extend((kind, c.id) for c in profile.channels if c.kind in kinds)
+    return found
+
+
 def actions(profile):
     return st.lists(
         st.one_of(
@@ -80,6 +98,7 @@ def actions(profile):
             st.builds(SetChannelMask, st.integers(0, 2**32 - 1)),
             st.builds(ShowText, st.integers(-1, 5), st.text(max_size=30)),
             st.sampled_from(list(RemoteKey)),
+            st.tuples(st.sampled_from(device_faults(profile)), st.booleans()),
             st.one_of(st.floats(0.0, 3.0), st.sampled_from([0.5, 1.5, 3.0])),  # time passes
         ),
         max_size=40,
@@ -115,13 +134,17 @@ def test_no_host_message_sequence_drives_an_output_out_of_range(data, name):
             board.advance(now_s)
         elif isinstance(action, RemoteKey):
             board.remote.press(action, now_s)
+        elif isinstance(action, tuple) and isinstance(action[0], tuple):
+            (kind, target), on = action
+            switch = board.inject_fault if on else board.clear_fault
+            switch(kind, target, now_s=now_s)
         elif isinstance(action, tuple):
             start_s, segment = action
             start_clock = wrap_clock(board.clock.ticks_at(now_s + start_s))
-            board.handle(_with_clock(segment, start_clock), now_s)
+            board.handle(dataclasses.replace(segment, start_clock=start_clock), now_s)
         else:
             board.handle(action, now_s)
-            if isinstance(action, Stop):
+            if isinstance(action, Stop) and not board.faults.unplugged:
                 assert board.outputs_safe()  # at once, not at the next step
         assert_within_limits(board)
     outputs = board.trace.outputs
@@ -129,12 +152,15 @@ def test_no_host_message_sequence_drives_an_output_out_of_range(data, name):
         recorded = outputs[:, column]
         recorded = recorded[~np.isnan(recorded)]
         assert np.all((recorded >= channel.min) & (recorded <= channel.max)), channel.id
+    board.clear_fault(FaultKind.UNPLUG, now_s=now_s)
     board.handle(Stop(), now_s)
     assert board.outputs_safe()
+    for message in board.take_messages():
+        encode_message(message)  # whatever happened, the wire can carry every report
 
 
-def _with_clock(segment: ScheduleSegment, start_clock: int) -> ScheduleSegment:
-    return ScheduleSegment(
-        segment.channel, start_clock, segment.duration_ticks, segment.start_value,
-        segment.end_value, segment.amplitude, segment.period_ticks,
-    )
+@pytest.mark.soak
+@settings(max_examples=5000)
+@given(data=st.data(), name=st.sampled_from(sorted(PROFILES)))
+def test_soak_no_host_message_sequence_drives_an_output_out_of_range(data, name):
+    test_no_host_message_sequence_drives_an_output_out_of_range.hypothesis.inner_test(data, name)
