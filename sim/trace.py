@@ -18,6 +18,8 @@
     trace.save(path); Trace.load(path)
 
 A segment's outcome is one of SegmentOutcome; `executed_ticks` is -1 for one that never ran.
+Host seconds (`times_s`, `TraceEvent.time_s`) only grow; the board's ticks start again from its
+power-on count after a RESET fault, as a real board's counter does.
 """
 
 from __future__ import annotations
