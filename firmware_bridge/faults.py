@@ -130,8 +130,9 @@ class FaultyTransport(Transport):
             if self._read_rest:
                 data, self._read_rest = self._read_rest, b""
                 return data
-            faults = self.incoming
-            data = self.damage(await self.inner.read(), faults)
+            data = await self.inner.read()
+            faults = self.incoming  # read after the wait: a test may have switched it meanwhile
+            data = self.damage(data, faults)
             if not data:
                 continue
             if faults.delay_s and self._rng.random() < faults.delay_probability:

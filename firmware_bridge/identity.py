@@ -1,0 +1,206 @@
+"""The board's self-description (DeviceInfo + actuator map) and its comparison with a profile.
+
+`device_profile_map(profile)` gives what a board built for that profile reports, so the simulator
+answers Identify consistently. `map_differences(identity, profile)` lists every way a board's
+answer differs from the profile the host was configured with; the link refuses such a board.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from firmware_bridge.codec import to_counts
+from firmware_bridge.messages import ChannelInfo, DeviceInfo, SensorInfo
+from firmware_bridge.wire import PROTOCOL_VERSION
+from routines.device import DeviceProfile
+
+DEFAULT_CLOCK_HZ = 1_000_000  # 1 us ticks: far below the 1 ms schedule target; 32 bits last 71 min
+# Segments a board holds ahead: 2 s of the busiest plan (12 channels, a segment each 0.5 s) is
+# 48; 64 leaves headroom and costs a small board 64 x 26 bytes of RAM.
+DEFAULT_QUEUE_CAPACITY = 64
+SIMULATED_FIRMWARE_VERSION = "sim-1"
+# A crystal or RC oscillator clock the host can schedule on: slower than 1 kHz cannot resolve the
+# 1 ms target; faster than 1 GHz wraps 32 bits in under 5 s.
+MIN_CLOCK_HZ = 1_000
+MAX_CLOCK_HZ = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class DeviceIdentity:
+    """A board's answer to Identify: DeviceInfo and one ChannelInfo / SensorInfo each."""
+
+    info: DeviceInfo
+    channels: tuple[ChannelInfo, ...]
+    sensors: tuple[SensorInfo, ...]
+
+    def messages(self) -> tuple:
+        """The answer in the order the board sends it."""
+        return (self.info, *self.channels, *self.sensors)
+
+
+def device_profile_map(
+    profile: DeviceProfile,
+    *,
+    clock_hz: int = DEFAULT_CLOCK_HZ,
+    queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
+    firmware_version: str = SIMULATED_FIRMWARE_VERSION,
+) -> DeviceIdentity:
+    """What a board built for `profile` reports when identified."""
+    channel_index = {channel.id: index for index, channel in enumerate(profile.channels)}
+    channels = tuple(
+        ChannelInfo(
+            index=index,
+            kind=channel.kind,
+            zone=channel.zone,
+            min=channel.min,
+            max=channel.max,
+            safe_default=channel.safe_default,
+            max_duration_ticks=round(channel.max_duration_s * clock_hz),
+        )
+        for index, channel in enumerate(profile.channels)
+    )
+    sensors = tuple(
+        SensorInfo(
+            index=index,
+            kind=sensor.kind,
+            channel=None if sensor.channel is None else channel_index[sensor.channel],
+            valid_min=sensor.valid_min,
+            valid_max=sensor.valid_max,
+            unit=sensor.unit,
+        )
+        for index, sensor in enumerate(profile.sensors)
+    )
+    info = DeviceInfo(
+        protocol_version=PROTOCOL_VERSION,
+        firmware_version=firmware_version,
+        clock_hz=clock_hz,
+        queue_capacity=queue_capacity,
+        channel_count=len(channels),
+        sensor_count=len(sensors),
+    )
+    return DeviceIdentity(info, channels, sensors)
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    """Equal as the wire carries them (thousandths of the unit)."""
+    if a is None or b is None:
+        return a is b
+    return to_counts(a, "value") == to_counts(b, "value")
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _differing(label: str, checks: list[tuple]) -> list[str]:
+    """Lines like `channel 3 'knead_speed': device says max 80 cycles/min, profile says 60`."""
+    return [
+        f"{label}: device says {name} {_show(device_value)}"
+        f"{suffix if device_value is not None else ''}, profile says {_show(profile_value)}"
+        for name, device_value, profile_value, equal, suffix in checks
+        if not equal
+    ]
+
+
+def map_differences(identity: DeviceIdentity, profile: DeviceProfile) -> list[str]:
+    """Every difference between the board's answer and the profile, one line each."""
+    info = identity.info
+    found = []
+    if info.protocol_version != PROTOCOL_VERSION:
+        found.append(
+            f"protocol version: device speaks {info.protocol_version}, "
+            f"this host speaks {PROTOCOL_VERSION}"
+        )
+    if not MIN_CLOCK_HZ <= info.clock_hz <= MAX_CLOCK_HZ:
+        found.append(
+            f"clock: device says {info.clock_hz} Hz, outside {MIN_CLOCK_HZ}..{MAX_CLOCK_HZ} Hz"
+        )
+    if info.queue_capacity < 1:
+        found.append("queue capacity: device says 0 segments")
+    if info.channel_count != len(profile.channels):
+        found.append(
+            f"channel count: device says {info.channel_count}, "
+            f"profile '{profile.name}' says {len(profile.channels)}"
+        )
+    for index, channel in enumerate(profile.channels):
+        if index >= len(identity.channels):
+            break
+        got = identity.channels[index]
+        unit = channel.unit
+        label = f"channel {index} '{channel.id}'"
+        checks = [
+            ("kind", got.kind, channel.kind, got.kind == channel.kind, ""),
+            ("zone", got.zone, channel.zone, got.zone == channel.zone, ""),
+            ("min", got.min, channel.min, _same(got.min, channel.min), f" {unit}"),
+            ("max", got.max, channel.max, _same(got.max, channel.max), f" {unit}"),
+            ("safe default", got.safe_default, channel.safe_default,
+             _same(got.safe_default, channel.safe_default), f" {unit}"),
+        ]
+        expected_ticks = round(channel.max_duration_s * info.clock_hz)
+        if got.max_duration_ticks != expected_ticks and info.clock_hz > 0:
+            checks.append(("max duration", got.max_duration_ticks / info.clock_hz,
+                           channel.max_duration_s, False, " s"))
+        found.extend(_differing(label, checks))
+    if info.sensor_count != len(profile.sensors):
+        found.append(
+            f"sensor count: device says {info.sensor_count}, "
+            f"profile '{profile.name}' says {len(profile.sensors)}"
+        )
+    channel_ids = [channel.id for channel in profile.channels]
+    for index, sensor in enumerate(profile.sensors):
+        if index >= len(identity.sensors):
+            break
+        got = identity.sensors[index]
+        label = f"sensor {index} '{sensor.id}'"
+        want_channel = None if sensor.channel is None else channel_ids.index(sensor.channel)
+        checks = [
+            ("kind", got.kind, sensor.kind, got.kind == sensor.kind, ""),
+            ("channel", got.channel, want_channel, got.channel == want_channel, ""),
+            ("valid min", got.valid_min, sensor.valid_min,
+             _same(got.valid_min, sensor.valid_min), f" {sensor.unit}"),
+            ("valid max", got.valid_max, sensor.valid_max,
+             _same(got.valid_max, sensor.valid_max), f" {sensor.unit}"),
+            ("unit", got.unit, sensor.unit, got.unit == sensor.unit, ""),
+        ]
+        found.extend(_differing(label, checks))
+    return found
+
+
+@dataclass
+class IdentityCollector:
+    """Gathers the answer to Identify as its messages arrive (any order, repeats allowed)."""
+
+    info: DeviceInfo | None = None
+    channels: dict[int, ChannelInfo] = field(default_factory=dict)
+    sensors: dict[int, SensorInfo] = field(default_factory=dict)
+
+    def add(self, message: object) -> None:
+        if isinstance(message, DeviceInfo):
+            self.info = message
+        elif isinstance(message, ChannelInfo):
+            self.channels[message.index] = message
+        elif isinstance(message, SensorInfo):
+            self.sensors[message.index] = message
+
+    def parts(self) -> int:
+        """How many parts of the answer have arrived (it grows while the answer comes in)."""
+        return (self.info is not None) + len(self.channels) + len(self.sensors)
+
+    def identity(self) -> DeviceIdentity | None:
+        """The complete answer, or None while a part is missing."""
+        info = self.info
+        if info is None:
+            return None
+        if any(i not in self.channels for i in range(info.channel_count)):
+            return None
+        if any(i not in self.sensors for i in range(info.sensor_count)):
+            return None
+        return DeviceIdentity(
+            info,
+            tuple(self.channels[i] for i in range(info.channel_count)),
+            tuple(self.sensors[i] for i in range(info.sensor_count)),
+        )

@@ -1,0 +1,116 @@
+"""An in-memory pair of transports (a null-modem cable), optionally paced at a baud rate.
+
+With `baud` set, each direction is a line that carries one byte per 10 bit times (start, 8 data,
+stop): bytes written while the line is busy queue behind the earlier ones, and a write arrives
+at the other end when its last byte would have. On the virtual-time loop (sim/virtual_loop.py)
+latency and throughput figures therefore mean what they would on a real 115200 baud line.
+Closing one end is an unplugged cable: the other end's read() reports the port vanished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+from firmware_bridge.transport import Transport, closed_error, vanished
+
+BITS_PER_BYTE = 10  # 8N1: start bit, 8 data bits, stop bit
+
+
+def byte_time_s(baud: int) -> float:
+    return BITS_PER_BYTE / baud
+
+
+class MemoryTransport(Transport):
+    """One end of `memory_pair()`."""
+
+    def __init__(self, name: str, baud: int | None) -> None:
+        self.name = name
+        self.baud = baud
+        self.peer: MemoryTransport | None = None
+        self._buffer = bytearray()
+        self._waiter: asyncio.Future | None = None
+        self._line_free_at_s = 0.0
+        self._in_flight: deque[asyncio.TimerHandle] = deque()  # due in order: the line is FIFO
+        self._closed = False
+        self._peer_gone = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed or self._peer_gone
+
+    async def read(self) -> bytes:
+        while not self._buffer:
+            if self._closed:
+                raise closed_error(self.name)
+            if self._peer_gone:
+                raise vanished(self.name, "the other end was closed")
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
+
+    def write(self, data: bytes) -> None:
+        if self._closed:
+            raise closed_error(self.name)
+        if self._peer_gone:
+            raise vanished(self.name, "the other end was closed")
+        if not data:
+            return
+        peer = self.peer
+        if self.baud is None:
+            peer._arrive(bytes(data))
+            return
+        loop = asyncio.get_running_loop()
+        start_s = max(loop.time(), self._line_free_at_s)
+        self._line_free_at_s = start_s + len(data) * byte_time_s(self.baud)
+        handle = loop.call_at(self._line_free_at_s, self._deliver, bytes(data))
+        self._in_flight.append(handle)
+
+    def _deliver(self, data: bytes) -> None:
+        self._in_flight.popleft()
+        if not self._closed and not self._peer_gone:
+            self.peer._arrive(data)
+
+    def _arrive(self, data: bytes) -> None:
+        self._buffer += data
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def _hang_up(self) -> None:
+        self._peer_gone = True
+        self._cancel_in_flight()
+        self._wake()
+
+    def _cancel_in_flight(self) -> None:
+        for handle in self._in_flight:
+            handle.cancel()
+        self._in_flight.clear()
+
+    def close_now(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._cancel_in_flight()
+        self._wake()
+        if self.peer is not None:
+            self.peer._hang_up()
+
+    async def close(self) -> None:
+        self.close_now()
+
+
+def memory_pair(
+    *, baud: int | None = None, names: tuple[str, str] = ("memory:host", "memory:board")
+) -> tuple[MemoryTransport, MemoryTransport]:
+    """Two connected ends: what one writes, the other reads."""
+    host, board = MemoryTransport(names[0], baud), MemoryTransport(names[1], baud)
+    host.peer, board.peer = board, host
+    return host, board
