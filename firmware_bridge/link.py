@@ -1,0 +1,555 @@
+"""The host link: the protocol running over a transport on the asyncio loop.
+
+    link = await Link.open("/dev/serial/by-id/usb-...", profile)   # handshake included
+    link.identity, link.clock, link.status, link.counters
+    await link.schedule(ScheduleSegment(...))    # waits for the window, then sends
+    link.send_immediate(Stop())                  # written before it returns
+    remove = link.add_listener(callback)         # every DeviceMessage received
+    await link.wait_lost(); await link.reconnect()
+    await link.close()                           # the board's watchdog trips within 500 ms
+
+Opening does: sequence sync (a Heartbeat's ClockReport), Identify and the map check (a board
+that differs from the profile is refused, naming each difference), clock samples, then a safe
+start: Stop, wait for SHUTDOWN, Reset, wait for READY with every output safe. So every session
+starts from the safe state, whatever the board did before (`initial_status` keeps that).
+
+While connected, a heartbeat goes out every HEARTBEAT_PERIOD_S; its ClockReport feeds the clock
+sync. The link is lost when the board is silent for `silence_limit_s`, when a block stays
+unacked for ACK_LIMIT_S, when the port vanishes, or when the board restarted (a POWER_ON status
+or a jump of its clock). All timing uses loop.time(), so the link runs on the virtual-time loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from enum import Enum
+
+from firmware_bridge import messages as m
+from firmware_bridge.clock import ClockSync
+from firmware_bridge.counters import LinkCounters
+from firmware_bridge.events import NEED_DATA, BadMessage, FrameError
+from firmware_bridge.host_protocol import HostProtocol
+from firmware_bridge.identity import (
+    DEFAULT_CLOCK_HZ,
+    DeviceIdentity,
+    IdentityCollector,
+    map_differences,
+)
+from firmware_bridge.segment_check import segment_problems
+from firmware_bridge.serial_transport import DEFAULT_BAUD, SerialTransport
+from firmware_bridge.transport import Transport
+from routines.device import DeviceProfile
+from routines.errors import HandshakeError, LinkLostError, PortError, RefusedError
+
+log = logging.getLogger(__name__)
+
+# Five heartbeats per 500 ms board watchdog period: four in a row may be lost to a bad line
+# before the board shuts down, and the clock sync gets ten samples a second.
+HEARTBEAT_PERIOD_S = 0.1
+SILENCE_LIMIT_S = 1.0  # ten heartbeats without any answer: the board or the cable is gone
+ACK_LIMIT_S = 2.0  # a block unacked this long despite retransmissions: the board is not listening
+HANDSHAKE_TIMEOUT_S = 2.0  # sync, identify and safe start each get this long
+HANDSHAKE_RETRY_S = 0.25  # re-ask (Heartbeat, Identify, QueryStatus) this often while waiting
+HANDSHAKE_PATIENCE = 5  # a long answer still arriving in parts may take up to 5 timeouts
+AHEAD_WINDOW_S = 2.0  # segments go out at most this far ahead of their start
+MIN_LEAD_S = 0.1  # and at least this far: later ones are counted late (still sent at once)
+# A heartbeat answer further than this from the clock estimate (beyond the round trip) means
+# the board's clock started again: it restarted.
+CLOCK_JUMP_LIMIT_S = 0.05
+WAIT_STEP_S = 0.05  # re-check a waiting schedule() this often (window, queue room, loss)
+RECONNECT_RETRY_S = 0.5
+MESSAGE_QUEUE_LIMIT = 1024  # per messages() iterator; the oldest are dropped beyond it
+
+Opener = Callable[[], Awaitable[Transport]]
+
+
+class LinkState(Enum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    LOST = "lost"
+    CLOSED = "closed"
+
+
+def opener_for(target: str | Transport | Opener, baud: int) -> tuple[Opener | None, Transport | None]:
+    """How to (re)open `target`: a URL or a factory can be reopened; a transport cannot."""
+    if isinstance(target, Transport):
+        return None, target
+    if isinstance(target, str):
+        async def open_url() -> Transport:
+            return SerialTransport.open(target, baud=baud)
+        return open_url, None
+    return target, None
+
+
+class Link:
+    """See the module docstring. Create with `await Link.open(...)`."""
+
+    def __init__(self, profile: DeviceProfile, *, opener: Opener | None = None,
+                 heartbeat_period_s: float = HEARTBEAT_PERIOD_S,
+                 silence_limit_s: float = SILENCE_LIMIT_S,
+                 handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S,
+                 ahead_window_s: float = AHEAD_WINDOW_S, min_lead_s: float = MIN_LEAD_S,
+                 safe_start: bool = True) -> None:
+        self.profile = profile
+        self.heartbeat_period_s = heartbeat_period_s
+        self.silence_limit_s = silence_limit_s
+        self.handshake_timeout_s = handshake_timeout_s
+        self.ahead_window_s = ahead_window_s
+        self.min_lead_s = min_lead_s
+        self.safe_start = safe_start
+        self.state = LinkState.CONNECTING
+        self.lost_reason: str | None = None
+        self.identity: DeviceIdentity | None = None
+        self.status: m.StatusReport | None = None
+        self.initial_status: m.StatusReport | None = None
+        self.clock = ClockSync(DEFAULT_CLOCK_HZ)
+        self.protocol = HostProtocol()
+        self._opener = opener
+        self._transport: Transport | None = None
+        self._loop = asyncio.get_running_loop()
+        self._counts = LinkCounters()
+        self._reader: asyncio.Task | None = None
+        self._heartbeat: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_due_s: float | None = None
+        self._last_heard_s = 0.0
+        self._collector: IdentityCollector | None = None
+        self._changed = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._last_by_type: dict[type, object] = {}
+        self._segment_ends_s: deque[float] = deque()
+        self._listeners: list[Callable[[object], None]] = []
+        self._queues: set[asyncio.Queue] = set()
+        self._stop_intended = False
+        self._intensity: float | None = None
+        self._mask: int | None = None
+
+    # --- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, target: str | Transport | Opener, profile: DeviceProfile, *,
+                   baud: int = DEFAULT_BAUD, **options) -> Link:
+        """Open the port, run the handshake and the safe start; a connected link or an error.
+
+        `target`: a pyserial URL or device path, a Transport, or an async factory of
+        Transports. Only a URL or a factory can be reopened by `reconnect()`.
+        """
+        opener, transport = opener_for(target, baud)
+        link = cls(profile, opener=opener, **options)
+        if transport is None:
+            transport = await opener()
+        try:
+            await link._connect(transport)
+        except BaseException:
+            await link.close(stop=False)
+            raise
+        return link
+
+    async def _connect(self, transport: Transport) -> None:
+        self.state = LinkState.CONNECTING
+        self.lost_reason = None
+        self._lost.clear()
+        self._transport = transport
+        self.identity = None
+        self.status = None
+        self.protocol.begin_sync()
+        self._last_by_type.clear()
+        self._segment_ends_s.clear()
+        self._reader = self._loop.create_task(self._read_loop(), name=f"link {transport.name}")
+        name = transport.name
+        await self._until(lambda: self.protocol.synced, self._send_heartbeat,
+                          f"no answer from {name} to heartbeats")
+        self._start_heartbeat()
+        collector = self._collector = IdentityCollector()
+        await self._until(lambda: collector.identity() is not None,
+                          lambda: self._send_queued(m.Identify()),
+                          f"no complete answer from {name} to identify",
+                          progress=collector.parts)
+        self._collector = None
+        identity = collector.identity()
+        differences = map_differences(identity, self.profile)
+        if differences:
+            error = HandshakeError(
+                f"the device on {name} does not match profile '{self.profile.name}': "
+                + "; ".join(differences),
+                "connect the board this profile describes, or choose its profile",
+            )
+            error.differences = differences
+            raise error
+        self.identity = identity
+        self.clock = ClockSync(identity.info.clock_hz)
+        if self.safe_start:
+            await self._safe_start(name)
+        await self._until(lambda: self.clock.ready, self._send_heartbeat,
+                          f"no clock report from {name}")
+        self.state = LinkState.CONNECTED
+        log.info("connected to %s: %s", name, identity.info)
+
+    async def _safe_start(self, name: str) -> None:
+        def query() -> None:
+            self._send_queued(m.QueryStatus())
+
+        def stop_and_query() -> None:
+            self.send_immediate(m.Stop())
+            query()
+
+        await self._until(lambda: self.status is not None, query, f"no status from {name}")
+        self.initial_status = self.status
+        await self._until(lambda: self.status.state is m.DeviceState.SHUTDOWN, stop_and_query,
+                          f"the device on {name} did not confirm STOP")
+        self._send_queued(m.Reset())
+        await self._until(lambda: self.status.state is m.DeviceState.READY, query,
+                          f"the device on {name} did not leave SHUTDOWN on Reset")
+        if not self.status.outputs_safe:
+            raise HandshakeError(f"the device on {name} reports outputs not safe after a reset",
+                                 "check the board; it must start with every output safe")
+
+    async def _until(self, done: Callable[[], bool], ask: Callable[[], object], what: str,
+                     progress: Callable[[], int] | None = None) -> None:
+        """Ask, and ask again every HANDSHAKE_RETRY_S, until `done()`; HandshakeError on time.
+
+        While `progress()` grows (parts of a long answer arriving over a bad line) the wait is
+        extended, up to HANDSHAKE_PATIENCE times the timeout in all.
+        """
+        start_s = self._loop.time()
+        deadline_s = start_s + self.handshake_timeout_s
+        last_limit_s = start_s + HANDSHAKE_PATIENCE * self.handshake_timeout_s
+        next_ask_s = start_s
+        seen = progress() if progress is not None else 0
+        while not done():
+            if self._lost.is_set():
+                raise HandshakeError(f"{what}: {self.lost_reason}")
+            now_s = self._loop.time()
+            if progress is not None and progress() != seen:
+                seen = progress()
+                deadline_s = min(now_s + self.handshake_timeout_s, last_limit_s)
+            if now_s >= deadline_s:
+                raise HandshakeError(
+                    f"{what} within {now_s - start_s:.3g} s",
+                    "check the port, the baud rate (115200 8N1), the board's power and the cable "
+                    "(TX to RX crossed, common ground)",
+                )
+            if now_s >= next_ask_s:
+                ask()
+                next_ask_s = now_s + HANDSHAKE_RETRY_S
+            await self._wait(min(next_ask_s, deadline_s) - now_s)
+
+    # --- public API ----------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self._transport.name if self._transport is not None else "(no port)"
+
+    @property
+    def connected(self) -> bool:
+        return self.state is LinkState.CONNECTED
+
+    @property
+    def counters(self) -> LinkCounters:
+        return self._counts.with_protocol(self.protocol)
+
+    async def schedule(self, segment: m.ScheduleSegment) -> None:
+        """Send a segment once its start is within the window; a start inside the minimum lead
+        (or past) is sent at once and counted late. RefusedError if it breaks a hard limit."""
+        self._require_connected()
+        problems = segment_problems(segment, self.identity, self.profile)
+        if problems:
+            raise RefusedError(problems)
+        start_clock = self.clock.unwrap(segment.start_clock)
+        while True:
+            self._require_connected()
+            now_s = self._loop.time()
+            start_s = self.clock.host_time_at(start_clock)
+            while self._segment_ends_s and self._segment_ends_s[0] <= now_s:
+                self._segment_ends_s.popleft()
+            ahead_s = start_s - now_s - self.ahead_window_s
+            room = len(self._segment_ends_s) < self.identity.info.queue_capacity
+            if ahead_s <= 0 and room and self.protocol.can_queue:
+                break
+            await self._wait(min(ahead_s, WAIT_STEP_S) if ahead_s > 0 else WAIT_STEP_S)
+        if start_s - now_s < self.min_lead_s:
+            self._counts.late_segments += 1
+        end_s = start_s + segment.duration_ticks / self.clock.rate_hz
+        self._segment_ends_s.append(end_s)
+        self._counts.segments_sent += 1
+        self._send_queued(segment)
+
+    async def send(self, message: object) -> None:
+        """Queue a message (Identify, Reset, QueryStatus, ShowText): sequenced and acked."""
+        if isinstance(message, m.ScheduleSegment):
+            await self.schedule(message)
+            return
+        if isinstance(message, m.IMMEDIATE_MESSAGES):
+            self.send_immediate(message)
+            return
+        while not self.protocol.can_queue:
+            self._require_connected()
+            await self._wait(WAIT_STEP_S)
+        self._require_connected()
+        self._send_queued(message)
+
+    def send_immediate(self, message: object) -> bool:
+        """Write an immediate message (Stop, SetIntensity, SetChannelMask, Heartbeat) now.
+
+        Returns once the bytes are handed to the port: True, or False if the port is gone (the
+        board's watchdog then stops it). The link repeats Stop, the intensity and the channel
+        mask whenever a StatusReport shows the board did not get them.
+        """
+        if not isinstance(message, m.IMMEDIATE_MESSAGES):
+            raise ValueError(f"{type(message).__name__} is not an immediate message")
+        if isinstance(message, m.Stop):
+            self._stop_intended = True
+        elif isinstance(message, m.SetIntensity):
+            self._intensity = message.scale
+        elif isinstance(message, m.SetChannelMask):
+            self._mask = message.enabled_mask
+        if self._transport is None or self._transport.closed:
+            return False
+        self._counts.immediate_sent += 1
+        return self._write(self.protocol.send(message, self._loop.time()))
+
+    def add_listener(self, callback: Callable[[object], None]) -> Callable[[], None]:
+        """Call `callback(message)` for every DeviceMessage; returns a function that removes it."""
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+    async def messages(self) -> AsyncIterator[object]:
+        """Every DeviceMessage from now on, until the link closes."""
+        queue: asyncio.Queue = asyncio.Queue()
+        self._queues.add(queue)
+        try:
+            while (message := await queue.get()) is not None:
+                yield message
+        finally:
+            self._queues.discard(queue)
+
+    async def drain(self, timeout_s: float = 5.0) -> None:
+        """Wait until every queued message was acked."""
+        deadline_s = self._loop.time() + timeout_s
+        while not self.protocol.idle:
+            self._require_connected()
+            if self._loop.time() >= deadline_s:
+                raise LinkLostError(f"{self.name}: messages still unacked after {timeout_s:g} s")
+            await self._wait(WAIT_STEP_S)
+
+    async def wait_lost(self) -> str:
+        """Wait until the link is lost; returns the reason."""
+        await self._lost.wait()
+        return self.lost_reason or "closed"
+
+    async def reconnect(self, timeout_s: float = 30.0) -> None:
+        """Open the port again and run the whole handshake; the board starts from safe."""
+        if self.state is LinkState.CLOSED:
+            raise LinkLostError("the link was closed")
+        deadline_s = self._loop.time() + timeout_s
+        while True:
+            await self._shutdown_io(close_transport=self._transport is None
+                                    or self._transport.closed)
+            try:
+                transport = self._transport
+                if transport is None or transport.closed:
+                    if self._opener is None:
+                        raise LinkLostError("the link was opened on a transport object, which "
+                                            "cannot be reopened; open it by URL or factory")
+                    transport = await self._opener()
+                self.clock.restart()
+                await self._connect(transport)
+                self._counts.reconnects += 1
+                return
+            except (PortError, HandshakeError) as error:
+                self._lose(str(error))
+                if getattr(error, "differences", None):
+                    await self._shutdown_io(close_transport=False)
+                    raise  # a different board: retrying will not help
+                if self._loop.time() + RECONNECT_RETRY_S > deadline_s:
+                    await self._shutdown_io(close_transport=False)
+                    raise LinkLostError(f"could not reconnect to {self.name}: {error}") from error
+                await asyncio.sleep(RECONNECT_RETRY_S)
+
+    async def close(self, stop: bool = True) -> None:
+        """Stop the board (unless `stop=False`), then release the port."""
+        if self.state is LinkState.CLOSED:
+            return
+        if stop and self._transport is not None and not self._transport.closed:
+            self.send_immediate(m.Stop())
+        self.state = LinkState.CLOSED
+        self.lost_reason = self.lost_reason or "closed"
+        self._lost.set()
+        await self._shutdown_io(close_transport=True)
+        for queue in self._queues:
+            queue.put_nowait(None)
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _require_connected(self) -> None:
+        if self.state is LinkState.CLOSED:
+            raise LinkLostError("the link is closed")
+        if self.state is LinkState.LOST:
+            raise LinkLostError(f"link to {self.name} lost: {self.lost_reason}",
+                                "reconnect, then start the session again")
+
+    async def _wait(self, delay_s: float) -> None:
+        self._changed.clear()
+        try:
+            await asyncio.wait_for(self._changed.wait(), max(delay_s, 0.0))
+        except TimeoutError:
+            pass
+
+    def _send_queued(self, message: object) -> None:
+        if isinstance(message, m.Reset):
+            self._stop_intended = False
+        self._write(self.protocol.send(message, self._loop.time()))
+        self._arm_timer()
+
+    def _write(self, data: bytes) -> bool:
+        if not data:
+            return True
+        try:
+            self._transport.write(data)
+        except PortError as error:
+            self._lose(str(error))
+            return False
+        return True
+
+    def _lose(self, reason: str) -> None:
+        if self.state in (LinkState.LOST, LinkState.CLOSED):
+            return
+        log.warning("link to %s lost: %s", self.name, reason)
+        self.state = LinkState.LOST
+        self.lost_reason = reason
+        self._lost.set()
+        self._changed.set()
+        self._cancel_timers()
+
+    def _cancel_timers(self) -> None:
+        for handle in (self._heartbeat, self._timer):
+            if handle is not None:
+                handle.cancel()
+        self._heartbeat = self._timer = None
+        self._timer_due_s = None
+
+    async def _shutdown_io(self, close_transport: bool) -> None:
+        self._cancel_timers()
+        reader, self._reader = self._reader, None
+        if reader is not None and reader is not asyncio.current_task():
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+        if close_transport and self._transport is not None:
+            await self._transport.close()
+
+    async def _read_loop(self) -> None:
+        transport = self._transport
+        while True:
+            try:
+                data = await transport.read()
+            except PortError as error:
+                self._lose(str(error))
+                return
+            now_s = self._loop.time()
+            blocks_before = self.protocol.stats.blocks_received
+            self.protocol.receive_data(data, now_s)
+            if self.protocol.stats.blocks_received != blocks_before:
+                self._last_heard_s = now_s
+            while (event := self.protocol.next_event()) is not NEED_DATA:
+                self._on_event(event, now_s)
+            self._write(self.protocol.data_to_send(now_s))
+            self._arm_timer()
+            self._changed.set()
+
+    def _on_event(self, event: object, now_s: float) -> None:
+        if isinstance(event, FrameError | BadMessage):
+            log.debug("bad bytes from %s: %s", self.name, event.reason)
+            return
+        kind = type(event)
+        if hasattr(event, "clock") and self._last_by_type.get(kind) == event:
+            self._counts.duplicates += 1  # the same report twice: a duplicated block
+            return
+        self._last_by_type[kind] = event
+        if isinstance(event, m.ClockReport):
+            self._on_clock(event)
+        elif isinstance(event, m.StatusReport):
+            self._on_status(event)
+        elif self._collector is not None:
+            self._collector.add(event)
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a listener's bug must not stop the link
+                log.exception("link listener %r failed", listener)
+        for queue in self._queues:
+            if queue.qsize() >= MESSAGE_QUEUE_LIMIT:
+                queue.get_nowait()
+                self._counts.dropped_messages += 1
+            queue.put_nowait(event)
+
+    def _on_clock(self, report: m.ClockReport) -> None:
+        echo, self.protocol.last_echo = self.protocol.last_echo, None
+        if echo is None or echo[2] != report.clock:
+            return  # not the answer to our latest heartbeat: the pairing would be a guess
+        sent_s, received_s, _ = echo
+        self._counts.heartbeats_answered += 1
+        if self.identity is None:
+            return  # the clock rate is unknown until the board identified itself
+        deviation_s = self.clock.add_sample(sent_s, received_s, report.clock)
+        if self.state is LinkState.CONNECTED and abs(deviation_s) > (
+            CLOCK_JUMP_LIMIT_S + (received_s - sent_s)
+        ):
+            self._lose(f"the board's clock jumped by {deviation_s:.3f} s: it restarted")
+
+    def _on_status(self, report: m.StatusReport) -> None:
+        self.status = report
+        if self.state is not LinkState.CONNECTED:
+            return
+        if report.stop_cause is m.StopCause.POWER_ON:
+            self._lose("the board restarted (power on)")
+            return
+        # The immediate messages are not acked; the status shows whether they arrived.
+        if self._stop_intended and report.state is m.DeviceState.READY:
+            self.send_immediate(m.Stop())
+            self._counts.resent_immediate += 1
+        if self._intensity is not None and abs(report.intensity_scale - self._intensity) > 5e-4:
+            self.send_immediate(m.SetIntensity(self._intensity))
+            self._counts.resent_immediate += 1
+        if self._mask is not None and report.enabled_mask != self._mask:
+            self.send_immediate(m.SetChannelMask(self._mask))
+            self._counts.resent_immediate += 1
+
+    def _send_heartbeat(self) -> None:
+        now_s = self._loop.time()
+        self._counts.heartbeats_sent += 1
+        self._write(self.protocol.send(m.Heartbeat(), now_s))
+
+    def _start_heartbeat(self) -> None:
+        self._last_heard_s = self._loop.time()
+        self._heartbeat = self._loop.call_later(self.heartbeat_period_s, self._on_heartbeat)
+
+    def _on_heartbeat(self) -> None:
+        now_s = self._loop.time()
+        if now_s - self._last_heard_s > self.silence_limit_s:
+            self._lose(f"no answer from the board for {now_s - self._last_heard_s:.2f} s")
+            return
+        oldest_s = self.protocol.oldest_unacked_sent_s
+        if oldest_s is not None and now_s - oldest_s > ACK_LIMIT_S:
+            self._lose(f"a block stayed unacked for {now_s - oldest_s:.2f} s")
+            return
+        self._send_heartbeat()
+        if self.state is not LinkState.LOST:
+            self._heartbeat = self._loop.call_later(self.heartbeat_period_s, self._on_heartbeat)
+
+    def _arm_timer(self) -> None:
+        due_s = self.protocol.timer_deadline_s
+        if due_s == self._timer_due_s or self.state in (LinkState.LOST, LinkState.CLOSED):
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_due_s = due_s
+        self._timer = None if due_s is None else self._loop.call_at(due_s, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_due_s = None
+        self._write(self.protocol.handle_timer(self._loop.time()))
+        self._arm_timer()

@@ -1,0 +1,336 @@
+"""The host link against a fake board on the virtual-time loop: handshake, streaming, stop, loss."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import pytest
+
+from firmware_bridge import messages as m
+from firmware_bridge.faults import ByteFaults, FaultyTransport
+from firmware_bridge.identity import device_profile_map
+from firmware_bridge.link import Link, LinkState
+from firmware_bridge.memory_transport import memory_pair
+from firmware_bridge.wire import CLOCK_MODULUS
+from routines.device import load_device
+from routines.errors import HandshakeError, LinkLostError, PortError, RefusedError
+from tests.firmware_bridge.fake_board import WATCHDOG_S, FakeBoard
+
+BAUD = 115200
+CHAIR = load_device("chair")
+NEAR_WRAP = CLOCK_MODULUS - 3_000_000  # the board's clock wraps 3 s into each test
+
+
+async def open_pair(profile=CHAIR, *, faults: ByteFaults | None = None, seed: int = 1,
+                    board_profile=None, **board_options) -> tuple[Link, FakeBoard]:
+    host_end, board_end = memory_pair(baud=BAUD)
+    board = FakeBoard(board_end, board_profile or profile, clock_start=NEAR_WRAP, **board_options)
+    transport = host_end
+    if faults is not None:
+        transport = FaultyTransport(host_end, outgoing=faults, incoming=faults, seed=seed)
+    try:
+        link = await Link.open(transport, profile)
+    except BaseException:
+        await board.close()
+        raise
+    return link, board
+
+
+async def close_all(link: Link, *boards: FakeBoard) -> None:
+    await link.close()
+    for board in boards:
+        await board.close()
+
+
+def segment(channel: int, start_clock: int, value: float = 10.0, ticks: int = 500_000):
+    return m.ScheduleSegment(channel, start_clock, ticks, value, value)
+
+
+def test_open_identifies_checks_the_map_and_starts_from_safe(run_virtual_time):
+    async def scenario():
+        link, board = await open_pair()
+        loop = asyncio.get_running_loop()
+        assert loop.time() < 0.5  # the whole handshake at 115200 baud
+        assert link.state is LinkState.CONNECTED
+        assert link.identity == device_profile_map(CHAIR)
+        assert link.initial_status.stop_cause is m.StopCause.POWER_ON
+        assert [type(x) for x in board.host_messages if not isinstance(x, m.Heartbeat)] == [
+            m.Identify, m.QueryStatus, m.Stop, m.QueryStatus, m.Reset, m.QueryStatus,
+        ]
+        assert link.status.state is m.DeviceState.READY and link.status.outputs_safe
+        assert board.state is m.DeviceState.READY and board.outputs_safe
+        await close_all(link, board)
+
+    run_virtual_time(scenario())
+
+
+def test_a_board_that_differs_from_the_profile_is_refused_naming_each_difference(run_virtual_time):
+    async def scenario():
+        identity = device_profile_map(CHAIR)
+        channels = list(identity.channels)
+        channels[3] = dataclasses.replace(channels[3], max=80.0)
+        wrong = dataclasses.replace(identity, channels=tuple(channels))
+        with pytest.raises(HandshakeError) as caught:
+            await open_pair(identity=wrong)
+        return caught.value
+
+    error = run_virtual_time(scenario())
+    assert "does not match profile 'chair'" in str(error)
+    assert error.differences == [
+        "channel 3 'knead_speed': device says max 80 cycles/min, profile says 60"
+    ]
+
+
+@pytest.mark.parametrize("answer_identify", [False, True])
+def test_a_board_that_does_not_answer_gives_a_clear_error_in_bounded_time(
+    run_virtual_time, answer_identify
+):
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        host_end, board_end = memory_pair(baud=BAUD)
+        board = None
+        if answer_identify is False:
+            board = FakeBoard(board_end, CHAIR, answer_identify=False)
+        with pytest.raises(HandshakeError) as caught:
+            await Link.open(host_end, CHAIR)
+        if board is not None:
+            await board.close()
+        await board_end.close()
+        return caught.value, loop.time()
+
+    error, elapsed_s = run_virtual_time(scenario())
+    assert elapsed_s <= 2.5
+    expected = "to identify" if answer_identify is False else "to heartbeats"
+    assert f"no {'complete ' if not answer_identify else ''}answer from memory:host {expected}" \
+        in str(error)
+    assert "baud rate (115200 8N1)" in error.hint and "TX to RX crossed" in error.hint
+
+
+def test_an_unknown_port_is_a_clear_error_naming_it(run_virtual_time):
+    async def scenario():
+        with pytest.raises(PortError) as caught:
+            await Link.open("/dev/serial/by-id/usb-no-chair-here", CHAIR)
+        return caught.value
+
+    error = run_virtual_time(scenario())
+    assert "/dev/serial/by-id/usb-no-chair-here does not exist" in str(error)
+
+
+def test_every_segment_arrives_once_and_in_order_over_a_damaged_line(run_virtual_time):
+    """1 % corrupted and 1 % dropped bytes, both directions, for 90 s of streaming."""
+
+    async def scenario():
+        link, board = await open_pair(faults=ByteFaults(drop=0.01, corrupt=0.01), seed=5)
+        loop = asyncio.get_running_loop()
+        anchor = link.clock.clock_at(loop.time() + 0.5)
+        sent = []
+        for n in range(360):  # four channels, a segment each per second
+            channel = (0, 3, 5, 10)[n % 4]
+            sent.append(segment(channel, anchor + (n // 4) * 1_000_000, float(n % 20),
+                                ticks=1_000_000))
+            await link.schedule(sent[-1])
+        await link.drain(timeout_s=10)
+        counters = link.counters
+        unwrapped = [dataclasses.replace(s, start_clock=s.start_clock % CLOCK_MODULUS)
+                     for s in sent]
+        assert board.received == unwrapped
+        assert board.watchdog_trips == []
+        assert link.state is LinkState.CONNECTED
+        await close_all(link, board)
+        return counters
+
+    counters = run_virtual_time(scenario())
+    assert counters.retransmits > 0 and counters.bad_frames > 0
+    assert counters.late_segments == 0
+
+
+def test_schedule_waits_for_the_window_and_counts_late_segments(run_virtual_time):
+    async def scenario():
+        link, board = await open_pair()
+        loop = asyncio.get_running_loop()
+        now_s = loop.time()
+        await link.schedule(segment(3, link.clock.clock_at(now_s + 10.0)))
+        waited_s = loop.time() - now_s
+        await link.schedule(segment(3, link.clock.clock_at(loop.time() - 0.2)))
+        late = link.counters.late_segments
+        await close_all(link, board)
+        return waited_s, late
+
+    waited_s, late = run_virtual_time(scenario())
+    assert 10.0 - 2.0 - 0.06 <= waited_s <= 10.0 - 2.0  # sent at most 2 s ahead
+    assert late == 1
+
+
+def test_a_segment_beyond_a_hard_limit_never_reaches_the_wire(run_virtual_time):
+    async def scenario():
+        link, board = await open_pair()
+        before = link.counters.bytes_out
+        start = link.clock.clock_at(asyncio.get_running_loop().time() + 1)
+        too_high = m.ScheduleSegment(5, start, 1_000_000, 25.0, 25.0, amplitude=6.0,
+                                     period_ticks=500_000)
+        with pytest.raises(RefusedError) as caught:
+            await link.schedule(too_high)
+        too_long = segment(5, start, 1.0, ticks=121_000_000)
+        with pytest.raises(RefusedError):
+            await link.schedule(too_long)
+        written = link.counters.bytes_out - before
+        await close_all(link, board)
+        return caught.value, written
+
+    error, written = run_virtual_time(scenario())
+    assert "segment on channel 5 'airbag_shoulders' reaches 31 kPa, above the hard limit of 30 kPa" \
+        in str(error)
+    assert written == 0
+
+
+def test_stop_is_written_before_send_immediate_returns_and_clears_the_queue(run_virtual_time):
+    async def scenario():
+        host_end, board_end = memory_pair()  # unpaced: what is written is there at once
+        board = FakeBoard(board_end, CHAIR)
+        link = await Link.open(host_end, CHAIR)
+        start = link.clock.clock_at(asyncio.get_running_loop().time() + 0.5)
+        for n in range(6):
+            await link.schedule(segment(n % 3 + 3, start + n * 100_000))
+        await link.drain()
+        assert len(board.queue) == 6
+        assert link.send_immediate(m.Stop()) is True
+        assert bytes(board_end._buffer).endswith(bytes.fromhex("06 20 10 6A EB 7E"))
+        await asyncio.sleep(0.01)
+        assert board.queue == [] and board.state is m.DeviceState.SHUTDOWN
+        assert link.status.state is m.DeviceState.SHUTDOWN and link.status.outputs_safe
+        await close_all(link, board)
+
+    run_virtual_time(scenario())
+
+
+def test_closing_the_link_lets_the_boards_watchdog_trip_within_500_ms(run_virtual_time):
+    async def scenario():
+        link, board = await open_pair()
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(3.0)  # heartbeats keep it fed meanwhile
+        assert board.watchdog_trips == []
+        await link.close(stop=False)
+        closed_s = loop.time()
+        await asyncio.sleep(1.0)
+        trips = list(board.watchdog_trips)
+        await board.close()
+        return closed_s, trips
+
+    closed_s, trips = run_virtual_time(scenario())
+    assert len(trips) == 1 and trips[0] - closed_s <= WATCHDOG_S
+
+
+def test_heartbeats_keep_the_watchdog_fed_and_the_clock_true_on_a_damaged_line(run_virtual_time):
+    async def scenario():
+        link, board = await open_pair(faults=ByteFaults(drop=0.01, corrupt=0.01), seed=11)
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(60.0)  # the board's 32-bit clock wraps after 3 s
+        truth = link.clock.unwrap(board.clock())
+        estimate = link.clock.clock_at(loop.time())
+        result = (board.watchdog_trips, link.state, abs(truth - estimate), link.clock.error_s,
+                  link.counters)
+        await close_all(link, board)
+        return result
+
+    trips, state, error_ticks, error_s, counters = run_virtual_time(scenario())
+    assert trips == [] and state is LinkState.CONNECTED
+    assert error_ticks <= error_s * 1_000_000 and error_s < 0.002
+    assert counters.heartbeats_answered > 0.6 * counters.heartbeats_sent
+
+
+def test_lost_intensity_and_stop_are_sent_again_when_a_status_disagrees(run_virtual_time):
+    async def scenario():
+        host_end, board_end = memory_pair(baud=BAUD)
+        board = FakeBoard(board_end, CHAIR)
+        faulty = FaultyTransport(host_end)
+        link = await Link.open(faulty, CHAIR)
+        faulty.outgoing = ByteFaults(drop=1.0)  # the next immediate messages are lost
+        link.send_immediate(m.SetIntensity(0.3))
+        link.send_immediate(m.Stop())
+        faulty.outgoing = ByteFaults()
+        assert board.intensity == 1.0 and board.state is m.DeviceState.READY
+        await asyncio.sleep(1.0)  # a periodic StatusReport shows the difference
+        result = board.intensity, board.state, link.counters.resent_immediate
+        await close_all(link, board)
+        return result
+
+    intensity, state, resent = run_virtual_time(scenario())
+    assert intensity == 0.3 and state is m.DeviceState.SHUTDOWN and resent >= 2
+
+
+def test_an_unplugged_port_is_noticed_and_the_link_reconnects_to_a_safe_board(run_virtual_time):
+    async def scenario():
+        boards: list[FakeBoard] = []
+
+        async def plug_in():
+            host_end, board_end = memory_pair(baud=BAUD)
+            boards.append(FakeBoard(board_end, CHAIR))
+            return host_end
+
+        link = await Link.open(plug_in, CHAIR)
+        start = link.clock.clock_at(asyncio.get_running_loop().time() + 1.0)
+        await link.schedule(segment(3, start))
+        await boards[0].transport.close()  # the USB cable is pulled
+        reason = await asyncio.wait_for(link.wait_lost(), 1.0)
+        with pytest.raises(LinkLostError, match="reconnect"):
+            await link.schedule(segment(3, start + 1_000_000))
+        await link.reconnect()
+        new_board = boards[-1]
+        start = link.clock.clock_at(asyncio.get_running_loop().time() + 1.0)
+        await link.schedule(segment(3, start))
+        await link.drain()
+        result = (reason, link.counters.reconnects, new_board.received, new_board.host_messages)
+        await close_all(link, *boards)
+        return result
+
+    reason, reconnects, received, host_messages = run_virtual_time(scenario())
+    assert "vanished" in reason and reconnects == 1
+    assert len(received) == 1
+    assert m.Stop() in host_messages and m.Reset() in host_messages
+
+
+def test_a_board_that_restarts_or_falls_silent_loses_the_link(run_virtual_time):
+    async def scenario():
+        link, board = await open_pair()
+        await asyncio.sleep(1.0)
+        board.power_on()
+        restarted = await asyncio.wait_for(link.wait_lost(), 1.0)
+        await link.reconnect()
+        board.hang()
+        loop = asyncio.get_running_loop()
+        hung_s = loop.time()
+        silent = await asyncio.wait_for(link.wait_lost(), 3.0)
+        noticed_s = loop.time() - hung_s
+        await close_all(link, board)
+        return restarted, silent, noticed_s
+
+    restarted, silent, noticed_s = run_virtual_time(scenario())
+    assert "restarted" in restarted
+    assert "no answer from the board" in silent and noticed_s <= 1.2
+
+
+def test_listeners_and_the_message_iterator_see_every_report(run_virtual_time):
+    async def scenario():
+        link, board = await open_pair()
+        seen = []
+        remove = link.add_listener(seen.append)
+        collected = []
+
+        async def collect():
+            async for message in link.messages():
+                collected.append(message)
+
+        collector = asyncio.get_running_loop().create_task(collect())
+        await asyncio.sleep(1.2)
+        remove()
+        count = len(seen)
+        await asyncio.sleep(1.0)
+        await close_all(link, board)
+        await collector
+        return seen, count, collected
+
+    seen, count, collected = run_virtual_time(scenario())
+    assert len(seen) == count  # nothing after remove()
+    assert sum(isinstance(x, m.StatusReport) for x in seen) >= 2
+    assert sum(isinstance(x, m.ClockReport) for x in collected) >= 15
