@@ -1,0 +1,236 @@
+"""The limits of each channel for one device, one occupant and the owner's settings.
+
+`plan_limits(device, user, limits)` folds the layers (safety.limits) into one `PlanLimits`: for
+every channel a cap (the user's own cap, or else the chair's default cap; never above the hard
+limit; lowered further by precautions and injuries; each with its reason), rate limits, the airbag time-at-pressure budget and the heat budgets; for the roller's
+work channels (depth, knead, tap) lower caps per back zone. Admission checks plans against it,
+and the supervisor checks every outgoing segment against the same object.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from routines.device import BACK_ZONES, Channel, ChannelKind, DeviceProfile, Zone
+from routines.errors import Problem
+from routines.user import UserProfile
+from safety.body_map import BackZoneMap
+from safety.limits import (
+    DEFAULT_LIMITS, HEAT_HARD_MAX_C, HEAT_OVERSHOOT_C, PRESSURE_RELEASE_S, SESSION_TIMER_CHOICES_MIN,
+    SafetyLimits,
+)
+from safety.precautions import PRECAUTION_RULES, WorkRule
+
+# Roller channels that press or move on the body; their zone is where the carriage is.
+ROLLER_WORK_KINDS = frozenset({ChannelKind.DEPTH, ChannelKind.KNEAD, ChannelKind.TAP})
+
+
+@dataclass(frozen=True)
+class Cap:
+    """A highest value and the one-line reason it is what it is."""
+
+    value: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class PressureHold:
+    """No stretch above `occlusion_kpa` longer than `max_hold_s`; a stretch ends after `release_s`."""
+
+    occlusion_kpa: float
+    max_hold_s: float
+    release_s: float
+
+
+@dataclass(frozen=True)
+class HeatBudget:
+    max_on_s: float  # heater on at most this long per session
+    dose_budget: float  # fraction of a burn (safety.thermal_dose)
+    overshoot_c: float  # planned dose is computed at set point + this
+
+
+@dataclass(frozen=True)
+class ChannelLimits:
+    index: int
+    channel: Channel
+    cap: Cap
+    floor: Cap  # lowest value (above the hard minimum only where the channel is held safe)
+    max_rate_per_s: float  # either direction
+    max_rise_per_s: float | None = None  # away from the safe default (airbag, depth)
+    zone_caps: dict[Zone, Cap] = field(default_factory=dict)  # roller work channels only
+    hold: PressureHold | None = None
+    heat: HeatBudget | None = None
+    skipped: str | None = None  # why the whole channel is held at its safe default
+
+    @property
+    def id(self) -> str:
+        return self.channel.id
+
+    @property
+    def is_roller_work(self) -> bool:
+        return self.channel.zone is None and self.channel.kind in ROLLER_WORK_KINDS
+
+    def cap_on(self, zones: frozenset[Zone]) -> tuple[Cap, Zone | None]:
+        """The lowest cap while the roller touches `zones`, and the zone it comes from."""
+        best, where = self.cap, None
+        for zone in zones:
+            cap = self.zone_caps.get(zone)
+            if cap is not None and cap.value < best.value:
+                best, where = cap, zone
+        return best, where
+
+
+@dataclass(frozen=True)
+class PlanLimits:
+    """Everything a plan for this device and occupant must stay within."""
+
+    device: DeviceProfile
+    user: UserProfile
+    safety: SafetyLimits
+    channels: tuple[ChannelLimits, ...]
+    back_map: BackZoneMap | None
+    session_cap_s: float  # a plan may last at most this long
+    auto_off_s: float  # the session timer: the user's choice, never above the cap
+    notes: tuple[str, ...] = ()
+
+    def channel(self, channel_id: str) -> ChannelLimits:
+        return self.channels[self.device.channel_index(channel_id)]
+
+
+def check_user_limits(user: UserProfile, device: DeviceProfile) -> list[Problem]:
+    """Fields of a user profile that the safety layer cannot accept for `device`."""
+    source = f"user profile {user.name!r}"
+    problems = []
+    for precaution in sorted(user.precautions, key=str):
+        if precaution not in PRECAUTION_RULES:
+            problems.append(Problem(source, "precautions", f"{str(precaution)!r} is not a known "
+                                    "precaution; known: " + ", ".join(PRECAUTION_RULES)))
+    for zone, value in user.limits.pressure_kpa.items():
+        hard = [c.max for c in device.channels_of(ChannelKind.AIRBAG, zone)]
+        if not math.isfinite(value) or value < 0:
+            problems.append(Problem(source, f"limits.pressure_kpa.{zone}", f"{value} is not a "
+                                    "pressure in kPa"))
+        elif hard and value > min(hard):
+            problems.append(Problem(source, f"limits.pressure_kpa.{zone}", f"{value:g} is above "
+                                    f"the device's hard limit of {min(hard):g} kPa"))
+    temperature = user.limits.temperature_c
+    heat_max = min([c.max for c in device.channels_of(ChannelKind.HEAT)] + [HEAT_HARD_MAX_C])
+    if temperature is not None and not temperature <= heat_max:
+        problems.append(Problem(source, "limits.temperature_c", f"{temperature:g} is above the "
+                                f"hard limit of {heat_max:g} C"))
+    depth = user.limits.depth_mm
+    depth_channels = device.channels_of(ChannelKind.DEPTH)
+    if depth is not None and depth_channels and not depth <= depth_channels[0].max:
+        problems.append(Problem(source, "limits.depth_mm", f"{depth:g} is above the device's "
+                                f"hard limit of {depth_channels[0].max:g} mm"))
+    session = user.limits.session_min
+    if session is not None and session not in SESSION_TIMER_CHOICES_MIN:
+        problems.append(Problem(source, "limits.session_min", f"{session} is not one of "
+                                f"{', '.join(map(str, SESSION_TIMER_CHOICES_MIN))} min"))
+    return problems
+
+
+def plan_limits(
+    device: DeviceProfile, user: UserProfile, limits: SafetyLimits = DEFAULT_LIMITS
+) -> PlanLimits:
+    """Fold device, owner, user and precautions into per-channel limits (see module docstring).
+
+    Call `check_user_limits` first: this function assumes the profile passed it.
+    """
+    notes: list[str] = []
+    back_map = BackZoneMap(device, user) if device.track is not None else None
+    channels = tuple(
+        _channel_limits(index, channel, user, limits, notes)
+        for index, channel in enumerate(device.channels)
+    )
+    session_cap_s = limits.session.cap_min * 60.0
+    auto_off_s = session_cap_s
+    if user.limits.session_min is not None:
+        auto_off_s = min(auto_off_s, user.limits.session_min * 60.0)
+    return PlanLimits(device, user, limits, channels, back_map, session_cap_s, auto_off_s,
+                      tuple(dict.fromkeys(notes)))
+
+
+def _channel_limits(
+    index: int, channel: Channel, user: UserProfile, limits: SafetyLimits, notes: list[str]
+) -> ChannelLimits:
+    kind = channel.kind
+    cap = Cap(channel.max, f"hard limit of {channel.id} (device profile)")
+    default = cap  # the chair's cap where the user set none
+    rate = channel.max_rate_per_s
+    rise = hold = heat = None
+    user_cap: tuple[float | None, str] = (None, "")
+    if kind is ChannelKind.AIRBAG:
+        zone_limits = limits.airbag_zone(channel.zone)
+        default = Cap(zone_limits.cap_kpa, f"default cap for {channel.zone} airbags")
+        user_cap = (user.limits.pressure_kpa.get(channel.zone),
+                    f"user limit limits.pressure_kpa.{channel.zone}")
+        rise = min(rate, zone_limits.max_rise_kpa_per_s)
+        hold = PressureHold(zone_limits.occlusion_kpa, zone_limits.max_hold_s, PRESSURE_RELEASE_S)
+    elif kind is ChannelKind.HEAT:
+        cap = _lower(cap, HEAT_HARD_MAX_C - HEAT_OVERSHOOT_C, f"contact-surface hard limit "
+                     f"{HEAT_HARD_MAX_C:g} C less the thermostat's {HEAT_OVERSHOOT_C:g} C overshoot")
+        default = Cap(limits.heat.cap_c, "default heat cap")
+        user_cap = (user.limits.temperature_c, "user limit limits.temperature_c")
+        heat = HeatBudget(limits.heat.max_on_s, limits.heat.dose_budget, HEAT_OVERSHOOT_C)
+    elif kind is ChannelKind.DEPTH:
+        default = Cap(limits.roller.depth_cap_mm, "default roller depth cap")
+        user_cap = (user.limits.depth_mm, "user limit limits.depth_mm")
+        rise = rate
+    elif kind is ChannelKind.TAP:
+        default = Cap(limits.roller.tap_cap_hz, "percussion rate cap")
+    elif kind is ChannelKind.POSITION:
+        rate = min(rate, limits.roller.travel_speed_mm_per_s)
+    value, reason = user_cap
+    if value is not None:
+        # The person's own limit replaces the chair's default cap, up to the hard limit (which
+        # check_user_limits enforces); the report says so when it is above the default.
+        if value > default.value:
+            notes.append(f"{reason} ({value:g} {channel.unit}) is above the default "
+                         f"{default.value:g} {channel.unit} ({default.reason}); the user's "
+                         "limit applies")
+        cap = _lower(cap, value, reason)
+    else:
+        cap = _lower(cap, default.value, default.reason)
+
+    floor = Cap(channel.min, f"hard limit of {channel.id} (device profile)")
+    zone_caps: dict[Zone, Cap] = {}
+    skipped = None
+    roller_work = channel.zone is None and kind in ROLLER_WORK_KINDS
+    for precaution in sorted(user.precautions, key=str):
+        for rule in PRECAUTION_RULES[precaution].rules:
+            if kind not in rule.kinds:
+                continue
+            if rule.zones is None or channel.zone in rule.zones:
+                cap = _lower(cap, _rule_cap(rule, channel, cap.value), rule.reason)
+                if rule.forbids and channel.safe_default is not None:
+                    floor = Cap(max(floor.value, channel.safe_default), rule.reason)
+            elif roller_work:
+                for zone in rule.zones & set(BACK_ZONES):
+                    base = zone_caps.get(zone, cap)
+                    zone_caps[zone] = _lower(base, _rule_cap(rule, channel, base.value),
+                                             rule.reason)
+    if channel.safe_default is not None:
+        for zone in sorted(user.injury_zones):
+            if channel.zone is zone:
+                skipped = f"injury zone {zone}: skipped"
+                cap = floor = Cap(channel.safe_default, skipped)
+            elif roller_work and zone in BACK_ZONES:
+                zone_caps[zone] = Cap(channel.safe_default, f"injury zone {zone}: skipped")
+    # A zone cap never exceeds the channel's own cap.
+    zone_caps = {z: c for z, c in zone_caps.items() if c.value < cap.value}
+    return ChannelLimits(index, channel, cap, floor, rate, rise, zone_caps, hold, heat, skipped)
+
+
+def _lower(cap: Cap, value: float, reason: str) -> Cap:
+    return Cap(value, reason) if value < cap.value else cap
+
+
+def _rule_cap(rule: WorkRule, channel: Channel, current: float) -> float:
+    safe = channel.safe_default if channel.safe_default is not None else channel.min
+    if rule.forbids:
+        return safe
+    if rule.cap is not None:
+        return max(safe, rule.cap)
+    return safe + (current - safe) * rule.cap_fraction
