@@ -1,0 +1,72 @@
+"""Admission: the first safety tier. A plan runs only if every segment, over its whole span, is
+within the device's, the owner's and the user's limits and the user's precautions.
+
+    admit(plan, device, user, limits) -> AdmittedPlan | Refusal
+
+In order: the plan must be for this device, the user profile acceptable for it
+(`check_user_limits`), and the plan well formed (`Plan.problems`); otherwise nothing else is
+looked at. Injured zones are then skipped (held at their safe default) in both modes. In
+`refuse` mode every remaining violation refuses the plan; in `adapt` mode (the user profile's
+`on_precaution`, or `mode=`) the plan is first rewritten within the limits (`safety.adapt`), and
+the rewritten plan must pass the same audit. Either way the answer lists every change made and
+every violation left, with step, channel, zone, plan time, value, limit and reason.
+
+Plans are compiled at intensity level 5 and only ever scaled down at run time, so admission
+checks the plan as given: the most the session can reach.
+"""
+
+from __future__ import annotations
+
+from routines.device import DeviceProfile
+from routines.plan import Plan
+from routines.user import UserProfile
+from safety.adapt import adapt_plan, skip_injury_zones
+from safety.channel_limits import check_user_limits, plan_limits
+from safety.limits import DEFAULT_LIMITS, SafetyLimits
+from safety.plan_audit import audit_plan
+from safety.precautions import CLEARANCE_REASON, PRECAUTION_RULES
+from safety.verdicts import AdmittedPlan, Mode, Refusal, Violation, ViolationKind
+
+
+def admit(
+    plan: Plan,
+    device: DeviceProfile,
+    user: UserProfile,
+    limits: SafetyLimits = DEFAULT_LIMITS,
+    *,
+    mode: Mode | None = None,
+) -> AdmittedPlan | Refusal:
+    """Admit `plan` for `user` on `device`, or refuse it naming every violation."""
+    mode = mode or user.on_precaution
+    early = _unusable(plan, device, user)
+    if early:
+        return Refusal(plan.routine, mode, tuple(early))
+    limits_here = plan_limits(device, user, limits)
+    violations = [
+        Violation(ViolationKind.CLEARANCE, "plan", CLEARANCE_REASON.format(precaution=p))
+        for p in sorted(user.precautions, key=str)
+        if PRECAUTION_RULES[p].needs_clearance and not user.medical_clearance
+    ]
+    admitted, changes = skip_injury_zones(plan, limits_here)
+    if mode == "adapt":
+        admitted, more = adapt_plan(admitted, limits_here)
+        changes += more
+    violations += audit_plan(admitted, limits_here)
+    if changes:
+        # A rewrite must keep the plan's own invariants; if it ever did not, refuse.
+        violations += [Violation(ViolationKind.MALFORMED, "plan", f"after rewriting: {problem}")
+                       for problem in admitted.problems()]
+    if violations:
+        return Refusal(plan.routine, mode, tuple(violations), tuple(changes), limits_here.notes)
+    return AdmittedPlan(admitted, limits_here, mode, tuple(changes), limits_here.notes)
+
+
+def _unusable(plan: Plan, device: DeviceProfile, user: UserProfile) -> list[Violation]:
+    if plan.device != device:
+        return [Violation(ViolationKind.DEVICE, "plan", f"compiled for device "
+                          f"{plan.device.name!r}, not {device.name!r}; compile it for this one")]
+    found = [Violation(ViolationKind.PROFILE, "plan", str(problem))
+             for problem in check_user_limits(user, device)]
+    if found:
+        return found
+    return [Violation(ViolationKind.MALFORMED, "plan", problem) for problem in plan.problems()]
