@@ -41,6 +41,7 @@ class FakeBoard:
         self._loop = asyncio.get_running_loop()
         self._clock_origin_s = self._loop.time() - clock_start / clock_hz
         self.received: list[m.ScheduleSegment] = []  # accepted segments, in arrival order
+        self.arrival_clocks: list[int] = []  # the board clock when each of them arrived
         self.queue: list[m.ScheduleSegment] = []  # segments not cleared by a stop
         self.host_messages: list[object] = []
         self.watchdog_trips: list[float] = []
@@ -144,6 +145,7 @@ class FakeBoard:
         elif isinstance(event, m.ScheduleSegment):
             if self.state is m.DeviceState.READY:
                 self.received.append(event)
+                self.arrival_clocks.append(self.clock())
                 self.queue.append(event)
         elif isinstance(event, m.Stop):
             self._shutdown(m.StopCause.HOST_STOP)
