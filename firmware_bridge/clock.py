@@ -62,12 +62,6 @@ class ClockSync:
         self._fit()
         return deviation_s
 
-    def restart(self) -> None:
-        """Forget every sample (the board restarted: its clock began again)."""
-        self._samples.clear()
-        self.rate_hz = float(self.clock_hz)
-        self.error_s = math.inf
-
     def clock_at(self, host_s: float) -> int:
         """The board's clock (unwrapped ticks) at host time `host_s`."""
         return round(self._base_clock + (host_s - self._base_s) * self.rate_hz)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from firmware_bridge.codec import to_counts
+from firmware_bridge.wire_types import to_counts
 from firmware_bridge.messages import ChannelInfo, DeviceInfo, SensorInfo
 from firmware_bridge.wire import PROTOCOL_VERSION
 from routines.device import DeviceProfile

@@ -31,6 +31,7 @@ from firmware_bridge import messages as m
 from firmware_bridge.clock import ClockSync
 from firmware_bridge.counters import LinkCounters
 from firmware_bridge.events import NEED_DATA, BadMessage, FrameError
+from firmware_bridge.fanout import MessageFanout
 from firmware_bridge.host_protocol import HostProtocol
 from firmware_bridge.identity import (
     DEFAULT_CLOCK_HZ,
@@ -38,6 +39,7 @@ from firmware_bridge.identity import (
     IdentityCollector,
     map_differences,
 )
+from firmware_bridge.intent import ImmediateIntent
 from firmware_bridge.segment_check import segment_problems
 from firmware_bridge.serial_transport import DEFAULT_BAUD, SerialTransport
 from firmware_bridge.transport import Transport
@@ -61,7 +63,6 @@ MIN_LEAD_S = 0.1  # and at least this far: later ones are counted late (still se
 CLOCK_JUMP_LIMIT_S = 0.05
 WAIT_STEP_S = 0.05  # re-check a waiting schedule() this often (window, queue room, loss)
 RECONNECT_RETRY_S = 0.5
-MESSAGE_QUEUE_LIMIT = 1024  # per messages() iterator; the oldest are dropped beyond it
 
 Opener = Callable[[], Awaitable[Transport]]
 
@@ -73,7 +74,9 @@ class LinkState(Enum):
     CLOSED = "closed"
 
 
-def opener_for(target: str | Transport | Opener, baud: int) -> tuple[Opener | None, Transport | None]:
+def opener_for(
+    target: str | Transport | Opener, baud: int
+) -> tuple[Opener | None, Transport | None]:
     """How to (re)open `target`: a URL or a factory can be reopened; a transport cannot."""
     if isinstance(target, Transport):
         return None, target
@@ -121,11 +124,8 @@ class Link:
         self._lost = asyncio.Event()
         self._last_by_type: dict[type, object] = {}
         self._segment_ends_s: deque[float] = deque()
-        self._listeners: list[Callable[[object], None]] = []
-        self._queues: set[asyncio.Queue] = set()
-        self._stop_intended = False
-        self._intensity: float | None = None
-        self._mask: int | None = None
+        self._fanout = MessageFanout()
+        self._intent = ImmediateIntent()
 
     # --- opening -------------------------------------------------------------------------------
 
@@ -134,8 +134,11 @@ class Link:
                    baud: int = DEFAULT_BAUD, **options) -> Link:
         """Open the port, run the handshake and the safe start; a connected link or an error.
 
-        `target`: a pyserial URL or device path, a Transport, or an async factory of
-        Transports. Only a URL or a factory can be reopened by `reconnect()`.
+        `target`: a pyserial URL or device path, a Transport (the link owns it from now on and
+        closes it), or an async factory of Transports. Only a URL or a factory can be reopened
+        by `reconnect()`. Errors: PortError (the port cannot be opened), HandshakeError (no
+        answer in time, or a board that differs from `profile`: then `error.differences` lists
+        each difference, one line each).
         """
         opener, transport = opener_for(target, baud)
         link = cls(profile, opener=opener, **options)
@@ -249,6 +252,7 @@ class Link:
 
     @property
     def counters(self) -> LinkCounters:
+        self._counts.dropped_messages = self._fanout.dropped
         return self._counts.with_protocol(self.protocol)
 
     async def schedule(self, segment: m.ScheduleSegment) -> None:
@@ -295,36 +299,25 @@ class Link:
         """Write an immediate message (Stop, SetIntensity, SetChannelMask, Heartbeat) now.
 
         Returns once the bytes are handed to the port: True, or False if the port is gone (the
-        board's watchdog then stops it). The link repeats Stop, the intensity and the channel
-        mask whenever a StatusReport shows the board did not get them.
+        board's watchdog then stops it). The link sends Stop, the intensity and the channel
+        mask again whenever a StatusReport shows the board did not get them (intent.py).
         """
         if not isinstance(message, m.IMMEDIATE_MESSAGES):
             raise ValueError(f"{type(message).__name__} is not an immediate message")
-        if isinstance(message, m.Stop):
-            self._stop_intended = True
-        elif isinstance(message, m.SetIntensity):
-            self._intensity = message.scale
-        elif isinstance(message, m.SetChannelMask):
-            self._mask = message.enabled_mask
+        data = self.protocol.send(message, self._loop.time())  # ValueError before any effect
+        self._intent.sent(message)
+        self._counts.immediate_sent += 1
         if self._transport is None or self._transport.closed:
             return False
-        self._counts.immediate_sent += 1
-        return self._write(self.protocol.send(message, self._loop.time()))
+        return self._write(data)
 
     def add_listener(self, callback: Callable[[object], None]) -> Callable[[], None]:
         """Call `callback(message)` for every DeviceMessage; returns a function that removes it."""
-        self._listeners.append(callback)
-        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+        return self._fanout.add_listener(callback)
 
-    async def messages(self) -> AsyncIterator[object]:
-        """Every DeviceMessage from now on, until the link closes."""
-        queue: asyncio.Queue = asyncio.Queue()
-        self._queues.add(queue)
-        try:
-            while (message := await queue.get()) is not None:
-                yield message
-        finally:
-            self._queues.discard(queue)
+    def messages(self) -> AsyncIterator[object]:
+        """Every DeviceMessage from the first iteration on, until the link closes."""
+        return self._fanout.messages()
 
     async def drain(self, timeout_s: float = 5.0) -> None:
         """Wait until every queued message was acked."""
@@ -355,7 +348,6 @@ class Link:
                         raise LinkLostError("the link was opened on a transport object, which "
                                             "cannot be reopened; open it by URL or factory")
                     transport = await self._opener()
-                self.clock.restart()
                 await self._connect(transport)
                 self._counts.reconnects += 1
                 return
@@ -379,8 +371,7 @@ class Link:
         self.lost_reason = self.lost_reason or "closed"
         self._lost.set()
         await self._shutdown_io(close_transport=True)
-        for queue in self._queues:
-            queue.put_nowait(None)
+        self._fanout.close()
 
     # --- internals -----------------------------------------------------------------------------
 
@@ -399,8 +390,7 @@ class Link:
             pass
 
     def _send_queued(self, message: object) -> None:
-        if isinstance(message, m.Reset):
-            self._stop_intended = False
+        self._intent.sent(message)
         self._write(self.protocol.send(message, self._loop.time()))
         self._arm_timer()
 
@@ -423,6 +413,8 @@ class Link:
         self._lost.set()
         self._changed.set()
         self._cancel_timers()
+        if self._transport is not None and not self._transport.closed:
+            self.send_immediate(m.Stop())  # the board may still hear us; its watchdog will anyway
 
     def _cancel_timers(self) -> None:
         for handle in (self._heartbeat, self._timer):
@@ -454,12 +446,12 @@ class Link:
             if self.protocol.stats.blocks_received != blocks_before:
                 self._last_heard_s = now_s
             while (event := self.protocol.next_event()) is not NEED_DATA:
-                self._on_event(event, now_s)
+                self._on_event(event)
             self._write(self.protocol.data_to_send(now_s))
             self._arm_timer()
             self._changed.set()
 
-    def _on_event(self, event: object, now_s: float) -> None:
+    def _on_event(self, event: object) -> None:
         if isinstance(event, FrameError | BadMessage):
             log.debug("bad bytes from %s: %s", self.name, event.reason)
             return
@@ -474,16 +466,7 @@ class Link:
             self._on_status(event)
         elif self._collector is not None:
             self._collector.add(event)
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:  # a listener's bug must not stop the link
-                log.exception("link listener %r failed", listener)
-        for queue in self._queues:
-            if queue.qsize() >= MESSAGE_QUEUE_LIMIT:
-                queue.get_nowait()
-                self._counts.dropped_messages += 1
-            queue.put_nowait(event)
+        self._fanout.publish(event)
 
     def _on_clock(self, report: m.ClockReport) -> None:
         echo, self.protocol.last_echo = self.protocol.last_echo, None
@@ -506,15 +489,8 @@ class Link:
         if report.stop_cause is m.StopCause.POWER_ON:
             self._lose("the board restarted (power on)")
             return
-        # The immediate messages are not acked; the status shows whether they arrived.
-        if self._stop_intended and report.state is m.DeviceState.READY:
-            self.send_immediate(m.Stop())
-            self._counts.resent_immediate += 1
-        if self._intensity is not None and abs(report.intensity_scale - self._intensity) > 5e-4:
-            self.send_immediate(m.SetIntensity(self._intensity))
-            self._counts.resent_immediate += 1
-        if self._mask is not None and report.enabled_mask != self._mask:
-            self.send_immediate(m.SetChannelMask(self._mask))
+        for message in self._intent.repairs(report):
+            self.send_immediate(message)
             self._counts.resent_immediate += 1
 
     def _send_heartbeat(self) -> None:

@@ -6,7 +6,7 @@ in wire units (thousandths), so what passes is exactly what the board receives.
 
 from __future__ import annotations
 
-from firmware_bridge.codec import from_counts, to_counts
+from firmware_bridge.wire_types import from_counts, to_counts
 from firmware_bridge.identity import DeviceIdentity
 from firmware_bridge.messages import ScheduleSegment
 from routines.device import DeviceProfile
