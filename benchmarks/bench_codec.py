@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from firmware_bridge import messages as m  # noqa: E402
 from firmware_bridge.codec import QUEUED_IDS, decode_messages, encode_message  # noqa: E402
+from firmware_bridge.crc import crc16_bitwise  # noqa: E402
 from firmware_bridge.framing import BlockDecoder, encode_block  # noqa: E402
 from firmware_bridge.host_protocol import HostProtocol  # noqa: E402
 from firmware_bridge.identity import device_profile_map  # noqa: E402
@@ -53,16 +54,7 @@ LOOP_WORK_NS = 300_000  # the STOP benchmark's loop runs other work in 0.3 ms sl
 SEGMENT = m.ScheduleSegment(8, 4_294_000_000, 5_000_000, 0.0, 8.0, 1.5, 2_000_000)
 
 
-# --- the naive codec, for comparison ---------------------------------------------------------
-
-
-def naive_crc(data: bytes) -> int:
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021 if crc & 0x8000 else crc << 1) & 0xFFFF
-    return crc
+# --- the naive codec, for comparison: bitwise CRC, struct.pack per field ----------------------
 
 
 def naive_encode(segment: m.ScheduleSegment, sequence: int) -> bytes:
@@ -76,13 +68,13 @@ def naive_encode(segment: m.ScheduleSegment, sequence: int) -> bytes:
     payload += struct.pack("<i", int(round(segment.amplitude * 1000)))
     payload += struct.pack("<I", segment.period_ticks)
     head = struct.pack("<B", len(payload) + 5) + struct.pack("<B", 0x10 | sequence) + payload
-    crc = naive_crc(head)
+    crc = crc16_bitwise(head)
     return head + struct.pack(">H", crc) + b"\x7e"
 
 
 def naive_decode(frame: bytes) -> m.ScheduleSegment:
     length = frame[0]
-    if frame[length - 1] != 0x7E or naive_crc(frame[: length - 3]) != struct.unpack(
+    if frame[length - 1] != 0x7E or crc16_bitwise(frame[: length - 3]) != struct.unpack(
         ">H", frame[length - 3 : length - 1]
     )[0]:
         raise ValueError("bad frame")
@@ -117,7 +109,7 @@ def fast_decode(frame: bytes) -> m.ScheduleSegment:
 def timed(function, argument, repeat: int) -> list[float]:
     samples = []
     clock = time.perf_counter_ns
-    for n in range(repeat):
+    for _ in range(repeat):
         start = clock()
         function(*argument) if isinstance(argument, tuple) else function(argument)
         samples.append((clock() - start) / 1000)  # microseconds
@@ -129,7 +121,7 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def row(name: str, ours: list[float], naive: list[float], unit: str = "us") -> str:
+def row(name: str, ours: list[float], naive: list[float]) -> str:
     ours_med, naive_med = statistics.median(ours), statistics.median(naive)
     return (
         f"| {name:<28} | {ours_med:8.2f} | {percentile(ours, 0.99):8.2f} | {naive_med:8.2f} "
@@ -239,7 +231,8 @@ def budget_table(segment_rate: float) -> None:
     print("|------------------------------------------------|---------|---------------|")
     for name, rate in [
         (f"host -> board: segments ({segment_block} B each)", segment_rate * segment_block),
-        (f"host -> board: heartbeats ({heartbeat} B at {HEARTBEAT_HZ} Hz)", HEARTBEAT_HZ * heartbeat),
+        (f"host -> board: heartbeats ({heartbeat} B at {HEARTBEAT_HZ} Hz)",
+         HEARTBEAT_HZ * heartbeat),
         ("host -> board: total", down),
         ("board -> host: acks and clock reports", up_link),
         (f"board -> host: telemetry {TELEMETRY_HZ} Hz + status {STATUS_HZ} Hz", up_telemetry),

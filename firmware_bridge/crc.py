@@ -7,6 +7,16 @@ CRC_INIT = 0xFFFF
 CRC_CHECK_VALUE = 0x29B1  # crc16(b"123456789"), the catalogue's check value
 
 
+def crc16_bitwise(data: bytes | bytearray) -> int:
+    """The definition, one bit at a time (hardware.md); the reference the table is checked by."""
+    crc = CRC_INIT
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ CRC_POLY if crc & 0x8000 else crc << 1) & 0xFFFF
+    return crc
+
+
 def _table_entry(byte: int) -> int:
     crc = byte << 8
     for _ in range(8):

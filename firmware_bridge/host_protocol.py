@@ -11,16 +11,18 @@ Time is passed in (`now_s`, host seconds from the caller's clock), so the retran
 (rto.py) is tested without any event loop. Round-trip samples come from acks of blocks sent
 once (Karn's rule) and from Heartbeat -> ClockReport echoes, which are never retransmitted: on
 a noisy line, where most blocks go twice, the echoes keep the estimate alive. The last echo is
-kept in `last_echo` (sent_s, received_s, clock) for the clock synchronisation. Sequence numbers are 4 bits; the board's next
-expected sequence arrives in every board block, and the first board block that carries a
-ClockReport after `begin_sync()` sets the host's sequence to it (the link sends a Heartbeat to
-get one), so a host that restarts meets a board that did not.
+kept in `last_echo` (sent_s, received_s, clock) for the clock synchronisation.
+
+Sequence numbers are 4 bits; the board's next expected sequence arrives in every board block,
+and the first board block that carries a ClockReport after `begin_sync()` sets the host's
+sequence to it (the link sends a Heartbeat to get one), so a host that restarts meets a board
+that did not.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from firmware_bridge import messages as m
 from firmware_bridge.codec import (
@@ -71,7 +73,6 @@ class HostStats:
     blocks_received: int = 0  # good board blocks (acks, naks, reports)
     bytes_in: int = 0
     bytes_out: int = 0
-    rtt_samples: list[float] = field(default_factory=list, repr=False)
 
 
 class HostProtocol:
@@ -246,12 +247,7 @@ class HostProtocol:
         sent_s, self._heartbeat_sent_s = self._heartbeat_sent_s, None
         if sent_s is not None:
             self.last_echo = (sent_s, now_s, clock)
-            self._sample(now_s - sent_s)
-
-    def _sample(self, rtt_s: float) -> None:
-        self.rto.sample(rtt_s)
-        self.stats.rtt_samples.append(rtt_s)
-        del self.stats.rtt_samples[:-64]
+            self.rto.sample(now_s - sent_s)
 
     def _on_ack(self, expected: int, now_s: float) -> int | None:
         """Drop the blocks the board has; None if `expected` is outside the window."""
@@ -269,7 +265,7 @@ class HostProtocol:
             for _ in range(acked):
                 newest = self._in_flight.popleft()
             if not newest.retransmitted:  # Karn's rule: a resent block's ack is ambiguous
-                self._sample(now_s - newest.sent_s)
+                self.rto.sample(now_s - newest.sent_s)
             else:
                 self.rto.progress()
             self.stats.blocks_acked += acked

@@ -18,7 +18,7 @@ from firmware_bridge.codec import (
     encode_message,
     quantize,
 )
-from firmware_bridge.crc import crc16
+from firmware_bridge.crc import crc16, crc16_bitwise
 from firmware_bridge.device_protocol import DeviceProtocol
 from firmware_bridge.events import BadMessage, HostFrame
 from firmware_bridge.framing import encode_block
@@ -32,18 +32,9 @@ from firmware_bridge.wire import (
 from tests.firmware_bridge.wire_helpers import device_messages, events_of, host_messages
 
 
-def _bitwise_crc(data: bytes) -> int:
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021 if crc & 0x8000 else crc << 1) & 0xFFFF
-    return crc
-
-
 @given(st.binary(max_size=80))
 def test_table_crc_equals_the_bitwise_definition(data):
-    assert crc16(data) == _bitwise_crc(data)
+    assert crc16(data) == crc16_bitwise(data)
 
 
 def test_every_message_class_has_an_id_and_ids_are_unique():

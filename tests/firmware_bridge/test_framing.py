@@ -7,10 +7,12 @@ from hypothesis import strategies as st
 
 from firmware_bridge import messages as m
 from firmware_bridge.codec import encode_message
-from firmware_bridge.events import FrameError
+from firmware_bridge.device_protocol import DeviceProtocol
+from firmware_bridge.events import BadMessage, FrameError, HostFrame
 from firmware_bridge.framing import Block, BlockDecoder, encode_block
+from firmware_bridge.host_protocol import HostProtocol
 from firmware_bridge.wire import DEVICE_BLOCK_KINDS, HOST_BLOCK_KINDS, MAX_BLOCK_BYTES, BlockKind
-from tests.firmware_bridge.wire_helpers import blocks_in, device_messages
+from tests.firmware_bridge.wire_helpers import blocks_in, device_messages, events_of
 
 
 def _report(message) -> bytes:
@@ -74,3 +76,20 @@ def test_blocks_of_the_other_direction_are_not_accepted():
     decoder.feed(stop)
     assert decoder.next_item() is None  # held as junk until a good block or 64 bytes
     assert decoder.flush_junk().reason == "unexpected block kind"
+
+
+@given(st.lists(st.tuples(st.sampled_from(list(BlockKind)), st.integers(0, 15),
+                          st.binary(max_size=59)), max_size=8), st.binary(max_size=40))
+def test_endpoints_never_raise_on_well_framed_garbage(blocks, noise):
+    """Good CRCs around random payloads: every one is a message or a BadMessage, never a crash."""
+    wire = noise + b"".join(encode_block(kind, sequence, payload)
+                            for kind, sequence, payload in blocks)
+    board = DeviceProtocol()
+    board.receive_data(wire)
+    board_events = events_of(board)
+    host = HostProtocol()
+    host.receive_data(wire, now_s=0.0)
+    host_events = events_of(host)
+    allowed = (FrameError, BadMessage, HostFrame, *m.IMMEDIATE_MESSAGES)
+    for event in board_events + host_events:
+        assert isinstance(event, allowed) or isinstance(event, m.HostMessage | m.DeviceMessage)

@@ -179,8 +179,8 @@ def test_a_segment_beyond_a_hard_limit_never_reaches_the_wire(run_virtual_time):
         return caught.value, written
 
     error, written = run_virtual_time(scenario())
-    assert "segment on channel 5 'airbag_shoulders' reaches 31 kPa, above the hard limit of 30 kPa" \
-        in str(error)
+    assert ("segment on channel 5 'airbag_shoulders' reaches 31 kPa, "
+            "above the hard limit of 30 kPa") in str(error)
     assert written == 0
 
 

@@ -1,4 +1,4 @@
-"""The transport seam: pyserial ports (pty, loop://, socket://), the memory pair, the manipulator."""
+"""The transport seam: pyserial ports (pty, loop://, socket://), memory pair, manipulator."""
 
 from __future__ import annotations
 
