@@ -25,6 +25,10 @@ MIN_FIT_SPAN_S = 1.0  # over a shorter span a fitted rate is noisier than the no
 MAX_RATE_DEVIATION = 0.02
 # Samples whose round trip exceeds the best one by this much waited behind other traffic.
 RTT_SLACK_S = 0.001
+# The line is fitted again at most this often (a fit costs tens of microseconds; ten samples a
+# second over hours add up). A line a second old is still right to a microsecond: crystal
+# rates drift by parts per million over minutes, not seconds.
+REFIT_INTERVAL_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,7 @@ class ClockSync:
         self._base_clock = 0.0
         self.rate_hz = float(clock_hz)  # ticks per host second
         self.error_s = math.inf
+        self._fitted_at_s = -math.inf
 
     @property
     def ready(self) -> bool:
@@ -59,7 +64,9 @@ class ClockSync:
             clock = raw_clock
             deviation_s = 0.0
         self._samples.append(ClockSample(host_s, clock, max(received_s - sent_s, 0.0)))
-        self._fit()
+        if host_s - self._fitted_at_s >= REFIT_INTERVAL_S or len(self._samples) < 8:
+            self._fit()
+            self._fitted_at_s = host_s
         return deviation_s
 
     def clock_at(self, host_s: float) -> int:
