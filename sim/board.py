@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from firmware_bridge.identity import DEFAULT_QUEUE_CAPACITY
 from firmware_bridge.messages import (
     DeviceMessage,
     DeviceState,
@@ -69,9 +70,8 @@ WATCHDOG_S = 0.5
 TELEMETRY_HZ = 20
 # Status: twice a second, so a host that missed a state-change report learns within 0.5 s.
 STATUS_HZ = 2
-# Segments held (pending or running) across all channels, as on hardware.md's reference board:
-# 2 s of the busiest plan (12 channels, a segment each 0.5 s) is 48, plus headroom.
-QUEUE_CAPACITY = 64
+# Segments held (pending or running) across all channels: the reference board's (hardware.md).
+QUEUE_CAPACITY = DEFAULT_QUEUE_CAPACITY
 # Rongtai's error table: a motor 10 s without position pulses is a fault.
 MOTOR_STALL_S = 10.0
 # Movement smaller than this is no encoder pulse.

@@ -21,6 +21,7 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
+from firmware_bridge.identity import device_profile_map
 from firmware_bridge.messages import (
     ClockReport,
     DeviceState,
@@ -37,7 +38,6 @@ from firmware_bridge.messages import (
     StopCause,
 )
 from sim.clock import unwrap_clock, wrap_clock
-from sim.identity import identify_answer
 from sim.segments import QueuedSegment, segment_problem
 from sim.trace import SegmentOutcome
 
@@ -144,7 +144,10 @@ class HostMessageHandling:
         self._send(ClockReport(wrap_clock(self._ticks)))
 
     def _on_identify(self, message: Identify) -> None:
-        for answer in identify_answer(self.profile, self.clock_hz, self.queue_capacity):
+        identity = device_profile_map(
+            self.profile, clock_hz=self.clock_hz, queue_capacity=self.queue_capacity
+        )
+        for answer in identity.messages():
             self._send(answer)
 
     def _on_query(self, message: QueryStatus) -> None:

@@ -1,0 +1,53 @@
+"""`massagectl sim`: a simulated board on a pseudo-terminal, for a host to open like a serial port.
+
+The first line of output is the port path (e.g. /dev/pts/7), so a script can read it and start
+a controller on it. The board runs until interrupted (Ctrl-C); `--trace FILE` saves what it saw
+and did (sim.trace) on the way out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from routines.device import load_device
+from sim.pty_runner import DEFAULT_BAUD, PtyBoard
+
+EXIT_OK = 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "sim", help="run a simulated board on a pseudo-terminal; prints the port path first"
+    )
+    parser.add_argument("--device", default="chair", metavar="chair|pad|PATH",
+                        help="device profile: a built-in name or a file (default: chair)")
+    parser.add_argument("--baud", type=int, default=DEFAULT_BAUD,
+                        help=f"line speed the board paces its bytes at (default: {DEFAULT_BAUD})")
+    parser.add_argument("--seed", type=int, default=0, help="sensor noise seed (default: 0)")
+    parser.add_argument("--trace", type=Path, default=None, metavar="FILE",
+                        help="save the board's trace (.npz) when it stops")
+    parser.set_defaults(handler=run_sim)
+
+
+def run_sim(args: argparse.Namespace) -> int:
+    profile = load_device(args.device)  # a bad name or file fails here, before any port exists
+    try:
+        asyncio.run(_serve(profile, args))
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how this command ends
+    return EXIT_OK
+
+
+async def _serve(profile, args: argparse.Namespace) -> None:
+    async with PtyBoard(profile, baud=args.baud, seed=args.seed) as pty_board:
+        print(pty_board.port_path, flush=True)
+        print(f"simulated {profile.name} at {args.baud} baud; Ctrl-C to stop", file=sys.stderr)
+        try:
+            await pty_board.wait_closed()
+        finally:
+            if args.trace is not None:
+                path = pty_board.board.trace.save(args.trace)
+                print(f"trace saved to {path}", file=sys.stderr)

@@ -1,0 +1,160 @@
+"""The simulated board on a byte line: the real protocol and the host link in front of it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from firmware_bridge.events import NEED_DATA
+from firmware_bridge.framing import encode_block
+from firmware_bridge.host_protocol import HostProtocol
+from firmware_bridge.link import Link
+from firmware_bridge.memory_transport import memory_pair
+from firmware_bridge.messages import (
+    ClockReport,
+    DeviceState,
+    FaultCode,
+    FaultReport,
+    Heartbeat,
+    ScheduleSegment,
+    Stop,
+    StopCause,
+)
+from firmware_bridge.serial_transport import SerialTransport
+from firmware_bridge.wire import BlockKind
+from routines.device import load_device
+from sim.attach import AttachedBoard
+from sim.board import SimBoard
+from sim.clock import wrap_clock
+from sim.faults import FaultKind
+from sim.pty_runner import PtyBoard
+
+BAUD = 115200
+
+
+async def _session_over_a_memory_line(profile_name: str) -> SimBoard:
+    profile = load_device(profile_name)
+    host_end, board_end = memory_pair(baud=BAUD)
+    board = SimBoard(profile, now_s=asyncio.get_running_loop().time())
+    async with AttachedBoard(board, board_end):
+        link = await Link.open(host_end, profile)
+        assert board.state is DeviceState.READY and board.outputs_safe()
+        index = profile.channel_index("knead_speed")
+        start = link.clock.clock_at(asyncio.get_running_loop().time() + 0.5)
+        await link.schedule(ScheduleSegment(index, wrap_clock(start), 2_000_000, 30.0, 30.0))
+        await asyncio.sleep(1.0)
+        assert board.output("knead_speed") == 30.0
+        link.send_immediate(Stop())
+        await asyncio.sleep(0.01)
+        assert board.outputs_safe() and board.stop_cause is StopCause.HOST_STOP
+        await link.close()
+        await asyncio.sleep(0.6)
+    await board_end.close()
+    return board
+
+
+@pytest.mark.parametrize("device", ["chair", "pad"])
+def test_a_host_link_runs_a_session_against_the_simulated_board(run_virtual_time, device):
+    board = run_virtual_time(_session_over_a_memory_line(device))
+    [row] = board.trace.segments
+    assert not row["late"]
+    assert abs(int(row["executed_ticks"]) - int(row["planned_ticks"])) == 0
+
+
+async def _unplug_and_reset() -> tuple[SimBoard, list]:
+    profile = load_device("pad")
+    host_end, board_end = memory_pair(baud=BAUD)
+    board = SimBoard(profile, now_s=asyncio.get_running_loop().time())
+    host = HostProtocol()
+    heard: list = []
+
+    async def listen() -> None:
+        while True:
+            host.receive_data(await host_end.read(), asyncio.get_running_loop().time())
+            while (event := host.next_event()) is not NEED_DATA:
+                heard.append(event)
+
+    async with AttachedBoard(board, board_end) as attached:
+        listener = asyncio.create_task(listen())
+        loop = asyncio.get_running_loop()
+        host_end.write(host.send(Heartbeat(), loop.time()))
+        await asyncio.sleep(0.05)
+        assert any(isinstance(e, ClockReport) for e in heard)
+        attached.driver.inject_fault(FaultKind.UNPLUG)
+        await asyncio.sleep(0.02)  # what was already on the wire still arrives
+        heard.clear()
+        for _ in range(8):
+            host_end.write(host.send(Heartbeat(), loop.time()))
+            await asyncio.sleep(0.1)
+        assert heard == []  # nothing comes back, not even an ack
+        assert board.stop_cause is StopCause.WATCHDOG
+        attached.driver.clear_fault(FaultKind.UNPLUG)
+        attached.driver.inject_fault(FaultKind.RESET)
+        host.begin_sync()
+        host_end.write(host.send(Heartbeat(), loop.time()))
+        await asyncio.sleep(0.05)
+        host_end.write(b"\x05\x20\x11\xff\xff\x00\x00\x7e")  # a block whose CRC is wrong
+        await asyncio.sleep(0.05)
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
+    await board_end.close()
+    await host_end.close()
+    return board, heard
+
+
+def test_unplug_silences_the_line_and_reset_restarts_the_protocol(run_virtual_time):
+    board, heard = run_virtual_time(_unplug_and_reset())
+    assert any(isinstance(e, ClockReport) for e in heard)  # after the reset, answered again
+    assert board.state is DeviceState.READY  # restarted, nothing latched
+    assert board.outputs_safe()
+
+
+async def _send_a_bad_payload() -> list:
+    host_end, board_end = memory_pair(baud=BAUD)
+    board = SimBoard(load_device("pad"), now_s=asyncio.get_running_loop().time())
+    host = HostProtocol()
+    async with AttachedBoard(board, board_end):
+        host_end.write(encode_block(BlockKind.IMMEDIATE, 0, b"\xee"))  # no such message id
+        heard: list = []
+        while not any(isinstance(e, FaultReport) for e in heard):
+            host.receive_data(await host_end.read(), asyncio.get_running_loop().time())
+            while (event := host.next_event()) is not NEED_DATA:
+                heard.append(event)
+    await host_end.close()
+    return heard
+
+
+def test_a_bad_payload_is_reported_as_a_fault(run_virtual_time):
+    heard = run_virtual_time(_send_a_bad_payload())
+    faults = [m for m in heard if isinstance(m, FaultReport)]
+    assert [(f.code, f.index) for f in faults] == [(FaultCode.BAD_MESSAGE, -1)]
+
+
+async def _pty_round_trip() -> tuple[SimBoard, list]:
+    async with PtyBoard(load_device("pad"), baud=BAUD) as pty_board:
+        transport = SerialTransport.open(pty_board.port_path, baud=BAUD)
+        host = HostProtocol()
+        loop = asyncio.get_running_loop()
+        transport.write(host.send(Heartbeat(), loop.time()))
+        heard: list = []
+        while not any(isinstance(e, ClockReport) for e in heard):
+            data = await asyncio.wait_for(transport.read(), timeout=2.0)
+            host.receive_data(data, loop.time())
+            while (event := host.next_event()) is not NEED_DATA:
+                heard.append(event)
+        transport.write(host.send(Stop(), loop.time()))
+        board = pty_board.board
+        for _ in range(200):  # bounded wait for the bytes to cross the paced line
+            if board.state is DeviceState.SHUTDOWN:
+                break
+            await asyncio.sleep(0.005)
+        await transport.close()
+    return board, heard
+
+
+def test_the_pty_board_answers_a_host_on_the_real_serial_path():
+    board, heard = asyncio.run(_pty_round_trip())
+    assert any(isinstance(e, ClockReport) for e in heard)
+    assert board.stop_cause is StopCause.HOST_STOP
+    assert board.outputs_safe()
