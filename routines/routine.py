@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 MIN_COOL_DOWN_S = 10.0
 # Repeats multiply; a plan of more placed steps than this would not fit in memory comfortably.
 MAX_EXPANDED_STEPS = 100_000
+# Not a session cap (the safety layer caps sessions): a routine longer than a week is a typo,
+# and the bound keeps its plan within some hundred thousand segments per channel.
+MAX_ROUTINE_S = 7 * 86_400
 
 Location = tuple[int | str, ...]
 
@@ -69,6 +72,10 @@ class Routine(BaseModel):
             raise ValueError(
                 f"repeats expand to {placed} steps, more than the {MAX_EXPANDED_STEPS} allowed"
             )
+        total_s = sum(step.duration_ms for step in steps) / 1000
+        if total_s > MAX_ROUTINE_S:
+            raise ValueError(f"the steps last {total_s:.0f} s, more than a week; check the "
+                             "durations and repeat counts")
         return steps
 
     @property

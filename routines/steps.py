@@ -31,6 +31,8 @@ TRIGGER_HOLD_MAX_S = 90.0
 MAX_NESTING = 4
 MAX_REPEAT_COUNT = 1000
 MAX_TRACKS = 4
+# Roller travel slower than 1 mm/s is imperceptible: the roller would seem parked.
+MIN_TRAVEL_MM_S = 1.0
 
 
 def _whole_milliseconds(seconds: float) -> float:
@@ -139,7 +141,7 @@ class Knead(_RollerStep):
     depth_mm: DepthMm | None = None
     width_mm: WidthMm | None = None
     travel_mm_s: float = Field(
-        default=8.0, gt=0, le=60, allow_inf_nan=False,
+        default=8.0, ge=MIN_TRAVEL_MM_S, le=60, allow_inf_nan=False,
         description="Peak speed of the slow sweep across the band, mm/s.",
     )
 
@@ -151,7 +153,8 @@ class Stroke(_RollerStep):
     duration_s: Seconds
     band: Band
     speed_mm_s: float = Field(
-        gt=0, allow_inf_nan=False, description="Travel speed along the back (10-30 is typical)."
+        ge=MIN_TRAVEL_MM_S, allow_inf_nan=False,
+        description="Travel speed along the back, mm/s (10-30 is typical).",
     )
     depth_mm: DepthMm | None = None
     width_mm: WidthMm | None = None
@@ -202,7 +205,10 @@ class Tap(_RollerStep):
     band: Band
     depth_mm: DepthMm | None = Field(default=None, description="How hard the taps land, mm.")
     width_mm: WidthMm | None = None
-    travel_mm_s: float = Field(default=8.0, gt=0, le=60, allow_inf_nan=False)
+    travel_mm_s: float = Field(
+        default=8.0, ge=MIN_TRAVEL_MM_S, le=60, allow_inf_nan=False,
+        description="Peak speed of the slow sweep across the band, mm/s.",
+    )
 
 
 class Press(_Step):

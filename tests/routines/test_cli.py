@@ -14,6 +14,7 @@ from routines.compiler import compile_routine
 from routines.device import load_device
 from routines.library import load_builtin
 from routines.plan_json import plan_from_json
+from routines.user import load_user
 
 GOOD = ('name = "back"\ndescription = "a test routine"\n[[steps]]\nkind = "knead"\n'
         'duration_s = 60\nspeed_cpm = 20\nband = "upper_back"\ndepth_mm = 6\n')
@@ -83,8 +84,6 @@ def test_compile_json_loads_back_into_the_same_plan(capsys, tmp_path):
                          "--intensity", "5", "--json")
     assert status == 0
     pad = load_device("pad")
-    from routines.user import load_user
-
     expected = compile_routine(load_builtin("deep_tissue"), pad, load_user(user), 5)
     assert plan_from_json(json.loads(out), pad) == expected
 

@@ -179,3 +179,10 @@ def test_arrays_nested_too_deeply_to_parse_are_refused(tmp_path: Path):
     path = write(tmp_path, "steps = " + "[" * 50_000 + "]" * 50_000 + "\n")
     [(field, message)] = problems(path)
     assert field == "" and "nested too deeply" in message
+
+
+def test_a_routine_longer_than_a_week_is_a_typo(tmp_path: Path):
+    body = '[[steps]]\nkind = "repeat"\ncount = 8\n' + KNEAD.replace(
+        "[[steps]]", "[[steps.steps]]").replace("60", "86400")
+    [(field, message)] = problems(write(tmp_path, body))
+    assert field == "steps" and "more than a week" in message
