@@ -7,7 +7,7 @@ device's hard range, which `routines.routine_check` verifies for a given device.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -239,38 +239,39 @@ class Press(_Step):
         return frozenset(f"the {zone} airbags" for zone in self.zones)
 
 
-class Heat(_Step):
-    """Warm a zone to a contact temperature for a while."""
+class _ZoneTemperature(_Step):
+    """A heater or cooler on one zone, held at a contact temperature."""
 
-    kind: Literal["heat"]
     duration_s: Seconds
     zone: Zone
+    optional: bool = _OPTIONAL
+    actuator_name: ClassVar[str]
+
+    @property
+    def resources(self) -> frozenset[str]:
+        return frozenset({f"the {self.zone} {self.actuator_name}"})
+
+
+class Heat(_ZoneTemperature):
+    """Warm a zone to a contact temperature for a while."""
+
+    actuator_name: ClassVar[str] = "heater"
+    kind: Literal["heat"]
     temperature_c: float = Field(
         gt=0, le=ABSOLUTE_CONTACT_LIMIT_C, allow_inf_nan=False,
         description="Target contact temperature, C (38-42 is typical; 45 is the absolute limit).",
     )
-    optional: bool = _OPTIONAL
-
-    @property
-    def resources(self) -> frozenset[str]:
-        return frozenset({f"the {self.zone} heater"})
 
 
-class Cool(_Step):
+class Cool(_ZoneTemperature):
     """Cool a zone, where the device has cooling."""
 
+    actuator_name: ClassVar[str] = "cooler"
     kind: Literal["cool"]
-    duration_s: Seconds
-    zone: Zone
     temperature_c: float = Field(
         ge=COLDEST_CONTACT_C, le=ABSOLUTE_CONTACT_LIMIT_C, allow_inf_nan=False,
         description="Target contact temperature, C.",
     )
-    optional: bool = _OPTIONAL
-
-    @property
-    def resources(self) -> frozenset[str]:
-        return frozenset({f"the {self.zone} cooler"})
 
 
 class Pause(_Step):
