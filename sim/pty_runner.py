@@ -2,7 +2,7 @@
 
     async with PtyBoard(load_device("chair")) as pty_board:
         print(pty_board.port_path)      # /dev/pts/N: give it to the host (pyserial opens it)
-        await pty_board.wait_closed()   # runs until cancelled
+        await asyncio.Event().wait()    # runs until cancelled
 
 The host opens the pty's slave path with pyserial, so the real serial path is exercised; the
 board works the master side. A pty ignores the baud rate (11,520 bytes cross it in well under a
@@ -80,10 +80,6 @@ class PtyBoard:
                 await end.close()
         os.close(self._master_fd)
         os.close(self._slave_fd)
-
-    async def wait_closed(self) -> None:
-        """Run until cancelled (Ctrl-C in `massagectl sim`)."""
-        await asyncio.Event().wait()
 
     def _from_host(self) -> None:
         try:

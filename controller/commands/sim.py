@@ -1,14 +1,15 @@
 """`massagectl sim`: a simulated board on a pseudo-terminal, for a host to open like a serial port.
 
 The first line of output is the port path (e.g. /dev/pts/7), so a script can read it and start
-a controller on it. The board runs until interrupted (Ctrl-C); `--trace FILE` saves what it saw
-and did (sim.trace) on the way out.
+a controller on it. The board runs until interrupted (Ctrl-C or SIGTERM); `--trace FILE` saves
+what it saw and did (sim.trace) on the way out.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from pathlib import Path
 
@@ -42,11 +43,14 @@ def run_sim(args: argparse.Namespace) -> int:
 
 
 async def _serve(profile, args: argparse.Namespace) -> None:
+    terminated = asyncio.Event()
+    # A service manager stops it with SIGTERM: end as cleanly as on Ctrl-C.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
     async with PtyBoard(profile, baud=args.baud, seed=args.seed) as pty_board:
         print(pty_board.port_path, flush=True)
         print(f"simulated {profile.name} at {args.baud} baud; Ctrl-C to stop", file=sys.stderr)
         try:
-            await pty_board.wait_closed()
+            await terminated.wait()
         finally:
             if args.trace is not None:
                 path = pty_board.board.trace.save(args.trace)

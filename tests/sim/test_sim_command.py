@@ -1,4 +1,4 @@
-"""`massagectl sim`: the port path on the first line, a board behind it, a clean Ctrl-C."""
+"""`massagectl sim`: the port path on the first line, a board behind it, a clean stop."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import signal
 import subprocess
 import sys
 
+import pytest
 import serial
 
 STARTUP_TIMEOUT_S = 20.0
 
 
-def test_sim_command_prints_the_port_and_stops_cleanly_on_ctrl_c(tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_sim_command_prints_the_port_and_stops_cleanly(tmp_path, stop_signal):
     trace_path = tmp_path / "board.npz"
     process = subprocess.Popen(
         [sys.executable, "-m", "controller.cli", "sim", "--device", "pad",
@@ -25,7 +27,7 @@ def test_sim_command_prints_the_port_and_stops_cleanly_on_ctrl_c(tmp_path):
         assert os.path.exists(port_path)
         with serial.Serial(port_path, 115200, timeout=0):
             pass  # pyserial opens it like any serial port
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop_signal)
         _, errors = process.communicate(timeout=STARTUP_TIMEOUT_S)
     finally:
         if process.poll() is None:
