@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
+from operator import attrgetter
 
 from routines.device import ChannelKind, DeviceProfile, Sensor, SensorKind
 from routines.errors import InputError
@@ -22,6 +24,13 @@ from sim.physics.thermal import AMBIENT_C, ThermalZone
 CURRENT_FILTER_TIME_CONSTANT_S = 0.05
 
 _LINEAR = (ChannelKind.POSITION, ChannelKind.WIDTH, ChannelKind.DEPTH)
+# What each kind of part is observed by, and the attribute holding that quantity.
+_QUANTITY = {
+    LinearDrive: (SensorKind.POSITION, attrgetter("position_mm")),
+    SpinMotor: (SensorKind.SPEED, attrgetter("speed")),
+    Airbag: (SensorKind.PRESSURE, attrgetter("pressure_kpa")),
+    ThermalZone: (SensorKind.TEMPERATURE, attrgetter("contact_c")),
+}
 
 
 class Plant:
@@ -53,6 +62,7 @@ class Plant:
         self._motor_items = list(self.motors.items())
         self._airbag_items = list(self.airbags.items())
         self._zone_items = list(self.zones.items())
+        self._parts = {**self.drives, **self.motors, **self.airbags, **self.zones}
         self._sensed_load_n = 0.0  # the load as the current sensors see it (filtered)
         self.readers: list[Callable[[], float]] = [self._reader(s) for s in profile.sensors]
 
@@ -97,17 +107,8 @@ class Plant:
 
     def actual_reader(self, index: int) -> Callable[[], float]:
         """Reads the physical value behind channel `index`, in the channel's unit."""
-        if index in self.drives:
-            drive = self.drives[index]
-            return lambda: drive.position_mm
-        if index in self.motors:
-            motor = self.motors[index]
-            return lambda: motor.speed
-        if index in self.airbags:
-            airbag = self.airbags[index]
-            return lambda: airbag.pressure_kpa
-        zone = self.zones[index]
-        return lambda: zone.contact_c
+        part = self._parts[index]
+        return partial(_QUANTITY[type(part)][1], part)
 
     def true_readings(self) -> list[float]:
         return [read() for read in self.readers]
@@ -120,27 +121,14 @@ class Plant:
                 return lambda: AMBIENT_C
             raise _unmodelled(sensor, "it observes no channel")
         index = self.profile.channel_index(sensor.channel)
-        if sensor.kind is SensorKind.CURRENT:
-            if index in self.drives:
-                drive = self.drives[index]
-                if drive is self._depth:
-                    return lambda: drive.current_a(self._sensed_load_n)
-                return lambda: drive.current_a(0.0)
-            if index in self.motors:
-                motor = self.motors[index]
-                return lambda: motor.current_a(self._sensed_load_n)
-        elif sensor.kind is SensorKind.POSITION and index in self.drives:
-            drive = self.drives[index]
-            return lambda: drive.position_mm
-        elif sensor.kind is SensorKind.SPEED and index in self.motors:
-            motor = self.motors[index]
-            return lambda: motor.speed
-        elif sensor.kind is SensorKind.PRESSURE and index in self.airbags:
-            airbag = self.airbags[index]
-            return lambda: airbag.pressure_kpa
-        elif sensor.kind is SensorKind.TEMPERATURE and index in self.zones:
-            zone = self.zones[index]
-            return lambda: zone.contact_c
+        part = self._parts[index]
+        if sensor.kind is SensorKind.CURRENT and hasattr(part, "current_a"):
+            # Only the depth drive and the massage motors press on the occupant.
+            if part is self._depth or isinstance(part, SpinMotor):
+                return lambda: part.current_a(self._sensed_load_n)
+            return lambda: part.current_a(0.0)
+        if sensor.kind is _QUANTITY[type(part)][0]:
+            return self.actual_reader(index)
         raise _unmodelled(sensor, f"channel {sensor.channel!r} has no such quantity")
 
 
