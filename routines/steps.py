@@ -98,6 +98,11 @@ WidthMm = Annotated[
         "without width control.",
     ),
 ]
+SweepMmS = Annotated[
+    float,
+    Field(ge=MIN_TRAVEL_MM_S, le=60, allow_inf_nan=False,
+          description="Peak speed of the slow sweep across the band, mm/s."),
+]
 _OPTIONAL = Field(
     default=False,
     description="Skip (with a note) what the device lacks instead of refusing the routine.",
@@ -140,10 +145,7 @@ class Knead(_RollerStep):
     band: Band
     depth_mm: DepthMm | None = None
     width_mm: WidthMm | None = None
-    travel_mm_s: float = Field(
-        default=8.0, ge=MIN_TRAVEL_MM_S, le=60, allow_inf_nan=False,
-        description="Peak speed of the slow sweep across the band, mm/s.",
-    )
+    travel_mm_s: SweepMmS = 8.0
 
 
 class Stroke(_RollerStep):
@@ -205,10 +207,7 @@ class Tap(_RollerStep):
     band: Band
     depth_mm: DepthMm | None = Field(default=None, description="How hard the taps land, mm.")
     width_mm: WidthMm | None = None
-    travel_mm_s: float = Field(
-        default=8.0, ge=MIN_TRAVEL_MM_S, le=60, allow_inf_nan=False,
-        description="Peak speed of the slow sweep across the band, mm/s.",
-    )
+    travel_mm_s: SweepMmS = 8.0
 
 
 class Press(_Step):
