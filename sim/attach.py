@@ -38,6 +38,8 @@ class AttachedBoard:
         self.protocol = DeviceProtocol()
         self.driver = BoardDriver(board, loop)
         self.frame_errors = 0
+        self._outgoing: list[object] = []
+        self._flush_handle: asyncio.Handle | None = None
         self._boots_seen = board.boots
         self._reader: asyncio.Task | None = None
         board.emit = self._emit
@@ -54,6 +56,9 @@ class AttachedBoard:
             await asyncio.gather(self._reader, return_exceptions=True)
             self._reader = None
         self.driver.close()
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush()  # what the board said last still goes out
         self.board.emit = None
 
     async def __aenter__(self) -> AttachedBoard:
@@ -90,8 +95,17 @@ class AttachedBoard:
                 self.driver.deliver(event)
 
     def _emit(self, message: object) -> None:
+        # What the board says in one go (a sample's reports, a status after a stop) leaves as
+        # one write, packed into as few blocks as fit, once the board has finished this turn.
+        if self._flush_handle is None:
+            self._flush_handle = self.driver.loop.call_soon(self._flush)
+        self._outgoing.append(message)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        messages, self._outgoing = self._outgoing, []
         self._follow_restart()
-        self._write(self.protocol.send(message))
+        self._write(self.protocol.send_all(messages))
 
     def _follow_restart(self) -> None:
         if self.board.boots != self._boots_seen:
