@@ -99,30 +99,41 @@ def _aligned_end(segments: list[Segment], at_s: float, duration_s: float) -> flo
     if at_s >= duration_s - MIN_PIECE_S:
         return duration_s
     segment = _covering(segments, at_s)
-    if segment.amplitude == 0.0:
+    if segment.amplitude == 0.0 or at_s >= segment.end_s:
         return at_s
     periods = math.ceil((at_s - segment.start_s) / segment.period_s - 1e-9)
     return min(segment.start_s + periods * segment.period_s, segment.end_s)
 
 
 def _region(segments, down_s, up_s, safe, ramp_rate, duration_s) -> Region:
-    value_down = _covering(segments, down_s).value_at(down_s)
+    value_down = _value_at(segments, down_s)
     knots = [(down_s, value_down), (down_s + abs(value_down - safe) / ramp_rate, safe)]
     if up_s >= duration_s - MIN_PIECE_S:
         knots.append((duration_s, safe))
     else:
         segment = _covering(segments, up_s)
-        value_up = segment.start_value + (segment.end_value - segment.start_value) * (
-            (up_s - segment.start_s) / segment.duration_s)  # phase 0 here: the centre
+        if up_s >= segment.end_s:
+            value_up = segment.value_at(segment.end_s)  # in a sub-microsecond gap
+        else:
+            value_up = _centre(segment, up_s)  # phase 0 here (_aligned_end): the centre
         knots += [(up_s - abs(value_up - safe) / ramp_rate, safe), (up_s, value_up)]
     return Region(tuple(knots))
 
 
 def _covering(segments: list[Segment], t_s: float) -> Segment:
+    """The last segment starting at or before `t_s` (the first if none does)."""
+    found = segments[0]
     for segment in segments:
-        if segment.start_s <= t_s < segment.end_s:
-            return segment
-    return segments[-1] if t_s >= segments[-1].start_s else segments[0]
+        if segment.start_s > t_s:
+            break
+        found = segment
+    return found
+
+
+def _value_at(segments: list[Segment], t_s: float) -> float:
+    """The channel's value at `t_s`; in a sub-microsecond gap, where the segment before ended."""
+    segment = _covering(segments, t_s)
+    return segment.value_at(min(max(t_s, segment.start_s), segment.end_s))
 
 
 def _pieces(segment: Segment, regions: list[Region]) -> list[Segment]:
