@@ -1,0 +1,109 @@
+"""Run-time limits: intensity down and zones off act on the board at once, and can never raise
+anything above what admission accepted.
+
+Both act through the board's immediate messages, not through the next segment: SetIntensity
+scales the intensity-scaled channels (depth, airbags, tapping) toward their safe default, and
+SetChannelMask puts switched-off channels in their safe state. The admitted plan is the most the
+session may reach, so the scale never goes above 1 and a channel admission held off never comes
+back on; raising within those bounds (intensity up after a down, a zone back on) is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+
+from firmware_bridge.messages import SetChannelMask, SetIntensity
+from routines.device import DeviceProfile, Zone
+from routines.errors import LinkLostError, SafetyError
+from safety.ports import BoardPort
+
+# The scale of the plan as admitted; run-time changes stay at or below it.
+ADMITTED_SCALE = 1.0
+
+
+class RuntimeLimitError(SafetyError):
+    """A run-time change that would go beyond what admission accepted; nothing was sent."""
+
+
+class RuntimeLimits:
+    """The intensity scale and the enabled channels of the running session."""
+
+    def __init__(self, port: BoardPort, device: DeviceProfile) -> None:
+        self.port = port
+        self.device = device
+        self.all_channels_mask = (1 << len(device.channels)) - 1
+        self.admitted_mask = self.all_channels_mask
+        self.scale = ADMITTED_SCALE
+        self.enabled_mask = self.all_channels_mask
+
+    def begin(self, admitted_mask: int | None = None) -> None:
+        """A new session: full admitted scale and channels, sent to the board now."""
+        self.admitted_mask = self.all_channels_mask if admitted_mask is None else admitted_mask
+        self.scale = ADMITTED_SCALE
+        self.enabled_mask = self.admitted_mask
+        self._send(SetIntensity(self.scale))
+        self._send(SetChannelMask(self.enabled_mask))
+
+    def set_scale(self, scale: float) -> None:
+        """Set the intensity scale (0..1 of the admitted plan); takes effect on the board now."""
+        if not (isinstance(scale, (int, float)) and math.isfinite(scale)):
+            raise RuntimeLimitError(f"intensity scale {scale!r} is not a number")
+        if scale > ADMITTED_SCALE or scale < 0:
+            raise RuntimeLimitError(
+                f"intensity scale {scale:g} is outside 0..{ADMITTED_SCALE:g}",
+                "the admitted plan is the most a session may reach; compile and admit a "
+                "stronger routine instead",
+            )
+        self._send(SetIntensity(float(scale)))
+        self.scale = float(scale)
+
+    def lower_scale(self, by: float) -> float:
+        """Intensity down by `by` (never below 0); returns the new scale."""
+        self.set_scale(max(0.0, self.scale - abs(by)))
+        return self.scale
+
+    def channels_off(self, channel_ids: list[str]) -> None:
+        mask = self.enabled_mask
+        for channel_id in channel_ids:
+            mask &= ~(1 << self.device.channel_index(channel_id))
+        self._send_mask(mask)
+
+    def channels_on(self, channel_ids: list[str]) -> None:
+        mask = self.enabled_mask
+        for channel_id in channel_ids:
+            bit = 1 << self.device.channel_index(channel_id)
+            if not self.admitted_mask & bit:
+                raise RuntimeLimitError(f"channel {channel_id!r} was held off by admission; it "
+                                        "cannot be switched on during this session")
+            mask |= bit
+        self._send_mask(mask)
+
+    def zone_off(self, zone: Zone) -> None:
+        self.channels_off([c.id for c in self.device.channels if c.zone is zone])
+
+    def zone_on(self, zone: Zone) -> None:
+        self.channels_on([c.id for c in self.device.channels if c.zone is zone])
+
+    def enabled(self, index: int) -> bool:
+        return bool(self.enabled_mask >> index & 1)
+
+    def effective(self, index: int, value: float) -> float:
+        """What the board outputs for a commanded `value` on channel `index` right now."""
+        channel = self.device.channels[index]
+        if channel.safe_default is None:
+            return value
+        if not self.enabled(index):
+            return channel.safe_default
+        if channel.kind.scaled_by_intensity:
+            return channel.safe_default + (value - channel.safe_default) * self.scale
+        return value
+
+    def _send_mask(self, mask: int) -> None:
+        mask &= self.admitted_mask
+        self._send(SetChannelMask(mask))
+        self.enabled_mask = mask
+
+    def _send(self, message: SetIntensity | SetChannelMask) -> None:
+        if self.port.send_immediate(message) is False:
+            raise LinkLostError(f"could not send {type(message).__name__}: the port is gone",
+                                "stop the session; the board's watchdog makes it safe")
