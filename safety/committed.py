@@ -1,0 +1,164 @@
+"""What the board has been told to do: the segments sent to it, on the board's own timeline.
+
+The supervisor is fed the segments as they are sent (`ScheduleSegment`, absolute device clock),
+not the plan: what it checks and watches is then exactly what reaches the board, whatever the
+session did with pauses, anchors or intensity. Times here are board seconds: the device clock,
+unwrapped past its 32-bit wrap, divided by clock_hz. They never mix with host or plan seconds.
+
+Like the board (see sim/schedule.py and hardware.md), a channel holds a segment's last value
+after it ends for up to its max_duration_s, then returns to its safe default; a position-like
+channel stays where it stopped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from routines.device import ChannelKind, DeviceProfile
+from safety.segment_math import value_range_between
+
+CLOCK_MODULUS = 1 << 32  # the device clock travels as 32 bits and wraps
+HALF_WRAP = CLOCK_MODULUS // 2
+# Segments that ended longer ago than this are forgotten (the last one of a channel is kept).
+HISTORY_S = 2.0
+
+
+class BoardClock:
+    """Turns 32-bit device clocks into board seconds, unwrapping against the latest seen."""
+
+    def __init__(self, clock_hz: int) -> None:
+        if clock_hz <= 0:
+            raise ValueError("clock_hz must be positive")
+        self.clock_hz = clock_hz
+        self._raw: int | None = None
+        self._ticks = 0
+
+    def seconds(self, clock: int) -> float:
+        if self._raw is None:
+            self._raw, self._ticks = clock % CLOCK_MODULUS, clock % CLOCK_MODULUS
+        delta = (clock - self._raw + HALF_WRAP) % CLOCK_MODULUS - HALF_WRAP
+        ticks = self._ticks + delta
+        if delta > 0:
+            self._raw, self._ticks = clock % CLOCK_MODULUS, ticks
+        return ticks / self.clock_hz
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One segment as the board runs it, in board seconds (formula: routines.plan)."""
+
+    start_s: float
+    duration_s: float
+    start_value: float
+    end_value: float
+    amplitude: float = 0.0
+    period_s: float = 0.0
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + self.duration_s
+
+    @property
+    def upper(self) -> float:
+        return max(self.start_value, self.end_value) + abs(self.amplitude)
+
+    @property
+    def lower(self) -> float:
+        return min(self.start_value, self.end_value) - abs(self.amplitude)
+
+    def value_at(self, t_s: float) -> float:
+        tau = min(max(t_s - self.start_s, 0.0), self.duration_s)
+        value = self.start_value + (self.end_value - self.start_value) * tau / self.duration_s
+        if self.period_s > 0:
+            value += self.amplitude * math.sin(2 * math.pi * tau / self.period_s)
+        return value
+
+    def range_between(self, t0_s: float, t1_s: float) -> tuple[float, float]:
+        """Lowest and highest value between t0 and t1 (inside the span), swing included."""
+        low, high = value_range_between(self.start_s, self.duration_s, self.start_value,
+                                        self.end_value, self.amplitude, t0_s, t1_s)
+        return float(low), float(high)
+
+
+class CommittedSchedule:
+    """Per channel, the segments the board holds, in time order."""
+
+    def __init__(self, device: DeviceProfile) -> None:
+        self.device = device
+        self.sent: list[deque[Sent]] = [deque() for _ in device.channels]
+        # A position-like channel's value before its first remaining segment (None: unknown).
+        self.held: list[float | None] = [None for _ in device.channels]
+        positions = [i for i, c in enumerate(device.channels) if c.kind is ChannelKind.POSITION]
+        self.position_index = positions[0] if positions else None
+
+    def add(self, index: int, segment: Sent) -> None:
+        self.sent[index].append(segment)
+
+    def last(self, index: int) -> Sent | None:
+        queue = self.sent[index]
+        return queue[-1] if queue else None
+
+    def clear(self) -> None:
+        """The board cleared its queue (a STOP): drives stop where they are."""
+        for index, queue in enumerate(self.sent):
+            if queue and self.device.channels[index].safe_default is None:
+                self.held[index] = None  # stopped somewhere along the way; telemetry tells
+            queue.clear()
+
+    def prune(self, now_s: float) -> None:
+        for index, queue in enumerate(self.sent):
+            while len(queue) > 1 and queue[0].end_s < now_s - HISTORY_S:
+                dropped = queue.popleft()
+                self.held[index] = dropped.value_at(dropped.end_s)
+
+    def observe_position(self, index: int, measured: float) -> None:
+        """A drive with nothing scheduled stays where the sensor says it is."""
+        if not self.sent[index]:
+            self.held[index] = measured
+
+    def commanded(self, index: int, t_s: float) -> float | None:
+        """The set point the board runs at `t_s` (None: safe state, or a drive stopped)."""
+        channel = self.device.channels[index]
+        previous = None
+        for segment in self.sent[index]:
+            if segment.start_s > t_s:
+                break
+            previous = segment
+            if t_s < segment.end_s:
+                return segment.value_at(t_s)
+        if previous is None:
+            return None if channel.safe_default is not None else self.held[index]
+        if channel.safe_default is None or t_s < previous.end_s + channel.max_duration_s:
+            return previous.value_at(previous.end_s)
+        return None
+
+    def position_range(self, t0_s: float, t1_s: float) -> tuple[float, float]:
+        """Lowest and highest carriage position between t0 and t1 (NaN: unknown)."""
+        index = self.position_index
+        if index is None:
+            return math.nan, math.nan
+        low, high = math.inf, -math.inf
+        held = self.held[index]
+        cursor = t0_s
+        for segment in self.sent[index]:
+            if segment.end_s <= t0_s:
+                held = segment.value_at(segment.end_s)
+                continue
+            if segment.start_s >= t1_s:
+                break
+            if segment.start_s > cursor:
+                if held is None:
+                    return math.nan, math.nan
+                low, high = min(low, held), max(high, held)
+            a, b = max(t0_s, segment.start_s), min(t1_s, segment.end_s)
+            seg_low, seg_high = segment.range_between(a, b)
+            low, high = min(low, seg_low), max(high, seg_high)
+            cursor = b
+            held = segment.value_at(segment.end_s)
+        if cursor < t1_s:
+            if held is None:
+                return math.nan, math.nan
+            low, high = min(low, held), max(high, held)
+        return low, high

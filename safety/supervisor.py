@@ -1,0 +1,341 @@
+"""The supervisor: the second safety tier, between the session and the link.
+
+    supervisor = Supervisor(device, stop_path, clock_hz=link.identity.clock_hz)
+    link.add_listener(lambda message: supervisor.on_message(message, loop.time()))
+    supervisor.begin_session(admitted, loop.time())   # raises FaultLatchedError while latched
+    for each segment to send:
+        supervisor.check_segment(segment)              # raises SegmentRefusedError (and stops)
+        await link.schedule(segment)
+    supervisor.poll(loop.time())                       # on a timer (or run `watch()` as a task)
+    supervisor.link_lost("no heartbeat answer", loop.time())
+
+It is fed the segments as they are sent (with their device clock), not the plan, and keeps
+what the board holds (`safety.committed`): every check and every "what was commanded" refers to
+what really reached the board. Every trip latches a fault, logs it and stops through the one
+stop path; a latched fault refuses every segment and every new session until `clear_faults`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+from firmware_bridge.messages import (
+    ClockReport, DeviceMessage, DeviceState, FaultCode, FaultReport, KeyPress, RemoteKey,
+    ScheduleSegment, SensorReport, StatusReport, StopCause,
+)
+from routines.device import DeviceProfile, SensorKind
+from routines.errors import MassageError, SafetyError
+from routines.plan import Segment
+from routines.user import DEFAULT_USER
+from safety.channel_limits import ChannelLimits, PlanLimits, plan_limits
+from safety.committed import BoardClock, CommittedSchedule, Sent
+from safety.detectors import watchers_for
+from safety.fault_log import LogEvent
+from safety.faults import Fault, FaultCause, FaultLatch
+from safety.limits import DEFAULT_LIMITS, SafetyLimits
+from safety.runtime_limits import RuntimeLimits
+from safety.segment_guard import SegmentGuard
+from safety.stop_path import StopPath, StopSource
+from safety.verdicts import AdmittedPlan, Violation, ViolationKind
+
+# The board reports every sensor at 20 Hz; ten missed periods (0.5 s, the board's own watchdog
+# time) without a reading of some sensor means telemetry is not arriving.
+REPORT_PERIOD_S = 0.05
+STALE_AFTER_PERIODS = 10
+# How often `watch()` runs the time-based checks when nothing arrives from the board.
+POLL_PERIOD_S = 0.1
+# Shutdown causes that are the board protecting itself: a fault, not a person's stop.
+BOARD_FAULT_CAUSES = {StopCause.WATCHDOG, StopCause.SENSOR_RANGE, StopCause.OVER_LIMIT,
+                      StopCause.MOTOR_STALL}
+BOARD_FAULT_CODES = {FaultCode.SENSOR_RANGE, FaultCode.OVER_LIMIT, FaultCode.MOTOR_STALL,
+                     FaultCode.BAD_SEGMENT}
+# What the board holding a last value too long breaks (SegmentGuard.overdue).
+OVERDUE_CAUSES = {ViolationKind.HOLD: FaultCause.PRESSURE_HELD,
+                  ViolationKind.HEAT_TIME: FaultCause.HEAT_TIMEOUT,
+                  ViolationKind.THERMAL_DOSE: FaultCause.THERMAL_DOSE}
+
+
+class SegmentRefusedError(SafetyError):
+    """An outgoing segment broke a limit; it was not sent, and the board was stopped."""
+
+    def __init__(self, violations: list[Violation] | str) -> None:
+        self.violations = [] if isinstance(violations, str) else list(violations)
+        text = violations if isinstance(violations, str) else "; ".join(map(str, violations))
+        super().__init__(f"segment refused: {text}")
+
+
+class Supervisor:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        device: DeviceProfile,
+        stop_path: StopPath,
+        *,
+        clock_hz: int,
+        latch: FaultLatch | None = None,
+        runtime: RuntimeLimits | None = None,
+        safety_limits: SafetyLimits = DEFAULT_LIMITS,
+        report_period_s: float = REPORT_PERIOD_S,
+    ) -> None:
+        self.device = device
+        self.stop_path = stop_path
+        self.latch = latch if latch is not None else FaultLatch(stop_path.log)
+        self.runtime = runtime if runtime is not None else RuntimeLimits(stop_path.port, device)
+        self.clock = BoardClock(clock_hz)
+        self.schedule = CommittedSchedule(device)
+        # Outside a session the default occupant's limits apply (nothing should be running).
+        self.baseline = plan_limits(device, DEFAULT_USER, safety_limits)
+        self.limits: PlanLimits = self.baseline
+        self.guard = SegmentGuard(self.baseline, self.schedule)
+        self.watchers = watchers_for(device)
+        self._position_sensor = next(
+            (i for i, w in enumerate(self.watchers)
+             if w[0].channel_index is not None and w[0].channel_index == self.schedule.position_index
+             and w[0].sensor.kind is SensorKind.POSITION), None)
+        self.stale_after_s = STALE_AFTER_PERIODS * report_period_s
+        self.session_active = False
+        self.board_state: DeviceState | None = None
+        self.board_s: float | None = None  # the latest device clock seen, in board seconds
+        self._plan_origin_s = 0.0
+        self._deadline_s: float | None = None
+        self._board_seen: tuple[float, float] | None = None  # (board_s, host_s) of the latest
+        self._overdue_checked_s = -math.inf
+        self._last_seen: list[float | None] = [None] * len(device.sensors)
+        self._tripped: set[tuple[str, str]] = set()
+        self._generation = self.latch.generation
+
+    # --- session -----------------------------------------------------------------------------
+
+    def begin_session(
+        self, admitted: AdmittedPlan, host_s: float, anchor_clock: int | None = None
+    ) -> None:
+        """Start supervising a session of `admitted` (sends the full run-time limits to the
+        board). `anchor_clock` maps plan seconds to the device clock for `Segment` inputs."""
+        self._rearm_if_cleared()
+        self.latch.raise_if_latched()
+        if self.stop_path.stopping:
+            raise SafetyError("a stop is under way", "wait until the board confirms it is safe")
+        if admitted.limits.device != self.device:
+            raise SafetyError(f"the plan was admitted for device {admitted.limits.device.name!r}, "
+                              f"not {self.device.name!r}")
+        self.limits = admitted.limits
+        self.schedule.clear()
+        self.guard = SegmentGuard(admitted.limits, self.schedule)
+        self._plan_origin_s = 0.0 if anchor_clock is None else self.clock.seconds(anchor_clock)
+        self._deadline_s = host_s + admitted.auto_off_s
+        self._last_seen = [host_s] * len(self.device.sensors)
+        self.runtime.begin()
+        self.session_active = True
+
+    def end_session(self) -> None:
+        """The session finished on its own (its plan ended)."""
+        self._end_session()
+
+    def _end_session(self) -> None:
+        self.session_active = False
+        self._deadline_s = None
+        self.limits = self.baseline
+        self.guard = SegmentGuard(self.baseline, self.schedule)
+
+    # --- outgoing segments ------------------------------------------------------------------
+
+    def check_segment(self, segment: ScheduleSegment | Segment) -> None:
+        """Pass a segment about to be sent, or refuse it: trip, stop, and raise."""
+        self._rearm_if_cleared()
+        if self.latch.latched or self.stop_path.stopping:
+            raise SegmentRefusedError("a fault is latched or a stop is under way")
+        try:
+            index, sent = self._as_sent(segment)
+        except (MassageError, ValueError, TypeError, OverflowError) as error:
+            index, sent = -1, None
+            violations = [f"not a segment this device can run: {error}"]
+        if sent is not None:
+            channel = self.device.channels[index].id if 0 <= index < len(self.device.channels) \
+                else f"channel {index}"
+            label = f"segment on {channel} at {sent.start_s - self._plan_origin_s:.3f} s"
+            if not self.session_active:
+                violations = [f"{label}: no admitted session is running"]
+            else:
+                violations = self.guard.check(index, sent, label)
+        if violations:
+            detail = str(violations[0]) + (f" (and {len(violations) - 1} more)"
+                                           if len(violations) > 1 else "")
+            self._trip(Fault(FaultCause.SEGMENT_REFUSED, detail, self._now_host()))
+            raise SegmentRefusedError(violations)
+        self.guard.commit(index, sent)
+
+    def _as_sent(self, segment: ScheduleSegment | Segment) -> tuple[int, Sent]:
+        if isinstance(segment, ScheduleSegment):
+            hz = self.clock.clock_hz
+            return segment.channel, Sent(
+                self.clock.seconds(segment.start_clock), segment.duration_ticks / hz,
+                float(segment.start_value), float(segment.end_value), float(segment.amplitude),
+                segment.period_ticks / hz)
+        if isinstance(segment, Segment):
+            return self.device.channel_index(segment.channel), Sent(
+                self._plan_origin_s + segment.start_s, segment.duration_s, segment.start_value,
+                segment.end_value, segment.amplitude, segment.period_s)
+        raise TypeError(f"{type(segment).__name__} is not a segment")
+
+    # --- messages from the board ------------------------------------------------------------
+
+    def on_message(self, message: DeviceMessage, host_s: float) -> None:
+        """Every message the board sends, with the host time it arrived."""
+        self.stop_path.on_message(message, host_s)
+        self._rearm_if_cleared()
+        if isinstance(message, SensorReport):
+            self._on_sensors(message, host_s)
+        elif isinstance(message, StatusReport):
+            self._on_status(message, host_s)
+        elif isinstance(message, KeyPress):
+            self._saw_clock(message.clock, host_s)
+            if message.key is RemoteKey.STOP:
+                self._stop(StopSource.REMOTE_KEY, "STOP key on the remote")
+        elif isinstance(message, FaultReport):
+            self._on_fault_report(message, host_s)
+        elif isinstance(message, ClockReport):
+            self._saw_clock(message.clock, host_s)
+        self.poll(host_s)
+
+    def _on_sensors(self, report: SensorReport, host_s: float) -> None:
+        board_s = self._saw_clock(report.clock, host_s)
+        self.schedule.prune(board_s)
+        for offset, value in enumerate(report.values):
+            index = report.first_index + offset
+            if not 0 <= index < len(self.watchers):
+                continue
+            self._last_seen[index] = host_s
+            for watcher in self.watchers[index]:
+                fault = watcher.update(value, board_s, self)
+                if fault is not None:
+                    self._trip(_stamped(fault, host_s, report.clock),
+                               StopSource.SEAT_SENSOR if fault.cause is FaultCause.SEAT_VACATED
+                               else StopSource.SUPERVISOR, key=watcher.sensor.id)
+            if index == self._position_sensor:
+                self.schedule.observe_position(self.schedule.position_index, value)
+
+    def _on_status(self, status: StatusReport, host_s: float) -> None:
+        self._saw_clock(status.clock, host_s)
+        previous, self.board_state = self.board_state, status.state
+        if status.stop_cause is StopCause.POWER_ON and self.session_active:
+            self._trip(Fault(FaultCause.BOARD_RESET, "the board restarted during the session",
+                             host_s, status.clock), StopSource.BOARD)
+        if status.state is not DeviceState.SHUTDOWN:
+            return
+        self.schedule.clear()
+        self.guard.after_stop()
+        if previous is DeviceState.SHUTDOWN:
+            return
+        cause = status.stop_cause
+        if cause in BOARD_FAULT_CAUSES:
+            self._trip(Fault(FaultCause.BOARD_SHUTDOWN, f"the board shut down: "
+                             f"{cause.name.lower()}", host_s, status.clock), StopSource.BOARD)
+        elif cause is StopCause.REMOTE_STOP_KEY:
+            self._stop(StopSource.REMOTE_KEY, "STOP key on the remote")
+        elif self.session_active and not self.stop_path.stopping:
+            self._stop(StopSource.BOARD, f"the board shut down: {cause.name.lower()}")
+        self._end_session()
+
+    def _on_fault_report(self, report: FaultReport, host_s: float) -> None:
+        self._saw_clock(report.clock, host_s)
+        what = f"{report.code.name.lower()} at index {report.index}, value {report.value:g}"
+        if report.code in BOARD_FAULT_CODES:
+            self._trip(Fault(FaultCause.BOARD_FAULT, f"the board reports {what}", host_s,
+                             report.clock, {"value": (report.value, "")}), StopSource.BOARD,
+                       key=f"{report.code.name}:{report.index}")
+        else:
+            self.stop_path.log.append(LogEvent.NOTICE, "board", report.code.name.lower(),
+                                      host_s=host_s, device_clock=report.clock, action=what)
+
+    # --- time and the link ------------------------------------------------------------------
+
+    def poll(self, host_s: float) -> None:
+        """Time-based checks: the session timer, stale telemetry, and budgets the board breaks
+        by holding a last value with nothing scheduled after it. Cheap; call it often."""
+        if not self.session_active:
+            return
+        if self._deadline_s is not None and host_s >= self._deadline_s:
+            minutes = self.limits.auto_off_s / 60
+            self._stop(StopSource.SESSION_TIMER, f"auto-off after {minutes:g} min")
+            return
+        for index, seen_s in enumerate(self._last_seen):
+            if seen_s is not None and host_s - seen_s > self.stale_after_s:
+                sensor = self.device.sensors[index]
+                self._trip(Fault(FaultCause.STALE_TELEMETRY, f"no reading of {sensor.id} for "
+                                 f"{host_s - seen_s:.2f} s", host_s), key=sensor.id)
+                return
+        if self._board_seen is not None and host_s - self._overdue_checked_s >= POLL_PERIOD_S:
+            self._overdue_checked_s = host_s
+            board_now_s = self._board_seen[0] + (host_s - self._board_seen[1])
+            for violation in self.guard.overdue(board_now_s):
+                cause = OVERDUE_CAUSES[violation.kind]
+                self._trip(Fault(cause, str(violation), host_s), key=violation.channel)
+                return
+
+    async def watch(self, period_s: float = POLL_PERIOD_S) -> None:
+        """Run `poll` forever on the event loop's clock (run it as a task; cancel to end)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            self.poll(loop.time())
+            await asyncio.sleep(period_s)
+
+    def link_lost(self, detail: str, host_s: float) -> None:
+        """The caller found the link dead (no heartbeat answer, port gone)."""
+        self._trip(Fault(FaultCause.LINK_LOST, detail, host_s))
+
+    def clear_faults(self, by: str, host_s: float | None = None) -> list[Fault]:
+        """A person checked the chair: clear the latch so a new session may start."""
+        cleared = self.latch.clear(by, host_s)
+        self._rearm_if_cleared()
+        return cleared
+
+    # --- the Context the detectors read -----------------------------------------------------
+
+    def limits_for(self, channel_index: int) -> ChannelLimits:
+        return self.limits.channels[channel_index]
+
+    def commanded(self, channel_index: int, board_s: float) -> float | None:
+        value = self.schedule.commanded(channel_index, board_s)
+        if value is None:
+            return None
+        return self.runtime.effective(channel_index, value)
+
+    # --- trips and stops --------------------------------------------------------------------
+
+    def _trip(self, fault: Fault, source: StopSource = StopSource.SUPERVISOR,
+              key: str = "") -> None:
+        tag = (str(fault.cause), key)
+        if tag in self._tripped:
+            return  # already latched and stopped for this; do not flood the log
+        self._tripped.add(tag)
+        self.latch.trip(fault, source, "STOP sent")
+        self._stop(source, str(fault))
+
+    def _stop(self, source: StopSource, detail: str) -> None:
+        self.schedule.clear()
+        self.guard.after_stop()
+        self._end_session()
+        self.stop_path.request(source, detail)
+
+    def _saw_clock(self, clock: int, host_s: float) -> float:
+        board_s = self.clock.seconds(clock)
+        self.board_s = board_s
+        self._board_seen = (board_s, host_s)
+        return board_s
+
+    def _rearm_if_cleared(self) -> None:
+        if self.latch.generation != self._generation:
+            self._generation = self.latch.generation
+            self._tripped.clear()
+
+    def _now_host(self) -> float | None:
+        try:
+            return asyncio.get_running_loop().time()
+        except RuntimeError:
+            return None
+
+
+def _stamped(fault: Fault, host_s: float, clock: int) -> Fault:
+    return Fault(fault.cause, fault.detail, host_s, clock, fault.values)

@@ -1,0 +1,93 @@
+"""A supervised session against the fake board, driven with synthetic telemetry in virtual time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from routines.device import DeviceProfile
+from routines.plan import Plan
+from routines.user import UserProfile
+from safety.admission import admit
+from safety.fault_log import FaultLog
+from safety.stop_path import StopOutcome, StopPath
+from safety.supervisor import Supervisor
+from safety.verdicts import AdmittedPlan
+from tests.safety.fakes import CLOCK_HZ, FakeBoard
+from tests.safety.plans import CHAIR
+
+# The board reports at 20 Hz, at most 12 values per SensorReport.
+REPORT_PERIOD_S = 0.05
+VALUES_PER_REPORT = 12
+
+# What a healthy chair at rest reads, per sensor id.
+AT_REST = {
+    "roller_position": 100.0, "roller_width": 100.0, "roller_depth": 0.0, "roller_load": 0.2,
+    "knead_speed": 0.0, "knead_current": 0.1, "tap_rate": 0.0, "tap_current": 0.1,
+    "pressure_shoulders": 0.0, "pressure_arms": 0.0, "pressure_seat": 0.0,
+    "pressure_calves": 0.0, "pressure_feet": 0.0, "temp_lower_back": 25.0, "temp_calves": 25.0,
+    "seat": 1.0,
+}
+
+Readings = dict[str, float] | Callable[[float], dict[str, float]]
+
+
+class Rig:
+    def __init__(self, plan: Plan | None, user: UserProfile | None = None,
+                 device: DeviceProfile = CHAIR, **board_options) -> None:
+        self.device = device
+        self.board = FakeBoard(**board_options)
+        self.log = FaultLog(None)
+        self.stop_path = StopPath(self.board, self.log)
+        self.supervisor = Supervisor(device, self.stop_path, clock_hz=CLOCK_HZ)
+        self.board.listener = self.supervisor.on_message
+        self.admitted: AdmittedPlan | None = None
+        self._reports = 0
+        if plan is not None:
+            verdict = admit(plan, device, user or UserProfile())
+            assert isinstance(verdict, AdmittedPlan), str(verdict)
+            self.admitted = verdict
+
+    @property
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def begin(self, send: bool = True) -> None:
+        """Start the session now (plan time 0 = now) and pass every segment of the plan."""
+        self.supervisor.begin_session(self.admitted, self.now, anchor_clock=self.board.clock())
+        if send:
+            for segment in self.admitted.plan.segments():
+                self.supervisor.check_segment(segment)
+
+    def report(self, readings: dict[str, float] | None = None, frozen: tuple[str, ...] = ()) -> None:
+        """One round of telemetry; every reading but the seat's and the `frozen` sensors'
+        wobbles by one step of its sensor's resolution, as a live sensor's noise does."""
+        values = dict(AT_REST)
+        values.update(readings or {})
+        self._reports += 1
+        wobble = 1 if self._reports % 2 else -1
+        row = [values[sensor.id] + (0 if sensor.kind == "occupancy" or sensor.id in frozen
+                                    else wobble * sensor.resolution / 2)
+               for sensor in self.device.sensors]
+        for first in range(0, len(row), VALUES_PER_REPORT):
+            self.board.report(row[first:first + VALUES_PER_REPORT], first_index=first)
+
+    async def run(self, seconds: float, readings: Readings | None = None,
+                  until: Callable[[], bool] | None = None, frozen: tuple[str, ...] = ()) -> float:
+        """Report every REPORT_PERIOD_S for `seconds` (or until `until()`); returns time taken."""
+        start_s = self.now
+        while self.now - start_s < seconds and not (until and until()):
+            current = readings(self.now - start_s) if callable(readings) else readings
+            self.report(current, frozen)
+            await asyncio.sleep(REPORT_PERIOD_S)
+        return self.now - start_s
+
+    def stop_seen(self) -> bool:
+        """A stop was requested (it may already be confirmed)."""
+        return self.stop_path.stopping or self.stop_path.last_outcome is not None
+
+    async def stopped(self) -> StopOutcome:
+        """The outcome of the stop under way (or the last one)."""
+        outcome = await self.stop_path.finished()
+        assert outcome is not None, "no stop happened"
+        return outcome

@@ -1,0 +1,239 @@
+"""Each physical fault, seen in telemetry, ends in the safe state with the right cause."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from firmware_bridge.messages import DeviceState
+from routines.user import UserProfile
+from safety.detectors import (
+    FROZEN_PRESSURE_S, HEATER_OFF_SETTLE_S, MOTOR_STALL_S, PRESSURE_HELD_GRACE_S, STUCK_VALVE_AFTER_S, VENT_LAG_S,
+    PressureWatch, TemperatureWatch,
+)
+from safety.channel_limits import plan_limits
+from safety.faults import FaultCause
+from safety.stop_path import StopEnd, StopSource
+from safety.thermal_dose import burn_time_s
+from tests.safety.plans import CHAIR, lane, plan_of, squeeze, travel
+from tests.safety.rig import Rig
+
+
+def assert_safe_with(rig: Rig, outcome, cause: FaultCause, source=StopSource.SUPERVISOR):
+    assert outcome.ended is StopEnd.CONFIRMED and outcome.sources[0] is source
+    assert (rig.board.state, rig.board.outputs_safe) == (DeviceState.SHUTDOWN, True)
+    assert rig.supervisor.latch.latched
+    assert rig.supervisor.latch.faults[0].cause is cause
+    assert not rig.supervisor.session_active
+    fault_record = next(r for r in rig.log.records if r.event == "fault")
+    assert fault_record.cause == cause and fault_record.latched
+    return rig.supervisor.latch.faults[0]
+
+
+def calves_plan():
+    return plan_of(CHAIR, squeeze("airbag_calves", 10.0, 20.0, total_s=60.0))
+
+
+def test_over_pressure(run_virtual_time):
+    async def scenario():
+        rig = Rig(calves_plan())
+        rig.begin()
+        await rig.run(10, lambda t: {"pressure_calves": min(2.0 * t, 10.0)})
+        # The calves cap is 16 kPa; the board's bang-bang band and noise are allowed 1.5 more.
+        await rig.run(1, {"pressure_calves": 17.0})
+        assert not rig.supervisor.latch.latched
+        await rig.run(5, {"pressure_calves": 17.6}, until=rig.stop_seen)
+        return rig, await rig.stopped()
+
+    rig, outcome = run_virtual_time(scenario())
+    fault = assert_safe_with(rig, outcome, FaultCause.OVER_PRESSURE)
+    assert fault.values["pressure_calves"] == (pytest.approx(17.6, abs=0.03), "kPa")
+    assert fault.device_clock is not None
+
+
+def test_stuck_valve_keeps_pressure_after_the_set_point_drops(run_virtual_time):
+    async def scenario():
+        rig = Rig(calves_plan())
+        rig.begin()
+        # The squeeze ends at 30 s; a stuck vent keeps 10 kPa.
+        took = await rig.run(60, lambda t: {"pressure_calves": min(2.0 * t, 10.0)},
+                             until=rig.stop_seen)
+        return rig, await rig.stopped(), took
+
+    rig, outcome, took = run_virtual_time(scenario())
+    assert_safe_with(rig, outcome, FaultCause.STUCK_VALVE)
+    # The set point falls below 8 kPa at 26 s; the valve has VENT_LAG_S + STUCK_VALVE_AFTER_S.
+    assert 26 + STUCK_VALVE_AFTER_S < took <= 30 + VENT_LAG_S + STUCK_VALVE_AFTER_S + 0.2
+
+
+def test_a_frozen_pressure_reading_while_the_pump_fills(run_virtual_time):
+    async def scenario():
+        rig = Rig(calves_plan())
+        rig.begin()
+        # The squeeze ramps to 10 kPa in 5 s; the sensor keeps saying exactly 0.
+        took = await rig.run(10, {"pressure_calves": 0.0}, until=rig.stop_seen,
+                             frozen=("pressure_calves",))
+        return rig, await rig.stopped(), took
+
+    rig, outcome, took = run_virtual_time(scenario())
+    assert_safe_with(rig, outcome, FaultCause.SENSOR_STUCK)
+    # Driven once the set point is 2 kPa away (1 s in), frozen FROZEN_PRESSURE_S after that.
+    assert took == pytest.approx(1.0 + FROZEN_PRESSURE_S, abs=0.15)
+
+
+class Holding:
+    """A context whose set point stays at `value`."""
+
+    session_active = True
+
+    def __init__(self, value: float, limits) -> None:
+        self.value = value
+        self.limits = limits
+
+    def limits_for(self, index):
+        return self.limits.channels[index]
+
+    def commanded(self, index, board_s):
+        return self.value
+
+
+def test_pressure_held_above_the_occlusion_level_too_long():
+    limits = plan_limits(CHAIR, UserProfile())
+    sensor = CHAIR.sensor("pressure_calves")
+    watch = PressureWatch(sensor, CHAIR.channel_index("airbag_calves"))
+    context = Holding(10.0, limits)
+    budget_s = limits.channel("airbag_calves").hold.max_hold_s
+    faults = [(t / 20, watch.update(10.0, t / 20, context)) for t in range(int(60 * 20))]
+    first = next((t, f) for t, f in faults if f is not None)
+    assert first[1].cause is FaultCause.PRESSURE_HELD
+    assert first[0] == pytest.approx(budget_s + PRESSURE_HELD_GRACE_S, abs=0.1)
+
+
+def heat_plan(peak: float = 40.0, hold_s: float = 120.0):
+    return plan_of(CHAIR, lane("heat_calves", (10, 0, peak, 0), (hold_s, peak, peak, 1),
+                               (10, peak, 0, 2)))
+
+
+def test_over_temperature(run_virtual_time):
+    async def scenario():
+        rig = Rig(heat_plan())
+        rig.begin()
+        await rig.run(10, {"temp_calves": 42.9})  # within the 42 C cap + 1 C margin
+        assert not rig.stop_seen()
+        await rig.run(10, {"temp_calves": 43.2}, until=rig.stop_seen)
+        return rig, await rig.stopped()
+
+    rig, outcome = run_virtual_time(scenario())
+    assert_safe_with(rig, outcome, FaultCause.OVER_TEMPERATURE)
+
+
+def test_heater_stuck_on_warms_the_cover_with_the_heat_off(run_virtual_time):
+    async def scenario():
+        rig = Rig(plan_of(CHAIR, squeeze("airbag_shoulders", 8.0, 100.0, total_s=300.0)))
+        rig.begin()
+        # No heat commanded; a welded relay heats the calf cover by 3 C per minute.
+        took = await rig.run(300, lambda t: {"temp_calves": 25.0 + 3.0 * t / 60},
+                             until=rig.stop_seen)
+        return rig, await rig.stopped(), took
+
+    rig, outcome, took = run_virtual_time(scenario())
+    assert_safe_with(rig, outcome, FaultCause.HEATER_STUCK_ON)
+    assert HEATER_OFF_SETTLE_S < took < HEATER_OFF_SETTLE_S + 30
+
+
+def test_thermal_dose_ends_heat_near_the_hard_limit():
+    limits = plan_limits(CHAIR, UserProfile(limits={"temperature_c": 45}))
+    watch = TemperatureWatch(CHAIR.sensor("temp_calves"), CHAIR.channel_index("heat_calves"))
+    context = Holding(44.0, limits)
+    fault, t = None, 0.0
+    while fault is None and t < 3600:
+        fault = watch.update(44.9, t, context)
+        t += 1.0
+    assert fault.cause is FaultCause.THERMAL_DOSE
+    assert t == pytest.approx(0.10 * burn_time_s(44.9), abs=2.0)
+
+
+def test_stale_telemetry(run_virtual_time):
+    async def scenario():
+        rig = Rig(calves_plan())
+        rig.begin()
+        await rig.run(1.0)
+        # Reports stop; the session's timer polls.
+        start_s = rig.now
+        while not rig.stop_seen():
+            rig.supervisor.poll(rig.now)
+            await asyncio.sleep(0.1)
+        return rig, await rig.stopped(), rig.now - start_s
+
+    rig, outcome, silent_s = run_virtual_time(scenario())
+    assert_safe_with(rig, outcome, FaultCause.STALE_TELEMETRY)
+    assert 0.45 <= silent_s <= 0.7
+
+
+def test_a_sensor_out_of_its_valid_range(run_virtual_time):
+    async def scenario():
+        rig = Rig(heat_plan())
+        rig.begin()
+        await rig.run(2, {"temp_lower_back": -40.0}, until=rig.stop_seen)
+        return rig, await rig.stopped()
+
+    rig, outcome = run_virtual_time(scenario())
+    fault = assert_safe_with(rig, outcome, FaultCause.SENSOR_OUT_OF_RANGE)
+    assert "temp_lower_back" in fault.detail and "-10..80" in fault.detail
+
+
+def test_motor_stall_when_the_carriage_does_not_follow(run_virtual_time):
+    async def scenario():
+        plan = plan_of(CHAIR, travel([100, 100, 400, 400], leg_s=10))
+        rig = Rig(plan)
+        rig.begin()
+        # The carriage stays at 100 mm while it is driven toward 400 from 10 s on.
+        took = await rig.run(30, {"roller_position": 100.0}, until=rig.stop_seen)
+        return rig, await rig.stopped(), took
+
+    rig, outcome, took = run_virtual_time(scenario())
+    assert_safe_with(rig, outcome, FaultCause.MOTOR_STALL)
+    # Driven once the set point is 5 mm away (at 10.2 s); stalled MOTOR_STALL_S later.
+    assert took == pytest.approx(10.2 + MOTOR_STALL_S, abs=0.2)
+
+
+def test_a_drive_beyond_its_end_stop(run_virtual_time):
+    async def scenario():
+        rig = Rig(calves_plan())
+        rig.begin()
+        await rig.run(2, {"roller_position": 744.0}, until=rig.stop_seen)
+        return rig, await rig.stopped()
+
+    rig, outcome = run_virtual_time(scenario())
+    assert_safe_with(rig, outcome, FaultCause.END_STOP)
+
+
+def test_seat_vacated_during_a_session(run_virtual_time):
+    async def scenario():
+        rig = Rig(calves_plan())
+        rig.begin()
+        await rig.run(0.5, {"seat": 0.0})  # shifting weight for half a second is fine
+        await rig.run(1, {"seat": 1.0})
+        assert not rig.stop_seen()
+        await rig.run(3, {"seat": 0.0}, until=rig.stop_seen)
+        return rig, await rig.stopped()
+
+    rig, outcome = run_virtual_time(scenario())
+    assert_safe_with(rig, outcome, FaultCause.SEAT_VACATED, StopSource.SEAT_SENSOR)
+
+
+def test_intensity_down_lowers_what_the_detectors_expect(run_virtual_time):
+    async def scenario():
+        rig = Rig(calves_plan())
+        rig.begin()
+        await rig.run(10, lambda t: {"pressure_calves": min(2.0 * t, 10.0)})
+        assert not rig.stop_seen()
+        rig.supervisor.runtime.set_scale(0.5)
+        # The board now holds 5 kPa at once; a bag still at 10 kPa 3 s later is not venting.
+        took = await rig.run(10, {"pressure_calves": 10.0}, until=rig.stop_seen)
+        return rig, await rig.stopped(), took
+
+    rig, outcome, took = run_virtual_time(scenario())
+    assert_safe_with(rig, outcome, FaultCause.STUCK_VALVE)
+    assert took == pytest.approx(STUCK_VALVE_AFTER_S, abs=0.2)

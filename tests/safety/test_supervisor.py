@@ -1,0 +1,196 @@
+"""The supervisor: outgoing segments, board messages, stop sources, the session and the latch."""
+
+from __future__ import annotations
+
+import pytest
+
+from firmware_bridge.messages import (
+    DeviceState, FaultCode, FaultReport, KeyPress, RemoteKey, ScheduleSegment, StopCause,
+)
+from routines.errors import FaultLatchedError
+from routines.plan import Segment
+from routines.user import UserProfile
+from safety.faults import FaultCause
+from safety.stop_path import StopEnd, StopSource
+from safety.supervisor import SegmentRefusedError
+from tests.safety.fakes import CLOCK_HZ
+from tests.safety.plans import CHAIR, lane, plan_of, squeeze, travel
+from tests.safety.rig import Rig
+
+LOWER_BACK_MM, MID_BACK_MM = 100.0, 300.0
+
+
+def shoulders_plan(total_s: float = 60.0):
+    return plan_of(CHAIR, squeeze("airbag_shoulders", 12.0, 20.0, total_s=total_s))
+
+
+def test_an_admitted_plan_passes_segment_by_segment_also_as_device_clock_segments(
+        run_virtual_time):
+    async def scenario():
+        rig = Rig(shoulders_plan())
+        rig.begin(send=False)
+        anchor = rig.board.clock()
+        for s in rig.admitted.plan.segments():
+            rig.supervisor.check_segment(ScheduleSegment(
+                CHAIR.channel_index(s.channel), anchor + round(s.start_s * CLOCK_HZ),
+                round(s.duration_s * CLOCK_HZ), s.start_value, s.end_value, s.amplitude,
+                round(s.period_s * CLOCK_HZ)))
+        return rig
+
+    rig = run_virtual_time(scenario())
+    assert not rig.supervisor.latch.latched and rig.board.stops_sent() == 0
+
+
+def test_a_segment_beyond_the_admitted_limits_never_passes_and_stops_the_board(
+        run_virtual_time):
+    async def scenario():
+        rig = Rig(shoulders_plan())
+        rig.begin(send=False)
+        rig.supervisor.check_segment(Segment("airbag_shoulders", 0.0, 5.0, 0.0, 12.0))
+        with pytest.raises(SegmentRefusedError) as caught:
+            rig.supervisor.check_segment(Segment("airbag_shoulders", 5.0, 20.0, 12.0, 21.0))
+        outcome = await rig.stopped()
+        with pytest.raises(SegmentRefusedError):  # latched: nothing more passes
+            rig.supervisor.check_segment(Segment("airbag_calves", 0.0, 5.0, 0.0, 0.0))
+        return rig, outcome, caught.value
+
+    rig, outcome, error = run_virtual_time(scenario())
+    assert "airbag_shoulders on shoulders reaches 21 kPa, above the limit of 20 kPa" in str(error)
+    assert outcome.ended is StopEnd.CONFIRMED and outcome.sources == (StopSource.SUPERVISOR,)
+    assert rig.supervisor.latch.faults[0].cause is FaultCause.SEGMENT_REFUSED
+
+
+@pytest.mark.parametrize("bad, words", [
+    (Segment("airbag_shoulders", 0.0, 0.0, 0.0, 0.0), "no positive duration"),
+    (Segment("airbag_shoulders", 0.0, 200.0, 0.0, 0.0), "longer than the channel's max_duration"),
+    (Segment("airbag_shoulders", 0.0, 5.0, 0.0, float("nan")), "not a finite number"),
+    (Segment("airbag_shoulders", 0.0, 5.0, 3.0, 3.0, 1.0, 0.0), "needs a positive period"),
+    (Segment("airbag_shoulders", 0.0, 5.0, 6.0, 6.0), "rises by 6 kPa at once"),
+    (Segment("airbag_shoulders", 0.0, 1.0, 0.0, 7.0), "rises at 7 kPa/s"),
+    (Segment("roller_position", 0.0, 2.0, 0.0, 200.0), "changes at 100 mm/s"),
+    (Segment("no_such_channel", 0.0, 1.0, 0.0, 0.0), "unknown channel"),
+])
+def test_malformed_or_unsafe_segments_are_refused_with_a_reason(bad, words, run_virtual_time):
+    async def scenario():
+        rig = Rig(shoulders_plan())
+        rig.begin(send=False)
+        with pytest.raises(SegmentRefusedError) as caught:
+            rig.supervisor.check_segment(bad)
+        await rig.stopped()
+        return str(caught.value)
+
+    assert words in run_virtual_time(scenario())
+
+
+def test_moving_the_roller_under_pressing_work_onto_a_restricted_zone_is_refused(
+        run_virtual_time):
+    async def scenario():
+        plan = plan_of(CHAIR, travel([MID_BACK_MM, MID_BACK_MM], 60),
+                       lane("roller_depth", (4, 0, 15, 0), (52, 15, 15, 1), (4, 15, 0, 2)))
+        rig = Rig(plan, UserProfile(precautions={"pregnancy"}))
+        rig.begin(send=False)
+        rig.supervisor.check_segment(Segment("roller_position", 0.0, 10.0, MID_BACK_MM,
+                                             MID_BACK_MM))
+        for segment in lane("roller_depth", (4, 0, 15, 0), (26, 15, 15, 1)):
+            rig.supervisor.check_segment(segment)  # on the mid back: within the 18 mm cap
+        with pytest.raises(SegmentRefusedError) as caught:
+            # ...but the carriage may not carry 15 mm onto the lower back (5 mm there)
+            rig.supervisor.check_segment(Segment("roller_position", 10.0, 10.0, MID_BACK_MM,
+                                                 LOWER_BACK_MM))
+        await rig.stopped()
+        return str(caught.value)
+
+    message = run_virtual_time(scenario())
+    assert "roller_depth on lower_back reaches 15 mm, above the limit of 5 mm" in message
+
+
+def test_pressure_held_across_segments_counts_against_the_budget(run_virtual_time):
+    async def scenario():
+        rig = Rig(plan_of(CHAIR, squeeze("airbag_calves", 10.0, 20.0, total_s=60)))
+        rig.begin(send=False)
+        for segment in lane("airbag_calves", (5, 0, 10), (20, 10, 10), (3, 10, 9)):
+            rig.supervisor.check_segment(segment)
+        with pytest.raises(SegmentRefusedError) as caught:
+            rig.supervisor.check_segment(Segment("airbag_calves", 28.0, 10.0, 9.0, 9.0))
+        await rig.stopped()
+        return str(caught.value)
+
+    assert "stays high for" in run_virtual_time(scenario())
+
+
+@pytest.mark.parametrize("message, cause, source", [
+    (lambda board: board.status(state=DeviceState.SHUTDOWN, stop_cause=StopCause.OVER_LIMIT,
+                                outputs_safe=True), FaultCause.BOARD_SHUTDOWN, StopSource.BOARD),
+    (lambda board: FaultReport(board.clock(), FaultCode.MOTOR_STALL, 0, 0.0),
+     FaultCause.BOARD_FAULT, StopSource.BOARD),
+    (lambda board: board.status(stop_cause=StopCause.POWER_ON), FaultCause.BOARD_RESET,
+     StopSource.BOARD),
+])
+def test_board_reported_faults_latch_and_stop(message, cause, source, run_virtual_time):
+    async def scenario():
+        rig = Rig(shoulders_plan())
+        rig.begin()
+        await rig.run(1)
+        rig.board.emit(message(rig.board))
+        return rig, await rig.stopped()
+
+    rig, outcome = run_virtual_time(scenario())
+    assert outcome.ended is StopEnd.CONFIRMED and outcome.sources[0] is source
+    assert rig.supervisor.latch.faults[0].cause is cause
+
+
+@pytest.mark.parametrize("source", [StopSource.REMOTE_KEY, StopSource.SESSION_TIMER])
+def test_a_persons_stop_or_the_timer_ends_the_session_without_a_fault(source, run_virtual_time):
+    async def scenario():
+        rig = Rig(shoulders_plan(), UserProfile(limits={"session_min": 10}))
+        rig.begin()
+        if source is StopSource.REMOTE_KEY:
+            await rig.run(2)
+            rig.board.emit(KeyPress(rig.board.clock(), RemoteKey.STOP))
+        else:
+            await rig.run(11 * 60, until=rig.stop_seen)
+        outcome = await rig.stopped()
+        rig.supervisor.begin_session(rig.admitted, rig.now)  # not latched: may start again
+        return rig, outcome
+
+    rig, outcome = run_virtual_time(scenario())
+    assert outcome.sources[0] is source and outcome.ended is StopEnd.CONFIRMED
+    assert not rig.supervisor.latch.latched
+    if source is StopSource.SESSION_TIMER:
+        assert outcome.requested_s == pytest.approx(600.0, abs=0.06)
+
+
+def test_link_lost_trips_and_escalates_when_the_port_is_gone(run_virtual_time):
+    async def scenario():
+        rig = Rig(shoulders_plan())
+        rig.begin()
+        rig.board.closed = True  # the cable is out
+        rig.supervisor.link_lost("no heartbeat answer for 1 s", rig.now)
+        return rig, await rig.stopped()
+
+    rig, outcome = run_virtual_time(scenario())
+    assert rig.supervisor.latch.faults[0].cause is FaultCause.LINK_LOST
+    assert outcome.ended is StopEnd.ESCALATED and outcome.port_closed
+
+
+def test_a_latched_fault_blocks_a_new_session_until_cleared(run_virtual_time):
+    async def scenario():
+        rig = Rig(shoulders_plan())
+        rig.begin()
+        await rig.run(2, {"pressure_shoulders": 25.0}, until=rig.stop_seen)
+        await rig.stopped()
+        with pytest.raises(FaultLatchedError):
+            rig.supervisor.begin_session(rig.admitted, rig.now)
+        with pytest.raises(SegmentRefusedError):
+            rig.supervisor.check_segment(Segment("airbag_shoulders", 0.0, 5.0, 0.0, 1.0))
+        cleared = rig.supervisor.clear_faults("owner, remote OK key", rig.now)
+        rig.board.state = DeviceState.READY
+        rig.begin()
+        await rig.run(2)
+        return rig, cleared
+
+    rig, cleared = run_virtual_time(scenario())
+    assert [f.cause for f in cleared] == [FaultCause.OVER_PRESSURE]
+    assert rig.supervisor.session_active and not rig.supervisor.latch.latched
+    assert [r.event for r in rig.log.records if r.event in ("fault", "clear")] == [
+        "fault", "clear"]
