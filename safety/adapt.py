@@ -14,13 +14,14 @@ channels (carriage, width) have no safe value to lower toward: what they break i
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import defaultdict
 
 import numpy as np
 
 from routines.device import BACK_ZONES, ChannelKind, Zone
-from routines.plan import Plan, Segment, segment_table
+from routines.plan import SEGMENT_DTYPE, Plan, Segment, freeze_table
 from safety.blanking import Region, blank_spans
 from safety.channel_limits import ChannelLimits, PlanLimits
 from safety.plan_audit import VALUE_EPSILON, merge_spans, planned_dose_rates, row_caps
@@ -44,28 +45,37 @@ class _Work:
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
+        self.index_of = {c.id: i for i, c in enumerate(plan.device.channels)}
         self.by_channel: dict[int, list[Segment]] = defaultdict(list)
         for segment in plan.segments():
-            self.by_channel[plan.device.channel_index(segment.channel)].append(segment)
+            self.by_channel[self.index_of[segment.channel]].append(segment)
 
     def rows(self, index: int) -> np.ndarray:
-        return segment_table(self.by_channel.get(index, []), self.plan.device)
+        return self._table(self.by_channel.get(index, []))
 
     def position_rows(self) -> np.ndarray:
         positions = [i for i, c in enumerate(self.plan.device.channels)
                      if c.kind is ChannelKind.POSITION]
-        return self.rows(positions[0]) if positions else self.rows(-1)[:0]
+        return self.rows(positions[0]) if positions else self._table([])
 
     def result(self) -> Plan:
         segments = [s for index in sorted(self.by_channel) for s in self.by_channel[index]]
-        table = segment_table(segments, self.plan.device)
-        return Plan(self.plan.routine, self.plan.device, self.plan.duration_s, table,
-                    self.plan.steps)
+        return Plan(self.plan.routine, self.plan.device, self.plan.duration_s,
+                    self._table(segments), self.plan.steps)
+
+    def _table(self, segments: list[Segment]) -> np.ndarray:
+        """segment_table, without looking each channel up in the profile again."""
+        table = np.array(
+            [(self.index_of[s.channel], s.start_s, s.duration_s, s.start_value, s.end_value,
+              s.amplitude, s.period_s, s.step) for s in segments], dtype=SEGMENT_DTYPE)
+        return freeze_table(table)
 
 
 def skip_injury_zones(plan: Plan, limits: PlanLimits) -> tuple[Plan, list[Change]]:
     """Hold every channel on an injured zone at its safe default (the roller while on it)."""
     injured = [z for z in limits.user.injury_zones if z in BACK_ZONES]
+    if not injured and all(c.skipped is None for c in limits.channels):
+        return plan, []
     work = _Work(plan)
     changes: list[Change] = []
     for channel_limits in limits.channels:
@@ -246,7 +256,14 @@ def _ramp_rate(limits: ChannelLimits) -> float:
 
 
 def _within(segments: list[Segment], start_s: float, end_s: float) -> list[Segment]:
-    return [s for s in segments if s.start_s < end_s and s.end_s > start_s]
+    """The segments (in time order, contiguous) overlapping `start_s..end_s`."""
+    first = max(bisect.bisect_right(segments, start_s, key=_start) - 1, 0)
+    last = bisect.bisect_left(segments, end_s, key=_start)
+    return [s for s in segments[first:last] if s.start_s < end_s and s.end_s > start_s]
+
+
+def _start(segment: Segment) -> float:
+    return segment.start_s
 
 
 def _changes_per_step(work, limits: ChannelLimits, segments, after, why,

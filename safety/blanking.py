@@ -15,6 +15,7 @@ of its oscillation, so it restarts at phase 0 as the board expects.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 
@@ -75,7 +76,13 @@ def blank_spans(
             continue
         regions.append(_region(segments, max(start_s, 0.0), up_s, safe, ramp_rate, duration_s))
         start_s, end_s = span_start - ramp_s, span_end + ramp_s
-    rewritten = [piece for segment in segments for piece in _pieces(segment, regions)]
+    starts = [region.start_s for region in regions]
+    rewritten = []
+    for segment in segments:
+        # Only the regions that overlap this segment (both lists are in time order).
+        first = max(bisect.bisect_right(starts, segment.start_s) - 1, 0)
+        last = bisect.bisect_left(starts, segment.end_s)
+        rewritten += _pieces(segment, regions[first:last])
     return _join_holds(rewritten, max_segment_s), regions
 
 
