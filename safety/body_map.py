@@ -12,22 +12,21 @@ import math
 
 import numpy as np
 
+from routines.body import BACK_BANDS_PCT
 from routines.device import DeviceProfile, Zone
 from routines.user import UserProfile
 
-# The bands, in % of the shoulder-line-to-hips length. Why these edges: the shoulder girdle
-# (trapezius, top of the shoulder blades) takes the first ~15 %; the shoulder blades and upper
-# thoracic spine reach ~40 %; the lower thoracic spine and the last ribs ~70 %; the lumbar
-# spine (five vertebrae, the lower ~30 % of the back) runs to the hips. Above the shoulder line
-# is the neck. Below the hips the roller presses on the sacrum and pelvis, which counts as lower
-# back: that is where the lower-back precautions (pregnancy) matter most. One table, so the
-# precautions, injury zones and the supervisor all agree on where a zone is.
-BACK_ZONE_BANDS_PCT: tuple[tuple[Zone, float, float], ...] = (
-    (Zone.NECK, -math.inf, 0.0),
-    (Zone.SHOULDERS, 0.0, 15.0),
-    (Zone.UPPER_BACK, 15.0, 40.0),
-    (Zone.MID_BACK, 40.0, 70.0),
-    (Zone.LOWER_BACK, 70.0, math.inf),
+# The bands are the compiler's (routines.body.BACK_BANDS_PCT: shoulder girdle, shoulder blades,
+# lower thoracic spine, lumbar spine, in % of the shoulder-line-to-hips length), so "the lower
+# back" means the same stretch to a routine and to a precaution. Here the outermost bands are
+# open-ended, because the carriage can go beyond them: above the top of the neck band it still
+# presses on the neck and head, and below the hips it presses on the sacrum and pelvis, which
+# counts as lower back, where the lower-back precautions (pregnancy) matter most.
+_ORDERED = sorted(BACK_BANDS_PCT.items(), key=lambda item: item[1][0])
+BACK_ZONE_BANDS_PCT: tuple[tuple[Zone, float, float], ...] = tuple(
+    (zone, -math.inf if index == 0 else top,
+     math.inf if index == len(_ORDERED) - 1 else bottom)
+    for index, (zone, (top, bottom)) in enumerate(_ORDERED)
 )
 
 # A roller head presses an area some 50-60 mm tall, and a body scan places the shoulder line

@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from routines.device import ChannelKind, DeviceProfile
-from safety.segment_math import value_range_between
+from safety.segment_math import lower_bound, upper_bound, value_range_between
 
 CLOCK_MODULUS = 1 << 32  # the device clock travels as 32 bits and wraps
 HALF_WRAP = CLOCK_MODULUS // 2
@@ -62,18 +62,21 @@ class Sent:
 
     @property
     def upper(self) -> float:
-        return max(self.start_value, self.end_value) + abs(self.amplitude)
+        return float(upper_bound(self.start_value, self.end_value, self.amplitude))
 
     @property
     def lower(self) -> float:
-        return min(self.start_value, self.end_value) - abs(self.amplitude)
+        return float(lower_bound(self.start_value, self.end_value, self.amplitude))
 
     def value_at(self, t_s: float) -> float:
+        """The segment formula of routines.plan.segment_values, at a time clamped into the
+        span; written out for one float because the detectors call it for every reading
+        (numpy's per-call overhead would triple the supervisor's cost per sample)."""
         tau = min(max(t_s - self.start_s, 0.0), self.duration_s)
-        value = self.start_value + (self.end_value - self.start_value) * tau / self.duration_s
-        if self.period_s > 0:
-            value += self.amplitude * math.sin(2 * math.pi * tau / self.period_s)
-        return value
+        centre = self.start_value + (self.end_value - self.start_value) * tau / self.duration_s
+        if self.period_s <= 0:
+            return centre
+        return centre + self.amplitude * math.sin(2 * math.pi * tau / self.period_s)
 
     def range_between(self, t0_s: float, t1_s: float) -> tuple[float, float]:
         """Lowest and highest value between t0 and t1 (inside the span), swing included."""

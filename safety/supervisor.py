@@ -13,6 +13,10 @@ It is fed the segments as they are sent (with their device clock), not the plan,
 what the board holds (`safety.committed`): every check and every "what was commanded" refers to
 what really reached the board. Every trip latches a fault, logs it and stops through the one
 stop path; a latched fault refuses every segment and every new session until `clear_faults`.
+
+Keep one supervisor per connected board, not one per session: the detectors' state carries
+over, so the thermal dose of back-to-back sessions adds up (skin recovers, but how fast is not
+known), and a fault seen between sessions (a heater stuck on, a stuck valve) still trips.
 """
 
 from __future__ import annotations
@@ -89,6 +93,7 @@ class Supervisor:
         self.baseline = plan_limits(device, DEFAULT_USER, safety_limits)
         self.limits: PlanLimits = self.baseline
         self.guard = SegmentGuard(self.baseline, self.schedule)
+        self._index_of = {channel.id: i for i, channel in enumerate(device.channels)}
         self.watchers = watchers_for(device)
         self._position_sensor = next(
             (i for i, w in enumerate(self.watchers)
@@ -134,10 +139,11 @@ class Supervisor:
         self._end_session()
 
     def _end_session(self) -> None:
+        # The detectors keep the session's limits: a zone the user allowed to 44 C cools down
+        # after the session, and must not trip against the default occupant's cap meanwhile.
+        # No segment passes outside a session anyway.
         self.session_active = False
         self._deadline_s = None
-        self.limits = self.baseline
-        self.guard = SegmentGuard(self.baseline, self.schedule)
 
     # --- outgoing segments ------------------------------------------------------------------
 
@@ -174,7 +180,10 @@ class Supervisor:
                 float(segment.start_value), float(segment.end_value), float(segment.amplitude),
                 segment.period_ticks / hz)
         if isinstance(segment, Segment):
-            return self.device.channel_index(segment.channel), Sent(
+            index = self._index_of.get(segment.channel)
+            if index is None:
+                self.device.channel(segment.channel)  # raises, naming close matches
+            return index, Sent(
                 self._plan_origin_s + segment.start_s, segment.duration_s, segment.start_value,
                 segment.end_value, segment.amplitude, segment.period_s)
         raise TypeError(f"{type(segment).__name__} is not a segment")
