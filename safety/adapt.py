@@ -24,7 +24,7 @@ from routines.device import BACK_ZONES, ChannelKind, Zone
 from routines.plan import SEGMENT_DTYPE, Plan, Segment, freeze_table
 from safety.blanking import Region, blank_spans
 from safety.channel_limits import ChannelLimits, PlanLimits
-from safety.plan_audit import VALUE_EPSILON, merge_spans, planned_dose_rates, row_caps
+from safety.plan_audit import ZONES, VALUE_EPSILON, merge_spans, planned_dose_rates, row_caps
 from safety.roller_track import spans_on_band
 from safety.segment_math import above_span, rate_bound, rise_bound
 from safety.verdicts import Change
@@ -203,13 +203,16 @@ def _scale_factor(rows, limits: ChannelLimits, position, plan_limits) -> tuple[f
     safe = limits.channel.safe_default
     upper = np.maximum(rows["start_value"], rows["end_value"]) + np.abs(rows["amplitude"])
     lower = np.minimum(rows["start_value"], rows["end_value"]) - np.abs(rows["amplitude"])
-    caps, _ = row_caps(limits, rows, position, plan_limits)
+    caps, zone_of_cap = row_caps(limits, rows, position, plan_limits)
     caps = np.minimum(caps, limits.channel.max)
     candidates = [(1.0, "")]
-    over = upper > caps + VALUE_EPSILON
-    if np.any(over):
-        candidates.append((float(np.min((caps[over] - safe) / (upper[over] - safe))),
-                           limits.cap.reason if not limits.zone_caps else "caps of the zones"))
+    over = np.flatnonzero(upper > caps + VALUE_EPSILON)
+    if len(over):
+        ratios = (caps[over] - safe) / (upper[over] - safe)
+        binding = over[np.argmin(ratios)]
+        zone = zone_of_cap[binding]
+        reason = limits.cap.reason if zone < 0 else limits.zone_caps[ZONES[zone]].reason
+        candidates.append((float(ratios.min()), reason))
     floor = max(limits.floor.value, limits.channel.min)
     under = lower < floor - VALUE_EPSILON
     if np.any(under):

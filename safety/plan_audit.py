@@ -25,6 +25,7 @@ from safety.verdicts import Violation, ViolationKind
 VALUE_EPSILON = 1e-9
 # Two segments of one channel are continuous when they meet within this (a jump otherwise).
 JUMP_TOLERANCE = 1e-6
+ZONES = tuple(Zone)  # row_caps names the zone of a row's cap by its index here
 
 
 def audit_plan(plan: Plan, limits: PlanLimits) -> list[Violation]:
@@ -65,7 +66,7 @@ def _position_rows(plan: Plan) -> np.ndarray:
 def row_caps(
     limits: ChannelLimits, rows: np.ndarray, position: np.ndarray, plan_limits: PlanLimits
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cap of each row, and the index into BACK_ZONES order of the zone it comes from (-1: none)."""
+    """Cap of each row, and the index into BACKZONES order of the zone it comes from (-1: none)."""
     caps = np.full(len(rows), limits.cap.value)
     zone_of_cap = np.full(len(rows), -1)
     if limits.is_roller_work and limits.zone_caps and plan_limits.back_map is not None:
@@ -74,11 +75,9 @@ def row_caps(
         for zone, cap in limits.zone_caps.items():
             lower = masks[zone] & (cap.value < caps)
             caps[lower] = cap.value
-            zone_of_cap[lower] = _ZONES.index(zone)
+            zone_of_cap[lower] = ZONES.index(zone)
     return caps, zone_of_cap
 
-
-_ZONES = tuple(Zone)
 
 
 def _value_violations(plan, limits: ChannelLimits, rows, position, plan_limits) -> list[Violation]:
@@ -97,7 +96,7 @@ def _value_violations(plan, limits: ChannelLimits, rows, position, plan_limits) 
         if zone_index < 0:
             cap, zone = limits.cap, channel.zone
         else:
-            zone = _ZONES[zone_index]
+            zone = ZONES[zone_index]
             cap = limits.zone_caps[zone]
         found += _per_step(plan, limits, rows, ViolationKind.ABOVE_CAP, here, upper, cap.value,
                            cap.reason, zone=zone)
