@@ -32,6 +32,7 @@ class FaultCause(StrEnum):
     BOARD_FAULT = "board_fault"  # a FaultReport from the board
     BOARD_RESET = "board_reset"  # the board restarted during a session
     SEGMENT_REFUSED = "segment_refused"  # an outgoing segment broke a limit
+    SUPERVISOR_ERROR = "supervisor_error"  # the supervisor itself failed: it cannot judge
 
 
 @dataclass(frozen=True)

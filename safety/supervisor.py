@@ -34,7 +34,7 @@ from routines.plan import Segment
 from routines.user import DEFAULT_USER
 from safety.channel_limits import ChannelLimits, PlanLimits, plan_limits
 from safety.committed import BoardClock, CommittedSchedule, Sent
-from safety.detectors import watchers_for
+from safety.detectors import TemperatureWatch, watchers_for
 from safety.fault_log import LogEvent
 from safety.faults import Fault, FaultCause, FaultLatch
 from safety.limits import DEFAULT_LIMITS, SafetyLimits
@@ -164,7 +164,10 @@ class Supervisor:
             if not self.session_active:
                 violations = [f"{label}: no admitted session is running"]
             else:
-                violations = self.guard.check(index, sent, label)
+                try:
+                    violations = self.guard.check(index, sent, label)
+                except Exception as error:  # a check that cannot be made is a refusal
+                    violations = [f"{label}: the check failed: {type(error).__name__}: {error}"]
         if violations:
             detail = str(violations[0]) + (f" (and {len(violations) - 1} more)"
                                            if len(violations) > 1 else "")
@@ -191,8 +194,16 @@ class Supervisor:
     # --- messages from the board ------------------------------------------------------------
 
     def on_message(self, message: DeviceMessage, host_s: float) -> None:
-        """Every message the board sends, with the host time it arrived."""
+        """Every message the board sends, with the host time it arrived. Never raises: an
+        error in the supervisor itself is a fault, and stops the board."""
         self.stop_path.on_message(message, host_s)
+        try:
+            self._on_message(message, host_s)
+        except Exception as error:  # a supervisor that cannot judge must not let work go on
+            self._trip(Fault(FaultCause.SUPERVISOR_ERROR, f"{type(error).__name__}: {error}",
+                             host_s))
+
+    def _on_message(self, message: DeviceMessage, host_s: float) -> None:
         self._rearm_if_cleared()
         if isinstance(message, SensorReport):
             self._on_sensors(message, host_s)
@@ -228,6 +239,8 @@ class Supervisor:
     def _on_status(self, status: StatusReport, host_s: float) -> None:
         self._saw_clock(status.clock, host_s)
         previous, self.board_state = self.board_state, status.state
+        if status.stop_cause is StopCause.POWER_ON:
+            self._board_restarted()
         if status.stop_cause is StopCause.POWER_ON and self.session_active:
             self._trip(Fault(FaultCause.BOARD_RESET, "the board restarted during the session",
                              host_s, status.clock), StopSource.BOARD)
@@ -328,6 +341,17 @@ class Supervisor:
         self._end_session()
         self.stop_path.request(source, detail)
 
+    def _board_restarted(self) -> None:
+        """A new board clock from 0: fresh unwrapping and watchers; the skin's dose stays."""
+        doses = [w.dose.dose for w in _flat(self.watchers) if isinstance(w, TemperatureWatch)]
+        self.clock = BoardClock(self.clock.clock_hz)
+        self._board_seen = None
+        self.schedule.clear()
+        self.watchers = watchers_for(self.device)
+        heat_watchers = [w for w in _flat(self.watchers) if isinstance(w, TemperatureWatch)]
+        for watcher, dose in zip(heat_watchers, doses):
+            watcher.dose.dose = dose
+
     def _saw_clock(self, clock: int, host_s: float) -> float:
         board_s = self.clock.seconds(clock)
         self.board_s = board_s
@@ -344,6 +368,10 @@ class Supervisor:
             return asyncio.get_running_loop().time()
         except RuntimeError:
             return None
+
+
+def _flat(watchers):
+    return [watcher for per_sensor in watchers for watcher in per_sensor]
 
 
 def _stamped(fault: Fault, host_s: float, clock: int) -> Fault:

@@ -194,3 +194,40 @@ def test_a_latched_fault_blocks_a_new_session_until_cleared(run_virtual_time):
     assert rig.supervisor.session_active and not rig.supervisor.latch.latched
     assert [r.event for r in rig.log.records if r.event in ("fault", "clear")] == [
         "fault", "clear"]
+
+
+def test_an_error_inside_the_supervisor_is_a_fault_that_stops_the_board(run_virtual_time):
+    class Broken:
+        sensor = CHAIR.sensor("pressure_calves")
+
+        def update(self, value, board_s, ctx):
+            raise ZeroDivisionError("division by zero")
+
+    async def scenario():
+        rig = Rig(shoulders_plan())
+        rig.begin()
+        index = [s.id for s in CHAIR.sensors].index("pressure_calves")
+        rig.supervisor.watchers[index] = (Broken(),)
+        await rig.run(1, until=rig.stop_seen)
+        return rig, await rig.stopped()
+
+    rig, outcome = run_virtual_time(scenario())
+    assert outcome.ended is StopEnd.CONFIRMED
+    [fault] = rig.supervisor.latch.faults
+    assert fault.cause is FaultCause.SUPERVISOR_ERROR and "ZeroDivisionError" in fault.detail
+
+
+def test_a_board_restart_starts_a_fresh_clock_but_keeps_the_thermal_dose(run_virtual_time):
+    async def scenario():
+        rig = Rig(shoulders_plan(), UserProfile(limits={"temperature_c": 45}))
+        rig.begin(send=False)
+        rig.supervisor.end_session()  # between sessions, with this user's limits
+        await rig.run(60, {"temp_calves": 44.0})
+        dose = rig.supervisor.watchers[14][1].dose.dose
+        rig.board.emit(rig.board.status(stop_cause=StopCause.POWER_ON))
+        await rig.run(60, {"temp_calves": 44.0})
+        return dose, rig.supervisor.watchers[14][1].dose.dose, rig.supervisor.latch.faults
+
+    before, after, faults = run_virtual_time(scenario())
+    assert CHAIR.sensors[14].id == "temp_calves" and faults == []
+    assert before > 0 and after == pytest.approx(2 * before, rel=0.02)
