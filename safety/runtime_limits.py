@@ -15,6 +15,7 @@ import math
 from firmware_bridge.messages import SetChannelMask, SetIntensity
 from routines.device import DeviceProfile, Zone
 from routines.errors import LinkLostError, SafetyError
+from routines.intensity import LEVELS, intensity_factor
 from safety.ports import BoardPort
 
 # The scale of the plan as admitted; run-time changes stay at or below it.
@@ -56,6 +57,14 @@ class RuntimeLimits:
             )
         self._send(SetIntensity(float(scale)))
         self.scale = float(scale)
+
+    def set_level(self, level: int) -> None:
+        """Set an intensity level 1..5 of the plan compiled (and admitted) at level 5."""
+        try:
+            scale = intensity_factor(level) / intensity_factor(max(LEVELS))
+        except ValueError as error:
+            raise RuntimeLimitError(str(error)) from None
+        self.set_scale(scale)
 
     def lower_scale(self, by: float) -> float:
         """Intensity down by `by` (never below 0); returns the new scale."""

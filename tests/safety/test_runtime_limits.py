@@ -45,6 +45,17 @@ def test_intensity_down_is_written_to_the_board_at_once():
     assert limits.effective(heat, 40.0) == 40.0  # heat is not intensity-scaled
 
 
+def test_intensity_levels_map_onto_the_scale_of_the_plan_compiled_at_level_5():
+    port = Port()
+    limits = RuntimeLimits(port, CHAIR)
+    limits.set_level(3)
+    assert port.sent == [SetIntensity(0.75)]
+    limits.set_level(5)
+    assert limits.scale == 1.0
+    with pytest.raises(RuntimeLimitError):
+        limits.set_level(6)
+
+
 def test_raising_above_the_admitted_plan_is_refused_and_sends_nothing():
     port = Port()
     limits = RuntimeLimits(port, CHAIR)
