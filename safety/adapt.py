@@ -128,8 +128,8 @@ def _blank_on_zone(work, plan_limits, limits: ChannelLimits, zone: Zone, only_if
     cap = limits.zone_caps[zone]
     segments = work.by_channel.get(limits.index, [])
     if only_if_over:
-        spans = [span for span in spans
-                 if any(s.upper_bound > cap.value + VALUE_EPSILON for s in _within(segments, *span))]
+        spans = [span for span in spans if any(s.upper_bound > cap.value + VALUE_EPSILON
+                                               for s in _within(segments, *span))]
     return _blank(work, limits, spans, f"{cap.reason} (roller on {zone})")
 
 

@@ -2,7 +2,8 @@
 
 `plan_limits(device, user, limits)` folds the layers (safety.limits) into one `PlanLimits`: for
 every channel a cap (the user's own cap, or else the chair's default cap; never above the hard
-limit; lowered further by precautions and injuries; each with its reason), rate limits, the airbag time-at-pressure budget and the heat budgets; for the roller's
+limit; lowered further by precautions and injuries; each with its reason), rate limits, the
+airbag time-at-pressure budget and the heat budgets; for the roller's
 work channels (depth, knead, tap) lower caps per back zone. Admission checks plans against it,
 and the supervisor checks every outgoing segment against the same object.
 """
@@ -17,8 +18,8 @@ from routines.errors import Problem
 from routines.user import UserProfile
 from safety.body_map import BackZoneMap
 from safety.limits import (
-    DEFAULT_LIMITS, HEAT_HARD_MAX_C, HEAT_OVERSHOOT_C, PRESSURE_RELEASE_S, SESSION_TIMER_CHOICES_MIN,
-    SafetyLimits,
+    DEFAULT_LIMITS, HEAT_HARD_MAX_C, HEAT_OVERSHOOT_C, PRESSURE_RELEASE_S,
+    SESSION_TIMER_CHOICES_MIN, SafetyLimits,
 )
 from safety.precautions import PRECAUTION_RULES, WorkRule
 
@@ -36,7 +37,7 @@ class Cap:
 
 @dataclass(frozen=True)
 class PressureHold:
-    """No stretch above `occlusion_kpa` longer than `max_hold_s`; a stretch ends after `release_s`."""
+    """No stretch above `occlusion_kpa` longer than `max_hold_s` (ends after `release_s` below)."""
 
     occlusion_kpa: float
     max_hold_s: float
@@ -169,8 +170,9 @@ def _channel_limits(
         rise = min(rate, zone_limits.max_rise_kpa_per_s)
         hold = PressureHold(zone_limits.occlusion_kpa, zone_limits.max_hold_s, PRESSURE_RELEASE_S)
     elif kind is ChannelKind.HEAT:
-        cap = _lower(cap, HEAT_HARD_MAX_C - HEAT_OVERSHOOT_C, f"contact-surface hard limit "
-                     f"{HEAT_HARD_MAX_C:g} C less the thermostat's {HEAT_OVERSHOOT_C:g} C overshoot")
+        cap = _lower(cap, HEAT_HARD_MAX_C - HEAT_OVERSHOOT_C,
+                     f"contact-surface hard limit {HEAT_HARD_MAX_C:g} C less the thermostat's "
+                     f"{HEAT_OVERSHOOT_C:g} C overshoot")
         default = Cap(limits.heat.cap_c, "default heat cap")
         user_cap = (user.limits.temperature_c, "user limit limits.temperature_c")
         heat = HeatBudget(limits.heat.max_on_s, limits.heat.dose_budget, HEAT_OVERSHOOT_C)

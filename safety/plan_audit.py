@@ -152,7 +152,9 @@ def _hold_violations(plan, limits: ChannelLimits, rows) -> list[Violation]:
     return found
 
 
-def merge_spans(starts: np.ndarray, ends: np.ndarray, release_s: float) -> list[tuple[float, float]]:
+def merge_spans(
+    starts: np.ndarray, ends: np.ndarray, release_s: float
+) -> list[tuple[float, float]]:
     """Join spans (in time order) separated by less than `release_s`."""
     if len(starts) == 0:
         return []

@@ -95,10 +95,10 @@ class Supervisor:
         self.guard = SegmentGuard(self.baseline, self.schedule)
         self._index_of = {channel.id: i for i, channel in enumerate(device.channels)}
         self.watchers = watchers_for(device)
+        position = self.schedule.position_index
         self._position_sensor = next(
-            (i for i, w in enumerate(self.watchers)
-             if w[0].channel_index is not None and w[0].channel_index == self.schedule.position_index
-             and w[0].sensor.kind is SensorKind.POSITION), None)
+            (i for i, w in enumerate(self.watchers) if position is not None
+             and w[0].channel_index == position and w[0].sensor.kind is SensorKind.POSITION), None)
         self.stale_after_s = STALE_AFTER_PERIODS * report_period_s
         self.session_active = False
         self.board_state: DeviceState | None = None

@@ -61,7 +61,8 @@ def _covered(plan: Plan, index: int, times: np.ndarray) -> np.ndarray:
     if len(rows) == 0:
         return np.ones(times.shape, dtype=bool)
     row = np.clip(np.searchsorted(rows["start_s"], times, side="right") - 1, 0, len(rows) - 1)
-    return (times >= rows["start_s"][row]) & (times < rows["start_s"][row] + rows["duration_s"][row])
+    start_s = rows["start_s"][row]
+    return (times >= start_s) & (times < start_s + rows["duration_s"][row])
 
 
 def _zones(plan: Plan, limits: PlanLimits, lanes) -> np.ndarray | None:

@@ -12,7 +12,7 @@ STEPS = ("steps[0] (warm up)", "steps[1] (work)", "steps[2] (cool down)")
 
 
 def lane(channel: str, *pieces: tuple) -> list[Segment]:
-    """Contiguous segments from 0 s: each piece is (duration_s, start, end[, amp, period][, step])."""
+    """Contiguous segments from 0 s; a piece is (duration_s, start, end[, amp, period][, step])."""
     segments = []
     start_s = 0.0
     for piece in pieces:

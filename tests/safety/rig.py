@@ -59,7 +59,9 @@ class Rig:
             for segment in self.admitted.plan.segments():
                 self.supervisor.check_segment(segment)
 
-    def report(self, readings: dict[str, float] | None = None, frozen: tuple[str, ...] = ()) -> None:
+    def report(
+        self, readings: dict[str, float] | None = None, frozen: tuple[str, ...] = ()
+    ) -> None:
         """One round of telemetry; every reading but the seat's and the `frozen` sensors'
         wobbles by one step of its sensor's resolution, as a live sensor's noise does."""
         values = dict(AT_REST)

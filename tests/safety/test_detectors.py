@@ -9,7 +9,8 @@ import pytest
 from firmware_bridge.messages import DeviceState
 from routines.user import UserProfile
 from safety.detectors import (
-    FROZEN_PRESSURE_S, HEATER_OFF_SETTLE_S, MOTOR_STALL_S, PRESSURE_HELD_GRACE_S, STUCK_VALVE_AFTER_S, VENT_LAG_S,
+    FROZEN_PRESSURE_S, HEATER_OFF_SETTLE_S, MOTOR_STALL_S, PRESSURE_HELD_GRACE_S,
+    STUCK_VALVE_AFTER_S, VENT_LAG_S,
     PressureWatch, TemperatureWatch,
 )
 from safety.channel_limits import plan_limits

@@ -107,7 +107,8 @@ def test_a_users_own_cap_replaces_the_default_up_to_the_hard_limit_and_is_noted(
     assert any("limits.temperature_c (44 C) is above the default 42 C" in note
                for note in limits.notes)
     assert limits.channel("airbag_shoulders").cap.value == 12.0
-    assert limits.channel("airbag_shoulders").cap.reason == "user limit limits.pressure_kpa.shoulders"
+    shoulders = limits.channel("airbag_shoulders")
+    assert shoulders.cap.reason == "user limit limits.pressure_kpa.shoulders"
 
 
 def test_session_timer_is_the_users_choice_within_the_cap():

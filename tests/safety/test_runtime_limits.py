@@ -108,7 +108,8 @@ def test_run_time_limits_can_only_stay_within_what_admission_accepted(admitted_m
     for kind, argument in steps:
         before = len(port.sent)
         try:
-            {"scale": limits.set_scale, "off": limits.zone_off, "on": limits.zone_on}[kind](argument)
+            change = {"scale": limits.set_scale, "off": limits.zone_off, "on": limits.zone_on}
+            change[kind](argument)
         except RuntimeLimitError:
             assert len(port.sent) == before  # a refused change sends nothing
         assert 0.0 <= limits.scale <= 1.0

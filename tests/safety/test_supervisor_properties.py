@@ -184,7 +184,10 @@ def check_timeline(segments: list[Segment], limits, stopped_s: float) -> None:
             above = values > hold.occlusion_kpa
             run = gap = longest = 0
             for flag in above:
-                run, gap = (run + gap + 1, 0) if flag and run else (1, 0) if flag else (run, gap + 1)
+                if flag:
+                    run, gap = (run + gap + 1 if run else 1), 0
+                else:
+                    gap += 1
                 if gap * (1 / SAMPLE_HZ) >= hold.release_s:
                     run = gap = 0
                 longest = max(longest, run)
