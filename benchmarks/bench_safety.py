@@ -279,6 +279,15 @@ async def _segment_checks(admitted: AdmittedPlan):
     return checks, rechecks, len(segments)
 
 
+async def busy() -> None:
+    """Other work on the loop (telemetry, streaming, display), in LOOP_WORK_NS slices."""
+    while True:
+        until_ns = time.perf_counter_ns() + LOOP_WORK_NS
+        while time.perf_counter_ns() < until_ns:
+            pass
+        await asyncio.sleep(0)
+
+
 class PtyPort:
     """A port that encodes the immediate frame and writes it to a pty; notes when it wrote."""
 
@@ -303,13 +312,6 @@ async def _stop_latencies(repeat: int):
     serial = SerialTransport.open(os.ttyname(slave))
     loop = asyncio.get_running_loop()
     direct, tripped, queued = [], [], []
-
-    async def busy() -> None:  # other work on the loop: telemetry, streaming, display
-        while True:
-            until_ns = time.perf_counter_ns() + LOOP_WORK_NS
-            while time.perf_counter_ns() < until_ns:
-                pass
-            await asyncio.sleep(0)
 
     load = loop.create_task(busy())
     admitted = admit(thirty_minute_plan(), CHAIR, UserProfile())
@@ -391,13 +393,6 @@ async def _sim_stop_latencies(repeat: int) -> tuple[list[float], list[float]]:
         board.emit, host_end.write = watching, writing
         stop_path = StopPath(link)
         remove = link.add_listener(lambda message: stop_path.on_message(message, loop.time()))
-
-        async def busy() -> None:
-            while True:
-                until_ns = time.perf_counter_ns() + LOOP_WORK_NS
-                while time.perf_counter_ns() < until_ns:
-                    pass
-                await asyncio.sleep(0)
 
         load = loop.create_task(busy())
         try:
