@@ -61,6 +61,9 @@ MIN_LEAD_S = 0.1  # and at least this far: later ones are counted late (still se
 # A heartbeat answer further than this from the clock estimate (beyond the round trip) means
 # the board's clock started again: it restarted.
 CLOCK_JUMP_LIMIT_S = 0.05
+# A segment this close to the window's edge is inside it: waiting less than a board tick would
+# wake the loop without its clock moving on (the loop's clock resolution swallows it).
+WINDOW_SLACK_S = 1e-6
 WAIT_STEP_S = 0.05  # re-check a waiting schedule() this often (window, queue room, loss)
 RECONNECT_RETRY_S = 0.5
 
@@ -271,9 +274,14 @@ class Link:
                 self._segment_ends_s.popleft()
             ahead_s = start_s - now_s - self.ahead_window_s
             room = len(self._segment_ends_s) < self.identity.info.queue_capacity
-            if ahead_s <= 0 and room and self.protocol.can_queue:
-                break
-            await self._wait(min(ahead_s, WAIT_STEP_S) if ahead_s > 0 else WAIT_STEP_S)
+            if room and self.protocol.can_queue:
+                if ahead_s <= WINDOW_SLACK_S:
+                    break
+                # Only time stands between the segment and the wire: sleep until it enters the
+                # window (waking early only if the link is lost), not at every telemetry report.
+                await self._wait_unless_lost(ahead_s)
+            else:
+                await self._wait(WAIT_STEP_S)
         if start_s - now_s < self.min_lead_s:
             self._counts.late_segments += 1
         end_s = start_s + segment.duration_ticks / self.clock.rate_hz
@@ -386,6 +394,12 @@ class Link:
         self._changed.clear()
         try:
             await asyncio.wait_for(self._changed.wait(), max(delay_s, 0.0))
+        except TimeoutError:
+            pass
+
+    async def _wait_unless_lost(self, delay_s: float) -> None:
+        try:
+            await asyncio.wait_for(self._lost.wait(), delay_s)
         except TimeoutError:
             pass
 

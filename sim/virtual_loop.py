@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+
+
 class _ClockedSelector(selectors.BaseSelector):
     """Delegates to a real selector, but turns blocking waits into clock advances."""
 
@@ -71,13 +73,20 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         if self.speed is not None:
             return inner.select(None if timeout is None else timeout / self.speed)
         events = inner.select(0)
-        if events or timeout == 0:
+        if events:
             return events
         if timeout is None:
             # Nothing is scheduled at all: only outside input (a signal, another thread) can
             # wake the loop, so wait for it in real time.
             return inner.select(None)
-        self._virtual_s += timeout
+        target_s = self._virtual_s + timeout
+        scheduled = self._scheduled  # type: ignore[attr-defined]
+        if scheduled and scheduled[0].when() <= target_s + self._clock_resolution:
+            # asyncio runs timers due within its clock resolution at once. The clock must reach
+            # them too: code waiting for a deadline a few ulps away would otherwise wake with
+            # time standing still, compute the same tiny wait again, and spin forever.
+            target_s = max(target_s, scheduled[0].when())
+        self._virtual_s = target_s
         return []
 
 

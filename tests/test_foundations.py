@@ -111,3 +111,27 @@ def test_virtual_time_skips_idle_time(run_virtual_time):
         return loop.time() - start
 
     assert run_virtual_time(an_hour_of_waiting()) == pytest.approx(3600)
+
+
+def test_virtual_time_reaches_a_deadline_a_rounding_error_away(run_virtual_time):
+    """Waiting 'until the deadline' in a loop must end, even when float rounding leaves a few
+    ulps to go: the clock has to reach timers that asyncio runs early."""
+
+    async def wait_until(deadline_s):
+        loop = asyncio.get_running_loop()
+        wakeups = 0
+        while loop.time() < deadline_s:
+            wakeups += 1
+            assert wakeups < 100, "the clock stopped moving"
+            try:  # the shape of a wait that also wakes on an event
+                await asyncio.wait_for(asyncio.Event().wait(), deadline_s - loop.time())
+            except TimeoutError:
+                pass
+        return wakeups
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(1.0102430555555555)
+        return await wait_until(loop.time() + 2.220446049250313e-16)
+
+    assert run_virtual_time(scenario()) <= 2
