@@ -1,4 +1,4 @@
-"""The controller's one configuration file: port, profiles, owner settings, MQTT, where logs go.
+"""The controller's one configuration file: port, profiles, owner limits, MQTT, where logs go.
 
 Every field has a default that works with no file at all: the built-in chair profile, the
 built-in simulator (no port), the default occupant, and logs under the per-user state directory.
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from routines.errors import InvalidFileError, Problem
 from routines.loading import load_model
+from safety.limits import SafetyLimits
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 
@@ -94,6 +95,11 @@ class Config(BaseModel):
     session: SessionSettings = SessionSettings()
     mqtt: MqttSettings = MqttSettings()
     logs: LogSettings = Field(default_factory=LogSettings)
+    limits: SafetyLimits = Field(
+        default_factory=SafetyLimits,
+        description="The owner's safety limits for this chair; they can only lower the "
+        "built-in defaults (the session cap may go up to 60 min).",
+    )
 
 
 def load_config(path: str | Path | None = None) -> Config:

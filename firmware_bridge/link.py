@@ -5,6 +5,7 @@
     await link.schedule(ScheduleSegment(...))    # waits for the window, then sends
     link.send_immediate(Stop())                  # written before it returns
     remove = link.add_listener(callback)         # every DeviceMessage received
+    await link.hold_safe()                       # Stop, confirmed safe, Reset: READY and safe
     await link.wait_lost(); await link.reconnect()
     await link.close()                           # the board's watchdog trips within 500 ms
 
@@ -194,7 +195,14 @@ class Link:
         self.state = LinkState.CONNECTED
         log.info("connected to %s: %s", name, identity.info)
 
-    async def _safe_start(self, name: str) -> None:
+    async def hold_safe(self) -> None:
+        """Stop the board and start it again from the safe state: queue cleared, every output
+        safe, READY for new segments. A pause, and the end of a session, go through here."""
+        self._require_connected()
+        self.status = None  # only reports sent after this call count
+        await self._safe_start(self.name, first=False)
+
+    async def _safe_start(self, name: str, first: bool = True) -> None:
         def query() -> None:
             self._send_queued(m.QueryStatus())
 
@@ -203,7 +211,8 @@ class Link:
             query()
 
         await self._until(lambda: self.status is not None, query, f"no status from {name}")
-        self.initial_status = self.status
+        if first:
+            self.initial_status = self.status
         await self._until(lambda: self.status.state is m.DeviceState.SHUTDOWN, stop_and_query,
                           f"the device on {name} did not confirm STOP")
         self._send_queued(m.Reset())
@@ -302,6 +311,17 @@ class Link:
             await self._wait(WAIT_STEP_S)
         self._require_connected()
         self._send_queued(message)
+
+    def send_nowait(self, message: object) -> bool:
+        """Queue a message (ShowText, QueryStatus) if the window has room now; False if not.
+        For what can wait for its next refresh: it never delays the caller."""
+        if isinstance(message, (m.ScheduleSegment, *m.IMMEDIATE_MESSAGES)):
+            raise ValueError(f"{type(message).__name__} has its own way to the board")
+        self._require_connected()
+        if not self.protocol.can_queue:
+            return False
+        self._send_queued(message)
+        return True
 
     def send_immediate(self, message: object) -> bool:
         """Write an immediate message (Stop, SetIntensity, SetChannelMask, Heartbeat) now.

@@ -18,6 +18,7 @@ trip latches (safety.faults) and then stops through here, like the STOP key does
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -115,6 +116,12 @@ class StopPath:
         self.escalate_after_s = escalate_after_s
         self.last_outcome: StopOutcome | None = None
         self._active: _Attempt | None = None
+        self._listeners: list[Callable[[StopSource, str], None]] = []
+
+    def add_listener(self, callback: Callable[[StopSource, str], None]) -> None:
+        """Call `callback(source, detail)` on every stop request, after its STOP was written
+        (the session follows stops that the supervisor or the board started)."""
+        self._listeners.append(callback)
 
     @property
     def stopping(self) -> bool:
@@ -136,6 +143,8 @@ class StopPath:
         self.log.append(LogEvent.STOP, source, detail or "stop requested",
                         host_s=loop.time(), action="STOP sent" if attempt.error is None
                         else f"STOP not sent: {attempt.error}", outcome="requested")
+        for callback in self._listeners:
+            callback(source, detail)
         return attempt.future
 
     async def stop(self, source: StopSource, detail: str = "") -> StopOutcome:

@@ -15,12 +15,17 @@ The loop is a SelectorEventLoop whose selector is wrapped; asyncio's own schedul
 from __future__ import annotations
 
 import asyncio
+import math
 import selectors
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+# On a clock that skips idle time, real file descriptors (signals, a terminal) are polled at
+# most this often in wall time: a key press or Ctrl-C waits at most 1 ms longer.
+REAL_POLL_INTERVAL_S = 0.001
 
 
 
@@ -62,6 +67,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._virtual_s = start_s
         self._wall_origin_s = time.monotonic()
         self._virtual_origin_s = start_s
+        self._last_poll_wall_s = -math.inf
         self._selector = _ClockedSelector(self._selector, self)  # type: ignore[attr-defined]
 
     def time(self) -> float:
@@ -72,9 +78,16 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def _select(self, inner: selectors.BaseSelector, timeout: float | None):
         if self.speed is not None:
             return inner.select(None if timeout is None else timeout / self.speed)
-        events = inner.select(0)
-        if events:
-            return events
+        wall_s = time.monotonic()
+        if timeout is None or wall_s - self._last_poll_wall_s >= REAL_POLL_INTERVAL_S:
+            # Real descriptors were not polled for a while: asking the kernel on every turn of
+            # the loop would cost more than the callbacks themselves.
+            events = inner.select(0)
+            self._last_poll_wall_s = wall_s
+            if events:
+                return events
+        if timeout == 0:
+            return []
         if timeout is None:
             # Nothing is scheduled at all: only outside input (a signal, another thread) can
             # wake the loop, so wait for it in real time.

@@ -48,3 +48,17 @@ def test_a_config_named_but_missing_is_an_error(tmp_path: Path):
 
 def test_defaults_round_trip_through_the_model():
     assert Config.model_validate(Config().model_dump()) == Config()
+
+
+def test_owner_limits_can_only_be_lowered(tmp_path: Path):
+    lowered = tmp_path / "lowered.toml"
+    lowered.write_text("[limits.heat]\ncap_c = 40\n[limits.session]\ncap_min = 20\n")
+    config = load_config(lowered)
+    assert config.limits.heat.cap_c == 40 and config.limits.session.cap_min == 20
+    raised = tmp_path / "raised.toml"
+    raised.write_text("[limits.heat]\ncap_c = 45\n")
+    with pytest.raises(InvalidFileError) as caught:
+        load_config(raised)
+    [problem] = caught.value.problems
+    assert problem.field == "limits"
+    assert "heat.cap_c: 45 is above the default 42" in problem.message

@@ -1,0 +1,230 @@
+"""`massagectl run` put together: profiles, the board, the session, its inputs and outputs.
+
+    result = run_routine(RunOptions(routine="relax", speed=60))
+
+Load and check everything first (routine, profiles, owner limits, the fault latch, compile and
+admission), so a mistake is reported before any port is opened. Then connect (a real port, or
+the built-in simulator), wire the inputs (remote keys, terminal keys, Ctrl-C) and outputs (the
+terminal status, the remote's display, the trace recorder) around one Session, run it, and
+save the trace. Every input that means "stop" goes to the chair's one stop path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from controller.chair import Chair
+from controller.config import Config
+from controller.connection import connect
+from controller.recorder import SessionRecorder
+from controller.remote_menu import (
+    ChangeIntensity, PauseSession, RemoteMenu, ResumeSession, SessionView, StopSession,
+    ToggleHeat,
+)
+from controller.session import COMPILE_LEVEL, Session, SessionOutcome, admit_or_raise
+from controller.state import SessionState, TransitionError
+from controller.status import StatusDisplay
+from controller.terminal import StopSignals, TerminalKeys
+from firmware_bridge.messages import KeyPress, ShowText
+from routines.compiler import compile_routine
+from routines.device import DeviceProfile, load_device
+from routines.errors import InputError, MassageError
+from routines.library import resolve_routine
+from routines.routine import Routine
+from routines.user import UserProfile, load_user
+from safety.fault_log import FaultLog, read_fault_log
+from safety.faults import FaultLatch
+from safety.stop_path import StopSource
+from sim.physics.occupant import Occupant
+from sim.virtual_loop import VirtualTimeLoop
+
+log = logging.getLogger(__name__)
+
+REMOTE_REFRESH_S = 1.0  # the remote's clock shows seconds; more often would only load the line
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    routine: str
+    config: Config = Config()
+    port: str | None = None  # None: the config's port; still None: the built-in simulator
+    device: str | None = None
+    user: Path | None = None
+    intensity: int | None = None
+    speed: float | None = 1.0  # simulator only: N times real time; None skips idle time
+    body_scan: bool | None = None  # None: the config's choice
+    sim_shoulder_mm: float | None = None  # the simulated occupant; None: the user's body map
+    show_status: bool = True
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outcome: SessionOutcome
+    trace: Path | None
+    fault_log: Path
+    port: str
+
+
+@dataclass(frozen=True)
+class Prepared:
+    routine: Routine
+    device: DeviceProfile
+    user: UserProfile
+    latch: FaultLatch
+    fault_log: FaultLog
+
+
+def prepare(options: RunOptions) -> Prepared:
+    """Everything that can fail without hardware fails here, with nothing connected."""
+    config = options.config
+    device = load_device(options.device or config.device.profile)
+    user = load_user(options.user or config.session.user_profile)
+    routine = resolve_routine(options.routine)
+    port = options.port or config.device.port
+    if port is not None and options.speed != 1.0:
+        raise InputError("--speed works with the built-in simulator only",
+                         "leave out --port to run against the simulator")
+    plan = compile_routine(routine, device, user, intensity=COMPILE_LEVEL)
+    admit_or_raise(plan, device, user, config.limits)  # the refusal names every violation
+    fault_log = FaultLog(config.logs.fault_log)
+    latch = FaultLatch.restored(fault_log, read_fault_log(config.logs.fault_log))
+    latch.raise_if_latched()
+    return Prepared(routine, device, user, latch, fault_log)
+
+
+def run_routine(options: RunOptions, console: Console | None = None) -> RunResult:
+    """Prepare, then run on a loop of the right speed; returns when the board is safe."""
+    prepared = prepare(options)
+    port = options.port or options.config.device.port
+    if port is None:
+        factory = lambda: VirtualTimeLoop(speed=options.speed)  # noqa: E731
+    else:
+        factory = asyncio.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(_run(options, prepared, port, console or Console(stderr=True)))
+
+
+async def _run(options: RunOptions, prepared: Prepared, port: str | None,
+               console: Console) -> RunResult:
+    config = options.config
+    device, user = prepared.device, prepared.user
+    shoulder_mm = options.sim_shoulder_mm or user.shoulder_height_mm
+    occupant = Occupant(shoulder_mm, user.back_length_mm)
+    body_scan = config.session.body_scan if options.body_scan is None else options.body_scan
+    async with connect(device, port, baud=config.device.baud, occupant=occupant) as connection:
+        loop = asyncio.get_running_loop()
+        chair = Chair(connection.link, device, prepared.fault_log, latch=prepared.latch,
+                      safety_limits=config.limits)
+        recorder = SessionRecorder(device, connection.link, loop.time())
+        recorder.routine = prepared.routine.name
+        chair.add_listener(recorder.on_message)
+        session = Session(chair, prepared.routine, user, limits=config.limits,
+                          intensity=options.intensity, body_scan=body_scan, recorder=recorder)
+        remote = RemoteControl(chair, session, prepared.routine)
+        session.on_change = remote.refresh
+        tasks = [loop.create_task(remote.keep_display(), name="remote display")]
+        if options.show_status:
+            display = StatusDisplay(device, console)
+            tasks.append(loop.create_task(display.run(session.snapshot), name="status"))
+        try:
+            with StopSignals(lambda name: session.stop(StopSource.TERMINAL, f"{name} received")), \
+                    TerminalKeys(lambda key: terminal_key(session, key)):
+                outcome = await session.run()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            remote.close()
+            await chair.close()
+        trace = _save_trace(recorder, config.logs.traces, prepared.routine.name, console)
+        return RunResult(outcome, trace, config.logs.fault_log, connection.name)
+
+
+def terminal_key(session: Session, key: str) -> None:
+    """q stop, p pause/resume, + and - intensity, h heat. Unknown keys do nothing."""
+    if key in "qQ":
+        session.stop(StopSource.TERMINAL, "q pressed")
+        return
+    with contextlib.suppress(TransitionError, MassageError):
+        if key in "pP ":
+            session.resume() if session.state is SessionState.PAUSED else session.pause()
+        elif key in "+=":
+            session.change_intensity(+1)
+        elif key in "-_":
+            session.change_intensity(-1)
+        elif key in "hH":
+            session.toggle_heat()
+
+
+class RemoteControl:
+    """The handheld remote during a session: its keys act on the session, its display shows it.
+
+    The STOP key needs nothing from here: the board stops on its own at once and the supervisor
+    sends it through the stop path; the menu's stop action only joins that stop."""
+
+    def __init__(self, chair: Chair, session: Session, routine: Routine) -> None:
+        self.chair = chair
+        self.session = session
+        self.menu = RemoteMenu([(routine.name, routine.duration_s)])
+        self._rows: tuple[str, ...] = ()
+        self._remove = chair.add_listener(self._on_message)
+
+    def view(self) -> SessionView:
+        snap = self.session.snapshot()
+        return SessionView(snap.state, snap.routine, snap.remaining_s, snap.intensity,
+                           snap.heat_on, snap.faults[0] if snap.faults else None)
+
+    def _on_message(self, message: object, host_s: float) -> None:
+        if not isinstance(message, KeyPress):
+            return
+        action = self.menu.press(message.key, self.view())
+        with contextlib.suppress(TransitionError, MassageError):
+            match action:
+                case StopSession():
+                    self.session.stop(StopSource.REMOTE_KEY, "STOP key on the remote")
+                case PauseSession():
+                    self.session.pause()
+                case ResumeSession():
+                    self.session.resume()
+                case ChangeIntensity(delta=delta):
+                    self.session.change_intensity(delta)
+                case ToggleHeat():
+                    self.session.toggle_heat()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Send the display rows that changed (queued messages; the line is not in a hurry)."""
+        rows = self.menu.rows(self.view())
+        link = self.chair.link
+        if not link.connected:
+            return
+        for index, text in enumerate(rows):
+            if index >= len(self._rows) or self._rows[index] != text:
+                with contextlib.suppress(MassageError):
+                    link.send_nowait(ShowText(index, text))
+        self._rows = rows
+
+    async def keep_display(self) -> None:
+        while True:
+            self.refresh()
+            await asyncio.sleep(REMOTE_REFRESH_S)
+
+    def close(self) -> None:
+        self._remove()
+
+
+def _save_trace(recorder: SessionRecorder, directory: Path, routine: str,
+                console: Console) -> Path | None:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    try:
+        return recorder.save(directory / f"{stamp}-{routine}.npz")
+    except OSError as error:
+        console.print(f"could not save the trace in {directory}: {error}")
+        return None

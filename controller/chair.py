@@ -1,0 +1,96 @@
+"""A connected chair or pad: the link with the safety layer wrapped around it, one per board.
+
+    chair = Chair(link, device, fault_log)       # supervisor, stop path, latch, run-time limits
+    chair.add_listener(callback)                 # every board message, after the supervisor saw it
+    chair.readings["pressure_calves"]            # the latest value of every sensor
+    await chair.close()
+
+The supervisor lives as long as the connection, not as long as a session: its detectors' state
+(a thermal dose, a heater that kept rising after the last session) carries over from one
+session to the next. The latch is restored from the fault log, so a fault that was never
+cleared still blocks a new session after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from firmware_bridge.link import Link, LinkState
+from firmware_bridge.messages import SensorReport
+from routines.device import DeviceProfile
+from safety.fault_log import FaultLog
+from safety.faults import FaultLatch
+from safety.limits import DEFAULT_LIMITS, SafetyLimits
+from safety.stop_path import StopPath
+from safety.supervisor import Supervisor
+
+Listener = Callable[[object, float], None]
+
+
+class Chair:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        link: Link,
+        device: DeviceProfile,
+        fault_log: FaultLog,
+        *,
+        latch: FaultLatch | None = None,
+        safety_limits: SafetyLimits = DEFAULT_LIMITS,
+    ) -> None:
+        self.link = link
+        self.device = device
+        self.fault_log = fault_log
+        self.safety_limits = safety_limits
+        self.stop_path = StopPath(link, fault_log)
+        self.latch = latch if latch is not None else FaultLatch(fault_log)
+        self.supervisor = Supervisor(
+            device, self.stop_path, clock_hz=link.identity.info.clock_hz, latch=self.latch,
+            safety_limits=safety_limits,
+        )
+        self.runtime = self.supervisor.runtime
+        self.readings: dict[str, float] = {}
+        self._sensor_ids = [sensor.id for sensor in device.sensors]
+        self._listeners: list[Listener] = []
+        self._loop = asyncio.get_running_loop()
+        self._remove = link.add_listener(self._on_message)
+        self._tasks = [
+            self._loop.create_task(self.supervisor.watch(), name="supervisor timer"),
+            self._loop.create_task(self._watch_link(), name="link watch"),
+        ]
+
+    @property
+    def clock_hz(self) -> int:
+        return self.link.identity.info.clock_hz
+
+    def add_listener(self, callback: Listener) -> Callable[[], None]:
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback)
+
+    def _on_message(self, message: object) -> None:
+        host_s = self._loop.time()
+        # Safety first: the supervisor (and through it the stop path) sees every message
+        # before anything else reacts to it.
+        self.supervisor.on_message(message, host_s)
+        if isinstance(message, SensorReport):
+            for offset, value in enumerate(message.values):
+                index = message.first_index + offset
+                if index < len(self._sensor_ids):
+                    self.readings[self._sensor_ids[index]] = value
+        for callback in list(self._listeners):
+            callback(message, host_s)
+
+    async def _watch_link(self) -> None:
+        reason = await self.link.wait_lost()
+        if self.link.state is LinkState.LOST:
+            self.supervisor.link_lost(reason, self._loop.time())
+
+    async def close(self) -> None:
+        """Stop watching; a stop still under way is waited for (it is bounded in time)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.stop_path.finished()
+        self._remove()

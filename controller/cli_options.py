@@ -1,0 +1,33 @@
+"""Command-line options shared by several `massagectl` commands."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from controller.config import Config, load_config
+
+
+def add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", type=Path, default=None, metavar="PATH",
+        help="config file (default: $MASSAGECTL_CONFIG, else ~/.config/massagectl/config.toml; "
+        "none is needed)",
+    )
+
+
+def config_of(args: argparse.Namespace) -> Config:
+    return load_config(args.config)
+
+
+def speed(text: str) -> float | None:
+    """`--speed N` (times real time) or `--speed max` (skip idle time)."""
+    if text == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number or 'max'") from None
+    if not 0 < value <= 10_000:
+        raise argparse.ArgumentTypeError("the speed must be above 0 and at most 10000")
+    return value

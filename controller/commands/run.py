@@ -1,0 +1,78 @@
+"""`massagectl run`: run a routine on the chair, or on the built-in simulator."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+
+from controller.app import RunOptions, run_routine
+from controller.cli_options import add_config, config_of, speed
+from routines.errors import RefusedError
+
+EXIT_FINISHED = 0
+EXIT_FAULT = 1
+EXIT_STOPPED = 3  # stopped before the end by a person or the session timer; no fault
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run", help="run a routine (on the built-in simulator unless --port is given)",
+        description="Run a routine. Exit code: 0 finished, 3 stopped early (a person or the "
+        "timer), 1 a fault or an error. Keys while running: q stop, p pause/resume, "
+        "+/- intensity, h heat; Ctrl-C stops safely.",
+    )
+    parser.add_argument("routine", metavar="ROUTINE", help="a built-in name or a routine file")
+    parser.add_argument("--port", default=None, metavar="URL",
+                        help="serial port or pyserial URL of the chair (default: the config's, "
+                        "else the built-in simulator)")
+    parser.add_argument("--device", default=None, metavar="chair|pad|PATH",
+                        help="device profile (default: the config's, else chair)")
+    parser.add_argument("--user", default=None, metavar="PATH", help="user profile file")
+    parser.add_argument("--intensity", type=int, choices=range(1, 6), default=None,
+                        help="starting intensity 1-5 (default: the routine's, else the user's)")
+    parser.add_argument("--speed", type=speed, default=1.0, metavar="N|max",
+                        help="simulator only: run N times faster than real time, or 'max'")
+    parser.add_argument("--no-scan", dest="body_scan", action="store_false", default=None,
+                        help="skip the body scan; use the user profile's shoulder height")
+    parser.add_argument("--sim-shoulder-mm", type=float, default=None, metavar="MM",
+                        help="simulator only: the simulated occupant's shoulder height above "
+                        "the seat (default: the user profile's)")
+    parser.add_argument("--quiet", action="store_true", help="no live status, only the summary")
+    add_config(parser)
+    parser.set_defaults(handler=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    console = Console(stderr=True)
+    options = RunOptions(
+        routine=args.routine, config=config_of(args), port=args.port, device=args.device,
+        user=args.user, intensity=args.intensity, speed=args.speed, body_scan=args.body_scan,
+        sim_shoulder_mm=args.sim_shoulder_mm, show_status=not args.quiet,
+    )
+    try:
+        result = run_routine(options, console)
+    except RefusedError as error:
+        print(f"massagectl run: {args.routine} refused by the safety layer:", file=sys.stderr)
+        for violation in error.violations:
+            print(f"  {violation}", file=sys.stderr)
+        return EXIT_FAULT
+    outcome = result.outcome
+    out = Console(soft_wrap=True)
+    out.print(f"{outcome.routine}: {outcome.ended} after {outcome.massage_s / 60:.1f} min "
+              f"on {result.port} ({outcome.detail})", highlight=False)
+    if outcome.scan is not None:
+        out.print(f"body scan: shoulder line {outcome.scan.shoulder_height_mm:.0f} mm above "
+                  "the seat", highlight=False)
+    for note in outcome.notes:
+        out.print(f"note: {note}", highlight=False)
+    for fault in outcome.faults:
+        out.print(f"fault: {fault}", style="bold red", highlight=False)
+    if result.trace is not None:
+        out.print(f"trace: {result.trace}  (massagectl trace {result.trace})", highlight=False)
+    out.print(f"fault log: {result.fault_log}", highlight=False)
+    if outcome.ended == "fault":
+        print(f"massagectl run: stopped by a fault: {outcome.detail}", file=sys.stderr)
+        return EXIT_FAULT
+    return EXIT_FINISHED if outcome.ended == "finished" else EXIT_STOPPED

@@ -1,0 +1,72 @@
+"""Connecting to a board: a real serial port, or the built-in simulator when no port is given.
+
+    async with connect(device, port=None) as connection:     # the simulator, in-process
+        connection.link, connection.simulator
+    async with connect(device, port="/dev/ttyUSB0") as connection:
+        ...
+
+The simulator is the embedded default: a simulated board behind an in-memory line paced at the
+baud rate, on the same event loop, so a session runs the same code path as with a chair (codec,
+acks, clock sync, telemetry) and follows the loop's clock (real, sped up, or virtual).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from firmware_bridge.link import Link
+from firmware_bridge.memory_transport import memory_pair
+from firmware_bridge.serial_transport import DEFAULT_BAUD
+from routines.device import DeviceProfile
+from routines.user import DEFAULT_USER
+from sim.attach import AttachedBoard
+from sim.board import SimBoard
+from sim.physics.occupant import Occupant
+
+
+@dataclass
+class Connection:
+    link: Link
+    simulator: SimBoard | None  # the simulated board, when there is no real one
+
+    @property
+    def name(self) -> str:
+        return "built-in simulator" if self.simulator is not None else self.link.name
+
+
+@asynccontextmanager
+async def connect(
+    device: DeviceProfile,
+    port: str | None = None,
+    *,
+    baud: int = DEFAULT_BAUD,
+    occupant: Occupant | None = None,
+    seed: int = 0,
+) -> AsyncIterator[Connection]:
+    """Open the link (handshake included); on exit the board is stopped and the port closed."""
+    if port is not None:
+        link = await Link.open(port, device, baud=baud)
+        try:
+            yield Connection(link, None)
+        finally:
+            await link.close()
+        return
+    loop = asyncio.get_running_loop()
+    host_end, board_end = memory_pair(baud=baud)
+    occupant = occupant or Occupant(DEFAULT_USER.shoulder_height_mm, DEFAULT_USER.back_length_mm)
+    board = SimBoard(device, now_s=loop.time(), occupant=occupant, seed=seed)
+    attached = AttachedBoard(board, board_end)
+    attached.start()
+    try:
+        link = await Link.open(host_end, device, baud=baud)
+        try:
+            yield Connection(link, board)
+        finally:
+            await link.close()
+    finally:
+        await attached.aclose()
+        await board_end.close()
+        await host_end.close()

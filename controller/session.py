@@ -1,0 +1,473 @@
+"""One massage session on a connected chair: scan, run, pause, resume, stop, end safe.
+
+    session = Session(chair, routine, user, limits=owner_limits, intensity=3)
+    outcome = await session.run()        # returns when the board is safe again
+    session.pause(); session.resume()    # from the remote, the terminal or MQTT
+    session.change_intensity(-1); session.toggle_heat(); session.stop(StopSource.TERMINAL)
+
+The run: compile at intensity level 5 -> admit -> (body scan -> compile and admit again with the
+scanned shoulder line) -> stream the admitted plan ahead of the board's clock, every segment
+checked by the supervisor first -> the plan's cool-down -> Stop, confirmed safe, Reset. The
+owner's intensity level is the board's intensity scale over the level-5 plan, so intensity
+changes act at once and can never exceed what admission accepted.
+
+Every stop, whoever asks (the remote's STOP key, Ctrl-C, MQTT, the seat sensor, a supervisor
+trip, the session timer), goes through the chair's one stop path; the session only follows it
+to the end. A pause makes the board safe (Stop, confirmed, Reset) and remembers where the plan
+was; a resume admits the rest of the plan behind a gentle ramp back in (controller.resume).
+States and their transitions are in controller.state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from controller.body_scan import (
+    ScanError, ScanResult, find_shoulder_line, scan_plan, scan_supported, scanned_user,
+)
+from controller.chair import Chair
+from controller.recorder import SessionRecorder
+from controller.resume import rest_of_plan
+from controller.state import SessionEvent, SessionState, TransitionError, next_state
+from firmware_bridge.messages import SensorReport
+from firmware_bridge.streamer import anchor_after, wire_segments
+from routines.compiler import compile_routine, resolve_intensity
+from routines.device import ChannelKind, SensorKind
+from routines.errors import MassageError, RefusedError
+from routines.intensity import LEVELS
+from routines.plan import Plan
+from routines.routine import Routine
+from routines.user import UserProfile
+from safety.admission import admit
+from safety.limits import DEFAULT_LIMITS, SafetyLimits
+from safety.stop_path import StopOutcome, StopSource
+from safety.supervisor import SegmentRefusedError
+from safety.verdicts import AdmittedPlan, Refusal
+
+log = logging.getLogger(__name__)
+
+COMPILE_LEVEL = max(LEVELS)  # plans are compiled and admitted at the strongest level
+# Less than a plan's last millisecond left: it is over (times in a plan are whole ms).
+END_SLACK_S = 0.001
+
+
+@dataclass(frozen=True)
+class SessionSnapshot:
+    """What a display needs: the remote, the terminal, MQTT."""
+
+    state: SessionState
+    routine: str
+    elapsed_s: float  # routine time reached (pauses and ramps back in excluded)
+    duration_s: float
+    step: str
+    intensity: int
+    heat_on: bool
+    faults: tuple[str, ...]
+    readings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def remaining_s(self) -> float:
+        return max(0.0, self.duration_s - self.elapsed_s)
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    routine: str
+    ended: str  # "finished", "stopped" (a person or the timer) or "fault"
+    detail: str
+    massage_s: float
+    stop: StopOutcome | None = None
+    faults: tuple[str, ...] = ()
+    scan: ScanResult | None = None
+    notes: tuple[str, ...] = ()
+
+
+def admit_or_raise(plan: Plan, chair_device, user: UserProfile,
+                   limits: SafetyLimits) -> AdmittedPlan:
+    verdict = admit(plan, chair_device, user, limits)
+    if isinstance(verdict, Refusal):
+        raise verdict.error()
+    return verdict
+
+
+class Session:
+    """See the module docstring. One session, run once."""
+
+    def __init__(
+        self,
+        chair: Chair,
+        routine: Routine,
+        user: UserProfile,
+        *,
+        limits: SafetyLimits = DEFAULT_LIMITS,
+        intensity: int | None = None,
+        body_scan: bool = True,
+        recorder: SessionRecorder | None = None,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self.chair = chair
+        self.device = chair.device
+        self.routine = routine
+        self.user = user
+        self.limits = limits
+        self.level = resolve_intensity(routine, user, intensity)
+        self.want_scan = body_scan
+        self.recorder = recorder
+        self.on_change = on_change or (lambda: None)
+        self.state = SessionState.IDLE
+        self.notes: list[str] = []
+        self.scan: ScanResult | None = None
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._requests: deque[SessionEvent] = deque()
+        self._stop_seen = False
+        self._streaming: asyncio.Task | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        # The original plan, and how the plan on the board maps onto it: plan time t is
+        # routine time `resume_from_s + (t - ramp_s)` (before a pause: 0 and 0).
+        self.plan: Plan | None = None
+        self._running_plan: Plan | None = None
+        self._ramp_s = 0.0
+        self._resume_from_s = 0.0
+        self._plan_start_host_s: float | None = None
+        self._paused_at_s = 0.0
+        self._massage_s = 0.0  # routine time done before the current run of the plan
+        self._auto_off_s = 0.0
+        self._heat_ids = [c.id for c in self.device.channels_of(ChannelKind.HEAT)]
+        self.heat_on = False
+        chair.stop_path.add_listener(self._on_stop)
+
+    # --- requests (any source) ----------------------------------------------------------------
+
+    def stop(self, source: StopSource, detail: str = "") -> None:
+        """Stop now: STOP is written before this returns, the rest follows in `run`."""
+        self.chair.stop_path.request(source, detail or f"stop from {source}")
+
+    def pause(self) -> None:
+        self._request(SessionEvent.PAUSE)
+
+    def resume(self) -> None:
+        self._request(SessionEvent.RESUME)
+
+    def _request(self, event: SessionEvent) -> None:
+        next_state(self.state, event)  # refuses a request the state does not accept
+        self._requests.append(event)
+        self._wake.set()
+
+    def change_intensity(self, delta: int) -> int:
+        """Intensity up or down by levels; acts on the board at once. Returns the new level."""
+        level = min(max(self.level + delta, min(LEVELS)), max(LEVELS))
+        if level != self.level and self.state is SessionState.RUNNING:
+            self.chair.runtime.set_level(level)
+            self._record("intensity", f"level {level}", scale=self.chair.runtime.scale)
+        self.level = level
+        self.on_change()
+        return level
+
+    def toggle_heat(self) -> bool:
+        """Heat off (at once), or back on within what admission accepted."""
+        if not self._heat_ids or self.state is not SessionState.RUNNING:
+            return self.heat_on
+        if self.heat_on:
+            self.chair.runtime.channels_off(self._heat_ids)
+        else:
+            self.chair.runtime.channels_on(self._heat_ids)
+        self.heat_on = not self.heat_on
+        self._record("channels", "heat " + ("on" if self.heat_on else "off"),
+                     mask=self.chair.runtime.enabled_mask)
+        self.on_change()
+        return self.heat_on
+
+    def _on_stop(self, source: StopSource, detail: str) -> None:
+        self._stop_seen = True
+        self._cancel_streaming()
+        self._record("stop", f"{source}: {detail}")
+        self._wake.set()
+
+    # --- what is happening --------------------------------------------------------------------
+
+    def snapshot(self) -> SessionSnapshot:
+        elapsed_s = self.elapsed_s()
+        duration_s = self.plan.duration_s if self.plan is not None else 0.0
+        return SessionSnapshot(
+            state=self.state, routine=self.routine.name, elapsed_s=elapsed_s,
+            duration_s=duration_s, step=self.current_step(elapsed_s), intensity=self.level,
+            heat_on=self.heat_on, faults=tuple(str(f) for f in self.chair.latch.faults),
+            readings=dict(self.chair.readings),
+        )
+
+    def elapsed_s(self) -> float:
+        """Routine time reached so far."""
+        if (self.state is SessionState.RUNNING and self._plan_start_host_s is not None
+                and self.plan is not None):
+            plan_s = self._loop.time() - self._plan_start_host_s
+            elapsed_s = self._resume_from_s + max(0.0, plan_s - self._ramp_s)
+            return min(elapsed_s, self.plan.duration_s)
+        return self._paused_at_s
+
+    def current_step(self, elapsed_s: float) -> str:
+        """The techniques at work now, e.g. "knead + heat" (parallel tracks joined)."""
+        if self.state is SessionState.SCANNING:
+            return "body scan"
+        if self.plan is None:
+            return ""
+        table = self.plan.table
+        inside = ((table["start_s"] <= elapsed_s)
+                  & (elapsed_s < table["start_s"] + table["duration_s"]) & (table["step"] >= 0))
+        names = []
+        for step in sorted(set(int(i) for i in table["step"][inside])):
+            label = self.plan.step_label(step)
+            name = label[label.rfind("(") + 1:-1] if label.endswith(")") else label
+            if name not in names:
+                names.append(name)
+        return " + ".join(names)
+
+    # --- the run ------------------------------------------------------------------------------
+
+    async def run(self) -> SessionOutcome:
+        """Run the session to its end; the board is safe when this returns."""
+        self.chair.supervisor.latch.raise_if_latched()
+        if self.chair.stop_path.stopping:
+            await self.chair.stop_path.finished()
+        await self.chair.link.hold_safe()  # a clean start: queue empty, READY, outputs safe
+        plan = compile_routine(self.routine, self.device, self.user, intensity=COMPILE_LEVEL)
+        admitted = admit_or_raise(plan, self.device, self.user, self.limits)
+        self.notes += list(admitted.plan.notes) + list(admitted.notes)
+        self.notes += [f"changed: {change}" for change in admitted.changes]
+        self._set(SessionEvent.START)
+        try:
+            if self.want_scan:
+                admitted = await self._scan_and_admit_again(admitted)
+            if not self._stop_seen:
+                self.plan = admitted.plan
+                self._auto_off_s = admitted.auto_off_s
+                self._set(SessionEvent.SCANNED if self.scan is not None
+                          else SessionEvent.SKIP_SCAN)
+                self._start(admitted, ramp_s=0.0, resume_from_s=0.0)
+                await self._follow()
+        except (RefusedError, ScanError) as error:
+            if not self._stop_seen:
+                self.stop(StopSource.SUPERVISOR, f"the session could not go on: {error}")
+            self.notes.append(str(error))
+        finally:
+            self._cancel_timer()
+            await self._finish_streaming()
+        return await self._end()
+
+    async def _follow(self) -> None:
+        """Wait for the end of the plan, a stop, or a request, and act on each."""
+        while not self._stop_seen:
+            if self._requests:
+                event = self._requests.popleft()
+                if event is SessionEvent.PAUSE and self.state is SessionState.RUNNING:
+                    await self._pause()
+                elif event is SessionEvent.RESUME and self.state is SessionState.PAUSED:
+                    self._resume_now()
+                continue
+            if self.state is SessionState.RUNNING:
+                remaining_s = self._plan_end_host_s() - self._loop.time()
+                if remaining_s <= END_SLACK_S:
+                    self._massage_s = self.elapsed_s()
+                    self._set(SessionEvent.FINISHED)
+                    return
+                await self._wait(remaining_s)
+            else:
+                await self._wait(None)
+
+    async def _wait(self, timeout_s: float | None) -> None:
+        self._wake.clear()
+        if self._stop_seen or self._requests:
+            return
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout_s)
+        except TimeoutError:
+            pass
+
+    def _start(self, admitted: AdmittedPlan, ramp_s: float, resume_from_s: float,
+               level: int | None = None) -> None:
+        """Begin supervising `admitted` and stream it, starting a moment from now."""
+        link = self.chair.link
+        anchor = anchor_after(link)
+        self.chair.supervisor.begin_session(admitted, self._loop.time(), anchor_clock=anchor)
+        self.chair.runtime.set_level(self.level if level is None else level)
+        self.heat_on = any(admitted.plan.channel_table(i).size for i in self._heat_ids)
+        self._running_plan = admitted.plan
+        self._ramp_s, self._resume_from_s = ramp_s, resume_from_s
+        self._plan_start_host_s = link.clock.host_time_at(link.clock.unwrap(anchor))
+        segments = wire_segments(admitted.plan, anchor, self.chair.clock_hz)
+        self._streaming = self._loop.create_task(self._stream(segments), name="streaming")
+        self._record("plan", admitted.plan.routine, scale=self.chair.runtime.scale)
+        self.on_change()
+
+    async def _stream(self, segments) -> None:
+        link, supervisor = self.chair.link, self.chair.supervisor
+        try:
+            for segment in segments:
+                supervisor.check_segment(segment)  # refuses, trips and stops on a violation
+                await link.schedule(segment)
+                if self.recorder is not None:
+                    self.recorder.on_segment(segment)
+        except SegmentRefusedError as error:
+            log.warning("streaming ended: %s", error)
+        except MassageError as error:  # the link refused it, or the link is gone
+            self.stop(StopSource.SUPERVISOR, f"streaming failed: {error}")
+
+    def _plan_end_host_s(self) -> float:
+        return self._plan_start_host_s + self._running_plan.duration_s
+
+    async def _pause(self) -> None:
+        self._paused_at_s = self.elapsed_s()
+        self._massage_s = self._paused_at_s
+        self._set(SessionEvent.PAUSE)
+        self._cancel_timer()
+        await self._finish_streaming()
+        self.chair.supervisor.end_session()
+        self._record("pause", f"at {self._paused_at_s:.1f} s")
+        await self.chair.link.hold_safe()
+
+    def _resume_now(self) -> None:
+        drives = {c.id: self.chair.readings[s.id] for c in self.device.channels
+                  if c.kind.holds_position
+                  for s in self.device.sensors_of(SensorKind.POSITION, c.id)
+                  if s.id in self.chair.readings}
+        rest = rest_of_plan(self.plan, self._paused_at_s, drives)
+        admitted = admit_or_raise(rest.plan, self.device, self.user, self.limits)
+        self._set(SessionEvent.RESUME)
+        self._start(admitted, ramp_s=rest.ramp_s, resume_from_s=rest.from_s)
+        # The owner's timer counts massage time: the pause does not extend it.
+        left_s = self._auto_off_s - self._massage_s + rest.ramp_s
+        if left_s < rest.plan.duration_s:
+            self._timer = self._loop.call_later(
+                max(0.0, left_s), self.stop, StopSource.SESSION_TIMER,
+                f"auto-off after {self._auto_off_s / 60:g} min of massage")
+        self._record("resume", f"from {rest.from_s:.1f} s, ramp {rest.ramp_s:.1f} s")
+
+    async def _scan_and_admit_again(self, admitted: AdmittedPlan) -> AdmittedPlan:
+        if not scan_supported(self.device):
+            self.notes.append(f"no body scan: device {self.device.name!r} cannot feel the "
+                              "back (no depth drive with a load sensor); using the profile's "
+                              "shoulder height")
+            return admitted
+        scan = scan_plan(self.device)
+        scan_admitted = admit_or_raise(scan.plan, self.device, self.user, self.limits)
+        position = self.device.channels_of(ChannelKind.POSITION)[0]
+        depth = self.device.channels_of(ChannelKind.DEPTH)[0]
+        position_index = [s.id for s in self.device.sensors].index(
+            self.device.sensors_of(SensorKind.POSITION, position.id)[0].id)
+        load_index = [s.id for s in self.device.sensors].index(
+            self.device.sensors_of(SensorKind.CURRENT, depth.id)[0].id)
+        samples: list[tuple[float, float, float]] = []
+        pending: dict[int, float] = {}
+
+        def collect(message: object, host_s: float) -> None:
+            if not isinstance(message, SensorReport):
+                return
+            for offset, value in enumerate(message.values):
+                index = message.first_index + offset
+                if index in (position_index, load_index):
+                    pending[index] = value
+            if len(pending) == 2:
+                samples.append((host_s, pending[position_index], pending[load_index]))
+                pending.clear()
+
+        remove = self.chair.add_listener(collect)
+        try:
+            # At full scale: the scan's depth is chosen for feeling the back, not for comfort.
+            self._start(scan_admitted, ramp_s=0.0, resume_from_s=0.0, level=COMPILE_LEVEL)
+            end_s = self._plan_end_host_s()
+            while not self._stop_seen and self._loop.time() < end_s - END_SLACK_S:
+                await self._wait(end_s - self._loop.time())
+                self._requests.clear()  # a pause cannot interrupt the scan; STOP can
+        finally:
+            remove()
+            self.chair.supervisor.end_session()
+            await self._finish_streaming()
+        if self._stop_seen:
+            return admitted
+        travel_from = self._plan_start_host_s + scan.travel_from_s + DEPTH_SETTLE_S
+        travel_to = self._plan_start_host_s + scan.travel_to_s
+        picked = np.array([(p, load) for t, p, load in samples if travel_from <= t <= travel_to])
+        if len(picked) == 0:
+            raise ScanError("no telemetry arrived during the body scan")
+        self.scan = find_shoulder_line(picked[:, 0], picked[:, 1], scan.track_base_mm)
+        self.user = scanned_user(self.user, self.scan)
+        self.notes.append(f"body scan: shoulder line at {self.scan.shoulder_height_mm:.0f} mm "
+                          "above the seat")
+        self._record("scan", f"shoulder line {self.scan.shoulder_height_mm:.1f} mm")
+        plan = compile_routine(self.routine, self.device, self.user, intensity=COMPILE_LEVEL)
+        return admit_or_raise(plan, self.device, self.user, self.limits)
+
+    async def _end(self) -> SessionOutcome:
+        """Bring the board to its safe state and say how the session ended."""
+        supervisor = self.chair.supervisor
+        supervisor.end_session()
+        outcome: StopOutcome | None = None
+        if self._stop_seen:
+            self._set(SessionEvent.STOP)
+            outcome = await self.chair.stop_path.finished()
+        else:
+            self._set(SessionEvent.STOP)
+            try:
+                await self.chair.link.hold_safe()
+            except MassageError as error:  # the link died at the very end: stop the hard way
+                self.stop(StopSource.SUPERVISOR, f"ending the session failed: {error}")
+                outcome = await self.chair.stop_path.finished()
+        faults = tuple(str(fault) for fault in self.chair.latch.faults)
+        if self.chair.latch.latched:
+            self._set(SessionEvent.FAULT)
+            ended, detail = "fault", faults[0]
+        else:
+            self._set(SessionEvent.SAFE)
+            if outcome is None:
+                ended, detail = "finished", "the routine ran to its end"
+            else:
+                ended = "stopped"
+                detail = ", ".join(f"{s}: {d}" for s, d in zip(outcome.sources, outcome.details))
+        if outcome is not None and outcome.ended != "confirmed":
+            self.notes.append(f"the board did not confirm the stop: {outcome.summary()}")
+        self._massage_s = max(self._massage_s, self.elapsed_s())
+        self._record("end", f"{ended}: {detail}")
+        return SessionOutcome(self.routine.name, ended, detail, self._massage_s, outcome,
+                              faults, self.scan, tuple(self.notes))
+
+    # --- bookkeeping --------------------------------------------------------------------------
+
+    def _set(self, event: SessionEvent | None) -> None:
+        if event is None:
+            return
+        try:
+            self.state = next_state(self.state, event)
+        except TransitionError:
+            log.debug("ignored %s while %s", event, self.state)
+            return
+        self.on_change()
+
+    def _record(self, kind: str, detail: str, **values: float) -> None:
+        if self.recorder is not None:
+            self.recorder.event(self._loop.time(), kind, detail, **values)
+
+    def _cancel_streaming(self) -> None:
+        if self._streaming is not None and not self._streaming.done():
+            self._streaming.cancel()
+
+    async def _finish_streaming(self) -> None:
+        """Cancel the streaming task and wait until it is gone: no segment may follow."""
+        task, self._streaming = self._streaming, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+# After the depth ramp the heads need a moment to settle on the back before the readings count.
+DEPTH_SETTLE_S = 0.5
