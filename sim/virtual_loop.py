@@ -86,8 +86,6 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             self._last_poll_wall_s = wall_s
             if events:
                 return events
-        if timeout == 0:
-            return []
         if timeout is None:
             # Nothing is scheduled at all: only outside input (a signal, another thread) can
             # wake the loop, so wait for it in real time.
