@@ -1,4 +1,4 @@
-"""The body scan: find the occupant's shoulder line with the roller, as commercial chairs do.
+r"""The body scan: find the occupant's shoulder line with the roller, as commercial chairs do.
 
 The roller heads come out a little and the carriage travels slowly up the back. While the heads
 press on the back the depth motor's current (the `roller_load` sensor) stays high; above the

@@ -46,7 +46,7 @@ class SessionRecorder:
         self.started = datetime.now(UTC).isoformat(timespec="seconds")
         self.routine = ""
         self._times: list[float] = []
-        self._rows: list[np.ndarray] = []
+        self._reports: list[tuple[int, int, tuple[float, ...]]] = []  # (row, first, values)
         self._last_clock: int | None = None
         self._segments: list[tuple] = []
         self._events: list[dict] = []
@@ -59,13 +59,11 @@ class SessionRecorder:
     def on_message(self, message: object, host_s: float) -> None:
         if not isinstance(message, SensorReport):
             return
+        # Kept as they came (cheap at 20 Hz); the table is built once, when saved.
         if message.clock != self._last_clock:
             self._last_clock = message.clock
             self._times.append(self._host_s(message.clock))
-            self._rows.append(np.full(len(self.device.sensors), np.nan))
-        row = self._rows[-1]
-        end = min(message.first_index + len(message.values), len(row))
-        row[message.first_index:end] = message.values[: end - message.first_index]
+        self._reports.append((len(self._times) - 1, message.first_index, message.values))
 
     def on_segment(self, segment: ScheduleSegment) -> None:
         start_s = self._host_s(segment.start_clock)
@@ -85,8 +83,11 @@ class SessionRecorder:
             "format": TRACE_FORMAT, "routine": self.routine, "started": self.started,
             "clock_hz": self.clock_hz, "device": self.device.model_dump(mode="json"),
         }
-        sensors = (np.vstack(self._rows) if self._rows
-                   else np.empty((0, len(self.device.sensors))))
+        sensor_count = len(self.device.sensors)
+        sensors = np.full((len(self._times), sensor_count), np.nan)
+        for row, first, values in self._reports:
+            end = min(first + len(values), sensor_count)
+            sensors[row, first:end] = values[: end - first]
         with path.open("wb") as handle:
             np.savez_compressed(
                 handle,

@@ -302,7 +302,10 @@ class Session:
         self._plan_start_host_s = link.clock.host_time_at(link.clock.unwrap(anchor))
         segments = wire_segments(admitted.plan, anchor, self.chair.clock_hz)
         self._streaming = self._loop.create_task(self._stream(segments), name="streaming")
-        self._record("plan", admitted.plan.routine, scale=self.chair.runtime.scale)
+        self._record("plan", admitted.plan.routine)
+        self._record("intensity", f"level {self.level if level is None else level}",
+                     scale=self.chair.runtime.scale)
+        self._record("channels", "all admitted on", mask=self.chair.runtime.enabled_mask)
         self.on_change()
 
     async def _stream(self, segments) -> None:

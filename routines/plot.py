@@ -1,8 +1,15 @@
-"""Draw a plan: one lane per channel over time (matplotlib, an optional extra)."""
+"""Draw a plan: one lane per channel over time (matplotlib, an optional extra).
+
+`draw_lanes` is the drawing itself, shared with `massagectl trace`, which draws what was sent
+against what the board measured in the same lanes.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from routines.errors import InputError
 from routines.plan import Plan
@@ -14,8 +21,36 @@ FINEST_RATE_HZ = 10.0
 LANE_HEIGHT_IN = 1.1
 
 
+@dataclass
+class Lane:
+    """One channel's lane: its label, value range, and the lines drawn in it."""
+
+    label: str
+    unit: str
+    low: float
+    high: float
+    lines: list[tuple[np.ndarray, np.ndarray, str]] = field(default_factory=list)  # x s, y, name
+
+
 def plot_plan(plan: Plan, path: str | Path) -> Path:
     """Write a PNG (or any format matplotlib knows by the suffix) of the plan to `path`."""
+    channels = plan.used_channels()
+    if not channels:
+        raise InputError(f"plan {plan.routine!r} drives no channel; there is nothing to plot")
+    rate_hz = min(FINEST_RATE_HZ, MAX_SAMPLES_PER_LANE / max(plan.duration_s, 1.0))
+    times_s, values = plan.render(rate_hz, channels)
+    lanes = []
+    for channel_id in channels:
+        channel = plan.device.channel(channel_id)
+        lanes.append(Lane(channel_id, channel.unit.value, channel.min, channel.max,
+                          [(times_s, values[channel_id], "plan")]))
+    title = (f"{plan.routine} on {plan.device.name}, intensity {plan.intensity}, "
+             f"{format_duration(plan.duration_s)}")
+    return draw_lanes(lanes, title, "plan time, minutes", path)
+
+
+def draw_lanes(lanes: list[Lane], title: str, x_label: str, path: str | Path) -> Path:
+    """One lane per entry, stacked on a shared time axis (seconds in, minutes drawn)."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -25,27 +60,22 @@ def plot_plan(plan: Plan, path: str | Path) -> Path:
             "pip install 'massagectl[plot]'",
         ) from None
     path = Path(path)
-    channels = plan.used_channels()
-    if not channels:
-        raise InputError(f"plan {plan.routine!r} drives no channel; there is nothing to plot")
-    rate_hz = min(FINEST_RATE_HZ, MAX_SAMPLES_PER_LANE / max(plan.duration_s, 1.0))
-    times_s, lanes = plan.render(rate_hz, channels)
     # A figure of its own with the Agg canvas: no pyplot, no global backend state.
-    figure = Figure(figsize=(11, 0.8 + LANE_HEIGHT_IN * len(channels)))
+    figure = Figure(figsize=(11, 0.8 + LANE_HEIGHT_IN * len(lanes)))
     FigureCanvasAgg(figure)
-    axes = figure.subplots(len(channels), 1, sharex=True, squeeze=False)[:, 0]
-    minutes = times_s / 60
-    for axis, channel_id in zip(axes, channels):
-        channel = plan.device.channel(channel_id)
-        axis.plot(minutes, lanes[channel_id], linewidth=0.8)
-        axis.set_ylim(channel.min, channel.max)
-        axis.set_ylabel(f"{channel_id}\n{channel.unit.value}", rotation=0, ha="right",
+    axes = figure.subplots(len(lanes), 1, sharex=True, squeeze=False)[:, 0]
+    for axis, lane in zip(axes, lanes):
+        for x_s, y, name in lane.lines:
+            axis.plot(x_s / 60, y, linewidth=0.8, label=name)
+        axis.set_ylim(lane.low, lane.high)
+        axis.set_ylabel(f"{lane.label}\n{lane.unit}", rotation=0, ha="right",
                         va="center", fontsize=8)
         axis.tick_params(labelsize=7)
         axis.grid(True, linewidth=0.3)
-    axes[-1].set_xlabel("plan time, minutes")
-    figure.suptitle(f"{plan.routine} on {plan.device.name}, intensity {plan.intensity}, "
-                    f"{format_duration(plan.duration_s)}")
+        if len(lane.lines) > 1:
+            axis.legend(fontsize=6, loc="upper right")
+    axes[-1].set_xlabel(x_label)
+    figure.suptitle(title)
     figure.tight_layout()
     try:
         figure.savefig(path)

@@ -282,14 +282,18 @@ class Supervisor:
             minutes = self.limits.auto_off_s / 60
             self._stop(StopSource.SESSION_TIMER, f"auto-off after {minutes:g} min")
             return
+        # The rest runs at most every POLL_PERIOD_S: poll() is called for every message, and
+        # a fifth of the stale-telemetry time is soon enough to look again.
+        if host_s - self._overdue_checked_s < POLL_PERIOD_S:
+            return
+        self._overdue_checked_s = host_s
         for index, seen_s in enumerate(self._last_seen):
             if seen_s is not None and host_s - seen_s > self.stale_after_s:
                 sensor = self.device.sensors[index]
                 self._trip(Fault(FaultCause.STALE_TELEMETRY, f"no reading of {sensor.id} for "
                                  f"{host_s - seen_s:.2f} s", host_s), key=sensor.id)
                 return
-        if self._board_seen is not None and host_s - self._overdue_checked_s >= POLL_PERIOD_S:
-            self._overdue_checked_s = host_s
+        if self._board_seen is not None:
             board_now_s = self._board_seen[0] + (host_s - self._board_seen[1])
             for violation in self.guard.overdue(board_now_s):
                 cause = OVERDUE_CAUSES[violation.kind]
