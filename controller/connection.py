@@ -24,13 +24,16 @@ from routines.device import DeviceProfile
 from routines.user import DEFAULT_USER
 from sim.attach import AttachedBoard
 from sim.board import SimBoard
+from sim.driver import BoardDriver
 from sim.physics.occupant import Occupant
 
 
 @dataclass
 class Connection:
     link: Link
-    simulator: SimBoard | None  # the simulated board, when there is no real one
+    simulator: SimBoard | None = None  # the simulated board, when there is no real one
+    # Drives the simulated board on the loop's clock: its remote's keys and device faults.
+    simulator_driver: BoardDriver | None = None
 
     @property
     def name(self) -> str:
@@ -50,7 +53,7 @@ async def connect(
     if port is not None:
         link = await Link.open(port, device, baud=baud)
         try:
-            yield Connection(link, None)
+            yield Connection(link)
         finally:
             await link.close()
         return
@@ -63,7 +66,7 @@ async def connect(
     try:
         link = await Link.open(host_end, device, baud=baud)
         try:
-            yield Connection(link, board)
+            yield Connection(link, board, attached.driver)
         finally:
             await link.close()
     finally:

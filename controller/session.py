@@ -133,6 +133,7 @@ class Session:
         # routine time `resume_from_s + (t - ramp_s)` (before a pause: 0 and 0).
         self.plan: Plan | None = None
         self._running_plan: Plan | None = None
+        self.anchor_clock: int | None = None
         self._ramp_s = 0.0
         self._resume_from_s = 0.0
         self._plan_start_host_s: float | None = None
@@ -185,6 +186,9 @@ class Session:
         return self.heat_on
 
     def _on_stop(self, source: StopSource, detail: str) -> None:
+        if not self._stop_seen:
+            self._massage_s = max(self._massage_s, self.elapsed_s())
+            self._paused_at_s = self._massage_s  # where the routine was when it stopped
         self._stop_seen = True
         self._cancel_streaming()
         self._record("stop", f"{source}: {detail}")
@@ -300,6 +304,7 @@ class Session:
         self._running_plan = admitted.plan
         self._ramp_s, self._resume_from_s = ramp_s, resume_from_s
         self._plan_start_host_s = link.clock.host_time_at(link.clock.unwrap(anchor))
+        self.anchor_clock = anchor  # the board clock at which the running plan's time 0 falls
         segments = wire_segments(admitted.plan, anchor, self.chair.clock_hz)
         self._streaming = self._loop.create_task(self._stream(segments), name="streaming")
         self._record("plan", admitted.plan.routine)
@@ -320,6 +325,11 @@ class Session:
             log.warning("streaming ended: %s", error)
         except MassageError as error:  # the link refused it, or the link is gone
             self.stop(StopSource.SUPERVISOR, f"streaming failed: {error}")
+
+    @property
+    def running_plan(self) -> Plan | None:
+        """The plan on the board now: the routine's, the scan, or the rest after a pause."""
+        return self._running_plan
 
     def _plan_end_host_s(self) -> float:
         return self._plan_start_host_s + self._running_plan.duration_s

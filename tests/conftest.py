@@ -49,6 +49,12 @@ def _open_fds() -> dict[int, str]:
     return fds
 
 
+def _library_cache(target: str) -> bool:
+    """matplotlib keeps the font files it has drawn with open in its font cache, for the life
+    of the process: read-only files of the library, not a port or a pipe of ours."""
+    return "/matplotlib/mpl-data/" in target
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_fds_or_threads():
     """Fail a test that leaves a port, pty, socket or thread open behind it."""
@@ -58,7 +64,7 @@ def no_leaked_fds_or_threads():
     leaked_fds = {
         fd: target
         for fd, target in _open_fds().items()
-        if fd not in fds_before or fds_before[fd] != target
+        if (fd not in fds_before or fds_before[fd] != target) and not _library_cache(target)
     }
     # Pipes and sockets of a fresh event loop belong to pytest's own machinery only if they
     # existed before; anything new that is still open is the test's.
@@ -70,6 +76,19 @@ def no_leaked_fds_or_threads():
         problems.append(f"file descriptors left open: {leaked_fds}")
     if leaked_threads:
         problems.append(f"threads left running: {[t.name for t in leaked_threads]}")
+    if problems:
+        pytest.fail("; ".join(problems))
+
+
+@pytest.fixture(autouse=True)
+def no_board_left_unsafe():
+    """Every simulated board a test created must end with outputs safe and no driver running."""
+    from sim import registry
+
+    mark = registry.mark()
+    yield
+    problems = [problem for health in registry.healths_since(mark) for problem in health.problems()]
+    registry.forget_since(mark)
     if problems:
         pytest.fail("; ".join(problems))
 

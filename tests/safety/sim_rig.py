@@ -20,7 +20,7 @@ from routines.plan import Plan
 from routines.user import UserProfile
 from safety.admission import admit
 from safety.fault_log import FaultLog
-from safety.stop_path import StopOutcome, StopPath
+from safety.stop_path import StopOutcome, StopPath, StopSource
 from safety.supervisor import SegmentRefusedError, Supervisor
 from safety.verdicts import AdmittedPlan
 from sim.attach import AttachedBoard
@@ -57,6 +57,8 @@ class SimRig:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         await self.stop_path.finished()
+        if not self.board.outputs_safe():  # a session still running: end it the safe way
+            await self.stop_path.stop(StopSource.TERMINAL, "end of the test")
         self._remove()
         await self.link.close()
         await self.attached.aclose()

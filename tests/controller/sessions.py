@@ -1,0 +1,97 @@
+"""Run a session against the built-in simulator in virtual time, and look at what the board did."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from controller.chair import Chair
+from controller.connection import connect
+from controller.session import Session, SessionOutcome
+from routines.device import DeviceProfile
+from routines.intensity import intensity_factor
+from routines.plan import Plan
+from routines.routine import Routine
+from routines.user import DEFAULT_USER, UserProfile
+from safety.fault_log import FaultLog
+from safety.faults import FaultLatch
+from sim.board import SimBoard
+from sim.driver import BoardDriver
+from sim.physics.occupant import Occupant
+
+During = Callable[[Session, BoardDriver, Chair], Awaitable[None]]
+
+
+@dataclass
+class Ran:
+    outcome: SessionOutcome
+    session: Session
+    board: SimBoard
+    chair: Chair
+    plan: Plan | None
+    anchor_clock: int | None
+
+
+async def run_on_simulator(
+    device: DeviceProfile,
+    routine: Routine,
+    user: UserProfile = DEFAULT_USER,
+    *,
+    body_scan: bool = False,
+    during: During | None = None,
+    occupant: Occupant | None = None,
+    intensity: int | None = None,
+    latch: FaultLatch | None = None,
+) -> Ran:
+    async with connect(device, occupant=occupant) as connection:
+        log = latch.log if latch is not None else FaultLog(None)
+        chair = Chair(connection.link, device, log, latch=latch)
+        session = Session(chair, routine, user, body_scan=body_scan, intensity=intensity)
+        running = asyncio.create_task(session.run(), name="session")
+        try:
+            if during is not None:
+                await during(session, connection.simulator_driver, chair)
+            outcome = await running
+        finally:
+            if not running.done():
+                running.cancel()
+                await asyncio.gather(running, return_exceptions=True)
+            await chair.close()
+        return Ran(outcome, session, connection.simulator, chair, session.running_plan,
+                   session.anchor_clock)
+
+
+def board_outputs_against_plan(ran: Ran, level: int) -> dict[str, float]:
+    """Per channel, the largest |board output - plan value| while the plan ran, with the plan's
+    intensity-scaled channels scaled as the board scales them at `level`."""
+    trace, plan, board = ran.board.trace, ran.plan, ran.board
+    plan_s = (trace.ticks - ran.anchor_clock) / board.clock_hz
+    # Samples a tick away from the plan's ends may see the state before or after it.
+    inside = (plan_s > 0.001) & (plan_s < plan.duration_s - 0.001)
+    scale = intensity_factor(level) / intensity_factor(5)
+    worst = {}
+    for channel_id in plan.used_channels():
+        channel = plan.device.channel(channel_id)
+        expected = plan.values_at(channel_id, plan_s[inside])
+        if channel.kind.scaled_by_intensity:
+            expected = channel.safe_default + (expected - channel.safe_default) * scale
+        actual = trace.output(channel_id)[inside]
+        worst[channel_id] = float(np.nanmax(np.abs(actual - expected)))
+    return worst
+
+
+def wait_until(predicate: Callable[[], bool], limit_s: float = 600.0, step_s: float = 0.05):
+    """Bounded polling on the (virtual) clock."""
+
+    async def waiting() -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit_s
+        while not predicate():
+            if loop.time() > deadline:
+                raise AssertionError(f"condition not met within {limit_s} s")
+            await asyncio.sleep(step_s)
+
+    return waiting()

@@ -1,0 +1,100 @@
+"""`massagectl run | trace | faults`, in-process against the built-in simulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from controller.cli import main
+from safety.fault_log import FaultLog, LogEvent
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """A config that keeps traces and the fault log in the test's own directory."""
+    path = tmp_path / "config.toml"
+    path.write_text('[logs]\ndirectory = "state"\n')
+    return path
+
+
+def test_run_finishes_saves_a_trace_and_trace_reads_it_back(capsys, config, tmp_path):
+    status, out, _ = run(capsys, "run", "energising_tap", "--speed", "max", "--quiet",
+                         "--config", str(config))
+    assert status == 0
+    assert "energising_tap: finished after 12.2 min on built-in simulator" in out
+    assert "body scan: shoulder line 600 mm above the seat" in out
+    [trace] = (tmp_path / "state" / "traces").glob("*-energising_tap.npz")
+    assert f"trace: {trace}" in out
+
+    status, out, _ = run(capsys, "trace", str(trace), "--plot", str(tmp_path / "trace.png"))
+    assert status == 0
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[2:] if line.strip()}
+    # Kneading speed was sent and followed: the measured peak is the sent peak (within noise).
+    knead = rows["knead_speed"]
+    assert abs(float(knead[3]) - float(knead[4])) < 1.5
+    assert "tap_rate" in rows
+    assert (tmp_path / "trace.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    status, out, _ = run(capsys, "faults", "--config", str(config))
+    assert status == 0 and "no latched fault" in out
+
+
+def test_an_unknown_routine_names_the_close_matches(capsys, config):
+    status, _, err = run(capsys, "run", "relx", "--config", str(config))
+    assert status == 1
+    assert "unknown routine 'relx'" in err and "did you mean 'relax'" in err
+
+
+def test_a_port_that_does_not_exist_is_named(capsys, config):
+    status, _, err = run(capsys, "run", "relax", "--port", "/dev/ttyNOPE0", "--config",
+                         str(config))
+    assert status == 1
+    assert "/dev/ttyNOPE0" in err
+
+
+def test_speed_is_refused_with_a_real_port(capsys, config):
+    status, _, err = run(capsys, "run", "relax", "--port", "/dev/ttyUSB0", "--speed", "10",
+                         "--config", str(config))
+    assert status == 1
+    assert "--speed works with the built-in simulator only" in err
+
+
+def test_a_config_with_a_wrong_field_names_it(capsys, tmp_path):
+    bad = tmp_path / "config.toml"
+    bad.write_text('[device]\nbaudrate = 9600\n')
+    status, _, err = run(capsys, "run", "relax", "--config", str(bad))
+    assert status == 1
+    assert "device.baudrate: unknown key" in err
+
+
+def test_a_routine_the_users_precautions_forbid_is_refused_with_every_reason(capsys, config,
+                                                                           tmp_path):
+    user = tmp_path / "me.toml"
+    user.write_text('precautions = ["dvt"]\n')
+    status, _, err = run(capsys, "run", "full_body", "--user", str(user), "--speed", "max",
+                         "--config", str(config))
+    assert status == 1
+    assert "full_body refused by the safety layer" in err
+    assert "calves" in err and "deep vein thrombosis" in err
+
+
+def test_a_latched_fault_blocks_run_until_faults_clear(capsys, config, tmp_path):
+    log = FaultLog(tmp_path / "state" / "faults.jsonl")
+    log.append(LogEvent.FAULT, "supervisor", "stuck_valve", action="STOP sent",
+               outcome="pressure_calves: the vent does not open", latched=True)
+    status, _, err = run(capsys, "run", "relax", "--speed", "max", "--config", str(config))
+    assert status == 1 and "a fault is latched (stuck_valve)" in err
+    status, out, _ = run(capsys, "faults", "--config", str(config))
+    assert "stuck_valve" in out and "latched: 1 fault(s)" in out
+    status, out, _ = run(capsys, "faults", "--clear", "--config", str(config))
+    assert "cleared 1 latched fault(s)" in out
+    status, out, _ = run(capsys, "run", "energising_tap", "--speed", "max", "--quiet",
+                         "--no-scan", "--config", str(config))
+    assert status == 0

@@ -1,0 +1,229 @@
+"""Pause and resume, intensity, heat, every stop source, the body scan and the fault latch,
+against the simulated chair in virtual time."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from controller.state import SessionState
+from firmware_bridge.messages import DeviceState, RemoteKey
+from routines.device import load_device
+from routines.errors import FaultLatchedError
+from routines.intensity import intensity_factor
+from routines.routine import load_routine
+from routines.user import UserProfile
+from safety.fault_log import FaultLog
+from safety.faults import FaultLatch
+from safety.stop_path import StopSource
+from sim.faults import FaultKind
+from sim.physics.occupant import Occupant
+from tests.controller.sessions import board_outputs_against_plan, run_on_simulator, wait_until
+
+CHAIR = load_device("chair")
+
+SHORT_ROUTINE = """
+name = "short_mix"
+description = "Two minutes of kneading, a calf squeeze and warm calves"
+warm_up_s = 10
+cool_down_s = 10
+
+[[steps]]
+kind = "parallel"
+
+[[steps.tracks]]
+[[steps.tracks.steps]]
+kind = "heat"
+zone = "calves"
+temperature_c = 39
+duration_s = 120
+
+[[steps.tracks]]
+[[steps.tracks.steps]]
+kind = "knead"
+duration_s = 60
+speed_cpm = 20
+band = "upper_back"
+depth_mm = 6
+
+[[steps.tracks.steps]]
+kind = "press"
+zones = ["calves"]
+pressure_kpa = 5
+ramp_in_s = 10
+hold_s = 30
+release_s = 20
+"""
+
+
+@pytest.fixture
+def short_routine(tmp_path: Path):
+    path = tmp_path / "short_mix.toml"
+    path.write_text(SHORT_ROUTINE)
+    return load_routine(path)
+
+
+def test_pause_makes_the_board_safe_and_resume_continues_where_it_stopped(
+        short_routine, run_virtual_time):
+    seen = {}
+
+    async def pause_then_resume(session, driver, chair):
+        await wait_until(lambda: session.state is SessionState.RUNNING and
+                         session.elapsed_s() >= 50.0)
+        session.pause()
+        await wait_until(lambda: session.state is SessionState.PAUSED)
+        seen["paused_at_s"] = session.elapsed_s()
+        await asyncio.sleep(30.0)  # a long pause: the board must stay safe throughout
+        seen["safe_while_paused"] = driver.board.outputs_safe()
+        seen["queue_empty"] = driver.board.queue_free == driver.board.queue_capacity
+        seen["state_while_paused"] = driver.board.state
+        session.resume()
+
+    ran = run_virtual_time(run_on_simulator(CHAIR, short_routine, during=pause_then_resume))
+    assert ran.outcome.ended == "finished", ran.outcome
+    assert seen["safe_while_paused"] and seen["queue_empty"]
+    assert seen["state_while_paused"] is DeviceState.READY  # paused, not shut down
+    assert 49.9 <= seen["paused_at_s"] <= 50.2
+    # Massage time is the routine's: the pause and the ramp back in are not counted twice.
+    assert ran.outcome.massage_s == pytest.approx(short_routine.duration_s, abs=0.05)
+    # The board ran the rest of the plan (behind its ramp) exactly as planned.
+    assert max(board_outputs_against_plan(ran, level=3).values()) < 0.001
+
+
+def test_intensity_down_reaches_the_board_at_once_and_never_above_admission(
+        short_routine, run_virtual_time):
+    seen = {}
+
+    async def change_intensity(session, driver, chair):
+        await wait_until(lambda: session.state is SessionState.RUNNING
+                         and session.elapsed_s() > 30.0)
+        loop = asyncio.get_running_loop()
+        session.change_intensity(-2)  # 3 -> 1
+        asked_s = loop.time()
+        await wait_until(lambda: driver.board.intensity_scale < 0.7, step_s=0.001)
+        seen["latency_s"] = loop.time() - asked_s
+        seen["scale"] = driver.board.intensity_scale
+        for _ in range(10):
+            session.change_intensity(+1)  # clamps at level 5, the admitted plan
+        await wait_until(lambda: driver.board.intensity_scale == 1.0, step_s=0.001)
+        seen["level"] = session.level
+
+    ran = run_virtual_time(run_on_simulator(CHAIR, short_routine, during=change_intensity))
+    assert ran.outcome.ended == "finished"
+    assert seen["scale"] == pytest.approx(intensity_factor(1) / intensity_factor(5), abs=0.001)
+    assert seen["latency_s"] < 0.01  # an immediate message, not the next segment
+    assert seen["level"] == 5
+
+
+def test_heat_switched_off_goes_off_at_once_and_back_on_within_the_plan(
+        short_routine, run_virtual_time):
+    seen = {}
+
+    async def heat_off_and_on(session, driver, chair):
+        await wait_until(lambda: session.state is SessionState.RUNNING
+                         and session.elapsed_s() > 40.0)
+        assert session.heat_on
+        session.toggle_heat()
+        await wait_until(lambda: driver.board.output("heat_calves") == 0.0, step_s=0.001)
+        seen["off"] = True
+        session.toggle_heat()
+        await wait_until(lambda: driver.board.output("heat_calves") > 30.0, step_s=0.001)
+        seen["on"] = True
+
+    ran = run_virtual_time(run_on_simulator(CHAIR, short_routine, during=heat_off_and_on))
+    assert ran.outcome.ended == "finished"
+    assert seen == {"off": True, "on": True}
+
+
+STOP_SOURCES = ["terminal", "remote_key", "mqtt", "session_timer", "seat_vacated",
+                "supervisor_fault"]
+
+
+@pytest.mark.parametrize("source", STOP_SOURCES)
+def test_every_stop_source_ends_in_the_same_safe_state(source, short_routine,
+                                                      run_virtual_time):
+    async def stop_mid_session(session, driver, chair):
+        await wait_until(lambda: session.state is SessionState.RUNNING
+                         and session.elapsed_s() > 45.0)
+        if source == "terminal":
+            session.stop(StopSource.TERMINAL, "q pressed")
+        elif source == "mqtt":
+            session.stop(StopSource.MQTT, "stop command")
+        elif source == "session_timer":
+            session.stop(StopSource.SESSION_TIMER, "auto-off")
+        elif source == "remote_key":
+            driver.press(RemoteKey.STOP)
+        elif source == "seat_vacated":
+            driver.inject_fault(FaultKind.SEAT_VACATED)
+        elif source == "supervisor_fault":
+            driver.inject_fault(FaultKind.DEAD_SENSOR, "temp_calves")
+
+    ran = run_virtual_time(run_on_simulator(CHAIR, short_routine, during=stop_mid_session))
+    board = ran.board
+    assert board.outputs_safe()
+    assert board.state is DeviceState.SHUTDOWN  # the same latched safe state for every source
+    assert board.queue_free == board.queue_capacity
+    assert ran.outcome.stop is not None and ran.outcome.stop.ended == "confirmed"
+    if source in ("seat_vacated", "supervisor_fault"):
+        assert ran.outcome.ended == "fault"
+        assert ran.session.state is SessionState.FAULT
+    else:
+        assert ran.outcome.ended == "stopped"
+        assert ran.session.state is SessionState.IDLE
+    assert 45.0 < ran.outcome.massage_s < 50.0  # stopped where it was, not later
+
+
+def test_a_latched_fault_blocks_the_next_session_until_cleared(tmp_path, short_routine,
+                                                                run_virtual_time):
+    log = FaultLog(tmp_path / "faults.jsonl")
+    latch = FaultLatch(log)
+
+    async def stall(session, driver, chair):
+        await wait_until(lambda: session.state is SessionState.RUNNING
+                         and session.elapsed_s() > 20.0)
+        driver.inject_fault(FaultKind.STUCK_VALVE, "airbag_calves")
+
+    ran = run_virtual_time(run_on_simulator(CHAIR, short_routine, during=stall, latch=latch))
+    assert ran.outcome.ended == "fault"
+    with pytest.raises(FaultLatchedError, match="stuck_valve"):
+        run_virtual_time(run_on_simulator(CHAIR, short_routine, latch=latch))
+    latch.clear("test: valve checked")
+    again = run_virtual_time(run_on_simulator(CHAIR, short_routine, latch=latch))
+    assert again.outcome.ended == "finished"
+
+
+@pytest.mark.parametrize("shoulder_mm", [470.0, 555.0, 640.0, 725.0])
+def test_the_body_scan_finds_the_shoulder_line_within_10_mm(shoulder_mm, short_routine,
+                                                            run_virtual_time):
+    user = UserProfile(shoulder_height_mm=600.0)  # the profile's guess; the scan corrects it
+
+    async def stop_after_scan(session, driver, chair):
+        await wait_until(lambda: session.scan is not None or session.state is not
+                         SessionState.SCANNING and session.state is not SessionState.IDLE)
+        session.stop(StopSource.TERMINAL, "scan checked")
+
+    ran = run_virtual_time(run_on_simulator(
+        CHAIR, short_routine, user, body_scan=True, during=stop_after_scan,
+        occupant=Occupant(shoulder_mm, user.back_length_mm)))
+    assert ran.outcome.scan is not None
+    assert abs(ran.outcome.scan.shoulder_height_mm - shoulder_mm) <= 10.0
+    # The session then uses the scanned body map, not the profile's guess.
+    assert ran.session.user.shoulder_height_mm == pytest.approx(
+        ran.outcome.scan.shoulder_height_mm, abs=0.1)
+
+
+def test_the_scanned_shoulder_line_moves_the_roller_work(short_routine, run_virtual_time):
+    """Kneading the upper back sits higher for a taller occupant."""
+    heights = {}
+    for shoulder_mm in (500.0, 700.0):
+        ran = run_virtual_time(run_on_simulator(
+            CHAIR, short_routine, body_scan=True,
+            occupant=Occupant(shoulder_mm, 450.0)))
+        assert ran.outcome.ended == "finished"
+        plan_s = (ran.board.trace.ticks - ran.anchor_clock) / ran.board.clock_hz
+        kneading = (plan_s > 15) & (plan_s < 60)
+        heights[shoulder_mm] = float(np.nanmean(ran.board.trace.output("roller_position")[kneading]))
+    assert heights[700.0] - heights[500.0] == pytest.approx(200.0, abs=15.0)
