@@ -63,7 +63,9 @@ class FaultLatch:
             if record.event == LogEvent.CLEAR:
                 latch.faults.clear()
             elif record.event == LogEvent.FAULT and record.latched:
-                detail = f"{record.action} (restored from the fault log, {record.time})"
+                # `trip` logs the fault's detail as the outcome and the STOP as the action.
+                what = record.outcome or record.action
+                detail = f"{what} (restored from the fault log, {record.time})"
                 latch.faults.append(Fault(record.cause, detail, None, record.device_clock))
         return latch
 
@@ -84,8 +86,8 @@ class FaultLatch:
             causes = ", ".join(dict.fromkeys(str(f.cause) for f in self.faults))
             raise FaultLatchedError(
                 f"a fault is latched ({causes}): {self.faults[0].detail}",
-                "check the chair, then clear the fault (remote OK key or `massagectl faults "
-                "--clear`)",
+                "check the chair, then clear the fault with the remote's OK key or "
+                "`massagectl faults --clear`",
             )
 
     def clear(self, by: str, host_s: float | None = None) -> list[Fault]:

@@ -1,13 +1,17 @@
-"""Event loops whose clock is not the wall clock: skipping idle time, or running N times faster.
+"""Event loops whose clock is not the wall clock: skipping idle time, or paced N times faster.
 
 The simulator, the link and the session all take their time from `loop.time()`, so running them
-on one of these loops moves the whole system onto a virtual timeline:
+on one of these loops moves the whole system onto a virtual timeline. Either way the clock only
+moves while the loop waits: time stands still while callbacks run, so however slow or busy the
+machine, no callback ever sees more time pass than the program scheduled (a watchdog of 0.5 s
+cannot trip because the process was descheduled for a moment).
 
 - `VirtualTimeLoop()`: whenever no callback is ready, the clock jumps to the next timer. A
-  30-minute session runs as fast as the CPU allows. Only for in-memory transports: a real file
-  descriptor that becomes readable later would be missed while the clock jumps.
-- `VirtualTimeLoop(speed=N)`: the clock runs N times faster than the wall clock; timers and
-  selector timeouts are shrunk to match. Real file descriptors still work.
+  30-minute session runs as fast as the CPU allows. For in-memory transports: real file
+  descriptors (a terminal, signals) are still polled, but a timer never waits for them.
+- `VirtualTimeLoop(speed=N)`: the same jumps, paced so the clock runs at most N times faster
+  than the wall clock; waits happen in the real selector, so real descriptors are served
+  while the clock catches up. A machine too slow for N simply runs slower than N.
 
 The loop is a SelectorEventLoop whose selector is wrapped; asyncio's own scheduling is untouched.
 """
@@ -26,6 +30,9 @@ T = TypeVar("T")
 # On a clock that skips idle time, real file descriptors (signals, a terminal) are polled at
 # most this often in wall time: a key press or Ctrl-C waits at most 1 ms longer.
 REAL_POLL_INTERVAL_S = 0.001
+# A paced clock that fell this far behind the wall clock (a busy machine, a debugger) starts
+# pacing afresh from now instead of racing to catch up.
+MAX_PACING_LAG_S = 0.1
 
 
 
@@ -71,14 +78,12 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._selector = _ClockedSelector(self._selector, self)  # type: ignore[attr-defined]
 
     def time(self) -> float:
-        if self.speed is None:
-            return self._virtual_s
-        return self._virtual_origin_s + (time.monotonic() - self._wall_origin_s) * self.speed
+        return self._virtual_s
 
     def _select(self, inner: selectors.BaseSelector, timeout: float | None):
-        if self.speed is not None:
-            return inner.select(None if timeout is None else timeout / self.speed)
         wall_s = time.monotonic()
+        if self.speed is not None and timeout != 0:
+            return self._paced_select(inner, timeout, wall_s)
         if timeout is None or wall_s - self._last_poll_wall_s >= REAL_POLL_INTERVAL_S:
             # Real descriptors were not polled for a while: asking the kernel on every turn of
             # the loop would cost more than the callbacks themselves.
@@ -90,7 +95,37 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             # Nothing is scheduled at all: only outside input (a signal, another thread) can
             # wake the loop, so wait for it in real time.
             return inner.select(None)
-        target_s = self._virtual_s + timeout
+        self._advance_to(self._virtual_s + timeout)
+        return []
+
+    def _paced_select(self, inner: selectors.BaseSelector, timeout: float | None,
+                      wall_s: float):
+        """Wait in real time until the paced clock reaches the next timer, then jump to it."""
+        paced_wall_s = (self._virtual_s - self._virtual_origin_s) / self.speed
+        behind_s = (wall_s - self._wall_origin_s) - paced_wall_s
+        if behind_s > MAX_PACING_LAG_S:
+            self._wall_origin_s, self._virtual_origin_s = wall_s, self._virtual_s
+        if timeout is None:
+            wait_s = None
+        else:
+            due_wall_s = self._wall_origin_s + (self._virtual_s + timeout
+                                                - self._virtual_origin_s) / self.speed
+            wait_s = max(0.0, due_wall_s - wall_s)
+        events = inner.select(wait_s)
+        self._last_poll_wall_s = time.monotonic()
+        if events:
+            # Woken early by a real descriptor: the clock moves on as far as the wall clock did.
+            paced_s = self._virtual_origin_s + (self._last_poll_wall_s
+                                                - self._wall_origin_s) * self.speed
+            if timeout is not None:
+                paced_s = min(paced_s, self._virtual_s + timeout)
+            self._virtual_s = max(self._virtual_s, paced_s)
+            return events
+        if timeout is not None:
+            self._advance_to(self._virtual_s + timeout)
+        return []
+
+    def _advance_to(self, target_s: float) -> None:
         scheduled = self._scheduled  # type: ignore[attr-defined]
         if scheduled and scheduled[0].when() <= target_s + self._clock_resolution:
             # asyncio runs timers due within its clock resolution at once. The clock must reach
@@ -98,7 +133,6 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             # time standing still, compute the same tiny wait again, and spin forever.
             target_s = max(target_s, scheduled[0].when())
         self._virtual_s = target_s
-        return []
 
 
 def run_virtual(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +136,31 @@ def test_virtual_time_reaches_a_deadline_a_rounding_error_away(run_virtual_time)
         return await wait_until(loop.time() + 2.220446049250313e-16)
 
     assert run_virtual_time(scenario()) <= 2
+
+
+def test_a_paced_clock_runs_about_n_times_faster_than_the_wall_clock(run_virtual_time):
+    async def five_seconds():
+        loop = asyncio.get_running_loop()
+        start_s, wall_start_s = loop.time(), time.monotonic()
+        await asyncio.sleep(5.0)
+        return loop.time() - start_s, time.monotonic() - wall_start_s
+
+    virtual_s, wall_s = run_virtual_time(five_seconds(), speed=50)
+    assert virtual_s == pytest.approx(5.0)
+    assert 0.09 <= wall_s < 1.0  # at most 50x faster; a busy machine may be slower
+
+
+@pytest.mark.parametrize("speed", [None, 100.0])
+def test_time_stands_still_while_a_callback_works(speed, run_virtual_time):
+    """A slow moment of the machine must not look, to the simulated chair, like seconds of
+    silence: its watchdog would trip."""
+
+    async def busy_for_20_ms():
+        loop = asyncio.get_running_loop()
+        before_s = loop.time()
+        deadline = time.monotonic() + 0.02
+        while time.monotonic() < deadline:
+            pass
+        return loop.time() - before_s
+
+    assert run_virtual_time(busy_for_20_ms(), speed=speed) == 0.0
