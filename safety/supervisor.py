@@ -303,9 +303,26 @@ class Supervisor:
     async def watch(self, period_s: float = POLL_PERIOD_S) -> None:
         """Run `poll` forever on the event loop's clock (run it as a task; cancel to end)."""
         loop = asyncio.get_running_loop()
-        while True:
-            self.poll(loop.time())
-            await asyncio.sleep(period_s)
+        timer: asyncio.TimerHandle | None = None
+
+        def tick() -> None:
+            # A plain timer rather than a sleeping task: half the loop rounds per poll, which
+            # counts when a whole session runs in virtual time.
+            nonlocal timer
+            try:
+                self.poll(loop.time())
+            except Exception as error:  # as in on_message: a supervisor that cannot judge stops
+                self._trip(Fault(FaultCause.SUPERVISOR_ERROR, f"{type(error).__name__}: {error}",
+                                 loop.time()))
+            finally:
+                timer = loop.call_later(period_s, tick)
+
+        tick()
+        try:
+            await loop.create_future()  # until cancelled
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     def link_lost(self, detail: str, host_s: float) -> None:
         """The caller found the link dead (no heartbeat answer, port gone)."""

@@ -43,6 +43,7 @@ class AttachedBoard:
         self._boots_seen = board.boots
         self._reader: asyncio.Task | None = None
         board.emit = self._emit
+        self.driver.after_turn = self._flush_pending
 
     def start(self) -> None:
         self.driver.start()
@@ -84,22 +85,32 @@ class AttachedBoard:
         protocol = self.protocol
         protocol.receive_data(data)
         self._write(protocol.data_to_send())  # acks and naks first, as the firmware sends them
-        while (event := protocol.next_event()) is not NEED_DATA:
-            if isinstance(event, HostFrame):
-                self.driver.frame_received()
-            elif isinstance(event, BadMessage):
-                self.driver.report_bad_message(event.reason)
-            elif isinstance(event, FrameError):
-                self.frame_errors += 1  # the protocol has sent its nak; nothing else to do
-            else:
-                self.driver.deliver(event)
+        driver = self.driver
+        with driver.turn():
+            while (event := protocol.next_event()) is not NEED_DATA:
+                if isinstance(event, HostFrame):
+                    driver.frame_received()
+                elif isinstance(event, BadMessage):
+                    driver.report_bad_message(event.reason)
+                elif isinstance(event, FrameError):
+                    self.frame_errors += 1  # the protocol has sent its nak; nothing else to do
+                else:
+                    driver.deliver(event)
 
     def _emit(self, message: object) -> None:
         # What the board says in one go (a sample's reports, a status after a stop) leaves as
-        # one write, packed into as few blocks as fit, once the board has finished this turn.
-        if self._flush_handle is None:
-            self._flush_handle = self.driver.loop.call_soon(self._flush)
+        # one write, packed into as few blocks as fit, once the board has finished this turn:
+        # at the driver's end of turn, or (when the board was driven some other way) on the
+        # loop's next round.
         self._outgoing.append(message)
+        if self._flush_handle is None and not self.driver.in_turn:
+            self._flush_handle = self.driver.loop.call_soon(self._flush)
+
+    def _flush_pending(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        if self._outgoing:
+            self._flush()
 
     def _flush(self) -> None:
         self._flush_handle = None

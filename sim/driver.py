@@ -16,6 +16,8 @@ runs in seconds; on a real loop the board keeps real time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable, Iterator
 
 from firmware_bridge.messages import RemoteKey
 from sim.board import SimBoard
@@ -30,6 +32,10 @@ class BoardDriver:
         self._loop = loop
         self._timer: asyncio.TimerHandle | None = None
         self._due_s = 0.0
+        # Called once at the end of every turn the board took (an input or its timer), so what
+        # it said during the turn can leave as one write without a loop round of its own.
+        self.after_turn: Callable[[], None] | None = None
+        self.in_turn = False
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -83,16 +89,34 @@ class BoardDriver:
         self._reschedule()
 
     def press(self, key: RemoteKey) -> None:
-        self.board.remote.press(key, self.loop.time())
-        self._reschedule()
+        with self.turn():
+            self.board.remote.press(key, self.loop.time())
+            self._reschedule()
 
     def inject_fault(self, kind: FaultKind | str, target: str | None = None) -> None:
-        self.board.inject_fault(kind, target, now_s=self.loop.time())
-        self._reschedule()
+        with self.turn():
+            self.board.inject_fault(kind, target, now_s=self.loop.time())
+            self._reschedule()
 
     def clear_fault(self, kind: FaultKind | str, target: str | None = None) -> None:
-        self.board.clear_fault(kind, target, now_s=self.loop.time())
-        self._reschedule()
+        with self.turn():
+            self.board.clear_fault(kind, target, now_s=self.loop.time())
+            self._reschedule()
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        """One turn of the board: inputs fed together (a block's messages), then `after_turn`
+        once. Turns may nest; only the outermost one ends with `after_turn`."""
+        if self.in_turn:
+            yield
+            return
+        self.in_turn = True
+        try:
+            yield
+        finally:
+            self.in_turn = False
+            if self.after_turn is not None:
+                self.after_turn()
 
     # --- the timer --------------------------------------------------------------------------
 
@@ -100,8 +124,9 @@ class BoardDriver:
         self._timer = None
         # A timer may fire a hair before its time (the loop's clock resolution); the board is
         # owed the event it was set for, so advance at least that far.
-        self.board.advance(max(self.loop.time(), self._due_s))
-        self._schedule()
+        with self.turn():
+            self.board.advance(max(self.loop.time(), self._due_s))
+            self._schedule()
 
     def _schedule(self) -> None:
         self._due_s = self.board.next_event_s()
