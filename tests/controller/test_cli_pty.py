@@ -37,6 +37,17 @@ def massagectl(*args: str) -> list[str]:
     return [sys.executable, "-m", "controller.cli", *args]
 
 
+def start_running(routine: Path, port: str, env: dict) -> subprocess.Popen:
+    """`massagectl run ROUTINE --port PORT` in a subprocess, returned once its session runs
+    (the plain status prints a line with "running" then)."""
+    run = subprocess.Popen(massagectl("run", str(routine), "--port", port, "--no-scan"),
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in run.stderr:
+        if "running" in line:
+            break
+    return run
+
+
 class SimulatedBoard:
     """`massagectl sim` in a subprocess, saving its trace when it is stopped with Ctrl-C."""
 
@@ -96,13 +107,8 @@ def test_ctrl_c_stops_a_run_and_the_board_stays_safe(simulated_board, env, tmp_p
     port = simulated_board.port
     routine = tmp_path / "longer.toml"
     routine.write_text(LONGER)
-    run = subprocess.Popen(massagectl("run", str(routine), "--port", port, "--no-scan"),
-                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = start_running(routine, port, env)
     try:
-        # The plain status prints a line when the session starts running.
-        for line in run.stderr:
-            if "running" in line:
-                break
         run.send_signal(signal.SIGINT)
         out, err = run.communicate(timeout=60)
     finally:
@@ -130,12 +136,8 @@ def test_a_second_controller_on_the_same_port_is_refused(simulated_board, env, t
     port = simulated_board.port
     routine = tmp_path / "longer.toml"
     routine.write_text(LONGER)
-    first = subprocess.Popen(massagectl("run", str(routine), "--port", port, "--no-scan"),
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = start_running(routine, port, env)
     try:
-        for line in first.stderr:
-            if "running" in line:
-                break
         second = subprocess.run(massagectl("doctor", "--port", port), env=env,
                                 capture_output=True, text=True, timeout=60)
         assert second.returncode == 1
