@@ -14,6 +14,7 @@ import errno
 import os
 
 import serial
+from serial.urlhandler import protocol_socket
 
 from firmware_bridge.transport import Transport, closed_error, vanished
 from routines.errors import PortError
@@ -33,8 +34,10 @@ def _file_descriptor(port: serial.SerialBase) -> int | None:
             return fileno()
         except (OSError, serial.SerialException, AttributeError):
             pass
-    sock = getattr(port, "_socket", None)  # socket:// keeps its socket here
-    if sock is not None:
+    # socket:// keeps its socket here and reads it only when asked. (rfc2217:// has one too,
+    # but its own thread reads it: the selector would race that thread, so it is polled.)
+    sock = getattr(port, "_socket", None)
+    if sock is not None and isinstance(port, protocol_socket.Serial):
         return sock.fileno()
     return None
 
@@ -108,10 +111,25 @@ class SerialTransport(Transport):
             self._vanished = str(error)
             raise vanished(self.name, self._vanished) from None
 
+    def _read_polled(self) -> bytes:
+        """What a port without a file descriptor holds now. Asks `in_waiting` first: with a
+        zero timeout, an rfc2217:// port's read() hands over a single byte per call."""
+        data = bytearray()
+        try:
+            while len(data) < READ_CHUNK_BYTES and (waiting := self._port.in_waiting):
+                chunk = self._port.read(min(waiting, READ_CHUNK_BYTES - len(data)))
+                if not chunk:
+                    break
+                data += chunk
+        except (serial.SerialException, OSError) as error:
+            self._vanished = str(error)
+            raise vanished(self.name, self._vanished) from None
+        return bytes(data)
+
     async def read(self) -> bytes:
         self._check_open()
         if self._fd is None:
-            while not (data := self._read_now()):
+            while not (data := self._read_polled()):
                 await asyncio.sleep(POLL_INTERVAL_S)
                 self._check_open()
             return data
