@@ -38,8 +38,8 @@ from controller.state import SessionEvent, SessionState, TransitionError, next_s
 from firmware_bridge.messages import SensorReport
 from firmware_bridge.streamer import anchor_after, wire_segments
 from routines.compiler import compile_routine, resolve_intensity
-from routines.device import ChannelKind, SensorKind
-from routines.errors import MassageError, RefusedError
+from routines.device import ChannelKind, SensorKind, Zone
+from routines.errors import InputError, MassageError, RefusedError
 from routines.intensity import LEVELS
 from routines.plan import Plan
 from routines.routine import Routine
@@ -70,6 +70,7 @@ class SessionSnapshot:
     heat_on: bool
     faults: tuple[str, ...]
     readings: dict[str, float] = field(default_factory=dict)
+    zones_off: tuple[str, ...] = ()  # body zones the owner switched off
 
     @property
     def remaining_s(self) -> float:
@@ -142,6 +143,9 @@ class Session:
         self._auto_off_s = 0.0
         self._heat_ids = [c.id for c in self.device.channels_of(ChannelKind.HEAT)]
         self.heat_on = False
+        self._plan_heat_ids: list[str] = []  # heat channels the running plan uses
+        # Channels the owner switched off (heat, zones): kept over a pause and a resume.
+        self._owner_off: set[str] = set()
         chair.stop_path.add_listener(self._on_stop)
 
     # --- requests (any source) ----------------------------------------------------------------
@@ -176,14 +180,63 @@ class Session:
         if not self._heat_ids or self.state is not SessionState.RUNNING:
             return self.heat_on
         if self.heat_on:
-            self.chair.runtime.channels_off(self._heat_ids)
+            self._owner_off.update(self._heat_ids)
         else:
-            self.chair.runtime.channels_on(self._heat_ids)
-        self.heat_on = not self.heat_on
+            self._owner_off.difference_update(self._heat_ids)
+        self._apply_owner_choices()
         self._record("channels", "heat " + ("on" if self.heat_on else "off"),
                      mask=self.chair.runtime.enabled_mask)
         self.on_change()
         return self.heat_on
+
+    def set_zone(self, zone: Zone | str, on: bool) -> None:
+        """Switch every channel of a body zone (its airbags, its heat) off at once, or back on
+        within what admission accepted. Kept over a pause; the roller has no zone to switch."""
+        try:
+            zone = Zone(zone)
+        except ValueError:
+            raise InputError(f"unknown zone {zone!r}",
+                             f"zones of the {self.device.name}: {', '.join(self.zones())}") from None
+        ids = [c.id for c in self.device.channels if c.zone is zone]
+        if not ids:
+            raise InputError(f"the {self.device.name} has nothing to switch in zone {zone}",
+                             f"zones of the {self.device.name}: {', '.join(self.zones())}")
+        if on:
+            self._owner_off.difference_update(ids)
+        else:
+            self._owner_off.update(ids)
+        if self.state is SessionState.RUNNING:
+            self._apply_owner_choices()
+            self._record("channels", f"{zone} {'on' if on else 'off'}",
+                         mask=self.chair.runtime.enabled_mask)
+        self.on_change()
+
+    def zones(self) -> list[str]:
+        """The zones `set_zone` can switch on this device, head to toe."""
+        return [str(z) for z in Zone if any(c.zone is z for c in self.device.channels)]
+
+    def zones_off(self) -> tuple[str, ...]:
+        return tuple(z for z in self.zones()
+                     if all(c.id in self._owner_off for c in self.device.channels
+                            if c.zone is Zone(z)))
+
+    def _apply_owner_choices(self) -> None:
+        """Make the board's channel mask what admission allows minus what the owner switched
+        off. Only ever lowers what admission accepted (RuntimeLimits refuses anything else)."""
+        runtime = self.chair.runtime
+        off, on = [], []
+        for index, channel in enumerate(self.device.channels):
+            wanted = channel.id not in self._owner_off and runtime.admitted_mask >> index & 1
+            if runtime.enabled(index) and not wanted:
+                off.append(channel.id)
+            elif wanted and not runtime.enabled(index):
+                on.append(channel.id)
+        if off:
+            runtime.channels_off(off)
+        if on:
+            runtime.channels_on(on)
+        self.heat_on = any(runtime.enabled(self.device.channel_index(i))
+                           for i in self._plan_heat_ids)
 
     def _on_stop(self, source: StopSource, detail: str) -> None:
         if not self._stop_seen:
@@ -203,7 +256,7 @@ class Session:
             state=self.state, routine=self.routine.name, elapsed_s=elapsed_s,
             duration_s=duration_s, step=self.current_step(elapsed_s), intensity=self.level,
             heat_on=self.heat_on, faults=tuple(str(f) for f in self.chair.latch.faults),
-            readings=dict(self.chair.readings),
+            readings=dict(self.chair.readings), zones_off=self.zones_off(),
         )
 
     def elapsed_s(self) -> float:
@@ -300,7 +353,8 @@ class Session:
         anchor = anchor_after(link)
         self.chair.supervisor.begin_session(admitted, self._loop.time(), anchor_clock=anchor)
         self.chair.runtime.set_level(self.level if level is None else level)
-        self.heat_on = any(admitted.plan.channel_table(i).size for i in self._heat_ids)
+        self._plan_heat_ids = [i for i in self._heat_ids if admitted.plan.channel_table(i).size]
+        self._apply_owner_choices()
         self._running_plan = admitted.plan
         self._ramp_s, self._resume_from_s = ramp_s, resume_from_s
         self._plan_start_host_s = link.clock.host_time_at(link.clock.unwrap(anchor))
@@ -310,7 +364,9 @@ class Session:
         self._record("plan", admitted.plan.routine)
         self._record("intensity", f"level {self.level if level is None else level}",
                      scale=self.chair.runtime.scale)
-        self._record("channels", "all admitted on", mask=self.chair.runtime.enabled_mask)
+        self._record("channels", "as admitted" + (", less the owner's choices"
+                                                  if self._owner_off else ""),
+                     mask=self.chair.runtime.enabled_mask)
         self.on_change()
 
     async def _stream(self, segments) -> None:

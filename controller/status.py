@@ -63,7 +63,8 @@ def render(snapshot: SessionSnapshot, device: DeviceProfile) -> Panel:
     done = ProgressBar(total=max(snapshot.duration_s, 1e-9), completed=snapshot.elapsed_s)
     times = Text(f"{clock_text(snapshot.elapsed_s)} elapsed · "
                  f"{clock_text(snapshot.remaining_s)} left · intensity {snapshot.intensity}/5"
-                 f"{' · heat on' if snapshot.heat_on else ''}")
+                 f"{' · heat on' if snapshot.heat_on else ''}"
+                 f"{' · off: ' + ', '.join(snapshot.zones_off) if snapshot.zones_off else ''}")
     readings = Table.grid(padding=(0, 2))
     pairs = zone_readings(device, snapshot.readings)
     for first in range(0, len(pairs), 3):

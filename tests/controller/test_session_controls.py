@@ -12,7 +12,7 @@ import pytest
 from controller.state import SessionState
 from firmware_bridge.messages import DeviceState, RemoteKey
 from routines.device import load_device
-from routines.errors import FaultLatchedError
+from routines.errors import FaultLatchedError, InputError
 from routines.intensity import intensity_factor
 from routines.routine import load_routine
 from routines.user import UserProfile
@@ -136,6 +136,36 @@ def test_heat_switched_off_goes_off_at_once_and_back_on_within_the_plan(
     ran = run_virtual_time(run_on_simulator(CHAIR, short_routine, during=heat_off_and_on))
     assert ran.outcome.ended == "finished"
     assert seen == {"off": True, "on": True}
+
+
+def test_a_zone_switched_off_stays_off_over_a_pause_and_comes_back_on_request(
+        short_routine, run_virtual_time):
+    seen = {}
+
+    async def calves_off(session, driver, chair):
+        await wait_until(lambda: session.state is SessionState.RUNNING
+                         and driver.board.output("airbag_calves") > 2.0)
+        session.set_zone("calves", on=False)  # the airbag and the heat of the calves
+        await wait_until(lambda: driver.board.output("airbag_calves") == 0.0
+                         and driver.board.output("heat_calves") == 0.0, step_s=0.001)
+        seen["off"] = session.snapshot().zones_off
+        assert not session.heat_on  # the only heat zone is off
+        session.pause()
+        await wait_until(lambda: session.state is SessionState.PAUSED)
+        session.resume()
+        await wait_until(lambda: session.state is SessionState.RUNNING
+                         and session.elapsed_s() > 35.0)
+        seen["after_resume"] = (driver.board.output("airbag_calves"),
+                                driver.board.output("heat_calves"))
+        session.set_zone("calves", on=True)
+        await wait_until(lambda: driver.board.output("heat_calves") > 30.0, step_s=0.001)
+        seen["on"] = session.snapshot().zones_off
+        with pytest.raises(InputError, match="zones of the chair: shoulders, lower_back, seat"):
+            session.set_zone("elbows", on=False)
+
+    ran = run_virtual_time(run_on_simulator(CHAIR, short_routine, during=calves_off))
+    assert ran.outcome.ended == "finished"
+    assert seen == {"off": ("calves",), "after_resume": (0.0, 0.0), "on": ()}
 
 
 STOP_SOURCES = ["terminal", "remote_key", "mqtt", "session_timer", "seat_vacated",
