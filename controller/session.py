@@ -46,7 +46,8 @@ from routines.routine import Routine
 from routines.user import UserProfile
 from safety.admission import admit
 from safety.limits import DEFAULT_LIMITS, SafetyLimits
-from safety.stop_path import StopOutcome, StopSource
+from safety.faults import Fault, FaultCause
+from safety.stop_path import StopEnd, StopOutcome, StopSource
 from safety.supervisor import SegmentRefusedError
 from safety.verdicts import AdmittedPlan, Refusal
 
@@ -80,7 +81,9 @@ class SessionSnapshot:
 @dataclass(frozen=True)
 class SessionOutcome:
     routine: str
-    ended: str  # "finished", "stopped" (a person or the timer) or "fault"
+    # "finished"; "stopped" (a person or the timer); "fault" (a latched fault); "error" (it
+    # could not go on: a failed body scan, or the scanned plan refused)
+    ended: str
     detail: str
     massage_s: float
     stop: StopOutcome | None = None
@@ -146,6 +149,7 @@ class Session:
         self._plan_heat_ids: list[str] = []  # heat channels the running plan uses
         # Channels the owner switched off (heat, zones): kept over a pause and a resume.
         self._owner_off: set[str] = set()
+        self._error: str | None = None  # why the session could not go on (refusal, scan)
         chair.stop_path.add_listener(self._on_stop)
 
     # --- requests (any source) ----------------------------------------------------------------
@@ -297,6 +301,10 @@ class Session:
         admitted = admit_or_raise(plan, self.device, self.user, self.limits)
         self.notes += list(admitted.plan.notes) + list(admitted.notes)
         self.notes += [f"changed: {change}" for change in admitted.changes]
+        if admitted.plan.duration_s > admitted.auto_off_s + END_SLACK_S:
+            self.notes.append(
+                f"the routine lasts {admitted.plan.duration_s / 60:.1f} min, longer than the "
+                f"session timer ({admitted.auto_off_s / 60:g} min): it stops there")
         self._set(SessionEvent.START)
         try:
             if self.want_scan:
@@ -306,12 +314,23 @@ class Session:
                 self._auto_off_s = admitted.auto_off_s
                 self._set(SessionEvent.SCANNED if self.scan is not None
                           else SessionEvent.SKIP_SCAN)
-                self._start(admitted, ramp_s=0.0, resume_from_s=0.0)
+                self._start(admitted, ramp_s=0.0, resume_from_s=0.0,
+                            auto_off_s=admitted.auto_off_s)
                 await self._follow()
         except (RefusedError, ScanError) as error:
+            self._error = str(error)
             if not self._stop_seen:
                 self.stop(StopSource.SUPERVISOR, f"the session could not go on: {error}")
-            self.notes.append(str(error))
+        except BaseException as error:
+            # Whatever went wrong (a bug, a lost link, a cancelled task), the board ends safe
+            # through the one stop path before the error goes on.
+            if not self._stop_seen:
+                self.stop(StopSource.SUPERVISOR,
+                          f"the session failed: {type(error).__name__}: {error}")
+            self._cancel_timer()
+            await self._finish_streaming()
+            await self._end()
+            raise
         finally:
             self._cancel_timer()
             await self._finish_streaming()
@@ -347,17 +366,20 @@ class Session:
             pass
 
     def _start(self, admitted: AdmittedPlan, ramp_s: float, resume_from_s: float,
-               level: int | None = None) -> None:
-        """Begin supervising `admitted` and stream it, starting a moment from now."""
+               auto_off_s: float, level: int | None = None) -> None:
+        """Begin supervising `admitted` and stream it, starting a moment from now; the
+        supervisor stops it `auto_off_s` after the plan's first moment on the board."""
         link = self.chair.link
         anchor = anchor_after(link)
-        self.chair.supervisor.begin_session(admitted, self._loop.time(), anchor_clock=anchor)
+        start_host_s = link.clock.host_time_at(link.clock.unwrap(anchor))
+        self.chair.supervisor.begin_session(admitted, start_host_s, anchor_clock=anchor,
+                                            auto_off_s=auto_off_s)
         self.chair.runtime.set_level(self.level if level is None else level)
         self._plan_heat_ids = [i for i in self._heat_ids if admitted.plan.channel_table(i).size]
         self._apply_owner_choices()
         self._running_plan = admitted.plan
         self._ramp_s, self._resume_from_s = ramp_s, resume_from_s
-        self._plan_start_host_s = link.clock.host_time_at(link.clock.unwrap(anchor))
+        self._plan_start_host_s = start_host_s
         self.anchor_clock = anchor  # the board clock at which the running plan's time 0 falls
         segments = wire_segments(admitted.plan, anchor, self.chair.clock_hz)
         self._streaming = self._loop.create_task(self._stream(segments), name="streaming")
@@ -381,6 +403,9 @@ class Session:
             log.warning("streaming ended: %s", error)
         except MassageError as error:  # the link refused it, or the link is gone
             self.stop(StopSource.SUPERVISOR, f"streaming failed: {error}")
+        except Exception as error:  # a bug must not leave the board running out of segments
+            log.exception("streaming failed")
+            self.stop(StopSource.SUPERVISOR, f"streaming failed: {type(error).__name__}: {error}")
 
     @property
     def running_plan(self) -> Plan | None:
@@ -398,7 +423,10 @@ class Session:
         await self._finish_streaming()
         self.chair.supervisor.end_session()
         self._record("pause", f"at {self._paused_at_s:.1f} s")
-        await self.chair.link.hold_safe()
+        try:
+            await self.chair.link.hold_safe()
+        except MassageError as error:  # the board did not confirm: stop the hard way
+            self.stop(StopSource.SUPERVISOR, f"pausing failed: {error}")
 
     def _resume_now(self) -> None:
         drives = {c.id: self.chair.readings[s.id] for c in self.device.channels
@@ -408,9 +436,9 @@ class Session:
         rest = rest_of_plan(self.plan, self._paused_at_s, drives)
         admitted = admit_or_raise(rest.plan, self.device, self.user, self.limits)
         self._set(SessionEvent.RESUME)
-        self._start(admitted, ramp_s=rest.ramp_s, resume_from_s=rest.from_s)
         # The owner's timer counts massage time: the pause does not extend it.
-        left_s = self._auto_off_s - self._massage_s + rest.ramp_s
+        left_s = max(0.0, self._auto_off_s - self._massage_s + rest.ramp_s)
+        self._start(admitted, ramp_s=rest.ramp_s, resume_from_s=rest.from_s, auto_off_s=left_s)
         if left_s < rest.plan.duration_s:
             self._timer = self._loop.call_later(
                 max(0.0, left_s), self.stop, StopSource.SESSION_TIMER,
@@ -448,7 +476,8 @@ class Session:
         remove = self.chair.add_listener(collect)
         try:
             # At full scale: the scan's depth is chosen for feeling the back, not for comfort.
-            self._start(scan_admitted, ramp_s=0.0, resume_from_s=0.0, level=COMPILE_LEVEL)
+            self._start(scan_admitted, ramp_s=0.0, resume_from_s=0.0,
+                        auto_off_s=scan_admitted.auto_off_s, level=COMPILE_LEVEL)
             end_s = self._plan_end_host_s()
             while not self._stop_seen and self._loop.time() < end_s - END_SLACK_S:
                 await self._wait(end_s - self._loop.time())
@@ -487,10 +516,20 @@ class Session:
             except MassageError as error:  # the link died at the very end: stop the hard way
                 self.stop(StopSource.SUPERVISOR, f"ending the session failed: {error}")
                 outcome = await self.chair.stop_path.finished()
+        if outcome is not None and outcome.ended is StopEnd.ESCALATED:
+            # A board that does not confirm STOP may not be trusted with another session
+            # until a person has looked at it.
+            self.chair.latch.trip(
+                Fault(FaultCause.STOP_UNCONFIRMED,
+                      f"the board did not confirm STOP: {outcome.summary()}", self._loop.time()),
+                str(outcome.sources[0]), "port closed; the board's watchdog stops it")
         faults = tuple(str(fault) for fault in self.chair.latch.faults)
         if self.chair.latch.latched:
             self._set(SessionEvent.FAULT)
             ended, detail = "fault", faults[0]
+        elif self._error is not None:
+            self._set(SessionEvent.SAFE)
+            ended, detail = "error", self._error
         else:
             self._set(SessionEvent.SAFE)
             if outcome is None:
@@ -498,8 +537,6 @@ class Session:
             else:
                 ended = "stopped"
                 detail = ", ".join(f"{s}: {d}" for s, d in zip(outcome.sources, outcome.details))
-        if outcome is not None and outcome.ended != "confirmed":
-            self.notes.append(f"the board did not confirm the stop: {outcome.summary()}")
         self._massage_s = max(self._massage_s, self.elapsed_s())
         self._record("end", f"{ended}: {detail}")
         return SessionOutcome(self.routine.name, ended, detail, self._massage_s, outcome,

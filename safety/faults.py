@@ -33,6 +33,7 @@ class FaultCause(StrEnum):
     BOARD_RESET = "board_reset"  # the board restarted during a session
     SEGMENT_REFUSED = "segment_refused"  # an outgoing segment broke a limit
     SUPERVISOR_ERROR = "supervisor_error"  # the supervisor itself failed: it cannot judge
+    STOP_UNCONFIRMED = "stop_unconfirmed"  # the board never confirmed a STOP: port closed
 
 
 @dataclass(frozen=True)

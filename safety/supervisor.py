@@ -114,10 +114,13 @@ class Supervisor:
     # --- session -----------------------------------------------------------------------------
 
     def begin_session(
-        self, admitted: AdmittedPlan, host_s: float, anchor_clock: int | None = None
+        self, admitted: AdmittedPlan, host_s: float, anchor_clock: int | None = None,
+        auto_off_s: float | None = None,
     ) -> None:
         """Start supervising a session of `admitted` (sends the full run-time limits to the
-        board). `anchor_clock` maps plan seconds to the device clock for `Segment` inputs."""
+        board). `anchor_clock` maps plan seconds to the device clock for `Segment` inputs.
+        The session stops `auto_off_s` (at most the admitted auto-off) after `host_s`: a
+        resumed session passes what is left of its timer."""
         self._rearm_if_cleared()
         self.latch.raise_if_latched()
         if self.stop_path.stopping:
@@ -129,7 +132,9 @@ class Supervisor:
         self.schedule.clear()
         self.guard = SegmentGuard(admitted.limits, self.schedule)
         self._plan_origin_s = 0.0 if anchor_clock is None else self.clock.seconds(anchor_clock)
-        self._deadline_s = host_s + admitted.auto_off_s
+        budget_s = admitted.auto_off_s if auto_off_s is None else min(auto_off_s,
+                                                                      admitted.auto_off_s)
+        self._deadline_s = host_s + budget_s
         self._last_seen = [host_s] * len(self.device.sensors)
         self.runtime.begin()
         self.session_active = True

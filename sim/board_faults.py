@@ -21,6 +21,7 @@ class FaultSwitches:
     def __init__(self, board: SimBoard) -> None:
         self._board = board
         self.unplugged = False
+        self.deaf_to_stop = False
         self.active: set[tuple[FaultKind, str | None]] = set()
 
     def switch(self, kind: FaultKind, target: str | None, *, on: bool, now_s: float) -> None:
@@ -38,6 +39,8 @@ class FaultSwitches:
         plant = board.plant
         if kind is FaultKind.UNPLUG:
             self.unplugged = on
+        elif kind is FaultKind.DEAF_TO_STOP:
+            self.deaf_to_stop = on
         elif kind is FaultKind.SEAT_VACATED:
             board.occupant.present = not on
         elif kind is FaultKind.STUCK_VALVE:

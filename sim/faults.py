@@ -9,6 +9,8 @@
     HEATER_STUCK_ON  a heat zone's relay is welded: the element heats whatever the board says
     MOTOR_STALL      a linear drive is energised but does not move (no encoder pulses)
     SEAT_VACATED     the occupant stands up: no seat signal, no contact on the back
+    DEAF_TO_STOP     a firmware bug: the host's STOP is ignored (the watchdog, the remote's
+                     STOP key and the board's own checks still work)
 
 RESET is an event; the others stay on until cleared. Faults of the hardware are not visible to
 the board's own idea of its outputs (`outputs_safe`): a welded relay is exactly what the host's
@@ -31,6 +33,7 @@ class FaultKind(StrEnum):
     HEATER_STUCK_ON = "heater_stuck_on"
     MOTOR_STALL = "motor_stall"
     SEAT_VACATED = "seat_vacated"
+    DEAF_TO_STOP = "deaf_to_stop"
 
     @property
     def target(self) -> str | None:

@@ -112,6 +112,8 @@ class HostMessageHandling:
         self._refresh_outputs()
 
     def _on_stop(self, message: Stop) -> None:
+        if self.faults.deaf_to_stop:
+            return
         repeated = self.state is DeviceState.SHUTDOWN
         self._shut_down(StopCause.HOST_STOP)
         if repeated:

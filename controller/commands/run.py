@@ -75,4 +75,7 @@ def run_command(args: argparse.Namespace) -> int:
     if outcome.ended == "fault":
         print(f"massagectl run: stopped by a fault: {outcome.detail}", file=sys.stderr)
         return EXIT_FAULT
+    if outcome.ended == "error":
+        print(f"massagectl run: the session could not go on: {outcome.detail}", file=sys.stderr)
+        return EXIT_FAULT
     return EXIT_FINISHED if outcome.ended == "finished" else EXIT_STOPPED

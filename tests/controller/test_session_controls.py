@@ -15,7 +15,7 @@ from routines.device import load_device
 from routines.errors import FaultLatchedError, InputError
 from routines.intensity import intensity_factor
 from routines.routine import load_routine
-from routines.user import UserProfile
+from routines.user import UserLimits, UserProfile
 from safety.fault_log import FaultLog
 from safety.faults import FaultLatch
 from safety.stop_path import StopSource
@@ -257,3 +257,73 @@ def test_the_scanned_shoulder_line_moves_the_roller_work(short_routine, run_virt
         kneading = (plan_s > 15) & (plan_s < 60)
         heights[shoulder_mm] = float(np.nanmean(ran.board.trace.output("roller_position")[kneading]))
     assert heights[700.0] - heights[500.0] == pytest.approx(200.0, abs=15.0)
+
+
+TEN_MINUTES = """
+name = "ten_minutes"
+description = "Ten minutes of kneading: exactly the shortest session timer"
+warm_up_s = 10
+cool_down_s = 10
+
+[[steps]]
+kind = "knead"
+duration_s = 580
+speed_cpm = 20
+band = "upper_back"
+depth_mm = 6
+"""
+
+
+def test_a_routine_as_long_as_the_session_timer_runs_to_its_end(tmp_path, run_virtual_time):
+    path = tmp_path / "ten.toml"
+    path.write_text(TEN_MINUTES)
+    user = UserProfile(limits=UserLimits(session_min=10))
+    ran = run_virtual_time(run_on_simulator(CHAIR, load_routine(path), user))
+    assert ran.outcome.ended == "finished"
+    assert ran.outcome.massage_s == pytest.approx(600.0, abs=0.05)
+
+
+def test_a_routine_longer_than_the_session_timer_says_so_and_stops_there(
+        tmp_path, run_virtual_time):
+    path = tmp_path / "eleven.toml"
+    path.write_text(TEN_MINUTES.replace("duration_s = 580", "duration_s = 640"))
+    user = UserProfile(limits=UserLimits(session_min=10))
+    ran = run_virtual_time(run_on_simulator(CHAIR, load_routine(path), user))
+    assert ran.outcome.ended == "stopped"
+    assert ran.outcome.stop.sources[0] is StopSource.SESSION_TIMER
+    assert ran.outcome.massage_s == pytest.approx(600.0, abs=0.2)
+    assert any("longer than the session timer (10 min)" in note for note in ran.outcome.notes)
+
+
+def test_a_pause_the_board_does_not_confirm_escalates_and_latches(short_routine,
+                                                                  run_virtual_time):
+    seen = {}
+
+    async def pause_a_deaf_board(session, driver, chair):
+        await wait_until(lambda: session.state is SessionState.RUNNING
+                         and session.elapsed_s() > 30.0)
+        driver.inject_fault(FaultKind.DEAF_TO_STOP)  # a firmware bug: STOP is ignored
+        loop = asyncio.get_running_loop()
+        paused_s = loop.time()
+        session.pause()
+        # The host gives up on the board and closes the port; the board's watchdog acts.
+        await wait_until(lambda: driver.board.state is DeviceState.SHUTDOWN, step_s=0.01)
+        seen["safe_after_s"] = loop.time() - paused_s
+        seen["outputs_safe"] = driver.board.outputs_safe()
+
+    ran = run_virtual_time(run_on_simulator(CHAIR, short_routine, during=pause_a_deaf_board))
+    assert ran.outcome.ended == "fault"
+    assert ran.outcome.stop.ended == "escalated" and ran.outcome.stop.port_closed
+    assert [str(f.cause) for f in ran.chair.latch.faults] == ["stop_unconfirmed"]
+    assert seen["outputs_safe"]
+    # Pausing waits for the board's confirmation (2 s), the stop path tries for 0.25 s more,
+    # then the watchdog's 0.5 s: a bounded time, with no answer from the board at all.
+    assert seen["safe_after_s"] < 3.0
+
+
+def test_a_body_scan_that_finds_no_back_ends_as_an_error(short_routine, run_virtual_time):
+    ran = run_virtual_time(run_on_simulator(CHAIR, short_routine, body_scan=True,
+                                            occupant=Occupant(5000.0, 450.0)))
+    assert ran.outcome.ended == "error"
+    assert "felt no back" in ran.outcome.detail
+    assert ran.board.outputs_safe()
