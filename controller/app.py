@@ -47,6 +47,8 @@ from sim.virtual_loop import VirtualTimeLoop
 
 log = logging.getLogger(__name__)
 
+SIMULATOR_PORT = "sim"  # --port sim: the built-in simulator, whatever the config says
+TRACE_NAME_ATTEMPTS = 100
 REMOTE_REFRESH_S = 1.0  # the remote's clock shows seconds; more often would only load the line
 
 
@@ -87,10 +89,12 @@ def prepare(options: RunOptions) -> Prepared:
     device = load_device(options.device or config.device.profile)
     user = load_user(options.user or config.session.user_profile)
     routine = resolve_routine(options.routine)
-    port = options.port or config.device.port
+    port = chosen_port(options)
     if port is not None and options.speed != 1.0:
-        raise InputError("--speed works with the built-in simulator only",
-                         "leave out --port to run against the simulator")
+        where = "--port" if options.port else "the config file's [device] port"
+        raise InputError(f"--speed works with the built-in simulator only, and {where} names "
+                         f"a chair ({port})", f"add `--port {SIMULATOR_PORT}` to use the "
+                         "built-in simulator")
     plan = compile_routine(routine, device, user, intensity=COMPILE_LEVEL)
     admit_or_raise(plan, device, user, config.limits)  # the refusal names every violation
     fault_log = FaultLog(config.logs.fault_log)
@@ -99,10 +103,16 @@ def prepare(options: RunOptions) -> Prepared:
     return Prepared(routine, device, user, latch, fault_log)
 
 
+def chosen_port(options: RunOptions) -> str | None:
+    """The chair's port: --port, else the config's; None (or --port sim): the simulator."""
+    port = options.port or options.config.device.port
+    return None if port == SIMULATOR_PORT else port
+
+
 def run_routine(options: RunOptions, console: Console | None = None) -> RunResult:
     """Prepare, then run on a loop of the right speed; returns when the board is safe."""
     prepared = prepare(options)
-    port = options.port or options.config.device.port
+    port = chosen_port(options)
     if port is None:
         factory = lambda: VirtualTimeLoop(speed=options.speed)  # noqa: E731
     else:
@@ -224,7 +234,13 @@ def _save_trace(recorder: SessionRecorder, directory: Path, routine: str,
                 console: Console) -> Path | None:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     try:
-        return recorder.save(directory / f"{stamp}-{routine}.npz")
+        for attempt in range(1, TRACE_NAME_ATTEMPTS + 1):
+            suffix = "" if attempt == 1 else f"-{attempt}"  # two sessions in the same second
+            try:
+                return recorder.save(directory / f"{stamp}-{routine}{suffix}.npz")
+            except FileExistsError:
+                continue
+        raise OSError(f"{TRACE_NAME_ATTEMPTS} traces named {stamp}-{routine} already exist")
     except OSError as error:
         console.print(f"could not save the trace in {directory}: {error}")
         return None

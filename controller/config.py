@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from routines.errors import InvalidFileError, Problem
 from routines.loading import load_model
@@ -48,6 +48,10 @@ class SessionSettings(BaseModel):
 
 
 class MqttSettings(BaseModel):
+    """For the MQTT bridge, which this version does not have yet: the settings are checked so
+    a config written for it stays valid, but `enabled = true` is refused rather than ignored
+    (an owner must not believe a stop over MQTT works when nothing listens)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = False
@@ -60,6 +64,14 @@ class MqttSettings(BaseModel):
     node_id: str = Field(default="massage_chair", pattern=r"^[a-zA-Z0-9_-]{1,64}$")
     base_topic: str = Field(default="massagectl", pattern=r"^[^#+]{1,128}$")
     discovery_prefix: str = Field(default="homeassistant", pattern=r"^[^#+]{1,128}$")
+
+    @field_validator("enabled")
+    @classmethod
+    def _bridge_not_there_yet(cls, enabled: bool) -> bool:
+        if enabled:
+            raise ValueError("this version of massagectl has no MQTT bridge yet; set "
+                             "enabled = false (nothing would listen to MQTT commands)")
+        return enabled
 
 
 def default_state_dir() -> Path:

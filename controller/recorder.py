@@ -78,6 +78,7 @@ class SessionRecorder:
                              "detail": detail, **values})
 
     def save(self, path: Path) -> Path:
+        """Write the trace to `path`, which must not exist yet (FileExistsError)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {
             "format": TRACE_FORMAT, "routine": self.routine, "started": self.started,
@@ -88,7 +89,7 @@ class SessionRecorder:
         for row, first, values in self._reports:
             end = min(first + len(values), sensor_count)
             sensors[row, first:end] = values[: end - first]
-        with path.open("wb") as handle:
+        with path.open("xb") as handle:  # never over another session's trace
             np.savez_compressed(
                 handle,
                 sensor_times_s=np.asarray(self._times, dtype=np.float64),
@@ -114,8 +115,12 @@ class SessionTrace:
 
     @property
     def duration_s(self) -> float:
+        """Up to the session's end: segments queued beyond a stop never ran."""
         ends = [float(self.sensor_times_s[-1])] if len(self.sensor_times_s) else [0.0]
-        if len(self.segments):
+        end_events = [e["t_s"] for e in self.events if e.get("kind") == "end"]
+        if end_events:
+            ends.append(float(end_events[-1]))
+        elif len(self.segments):
             ends.append(float(np.max(self.segments["start_s"] + self.segments["duration_s"])))
         return max(ends)
 

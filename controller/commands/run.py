@@ -25,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("routine", metavar="ROUTINE", help="a built-in name or a routine file")
     parser.add_argument("--port", default=None, metavar="URL",
-                        help="serial port or pyserial URL of the chair (default: the config's, "
-                        "else the built-in simulator)")
+                        help="serial port or pyserial URL of the chair, or `sim` for the "
+                        "built-in simulator (default: the config's, else the simulator)")
     parser.add_argument("--device", default=None, metavar="chair|pad|PATH",
                         help="device profile (default: the config's, else chair)")
     parser.add_argument("--user", default=None, metavar="PATH", help="user profile file")

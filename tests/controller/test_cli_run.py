@@ -98,3 +98,33 @@ def test_a_latched_fault_blocks_run_until_faults_clear(capsys, config, tmp_path)
     status, out, _ = run(capsys, "run", "energising_tap", "--speed", "max", "--quiet",
                          "--no-scan", "--config", str(config))
     assert status == 0
+
+
+TINY = """
+name = "tiny"
+description = "Three seconds of gentle kneading"
+
+[[steps]]
+kind = "knead"
+duration_s = 3
+speed_cpm = 15
+band = "mid_back"
+depth_mm = 4
+"""
+
+
+def test_a_chair_in_the_config_and_speed_say_how_to_use_the_simulator(capsys, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[device]\nport = "/dev/serial/by-id/usb-chair"\n[logs]\n'
+                      'directory = "state"\n')
+    routine = tmp_path / "tiny.toml"
+    routine.write_text(TINY)
+    status, _, err = run(capsys, "run", str(routine), "--speed", "max", "--config", str(config))
+    assert status == 1
+    assert "the config file's [device] port names a chair" in err and "--port sim" in err
+    # Two sessions within the same second keep two traces.
+    for _ in range(2):
+        status, out, _ = run(capsys, "run", str(routine), "--port", "sim", "--speed", "max",
+                             "--quiet", "--no-scan", "--config", str(config))
+        assert status == 0 and "on built-in simulator" in out
+    assert len(list((tmp_path / "state" / "traces").glob("*-tiny*.npz"))) == 2

@@ -62,3 +62,12 @@ def test_owner_limits_can_only_be_lowered(tmp_path: Path):
     [problem] = caught.value.problems
     assert problem.field == "limits"
     assert "heat.cap_c: 45 is above the default 42" in problem.message
+
+
+def test_mqtt_switched_on_is_refused_while_there_is_no_bridge(tmp_path: Path):
+    path = tmp_path / "config.toml"
+    path.write_text('[mqtt]\nenabled = true\nhost = "broker.lan"\n')
+    with pytest.raises(InvalidFileError) as caught:
+        load_config(path)
+    [problem] = caught.value.problems
+    assert problem.field == "mqtt.enabled" and "no MQTT bridge yet" in problem.message
