@@ -57,6 +57,10 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"massagectl run: {args.routine} refused by the safety layer:", file=sys.stderr)
         for violation in error.violations:
             print(f"  {violation}", file=sys.stderr)
+        # Intensity + on the remote may take a session up to level 5 at any time, so the plan
+        # is checked there whatever level it starts at.
+        print("  (values as at intensity 5: + can reach it during any session)",
+              file=sys.stderr)
         return EXIT_FAULT
     outcome = result.outcome
     out = Console(soft_wrap=True)

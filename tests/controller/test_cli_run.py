@@ -83,6 +83,7 @@ def test_a_routine_the_users_precautions_forbid_is_refused_with_every_reason(cap
     assert status == 1
     assert "full_body refused by the safety layer" in err
     assert "calves" in err and "deep vein thrombosis" in err
+    assert "as at intensity 5" in err
 
 
 def test_a_latched_fault_blocks_run_until_faults_clear(capsys, config, tmp_path):
