@@ -1,10 +1,10 @@
 """The limits of each channel for one device, one occupant and the owner's settings.
 
 `plan_limits(device, user, limits)` folds the layers (safety.limits) into one `PlanLimits`: for
-every channel a cap (the user's own cap, or else the chair's default cap; never above the hard
-limit; lowered further by precautions and injuries; each with its reason), rate limits, the
-airbag time-at-pressure budget and the heat budgets; for the roller's
-work channels (depth, knead, tap) lower caps per back zone. Admission checks plans against it,
+every channel a cap (the user's own cap, or else the chair's cap; never above an owner's lowered
+cap nor the hard limit; lowered further by precautions and injuries; each with its reason), rate
+limits, the airbag time-at-pressure budget and the heat budgets; for the roller's work channels
+(depth, knead, tap) lower caps per back zone. Admission checks plans against it,
 and the supervisor checks every outgoing segment against the same object.
 """
 
@@ -158,43 +158,40 @@ def _channel_limits(
 ) -> ChannelLimits:
     kind = channel.kind
     cap = Cap(channel.max, f"hard limit of {channel.id} (device profile)")
-    default = cap  # the chair's cap where the user set none
     rate = channel.max_rate_per_s
     rise = hold = heat = None
+    # The chair's cap for this channel: (built-in default, owner's value, config field, label of
+    # the default); the user's own cap: (value, profile field).
+    chair: tuple[float, float, str, str] | None = None
     user_cap: tuple[float | None, str] = (None, "")
     if kind is ChannelKind.AIRBAG:
         zone_limits = limits.airbag_zone(channel.zone)
-        default = Cap(zone_limits.cap_kpa, f"default cap for {channel.zone} airbags")
+        chair = (DEFAULT_LIMITS.airbag_zone(channel.zone).cap_kpa, zone_limits.cap_kpa,
+                 f"limits.airbag.{channel.zone}.cap_kpa", f"default cap for {channel.zone} airbags")
         user_cap = (user.limits.pressure_kpa.get(channel.zone),
-                    f"user limit limits.pressure_kpa.{channel.zone}")
+                    f"limits.pressure_kpa.{channel.zone}")
         rise = min(rate, zone_limits.max_rise_kpa_per_s)
         hold = PressureHold(zone_limits.occlusion_kpa, zone_limits.max_hold_s, PRESSURE_RELEASE_S)
     elif kind is ChannelKind.HEAT:
         cap = _lower(cap, HEAT_HARD_MAX_C - HEAT_OVERSHOOT_C,
                      f"contact-surface hard limit {HEAT_HARD_MAX_C:g} C less the thermostat's "
                      f"{HEAT_OVERSHOOT_C:g} C overshoot")
-        default = Cap(limits.heat.cap_c, "default heat cap")
-        user_cap = (user.limits.temperature_c, "user limit limits.temperature_c")
+        chair = (DEFAULT_LIMITS.heat.cap_c, limits.heat.cap_c, "limits.heat.cap_c",
+                 "default heat cap")
+        user_cap = (user.limits.temperature_c, "limits.temperature_c")
         heat = HeatBudget(limits.heat.max_on_s, limits.heat.dose_budget, HEAT_OVERSHOOT_C)
     elif kind is ChannelKind.DEPTH:
-        default = Cap(limits.roller.depth_cap_mm, "default roller depth cap")
-        user_cap = (user.limits.depth_mm, "user limit limits.depth_mm")
+        chair = (DEFAULT_LIMITS.roller.depth_cap_mm, limits.roller.depth_cap_mm,
+                 "limits.roller.depth_cap_mm", "default roller depth cap")
+        user_cap = (user.limits.depth_mm, "limits.depth_mm")
         rise = rate
     elif kind is ChannelKind.TAP:
-        default = Cap(limits.roller.tap_cap_hz, "percussion rate cap")
+        chair = (DEFAULT_LIMITS.roller.tap_cap_hz, limits.roller.tap_cap_hz,
+                 "limits.roller.tap_cap_hz", "default percussion rate cap")
     elif kind is ChannelKind.POSITION:
         rate = min(rate, limits.roller.travel_speed_mm_per_s)
-    value, reason = user_cap
-    if value is not None:
-        # The person's own limit replaces the chair's default cap, up to the hard limit (which
-        # check_user_limits enforces); the report says so when it is above the default.
-        if value > default.value:
-            notes.append(f"{reason} ({value:g} {channel.unit}) is above the default "
-                         f"{default.value:g} {channel.unit} ({default.reason}); the user's "
-                         "limit applies")
-        cap = _lower(cap, value, reason)
-    else:
-        cap = _lower(cap, default.value, default.reason)
+    if chair is not None:
+        cap = _chair_and_user_cap(channel, cap, *chair, *user_cap, notes)
 
     floor = Cap(channel.min, f"hard limit of {channel.id} (device profile)")
     zone_caps: dict[Zone, Cap] = {}
@@ -223,6 +220,37 @@ def _channel_limits(
     # A zone cap never exceeds the channel's own cap.
     zone_caps = {z: c for z, c in zone_caps.items() if c.value < cap.value}
     return ChannelLimits(index, channel, cap, floor, rate, rise, zone_caps, hold, heat, skipped)
+
+
+def _chair_and_user_cap(
+    channel: Channel, hard: Cap, builtin: float, owner: float, owner_field: str,
+    default_label: str, user_value: float | None, user_field: str, notes: list[str],
+) -> Cap:
+    """The cap from the owner's and the user's layers, never above `hard`.
+
+    An owner's value below the built-in default is a ceiling for everyone on this chair: a user
+    profile may lower it, never raise it. Where the owner kept the default, a user's own cap
+    replaces it up to the hard limit (check_user_limits refuses anything above), as the design
+    allows a person to choose more heat, pressure or depth than the chair's default.
+    """
+    unit = channel.unit
+    user_reason = f"user profile {user_field}"
+    if owner < builtin:
+        ceiling = Cap(owner, f"owner cap (config {owner_field})")
+        if user_value is None:
+            return _lower(hard, ceiling.value, ceiling.reason)
+        if user_value > ceiling.value:
+            notes.append(f"{user_reason} ({user_value:g} {unit}) is above the owner cap "
+                         f"{ceiling.value:g} {unit} (config {owner_field}); the owner's cap "
+                         "applies")
+            return _lower(hard, ceiling.value, ceiling.reason)
+        return _lower(hard, user_value, user_reason)
+    if user_value is None:
+        return _lower(hard, builtin, default_label)
+    if user_value > builtin:
+        notes.append(f"{user_reason} ({user_value:g} {unit}) is above the {default_label} "
+                     f"{builtin:g} {unit}; the user's limit applies")
+    return _lower(hard, user_value, user_reason)
 
 
 def _lower(cap: Cap, value: float, reason: str) -> Cap:

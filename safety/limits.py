@@ -6,9 +6,11 @@ Three layers:
 2. owner: `SafetyLimits`, the default caps and the budgets for everyone on this chair; an owner
    may only lower the built-in values below (the one exception: the session cap, which an owner
    may raise up to `SESSION_HARD_MAX_MIN`);
-3. user: `routines.user.UserLimits`, a person's own caps. Where a user set one it replaces the
-   chair's default cap, up to the hard limit (`check_user_limits` refuses anything above); the
-   budgets (time at pressure, heat time, thermal dose) are never the user's to raise.
+3. user: `routines.user.UserLimits`, a person's own caps. Where the owner lowered a cap, that
+   value is a ceiling: a user may lower it, never raise it. Where the owner kept the built-in
+   default, a user's cap replaces it, up to the hard limit (`check_user_limits` refuses anything
+   above); the budgets (time at pressure, heat time, thermal dose) are never the user's to raise.
+   An owner's value counts as lowered when it is below the built-in default (`DEFAULT_LIMITS`).
    (`safety.channel_limits` folds the layers.)
 
 Sources (DESIGN.md, Safety): Moritz & Henriques 1947 via Kowa (low-temperature burns); the
@@ -170,7 +172,8 @@ class SafetyLimits(BaseModel):
 
     airbag: dict[Zone, AirbagZoneLimits] = Field(
         default_factory=lambda: dict(DEFAULT_AIRBAG_LIMITS),
-        description="Per body zone; zones left out keep their defaults.",
+        description="Per body zone; zones left out, and fields left out of a zone, keep their "
+        "defaults.",
     )
     heat: HeatLimits = HeatLimits()
     roller: RollerLimits = RollerLimits()
@@ -179,10 +182,18 @@ class SafetyLimits(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _fill_zones(cls, data: object) -> object:
+        # Zones left out keep their defaults, and so do the fields left out of a zone that is
+        # given: `[limits.airbag.calves] cap_kpa = 10` lowers one number, not four.
         if isinstance(data, dict) and isinstance(data.get("airbag"), dict):
-            given = data["airbag"]
-            data = {**data, "airbag": {**{z.value: v for z, v in DEFAULT_AIRBAG_LIMITS.items()},
-                                       **given}}
+            defaults = {z.value: v for z, v in DEFAULT_AIRBAG_LIMITS.items()}
+            merged: dict[object, object] = dict(defaults)
+            for zone, given in data["airbag"].items():
+                name = zone.value if isinstance(zone, Zone) else zone
+                default = defaults.get(name)  # an unknown zone is left for pydantic to name
+                if isinstance(given, dict) and default is not None:
+                    given = {**default.model_dump(), **given}
+                merged[name] = given
+            data = {**data, "airbag": merged}
         return data
 
     @model_validator(mode="after")

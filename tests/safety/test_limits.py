@@ -104,11 +104,11 @@ def test_a_users_own_cap_replaces_the_default_up_to_the_hard_limit_and_is_noted(
     limits = plan_limits(CHAIR, user)
     assert limits.channel("heat_calves").cap.value == 44.0
     assert plan_limits(CHAIR, UserProfile()).channel("heat_calves").cap.value == 42.0
-    assert any("limits.temperature_c (44 C) is above the default 42 C" in note
-               for note in limits.notes)
+    assert ("user profile limits.temperature_c (44 C) is above the default heat cap 42 C; the "
+            "user's limit applies") in limits.notes
     assert limits.channel("airbag_shoulders").cap.value == 12.0
     shoulders = limits.channel("airbag_shoulders")
-    assert shoulders.cap.reason == "user limit limits.pressure_kpa.shoulders"
+    assert shoulders.cap.reason == "user profile limits.pressure_kpa.shoulders"
 
 
 def test_session_timer_is_the_users_choice_within_the_cap():
