@@ -13,6 +13,7 @@ from routines.errors import MassageError
 EXIT_OK = 0
 EXIT_FAILURE = 1  # the command ran and found a problem (invalid file, fault, refusal)
 EXIT_USAGE = 2  # the command line itself was wrong (argparse uses 2 as well)
+EXIT_INTERRUPTED = 130  # Ctrl-C before anything had started (128 + SIGINT, as shells report)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,15 +31,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    # argv None: this is the program itself (the console script, `python -m`), which exits right
+    # after; after a session, stop signals must not kill it in the interpreter's shutdown.
+    # A KeyboardInterrupt can only come before a session took the stop signals (CommandSignals
+    # notes them from then on), so nothing had started and there is nothing to report but that.
     try:
-        return int(args.handler(args) or EXIT_OK)
-    except MassageError as error:
-        print(f"massagectl {args.command}: {error}", file=sys.stderr)
-        return EXIT_FAILURE
+        # Imported here, as every command is below: Ctrl-C while the imports load (a few tenths
+        # of a second) is caught like anywhere else instead of ending in a traceback.
+        from controller.terminal import CommandSignals
+
+        with CommandSignals(to_the_end=argv is None):
+            args = build_parser().parse_args(argv)
+            try:
+                return int(args.handler(args) or EXIT_OK)
+            except MassageError as error:
+                print(f"massagectl {args.command}: {error}", file=sys.stderr)
+                return EXIT_FAILURE
     except KeyboardInterrupt:
-        return 130
+        print("massagectl: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

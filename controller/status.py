@@ -70,7 +70,13 @@ def render(snapshot: SessionSnapshot, device: DeviceProfile) -> Panel:
     for first in range(0, len(pairs), 3):
         cells = [f"{label}: {value}" for label, value in pairs[first:first + 3]]
         readings.add_row(*cells)
-    parts = [header, done, times, readings]
+    # The bar and the times on rows of their own: a ProgressBar ends without a newline, so in a
+    # Group the times would land on the bar's line and be cut off at the panel's edge.
+    progress = Table.grid(expand=True)
+    progress.add_column()
+    progress.add_row(done)
+    progress.add_row(times)
+    parts = [header, progress, readings]
     for fault in snapshot.faults:
         parts.append(Text(f"FAULT {fault}", style="bold red"))
     parts.append(Text(KEYS_HELP, style="dim"))

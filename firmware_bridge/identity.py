@@ -2,7 +2,8 @@
 
 `device_profile_map(profile)` gives what a board built for that profile reports, so the simulator
 answers Identify consistently. `map_differences(identity, profile)` lists every way a board's
-answer differs from the profile the host was configured with; the link refuses such a board.
+answer differs from the profile the host was configured with (for another kind of device, with
+other channel or sensor counts: what it is and both lists); the link refuses such a board.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from firmware_bridge.wire_types import to_counts
 from firmware_bridge.messages import ChannelInfo, DeviceInfo, SensorInfo
 from firmware_bridge.wire import PROTOCOL_VERSION
-from routines.device import DeviceProfile
+from routines.device import DeviceProfile, builtin_device_names, load_device
 
 DEFAULT_CLOCK_HZ = 1_000_000  # 1 us ticks: far below the 1 ms schedule target; 32 bits last 71 min
 # Segments a board holds ahead: 2 s of the busiest plan (12 channels, a segment each 0.5 s) is
@@ -121,11 +122,12 @@ def map_differences(identity: DeviceIdentity, profile: DeviceProfile) -> list[st
         )
     if info.queue_capacity < 1:
         found.append("queue capacity: device says 0 segments")
-    if info.channel_count != len(profile.channels):
-        found.append(
-            f"channel count: device says {info.channel_count}, "
-            f"profile '{profile.name}' says {len(profile.channels)}"
-        )
+    if (info.channel_count != len(profile.channels)
+            or info.sensor_count != len(profile.sensors)):
+        # Another kind of device altogether (a pad where a chair was expected): comparing its
+        # channels index by index would only list unrelated pairs, a long line that hides the
+        # one fact that matters. Name it and show both lists instead.
+        return found + _another_device(identity, profile)
     for index, channel in enumerate(profile.channels):
         if index >= len(identity.channels):
             break
@@ -145,11 +147,6 @@ def map_differences(identity: DeviceIdentity, profile: DeviceProfile) -> list[st
             checks.append(("max duration", got.max_duration_ticks / info.clock_hz,
                            channel.max_duration_s, False, " s"))
         found.extend(_differing(label, checks))
-    if info.sensor_count != len(profile.sensors):
-        found.append(
-            f"sensor count: device says {info.sensor_count}, "
-            f"profile '{profile.name}' says {len(profile.sensors)}"
-        )
     channel_ids = [channel.id for channel in profile.channels]
     for index, sensor in enumerate(profile.sensors):
         if index >= len(identity.sensors):
@@ -168,6 +165,52 @@ def map_differences(identity: DeviceIdentity, profile: DeviceProfile) -> list[st
         ]
         found.extend(_differing(label, checks))
     return found
+
+
+def _another_device(identity: DeviceIdentity, profile: DeviceProfile) -> list[str]:
+    """Three lines: what the device is, and its list and the profile's of what differs in
+    number (channels, else sensors)."""
+    info = identity.info
+    known = _built_in_match(identity)
+    who = (f"a '{known.name}' board" if known is not None
+           else "a board no built-in profile describes")
+    lines = [
+        f"device: {who} (firmware {info.firmware_version}) with {info.channel_count} channels "
+        f"and {info.sensor_count} sensors; profile '{profile.name}' has "
+        f"{len(profile.channels)} channels and {len(profile.sensors)} sensors"
+    ]
+    if info.channel_count != len(profile.channels):
+        if known is not None:
+            device_channels = [channel.id for channel in known.channels]
+        else:  # the board does not send ids: say what each output is
+            device_channels = [_described(c.kind, c.zone) for c in identity.channels]
+        lines.append(f"device channels: {', '.join(device_channels)}")
+        lines.append(f"profile '{profile.name}' channels: "
+                     f"{', '.join(channel.id for channel in profile.channels)}")
+    else:
+        if known is not None:
+            device_sensors = [sensor.id for sensor in known.sensors]
+        else:
+            device_sensors = [_described(s.kind, None) for s in identity.sensors]
+        lines.append(f"device sensors: {', '.join(device_sensors)}")
+        lines.append(f"profile '{profile.name}' sensors: "
+                     f"{', '.join(sensor.id for sensor in profile.sensors)}")
+    return lines
+
+
+def _described(kind: object, zone: object) -> str:
+    return str(kind) if zone is None else f"{kind} {zone}"
+
+
+def _built_in_match(identity: DeviceIdentity) -> DeviceProfile | None:
+    """The built-in profile a board answering exactly this way was built for, if any (at the
+    board's own clock, which only scales the max durations)."""
+    for name in builtin_device_names():
+        profile = load_device(name)
+        expected = device_profile_map(profile, clock_hz=identity.info.clock_hz)
+        if expected.channels == identity.channels and expected.sensors == identity.sensors:
+            return profile
+    return None
 
 
 @dataclass

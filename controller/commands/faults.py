@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from controller.cli_options import add_config, config_of
+from routines.errors import InputError
 from safety.fault_log import FaultLog, read_fault_log
 from safety.faults import FaultLatch
 
@@ -30,6 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def faults_command(args: argparse.Namespace) -> int:
     path = args.log if args.log is not None else config_of(args).logs.fault_log
+    # The config's log not existing yet is normal (no fault so far); a log named on the command
+    # line that is not there is a typo or the wrong machine, and "no records" would mislead.
+    if args.log is not None and not path.exists():
+        raise InputError(f"no fault log at {path}",
+                         "check the path, or leave LOG out for the config's log")
     console = Console(soft_wrap=True)
     reading = read_fault_log(path)
     records = reading.records if args.all else reading.records[-DEFAULT_LAST:]

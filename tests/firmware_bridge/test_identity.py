@@ -50,13 +50,52 @@ def test_each_difference_is_named_with_both_values():
 def test_another_device_and_another_protocol_version_are_refused():
     pad_board = device_profile_map(load_device("pad"))
     differences = map_differences(pad_board, load_device("chair"))
-    assert differences[0] == "channel count: device says 4, profile 'chair' says 12"
-    assert "channel 1 'roller_width': device says kind knead, profile says width" in differences
+    assert differences[0].startswith("device: a 'pad' board")
     old = dataclasses.replace(pad_board, info=dataclasses.replace(pad_board.info,
                                                                   protocol_version=0))
     assert map_differences(old, load_device("pad")) == [
         "protocol version: device speaks 0, this host speaks 1"
     ]
+
+
+def test_a_pad_where_the_chair_was_expected_is_named_with_both_channel_lists():
+    chair, pad = load_device("chair"), load_device("pad")
+    differences = map_differences(device_profile_map(pad), chair)
+    assert differences == [
+        "device: a 'pad' board (firmware sim-1) with 4 channels and 5 sensors; "
+        "profile 'chair' has 12 channels and 16 sensors",
+        "device channels: " + ", ".join(c.id for c in pad.channels),
+        "profile 'chair' channels: " + ", ".join(c.id for c in chair.channels),
+    ]
+    # The link joins them into one error line: short enough to read, not unrelated pairs.
+    assert len("; ".join(differences)) < 500
+    assert not any("device says kind" in line for line in differences)
+
+
+def test_an_unknown_board_with_other_counts_lists_what_each_output_is():
+    pad = load_device("pad")
+    board = device_profile_map(pad)
+    extra = dataclasses.replace(board.channels[-1], index=len(board.channels))
+    bigger = dataclasses.replace(
+        board, channels=(*board.channels, extra),
+        info=dataclasses.replace(board.info, channel_count=len(board.channels) + 1))
+    differences = map_differences(bigger, pad)
+    assert differences[0].startswith("device: a board no built-in profile describes")
+    assert differences[1] == ("device channels: position, knead, tap, heat lower_back, "
+                              "heat lower_back")
+    assert differences[2] == "profile 'pad' channels: " + ", ".join(c.id for c in pad.channels)
+
+
+def test_a_board_with_other_sensor_counts_shows_both_sensor_lists():
+    pad = load_device("pad")
+    board = device_profile_map(pad)
+    fewer = dataclasses.replace(board, sensors=board.sensors[:-1], info=dataclasses.replace(
+        board.info, sensor_count=len(board.sensors) - 1))
+    differences = map_differences(fewer, pad)
+    assert len(differences) == 3
+    assert "with 4 channels and 4 sensors; profile 'pad' has 4 channels and 5 sensors" in (
+        differences[0])
+    assert differences[2] == "profile 'pad' sensors: " + ", ".join(s.id for s in pad.sensors)
 
 
 def test_max_duration_is_compared_at_the_boards_own_clock():
