@@ -90,11 +90,15 @@ def prepare(options: RunOptions) -> Prepared:
     user = load_user(options.user or config.session.user_profile)
     routine = resolve_routine(options.routine)
     port = chosen_port(options)
-    if port is not None and options.speed != 1.0:
+    simulator_only = [name for name, given in (("--speed", options.speed != 1.0),
+                                               ("--sim-shoulder-mm", options.sim_shoulder_mm))
+                      if given]
+    if port is not None and simulator_only:
         where = "--port" if options.port else "the config file's [device] port"
-        raise InputError(f"--speed works with the built-in simulator only, and {where} names "
-                         f"a chair ({port})", f"add `--port {SIMULATOR_PORT}` to use the "
-                         "built-in simulator")
+        verb = "works" if len(simulator_only) == 1 else "work"
+        raise InputError(f"{' and '.join(simulator_only)} {verb} with the built-in simulator "
+                         f"only, and {where} names a chair ({port})",
+                         f"add `--port {SIMULATOR_PORT}` to use the built-in simulator")
     plan = compile_routine(routine, device, user, intensity=COMPILE_LEVEL)
     admit_or_raise(plan, device, user, config.limits)  # the refusal names every violation
     fault_log = FaultLog(config.logs.fault_log)

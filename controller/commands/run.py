@@ -10,10 +10,26 @@ from rich.console import Console
 from controller.app import RunOptions, run_routine
 from controller.cli_options import add_config, config_of, speed
 from routines.errors import RefusedError
+from routines.user import UserProfile
 
 EXIT_FINISHED = 0
 EXIT_FAULT = 1
 EXIT_STOPPED = 3  # stopped before the end by a person or the session timer; no fault
+
+
+def seated_shoulder_mm(text: str) -> float:
+    """A person's seated shoulder height, within what a user profile accepts."""
+    field = UserProfile.model_fields["shoulder_height_mm"]
+    low, high = (next(m.ge for m in field.metadata if hasattr(m, "ge")),
+                 next(m.le for m in field.metadata if hasattr(m, "le")))
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of millimetres") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{value:g} mm is not a seated shoulder height "
+                                         f"({low:g}-{high:g} mm)")
+    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,9 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="simulator only: run N times faster than real time, or 'max'")
     parser.add_argument("--no-scan", dest="body_scan", action="store_false", default=None,
                         help="skip the body scan; use the user profile's shoulder height")
-    parser.add_argument("--sim-shoulder-mm", type=float, default=None, metavar="MM",
-                        help="simulator only: the simulated occupant's shoulder height above "
-                        "the seat (default: the user profile's)")
+    parser.add_argument("--sim-shoulder-mm", type=seated_shoulder_mm, default=None,
+                        metavar="MM", help="simulator only: the simulated occupant's shoulder "
+                        "height above the seat, 400-800 (default: the user profile's)")
     parser.add_argument("--quiet", action="store_true", help="no live status, only the summary")
     add_config(parser)
     parser.set_defaults(handler=run_command)

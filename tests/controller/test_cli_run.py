@@ -123,6 +123,9 @@ def test_a_chair_in_the_config_and_speed_say_how_to_use_the_simulator(capsys, tm
     status, _, err = run(capsys, "run", str(routine), "--speed", "max", "--config", str(config))
     assert status == 1
     assert "the config file's [device] port names a chair" in err and "--port sim" in err
+    status, _, err = run(capsys, "run", str(routine), "--sim-shoulder-mm", "560", "--config",
+                         str(config))
+    assert status == 1 and "--sim-shoulder-mm works with the built-in simulator only" in err
     # Two sessions within the same second keep two traces.
     for _ in range(2):
         status, out, _ = run(capsys, "run", str(routine), "--port", "sim", "--speed", "max",
