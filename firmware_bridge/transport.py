@@ -40,7 +40,9 @@ class Transport(ABC):
 
 def vanished(name: str, detail: str = "") -> PortError:
     text = f"serial port {name} vanished" + (f" ({detail})" if detail else "")
-    return PortError(text, "check the cable; the link reconnects when the port comes back")
+    # Said to whoever reads it after the fact (a session already ended safe, or a doctor run):
+    # what to look at, not what the link may do next.
+    return PortError(text, "check the USB cable and the board's power")
 
 
 def closed_error(name: str) -> PortError:
