@@ -221,8 +221,7 @@ class Session:
 
     def zones_off(self) -> tuple[str, ...]:
         return tuple(z for z in self.zones()
-                     if all(c.id in self._owner_off for c in self.device.channels
-                            if c.zone is Zone(z)))
+                     if all(c.id in self._owner_off for c in self.device.channels if c.zone == z))
 
     def _apply_owner_choices(self) -> None:
         """Make the board's channel mask what admission allows minus what the owner switched
@@ -323,18 +322,16 @@ class Session:
                 self.stop(StopSource.SUPERVISOR, f"the session could not go on: {error}")
         except BaseException as error:
             # Whatever went wrong (a bug, a lost link, a cancelled task), the board ends safe
-            # through the one stop path before the error goes on.
+            # through the one stop path (below) before the error goes on.
             if not self._stop_seen:
                 self.stop(StopSource.SUPERVISOR,
                           f"the session failed: {type(error).__name__}: {error}")
-            self._cancel_timer()
-            await self._finish_streaming()
-            await self._end()
             raise
         finally:
             self._cancel_timer()
             await self._finish_streaming()
-        return await self._end()
+            outcome = await self._end()
+        return outcome
 
     async def _follow(self) -> None:
         """Wait for the end of the plan, a stop, or a request, and act on each."""
@@ -441,7 +438,7 @@ class Session:
         self._start(admitted, ramp_s=rest.ramp_s, resume_from_s=rest.from_s, auto_off_s=left_s)
         if left_s < rest.plan.duration_s:
             self._timer = self._loop.call_later(
-                max(0.0, left_s), self.stop, StopSource.SESSION_TIMER,
+                left_s, self.stop, StopSource.SESSION_TIMER,
                 f"auto-off after {self._auto_off_s / 60:g} min of massage")
         self._record("resume", f"from {rest.from_s:.1f} s, ramp {rest.ramp_s:.1f} s")
 

@@ -105,31 +105,27 @@ class SerialTransport(Transport):
             raise vanished(self.name, self._vanished)
 
     def _read_now(self) -> bytes:
+        """What the port holds now. Asks `in_waiting` first where there is no file descriptor:
+        with a zero timeout, an rfc2217:// port's read() hands over a single byte per call."""
+        port = self._port
         try:
-            return self._port.read(READ_CHUNK_BYTES)
-        except (serial.SerialException, OSError) as error:
-            self._vanished = str(error)
-            raise vanished(self.name, self._vanished) from None
-
-    def _read_polled(self) -> bytes:
-        """What a port without a file descriptor holds now. Asks `in_waiting` first: with a
-        zero timeout, an rfc2217:// port's read() hands over a single byte per call."""
-        data = bytearray()
-        try:
-            while len(data) < READ_CHUNK_BYTES and (waiting := self._port.in_waiting):
-                chunk = self._port.read(min(waiting, READ_CHUNK_BYTES - len(data)))
+            if self._fd is not None:
+                return port.read(READ_CHUNK_BYTES)
+            data = bytearray()
+            while len(data) < READ_CHUNK_BYTES and (waiting := port.in_waiting):
+                chunk = port.read(min(waiting, READ_CHUNK_BYTES - len(data)))
                 if not chunk:
                     break
                 data += chunk
+            return bytes(data)
         except (serial.SerialException, OSError) as error:
             self._vanished = str(error)
             raise vanished(self.name, self._vanished) from None
-        return bytes(data)
 
     async def read(self) -> bytes:
         self._check_open()
         if self._fd is None:
-            while not (data := self._read_polled()):
+            while not (data := self._read_now()):
                 await asyncio.sleep(POLL_INTERVAL_S)
                 self._check_open()
             return data

@@ -204,9 +204,12 @@ class Supervisor:
         self.stop_path.on_message(message, host_s)
         try:
             self._on_message(message, host_s)
-        except Exception as error:  # a supervisor that cannot judge must not let work go on
-            self._trip(Fault(FaultCause.SUPERVISOR_ERROR, f"{type(error).__name__}: {error}",
-                             host_s))
+        except Exception as error:
+            self._failed(error, host_s)
+
+    def _failed(self, error: Exception, host_s: float) -> None:
+        """A supervisor that cannot judge must not let work go on: trip and stop."""
+        self._trip(Fault(FaultCause.SUPERVISOR_ERROR, f"{type(error).__name__}: {error}", host_s))
 
     def _on_message(self, message: DeviceMessage, host_s: float) -> None:
         self._rearm_if_cleared()
@@ -316,9 +319,8 @@ class Supervisor:
             nonlocal timer
             try:
                 self.poll(loop.time())
-            except Exception as error:  # as in on_message: a supervisor that cannot judge stops
-                self._trip(Fault(FaultCause.SUPERVISOR_ERROR, f"{type(error).__name__}: {error}",
-                                 loop.time()))
+            except Exception as error:
+                self._failed(error, loop.time())
             finally:
                 timer = loop.call_later(period_s, tick)
 

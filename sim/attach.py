@@ -57,9 +57,7 @@ class AttachedBoard:
             await asyncio.gather(self._reader, return_exceptions=True)
             self._reader = None
         self.driver.close()
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush()  # what the board said last still goes out
+        self._flush_pending()  # what the board said last still goes out
         self.board.emit = None
 
     async def __aenter__(self) -> AttachedBoard:
@@ -107,9 +105,10 @@ class AttachedBoard:
             self._flush_handle = self.driver.loop.call_soon(self._flush)
 
     def _flush_pending(self) -> None:
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
+        """Write what the board said now, rather than on the loop's next round."""
         if self._outgoing:
+            if self._flush_handle is not None:
+                self._flush_handle.cancel()
             self._flush()
 
     def _flush(self) -> None:
