@@ -179,22 +179,15 @@ def _another_device(identity: DeviceIdentity, profile: DeviceProfile) -> list[st
         f"and {info.sensor_count} sensors; profile '{profile.name}' has "
         f"{len(profile.channels)} channels and {len(profile.sensors)} sensors"
     ]
-    if info.channel_count != len(profile.channels):
-        if known is not None:
-            device_channels = [channel.id for channel in known.channels]
-        else:  # the board does not send ids: say what each output is
-            device_channels = [_described(c.kind, c.zone) for c in identity.channels]
-        lines.append(f"device channels: {', '.join(device_channels)}")
-        lines.append(f"profile '{profile.name}' channels: "
-                     f"{', '.join(channel.id for channel in profile.channels)}")
-    else:
-        if known is not None:
-            device_sensors = [sensor.id for sensor in known.sensors]
-        else:
-            device_sensors = [_described(s.kind, None) for s in identity.sensors]
-        lines.append(f"device sensors: {', '.join(device_sensors)}")
-        lines.append(f"profile '{profile.name}' sensors: "
-                     f"{', '.join(sensor.id for sensor in profile.sensors)}")
+    what = "channels" if info.channel_count != len(profile.channels) else "sensors"
+    if known is not None:
+        device_items = [item.id for item in getattr(known, what)]
+    else:  # the board does not send ids: say what each output or sensor is
+        device_items = [_described(item.kind, getattr(item, "zone", None))
+                        for item in getattr(identity, what)]
+    lines.append(f"device {what}: {', '.join(device_items)}")
+    lines.append(f"profile '{profile.name}' {what}: "
+                 f"{', '.join(item.id for item in getattr(profile, what))}")
     return lines
 
 
