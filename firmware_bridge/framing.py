@@ -47,6 +47,7 @@ def encode_block(kind: BlockKind, sequence: int, payload: bytes) -> bytes:
     return head + bytes((crc >> 8, crc & 0xFF, SYNC_BYTE))
 
 
+_IMMEDIATE, _NAK = int(BlockKind.IMMEDIATE), int(BlockKind.NAK)  # plain ints: checked per byte
 _OK = "ok"
 _INCOMPLETE = "incomplete"
 
@@ -56,6 +57,7 @@ class BlockDecoder:
 
     def __init__(self, accepted_kinds: frozenset[BlockKind]) -> None:
         self._accepted_kinds = frozenset(int(kind) for kind in accepted_kinds)
+        self._kind_of = {int(kind): kind for kind in accepted_kinds}  # cheaper than BlockKind()
         self._buffer = bytearray()
         self._position = 0
         self._junk = bytearray()
@@ -95,7 +97,7 @@ class BlockDecoder:
                 self._position = start + length
                 self.blocks += 1
                 return Block(
-                    BlockKind(buffer[start + 1] >> 4),
+                    self._kind_of[buffer[start + 1] >> 4],
                     buffer[start + 1] & 0x0F,
                     bytes(buffer[start + 2 : start + length - 3]),
                 )
@@ -139,9 +141,9 @@ class BlockDecoder:
             kind = control >> 4
             if kind not in self._accepted_kinds:
                 return "unexpected block kind"
-            if kind == BlockKind.IMMEDIATE and control & 0x0F:
+            if kind == _IMMEDIATE and control & 0x0F:
                 return "immediate block with a sequence number"
-            if kind == BlockKind.NAK and length != MIN_BLOCK_BYTES:
+            if kind == _NAK and length != MIN_BLOCK_BYTES:
                 return "nak with a payload"
         if available < length:
             return _INCOMPLETE

@@ -99,7 +99,13 @@ class Watcher:
 class RangeWatch(Watcher):
     """Readings outside the sensor's valid range mean a broken sensor or wire."""
 
+    def __init__(self, sensor, channel_index):
+        super().__init__(sensor, channel_index)
+        self._low, self._high = sensor.valid_min, sensor.valid_max
+
     def update(self, value, board_s, ctx):
+        if self._low <= value <= self._high and not self._count:
+            return None  # every sensor, every reading: the common case costs one comparison
         sensor = self.sensor
         if self.confirmed(not sensor.valid_min <= value <= sensor.valid_max):
             return self.fault(FaultCause.SENSOR_OUT_OF_RANGE,

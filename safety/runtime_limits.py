@@ -36,6 +36,9 @@ class RuntimeLimits:
         self.admitted_mask = self.all_channels_mask
         self.scale = ADMITTED_SCALE
         self.enabled_mask = self.all_channels_mask
+        # Read for every sensor reading the supervisor judges: looked up once, not per call.
+        self._safe_defaults = tuple(c.safe_default for c in device.channels)
+        self._scaled = tuple(c.kind.scaled_by_intensity for c in device.channels)
 
     def begin(self, admitted_mask: int | None = None) -> None:
         """A new session: full admitted scale and channels, sent to the board now."""
@@ -98,13 +101,13 @@ class RuntimeLimits:
 
     def effective(self, index: int, value: float) -> float:
         """What the board outputs for a commanded `value` on channel `index` right now."""
-        channel = self.device.channels[index]
-        if channel.safe_default is None:
+        safe_default = self._safe_defaults[index]
+        if safe_default is None:
             return value
-        if not self.enabled(index):
-            return channel.safe_default
-        if channel.kind.scaled_by_intensity:
-            return channel.safe_default + (value - channel.safe_default) * self.scale
+        if not self.enabled_mask >> index & 1:
+            return safe_default
+        if self._scaled[index]:
+            return safe_default + (value - safe_default) * self.scale
         return value
 
     def _send_mask(self, mask: int) -> None:
