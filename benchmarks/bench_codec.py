@@ -34,6 +34,7 @@ from firmware_bridge.crc import crc16_bitwise  # noqa: E402
 from firmware_bridge.framing import BlockDecoder, encode_block  # noqa: E402
 from firmware_bridge.host_protocol import HostProtocol  # noqa: E402
 from firmware_bridge.identity import device_profile_map  # noqa: E402
+from firmware_bridge.link import CLOCK_SAMPLE_EVERY, HEARTBEAT_PERIOD_S  # noqa: E402
 from firmware_bridge.memory_transport import BITS_PER_BYTE  # noqa: E402
 from firmware_bridge.wire import (  # noqa: E402
     BLOCK_OVERHEAD_BYTES,
@@ -44,7 +45,8 @@ from firmware_bridge.wire import (  # noqa: E402
 from routines.device import load_device  # noqa: E402
 
 BAUD = 115200
-HEARTBEAT_HZ = 10
+WATCHDOG_FRAME_HZ = round(1 / HEARTBEAT_PERIOD_S)  # a Heartbeat or a KeepAlive, same size
+CLOCK_SAMPLE_HZ = WATCHDOG_FRAME_HZ / CLOCK_SAMPLE_EVERY  # the Heartbeats the board answers
 TELEMETRY_HZ = 20
 STATUS_HZ = 2
 SAMPLED_HZ = 50  # the naive alternative: every channel's value streamed at 50 Hz
@@ -213,6 +215,7 @@ def budget_table(segment_rate: float) -> None:
     line = BAUD / BITS_PER_BYTE
     segment_block = len(fast_encode(SEGMENT, 0))
     heartbeat = len(encode_block(BlockKind.IMMEDIATE, 0, encode_message(m.Heartbeat())))
+    assert heartbeat == len(encode_block(BlockKind.IMMEDIATE, 0, encode_message(m.KeepAlive())))
     ack = BLOCK_OVERHEAD_BYTES
     clock_report = len(encode_block(BlockKind.REPORT, 0, encode_message(m.ClockReport(0))))
     sensors = len(identity.sensors)
@@ -220,8 +223,8 @@ def budget_table(segment_rate: float) -> None:
     telemetry = reports * (BLOCK_OVERHEAD_BYTES + 7) + 4 * sensors
     status = BLOCK_OVERHEAD_BYTES + len(encode_message(m.StatusReport(
         0, m.DeviceState.READY, m.StopCause.NONE, True, 0, 1.0, 0, 0)))
-    down = segment_rate * segment_block + HEARTBEAT_HZ * heartbeat
-    up_link = segment_rate * ack + HEARTBEAT_HZ * clock_report
+    down = segment_rate * segment_block + WATCHDOG_FRAME_HZ * heartbeat
+    up_link = segment_rate * ack + CLOCK_SAMPLE_HZ * clock_report
     up_telemetry = TELEMETRY_HZ * telemetry + STATUS_HZ * status
     channels = len(chair.channels)
     sampled = SAMPLED_HZ * (BLOCK_OVERHEAD_BYTES + 1 + 4 * channels)  # one frame of all values
@@ -231,10 +234,10 @@ def budget_table(segment_rate: float) -> None:
     print("|------------------------------------------------|---------|---------------|")
     for name, rate in [
         (f"host -> board: segments ({segment_block} B each)", segment_rate * segment_block),
-        (f"host -> board: heartbeats ({heartbeat} B at {HEARTBEAT_HZ} Hz)",
-         HEARTBEAT_HZ * heartbeat),
+        (f"host -> board: watchdog frames ({heartbeat} B at {WATCHDOG_FRAME_HZ} Hz)",
+         WATCHDOG_FRAME_HZ * heartbeat),
         ("host -> board: total", down),
-        ("board -> host: acks and clock reports", up_link),
+        (f"board -> host: acks, clock reports at {CLOCK_SAMPLE_HZ:g} Hz", up_link),
         (f"board -> host: telemetry {TELEMETRY_HZ} Hz + status {STATUS_HZ} Hz", up_telemetry),
         (f"naive: all channels sampled at {SAMPLED_HZ} Hz", sampled),
     ]:

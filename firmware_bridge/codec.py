@@ -42,6 +42,7 @@ _LAYOUTS: dict[type, tuple[int, Callable[[object], bytes], Decoder]] = {
     m.SetIntensity: (0x11, host.encode_intensity, host.decode_intensity),
     m.SetChannelMask: (0x12, host.encode_mask, host.decode_mask),
     m.Heartbeat: (0x13, *_no_fields(m.Heartbeat)),
+    m.KeepAlive: (0x14, *_no_fields(m.KeepAlive)),
     m.DeviceInfo: (0x81, board.encode_device_info, board.decode_device_info),
     m.ChannelInfo: (0x82, board.encode_channel_info, board.decode_channel_info),
     m.SensorInfo: (0x83, board.encode_sensor_info, board.decode_sensor_info),

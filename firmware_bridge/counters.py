@@ -17,6 +17,7 @@ class LinkCounters:
     resent_immediate: int = 0  # Stop, intensity or mask sent again because a status disagreed
     heartbeats_sent: int = 0
     heartbeats_answered: int = 0
+    keepalives_sent: int = 0  # the watchdog's frames between heartbeats (never answered)
     duplicates: int = 0  # board reports received twice and dropped
     dropped_messages: int = 0  # messages() iterators that fell behind lost these
     reconnects: int = 0

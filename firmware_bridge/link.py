@@ -14,8 +14,9 @@ that differs from the profile is refused, naming each difference), clock samples
 start: Stop, wait for SHUTDOWN, Reset, wait for READY with every output safe. So every session
 starts from the safe state, whatever the board did before (`initial_status` keeps that).
 
-While connected, a heartbeat goes out every HEARTBEAT_PERIOD_S; its ClockReport feeds the clock
-sync. The link is lost when the board is silent for `silence_limit_s`, when a block stays
+While connected, a frame goes out every HEARTBEAT_PERIOD_S to feed the board's watchdog: every
+CLOCK_SAMPLE_EVERY-th is a Heartbeat, whose ClockReport feeds the clock sync, the others are
+KeepAlives, which the board does not answer. The link is lost when the board is silent for `silence_limit_s`, when a block stays
 unacked for ACK_LIMIT_S, when the port vanishes, or when the board restarted (a POWER_ON status
 or a jump of its clock). All timing uses loop.time(), so the link runs on the virtual-time loop.
 """
@@ -49,10 +50,17 @@ from routines.errors import HandshakeError, LinkLostError, PortError, RefusedErr
 
 log = logging.getLogger(__name__)
 
-# Five heartbeats per 500 ms board watchdog period: four in a row may be lost to a bad line
-# before the board shuts down, and the clock sync gets ten samples a second.
+# Five frames per 500 ms board watchdog period: four in a row may be lost to a bad line before
+# the board shuts down.
 HEARTBEAT_PERIOD_S = 0.1
-SILENCE_LIMIT_S = 1.0  # ten heartbeats without any answer: the board or the cable is gone
+# One of those five is a Heartbeat the board answers with its clock: two clock samples and
+# round trips a second are plenty for a crystal that drifts by parts per million (Klipper asks
+# about once a second), and the other four cost the board no answer and the host no work.
+CLOCK_SAMPLE_EVERY = 5
+# The board sends telemetry at 20 Hz and its status at 2 Hz whatever the host does, and
+# answers two heartbeats a second (every frame once it has been quiet for half a second): a
+# second of silence means the board or the cable is gone.
+SILENCE_LIMIT_S = 1.0
 ACK_LIMIT_S = 2.0  # a block unacked this long despite retransmissions: the board is not listening
 HANDSHAKE_TIMEOUT_S = 2.0  # sync, identify and safe start each get this long
 HANDSHAKE_RETRY_S = 0.25  # re-ask (Heartbeat, Identify, QueryStatus) this often while waiting
@@ -120,6 +128,7 @@ class Link:
         self._counts = LinkCounters()
         self._reader: asyncio.Task | None = None
         self._heartbeat: asyncio.TimerHandle | None = None
+        self._beats = 0  # frames sent by the heartbeat timer since the link connected
         self._timer: asyncio.TimerHandle | None = None
         self._timer_due_s: float | None = None
         self._last_heard_s = 0.0
@@ -545,7 +554,15 @@ class Link:
         if oldest_s is not None and now_s - oldest_s > ACK_LIMIT_S:
             self._lose(f"a block stayed unacked for {now_s - oldest_s:.2f} s")
             return
-        self._send_heartbeat()
+        self._beats += 1
+        # A board quiet for half the silence limit is asked to answer on every frame: a lost
+        # answer then costs 100 ms, not a clock-sample period, before the link is given up.
+        quiet = now_s - self._last_heard_s > self.silence_limit_s / 2
+        if quiet or self._beats % CLOCK_SAMPLE_EVERY == 0:
+            self._send_heartbeat()
+        else:
+            self._counts.keepalives_sent += 1
+            self._write(self.protocol.send(m.KeepAlive(), now_s))
         if self.state is not LinkState.LOST:
             self._heartbeat = self._loop.call_later(self.heartbeat_period_s, self._on_heartbeat)
 

@@ -7,7 +7,7 @@ message is in hardware.md and firmware_bridge's codec.
 Host -> board, queued (sequenced blocks, acked, retransmitted):
     Identify, ScheduleSegment, Reset, QueryStatus, ShowText
 Host -> board, immediate (bypass the queue, act on arrival, idempotent so they may be repeated):
-    Stop, SetIntensity, SetChannelMask, Heartbeat
+    Stop, SetIntensity, SetChannelMask, Heartbeat, KeepAlive
 Board -> host:
     DeviceInfo, ChannelInfo, SensorInfo   answers to Identify
     ClockReport                           answer to Heartbeat: the board's clock now
@@ -131,6 +131,11 @@ class Heartbeat:
     """Keep the board's watchdog fed; the board answers with a ClockReport."""
 
 
+@dataclass(frozen=True, slots=True)
+class KeepAlive:
+    """Keep the board's watchdog fed; no answer (the frames between two Heartbeats)."""
+
+
 # --- board -> host ---------------------------------------------------------------------------
 
 
@@ -209,9 +214,9 @@ class FaultReport:
 
 HostMessage = (
     Identify | ScheduleSegment | Reset | QueryStatus | ShowText
-    | Stop | SetIntensity | SetChannelMask | Heartbeat
+    | Stop | SetIntensity | SetChannelMask | Heartbeat | KeepAlive
 )
-IMMEDIATE_MESSAGES = (Stop, SetIntensity, SetChannelMask, Heartbeat)
+IMMEDIATE_MESSAGES = (Stop, SetIntensity, SetChannelMask, Heartbeat, KeepAlive)
 DeviceMessage = (
     DeviceInfo | ChannelInfo | SensorInfo | ClockReport | SensorReport | StatusReport
     | KeyPress | FaultReport

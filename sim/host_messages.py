@@ -7,6 +7,7 @@
     SetIntensity     scale of the intensity-scaled channels, clamped to 0..1 (NaN counts as 0)
     SetChannelMask   masked channels go safe at once; their schedules keep time
     Heartbeat        answered with a ClockReport
+    KeepAlive        nothing more (like every message, it feeds the watchdog)
     Identify         answered with the device map
     QueryStatus      answered with a StatusReport
     ShowText         shown on the remote's display
@@ -28,6 +29,7 @@ from firmware_bridge.messages import (
     FaultCode,
     Heartbeat,
     Identify,
+    KeepAlive,
     QueryStatus,
     Reset,
     ScheduleSegment,
@@ -69,7 +71,7 @@ class HostMessageHandling:
         if handler is None:
             self._event("command", message=repr(message), ignored="unknown message")
             return
-        if not isinstance(message, (ScheduleSegment, Heartbeat)):
+        if not isinstance(message, (ScheduleSegment, Heartbeat, KeepAlive)):
             self._event("command", message=repr(message))
         handler(self, message)
         # Anything now due at this very tick (a segment starting now) happens now.
@@ -145,6 +147,9 @@ class HostMessageHandling:
         self.trace.heartbeat(self._ticks)
         self._send(ClockReport(wrap_clock(self._ticks)))
 
+    def _on_keepalive(self, message: KeepAlive) -> None:
+        self.trace.heartbeat(self._ticks)
+
     def _on_identify(self, message: Identify) -> None:
         identity = device_profile_map(
             self.profile, clock_hz=self.clock_hz, queue_capacity=self.queue_capacity
@@ -166,6 +171,7 @@ class HostMessageHandling:
         SetIntensity: _on_intensity,
         SetChannelMask: _on_mask,
         Heartbeat: _on_heartbeat,
+        KeepAlive: _on_keepalive,
         Identify: _on_identify,
         QueryStatus: _on_query,
         ShowText: _on_text,

@@ -11,7 +11,8 @@
     trace.segments                one row per ScheduleSegment received (SEGMENT_RECORD_DTYPE):
                                   planned, arrival and executed clock, late flag, outcome
     trace.timing_errors_s()       executed - planned start of every segment that ran, seconds
-    trace.heartbeat_ticks         arrival clock of each Heartbeat
+    trace.heartbeat_ticks         arrival clock of each Heartbeat and KeepAlive (the host's
+                                  watchdog frames)
     trace.events                  TraceEvent(time_s, ticks, kind, detail) in order: "command"
                                   (every other host message), "state", "fault" (reported by the
                                   board), "inject" (a fault a test switched), "key"

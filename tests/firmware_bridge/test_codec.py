@@ -38,7 +38,7 @@ def test_table_crc_equals_the_bitwise_definition(data):
 
 
 def test_every_message_class_has_an_id_and_ids_are_unique():
-    assert len(set(MESSAGE_IDS.values())) == len(MESSAGE_IDS) == 17
+    assert len(set(MESSAGE_IDS.values())) == len(MESSAGE_IDS) == 18
     assert all(MESSAGE_IDS[c] < 0x80 for c in m.IMMEDIATE_MESSAGES)
 
 

@@ -55,7 +55,8 @@ def test_open_identifies_checks_the_map_and_starts_from_safe(run_virtual_time):
         assert link.state is LinkState.CONNECTED
         assert link.identity == device_profile_map(CHAIR)
         assert link.initial_status.stop_cause is m.StopCause.POWER_ON
-        assert [type(x) for x in board.host_messages if not isinstance(x, m.Heartbeat)] == [
+        watchdog_frames = (m.Heartbeat, m.KeepAlive)
+        assert [type(x) for x in board.host_messages if not isinstance(x, watchdog_frames)] == [
             m.Identify, m.QueryStatus, m.Stop, m.QueryStatus, m.Reset, m.QueryStatus,
         ]
         assert link.status.state is m.DeviceState.READY and link.status.outputs_safe
@@ -239,6 +240,26 @@ def test_heartbeats_keep_the_watchdog_fed_and_the_clock_true_on_a_damaged_line(r
     assert counters.heartbeats_answered > 0.6 * counters.heartbeats_sent
 
 
+def test_the_watchdog_is_fed_every_100_ms_and_only_one_frame_in_five_asks_for_the_clock(
+        run_virtual_time):
+    async def scenario():
+        link, board = await open_pair()
+        await asyncio.sleep(0.05)  # off the heartbeat timer's beat
+        before = len(board.host_messages)
+        await asyncio.sleep(10.0)
+        sent = [type(x) for x in board.host_messages[before:]]
+        counters = link.counters
+        await close_all(link, board)
+        return sent, board.watchdog_trips, counters
+
+    sent, trips, counters = run_virtual_time(scenario())
+    assert trips == []
+    assert sent.count(m.Heartbeat) + sent.count(m.KeepAlive) == len(sent) == 100
+    assert sent.count(m.Heartbeat) == 20  # two clock samples a second
+    assert counters.keepalives_sent >= 80
+    assert counters.heartbeats_answered == counters.heartbeats_sent  # a clean line
+
+
 def test_lost_intensity_and_stop_are_sent_again_when_a_status_disagrees(run_virtual_time):
     async def scenario():
         host_end, board_end = memory_pair(baud=BAUD)
@@ -333,4 +354,4 @@ def test_listeners_and_the_message_iterator_see_every_report(run_virtual_time):
     seen, count, collected = run_virtual_time(scenario())
     assert len(seen) == count  # nothing after remove()
     assert sum(isinstance(x, m.StatusReport) for x in seen) >= 2
-    assert sum(isinstance(x, m.ClockReport) for x in collected) >= 15
+    assert sum(isinstance(x, m.ClockReport) for x in collected) >= 4  # two a second

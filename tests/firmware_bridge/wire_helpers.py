@@ -30,6 +30,7 @@ host_messages = st.one_of(
     st.builds(m.SetIntensity, scales),
     st.builds(m.SetChannelMask, u32),
     st.just(m.Heartbeat()),
+    st.just(m.KeepAlive()),
 )
 
 device_messages = st.one_of(
