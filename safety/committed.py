@@ -95,8 +95,14 @@ class CommittedSchedule:
         self.held: list[float | None] = [None for _ in device.channels]
         positions = [i for i, c in enumerate(device.channels) if c.kind is ChannelKind.POSITION]
         self.position_index = positions[0] if positions else None
+        # Per channel, the last two answers of `commanded` that came from a running segment, as
+        # (from_s, until_s, segment): for any time in from_s..until_s that segment is the answer.
+        # The detectors ask about every reading and a second before it; both stay inside the
+        # same segments for many readings, so most questions skip the walk along the queue.
+        self._hints: list[list[tuple[float, float, Sent]]] = [[] for _ in device.channels]
 
     def add(self, index: int, segment: Sent) -> None:
+        # Appended after every segment a hint was found behind, so no hint changes.
         self.sent[index].append(segment)
 
     def last(self, index: int) -> Sent | None:
@@ -109,12 +115,15 @@ class CommittedSchedule:
             if queue and self.device.channels[index].safe_default is None:
                 self.held[index] = None  # stopped somewhere along the way; telemetry tells
             queue.clear()
+            self._hints[index].clear()
 
     def prune(self, now_s: float) -> None:
         for index, queue in enumerate(self.sent):
             while len(queue) > 1 and queue[0].end_s < now_s - HISTORY_S:
                 dropped = queue.popleft()
                 self.held[index] = dropped.value_at(dropped.end_s)
+                hints = self._hints[index]
+                hints[:] = [hint for hint in hints if hint[2] is not dropped]
 
     def observe_position(self, index: int, measured: float) -> None:
         """A drive with nothing scheduled stays where the sensor says it is."""
@@ -123,19 +132,33 @@ class CommittedSchedule:
 
     def commanded(self, index: int, t_s: float) -> float | None:
         """The set point the board runs at `t_s` (None: safe state, or a drive stopped)."""
+        for from_s, until_s, segment in self._hints[index]:
+            if from_s <= t_s < until_s:
+                return segment.value_at(t_s)
         channel = self.device.channels[index]
         previous = None
+        ended_s = -math.inf  # the latest end of the segments walked past
         for segment in self.sent[index]:
             if segment.start_s > t_s:
                 break
             previous = segment
             if t_s < segment.end_s:
+                self._remember(index, max(segment.start_s, ended_s), segment)
                 return segment.value_at(t_s)
+            ended_s = max(ended_s, segment.end_s)
         if previous is None:
             return None if channel.safe_default is not None else self.held[index]
         if channel.safe_default is None or t_s < previous.end_s + channel.max_duration_s:
             return previous.value_at(previous.end_s)
         return None
+
+    def _remember(self, index: int, from_s: float, segment: Sent) -> None:
+        # From `from_s` on, every segment before this one in the queue has ended (and started),
+        # so the walk would stop at this one until it ends.
+        hints = self._hints[index]
+        if len(hints) == 2:
+            hints.pop(0)
+        hints.append((from_s, segment.end_s, segment))
 
     def position_range(self, t0_s: float, t1_s: float) -> tuple[float, float]:
         """Lowest and highest carriage position between t0 and t1 (NaN: unknown)."""
