@@ -35,6 +35,7 @@ physics: a bag still deflating or a cooling heater is safe, a welded relay is in
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from firmware_bridge.identity import DEFAULT_QUEUE_CAPACITY
 from firmware_bridge.messages import (
@@ -82,6 +83,16 @@ SENSOR_VALUES_PER_REPORT = 12
 FAULT_VALUE_LIMIT = 2_000_000.0
 FAULT_INDEX_MAX = 127
 
+
+class _OutputRule(NamedTuple):
+    """What the board applies to a channel's segment value: hard range, safe state, intensity."""
+
+    low: float
+    high: float
+    safe: float | None
+    scaled: bool
+
+
 _STOP_CAUSE_OF_TRIP = {Trip.SENSOR_RANGE: StopCause.SENSOR_RANGE, Trip.OVER_LIMIT: StopCause.OVER_LIMIT}
 _FAULT_CODE_OF_TRIP = {Trip.SENSOR_RANGE: FaultCode.SENSOR_RANGE, Trip.OVER_LIMIT: FaultCode.OVER_LIMIT}
 
@@ -126,11 +137,11 @@ class SimBoard(HostMessageHandling):
         self._channels = channels
         self._safe_outputs: list[float | None] = [c.safe_default for c in channels]
         self._outputs: list[float | None] = list(self._safe_outputs)
-        self._outputs_vary = False  # some running segment ramps or oscillates
+        # Channels whose running segment ramps or oscillates: (index, segment, output rule).
+        self._varying: list[tuple[int, QueuedSegment, _OutputRule]] = []
         self._max_duration_ticks = [round(c.max_duration_s * clock_hz) for c in channels]
-        # Per channel: hard range, safe state and whether intensity scales it.
         self._output_rules = [
-            (c.min, c.max, c.safe_default, c.kind.scaled_by_intensity) for c in channels
+            _OutputRule(c.min, c.max, c.safe_default, c.kind.scaled_by_intensity) for c in channels
         ]
         self._all_channels_mask = (1 << len(channels)) - 1
         self._actual_readers = [self.plant.actual_reader(i) for i in range(len(channels))]
@@ -249,8 +260,8 @@ class SimBoard(HostMessageHandling):
                 self.trace.segment_started(segment.record, executed_ticks)
             self._update_boundary()
             self._refresh_outputs()
-        elif self._outputs_vary:
-            self._refresh_outputs()
+        elif self._varying:
+            self._refresh_varying_outputs()
         else:
             self._run_to(ticks)  # every output holds still: only the hardware moves on
         if (
@@ -272,42 +283,49 @@ class SimBoard(HostMessageHandling):
 
     def _refresh_outputs(self) -> None:
         """Recompute every commanded output for the current tick (in place: health shares it)."""
-        ticks = self._ticks
-        self._run_to(ticks)  # the old outputs drove the hardware until now
+        self._run_to(self._ticks)  # the old outputs drove the hardware until now
         outputs = self._outputs
         mask = self.enabled_mask
-        scale = self.intensity_scale
-        vary = False
-        for index, (schedule, (low, high, safe, scaled)) in enumerate(
-            zip(self._schedules, self._output_rules)
-        ):
+        varying = []
+        for index, (schedule, rule) in enumerate(zip(self._schedules, self._output_rules)):
             running = schedule.running
-            if not mask >> index & 1:
-                outputs[index] = safe
+            if running is None or not mask >> index & 1:
+                outputs[index] = rule.safe
                 continue
-            if running is None:
-                outputs[index] = safe
-                continue
-            value = running.constant
-            if value is None:
-                vary = True
-                value = segment_value(
-                    running.planned_ticks, running.duration_ticks, running.start_value,
-                    running.end_value, running.amplitude, running.period_ticks, ticks,
-                )
-            value = low if value < low else high if value > high else value
-            if scaled:
-                value = safe + (value - safe) * scale
-            outputs[index] = value
-        self._outputs_vary = vary
+            if running.constant is None:
+                varying.append((index, running, rule))
+            outputs[index] = self._commanded(running, rule)
+        self._varying = varying
+
+    def _refresh_varying_outputs(self) -> None:
+        """Recompute only the outputs of ramps and oscillations: between the events that
+        refresh every output (a queue boundary, a late segment, a mask or intensity change, a
+        shutdown) nothing else moves, and this runs at every sample."""
+        self._run_to(self._ticks)  # the old outputs drove the hardware until now
+        outputs = self._outputs
+        for index, running, rule in self._varying:
+            outputs[index] = self._commanded(running, rule)
+
+    def _commanded(self, running: QueuedSegment, rule: _OutputRule) -> float:
+        """A running segment's value now, within the channel's hard range, intensity applied."""
+        low, high, safe, scaled = rule
+        value = running.constant
+        if value is None:
+            value = segment_value(
+                running.planned_ticks, running.duration_ticks, running.start_value,
+                running.end_value, running.amplitude, running.period_ticks, self._ticks,
+            )
+        value = low if value < low else high if value > high else value
+        if scaled:
+            value = safe + (value - safe) * self.intensity_scale
+        return value
 
     # --- telemetry and the board's own checks ------------------------------------------------
 
     def _sample(self) -> None:
-        readings = self.sensors.sample(self.plant.true_readings())
+        values = self.sensors.sample(self.plant.true_readings())
         trip = self.sensors.judge()
         clock = wrap_clock(self._ticks)
-        values = readings.tolist()
         for first in range(0, len(values), SENSOR_VALUES_PER_REPORT):
             chunk = tuple(values[first : first + SENSOR_VALUES_PER_REPORT])
             self._send(SensorReport(clock, first, chunk))

@@ -12,6 +12,7 @@ run away. Either shuts the board down.
 
 from __future__ import annotations
 
+import math
 from enum import IntEnum
 
 import numpy as np
@@ -80,34 +81,49 @@ class SensorBank:
                 self.limit_low[i] = channel.min - margin
                 self.limit_high[i] = channel.max + margin
         self._rng = np.random.default_rng(seed)
-        self._noise = np.empty((0, self.count))
+        self._noise: list[list[float]] = []
         self._noise_row = 0
-        self.readings = np.full(self.count, np.nan)
+        self.readings: list[float] = [math.nan] * self.count
         self.dead: set[int] = set()
         self.stuck: dict[int, float] = {}
         # Readings inside both checks need no counting: the common case costs one comparison.
         self._quiet_low = np.maximum(self.valid_min, self.limit_low)
         self._quiet_high = np.minimum(self.valid_max, self.limit_high)
+        # Per-sample work runs on plain lists: for 16 values, each numpy call costs more than the
+        # Python arithmetic it replaces (the results are the same floats).
+        self._sample_rules = list(zip(self.floor.tolist(), self._steps_per_unit.tolist()))
+        self._quiet_ranges = list(zip(self._quiet_low.tolist(), self._quiet_high.tolist()))
         self._counting = False
         self._range_runs = np.zeros(self.count, dtype=np.int64)
         self._limit_runs = np.zeros(self.count, dtype=np.int64)
 
-    def sample(self, true_values: list[float]) -> np.ndarray:
+    def sample(self, true_values: list[float]) -> list[float]:
         """One reading per sensor: noisy, quantised, with broken sensors applied."""
         if self._noise_row >= len(self._noise):
-            self._noise = self._rng.standard_normal((NOISE_BLOCK_SAMPLES, self.count)) * self.sigma
+            block = self._rng.standard_normal((NOISE_BLOCK_SAMPLES, self.count)) * self.sigma
+            self._noise = block.tolist()
             self._noise_row = 0
-        readings = np.add(true_values, self._noise[self._noise_row])
+        noise = self._noise[self._noise_row]
         self._noise_row += 1
-        np.maximum(readings, self.floor, out=readings)
-        # Whole steps, then back to units by dividing by the steps per unit (an exact integer
-        # for the usual resolutions), so 219 steps of 0.1 C read 21.9, not 21.900000000000002.
-        readings *= self._steps_per_unit
-        np.rint(readings, out=readings)
-        readings /= self._steps_per_unit
-        readings += 0.0  # -0.0 reads as 0.0
+        readings = []
+        try:
+            for value, error, (floor, steps_per_unit) in zip(
+                true_values, noise, self._sample_rules
+            ):
+                value += error
+                if value < floor:
+                    value = floor
+                # Whole steps, then back to units by dividing by the steps per unit (an exact
+                # integer for the usual resolutions), so 219 steps of 0.1 C read 21.9, not
+                # 21.900000000000002. round() halves to even as numpy's rint does, and its whole
+                # number has no sign, so -0.0 reads as 0.0.
+                readings.append(round(value * steps_per_unit) / steps_per_unit)
+        except (ValueError, OverflowError):
+            # round() refuses a value that is not finite (a test breaking the physics); numpy
+            # carries it through.
+            readings = _quantise(np.add(true_values, noise), self.floor, self._steps_per_unit)
         for index in self.dead:
-            readings[index] = self.dead_value[index]
+            readings[index] = float(self.dead_value[index])
         for index, value in self.stuck.items():
             readings[index] = value
         self.readings = readings
@@ -115,11 +131,14 @@ class SensorBank:
 
     def judge(self) -> tuple[Trip, int, float] | None:
         """Count the latest readings against the board's checks; the first check that trips."""
-        readings = self.readings
-        loud = ((readings < self._quiet_low) | (readings > self._quiet_high)).any()
+        loud = any(
+            value < low or value > high
+            for value, (low, high) in zip(self.readings, self._quiet_ranges)
+        )
         if not (loud or self._counting):
             return None
-        self._counting = bool(loud)
+        self._counting = loud
+        readings = np.array(self.readings)
         outside = (readings < self.valid_min) | (readings > self.valid_max)
         self._range_runs = (self._range_runs + 1) * outside
         over = (readings < self.limit_low) | (readings > self.limit_high)
@@ -148,3 +167,13 @@ class SensorBank:
             value = round(true_value / step) * step
         self.stuck[index] = value
         return value
+
+
+def _quantise(readings: np.ndarray, floor: np.ndarray, steps_per_unit: np.ndarray) -> list[float]:
+    """SensorBank.sample's floor and whole steps, for readings that may not be finite."""
+    np.maximum(readings, floor, out=readings)
+    readings *= steps_per_unit
+    np.rint(readings, out=readings)
+    readings /= steps_per_unit
+    readings += 0.0  # -0.0 reads as 0.0
+    return readings.tolist()
