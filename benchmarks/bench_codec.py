@@ -40,6 +40,7 @@ from firmware_bridge.wire import (  # noqa: E402
     BLOCK_OVERHEAD_BYTES,
     HOST_BLOCK_KINDS,
     MAX_SENSOR_VALUES_PER_REPORT,
+    READING_BYTES,
     BlockKind,
 )
 from routines.device import load_device  # noqa: E402
@@ -220,7 +221,7 @@ def budget_table(segment_rate: float) -> None:
     clock_report = len(encode_block(BlockKind.REPORT, 0, encode_message(m.ClockReport(0))))
     sensors = len(identity.sensors)
     reports = -(-sensors // MAX_SENSOR_VALUES_PER_REPORT)
-    telemetry = reports * (BLOCK_OVERHEAD_BYTES + 7) + 4 * sensors
+    telemetry = reports * (BLOCK_OVERHEAD_BYTES + 7) + READING_BYTES * sensors
     status = BLOCK_OVERHEAD_BYTES + len(encode_message(m.StatusReport(
         0, m.DeviceState.READY, m.StopCause.NONE, True, 0, 1.0, 0, 0)))
     down = segment_rate * segment_block + WATCHDOG_FRAME_HZ * heartbeat

@@ -11,7 +11,7 @@ the ratio:
 1. admission of a 30-minute chair plan (all channels busy, ~2000 segments): the vectorised audit
    against a pure-Python loop over segments (roller zones found by scanning every carriage
    segment); and, on its own, `adapt` for a pregnant user with an injured mid back;
-2. supervisor per telemetry round (every chair sensor, two SensorReports) during that plan:
+2. supervisor per telemetry round (every chair sensor, one SensorReport) during that plan:
    against a supervisor that finds the commanded value by scanning the whole plan per reading;
 3. supervisor per outgoing segment (check_segment, as device-clock segments): against
    re-auditing everything sent so far with the full plan audit for every new segment;
@@ -44,6 +44,7 @@ from firmware_bridge.link import Link  # noqa: E402
 from firmware_bridge.memory_transport import memory_pair  # noqa: E402
 from firmware_bridge.serial_transport import SerialTransport  # noqa: E402
 from firmware_bridge.streamer import wire_segments  # noqa: E402
+from firmware_bridge.wire import MAX_SENSOR_VALUES_PER_REPORT  # noqa: E402
 from routines.device import ChannelKind, load_device  # noqa: E402
 from routines.plan import Plan, Segment, segment_table, split_segment  # noqa: E402
 from routines.user import UserProfile  # noqa: E402
@@ -209,6 +210,7 @@ def _telemetry(supervisor, plan: Plan, seconds: float) -> list[float]:
     """Per round of telemetry (all sensors), microseconds, over `seconds` of plan time: a
     healthy chair, every sensor reading what its channel was told."""
     samples = []
+    per_report = MAX_SENSOR_VALUES_PER_REPORT  # as many readings per report as the board sends
     for tick in range(int(seconds * 20)):
         t_s = 1.0 + tick / 20
         values = []
@@ -221,8 +223,8 @@ def _telemetry(supervisor, plan: Plan, seconds: float) -> list[float]:
                 value = {"temperature": 30.0, "current": 0.5, "occupancy": 1.0}[kind]
             values.append(value + (0 if kind == "occupancy" else wobble * sensor.resolution))
         clock = round(t_s * CLOCK_HZ)
-        reports = [m.SensorReport(clock, 0, tuple(values[:12])),
-                   m.SensorReport(clock, 12, tuple(values[12:]))]
+        reports = [m.SensorReport(clock, first, tuple(values[first:first + per_report]))
+                   for first in range(0, len(values), per_report)]
         start = time.perf_counter_ns()
         for report in reports:
             supervisor.on_message(report, t_s)
@@ -246,10 +248,11 @@ def supervisor_tables(plan: Plan, seconds: float) -> None:
         return ours_samples, naive_samples, per_segment
 
     ours_samples, naive_samples, (checks, rechecks, count) = asyncio.run(run())
-    print(f"\nSupervisor per telemetry round ({len(CHAIR.sensors)} sensors in two "
-          f"SensorReports), {len(ours_samples)} rounds, microseconds")
+    reports = -(-len(CHAIR.sensors) // MAX_SENSOR_VALUES_PER_REPORT)
+    print(f"\nSupervisor per telemetry round ({len(CHAIR.sensors)} sensors in {reports} "
+          f"SensorReport(s)), {len(ours_samples)} rounds, microseconds")
     print(HEADER.format("supervisor"))
-    print(row("on_message x2 (detectors)", ours_samples, naive_samples))
+    print(row(f"on_message x{reports} (detectors)", ours_samples, naive_samples))
     print("(naive: the commanded value found by scanning the whole plan for each reading)")
     print(f"\nSupervisor per outgoing segment ({count} segments of the plan, device clock), "
           "microseconds")

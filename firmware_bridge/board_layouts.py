@@ -14,6 +14,9 @@ from firmware_bridge.wire import (
     MAX_FIRMWARE_VERSION_BYTES,
     MAX_SENSOR_VALUES_PER_REPORT,
     MAX_SENSORS,
+    READING_BYTES,
+    READING_MAX,
+    READING_MIN,
     VALUE_SCALE,
 )
 from firmware_bridge.wire_types import (
@@ -41,7 +44,7 @@ DEVICE_INFO = struct.Struct("<BIHBB")  # then the firmware version text
 CHANNEL_INFO = struct.Struct("<BBBBiiiI")
 SENSOR_INFO = struct.Struct("<BBBBii")
 CLOCK_REPORT = struct.Struct("<I")
-SENSOR_REPORT = struct.Struct("<IBB")  # then `count` int32 values
+SENSOR_REPORT = struct.Struct("<IBB")  # then `count` 24-bit readings
 STATUS_REPORT = struct.Struct("<IBBBHHII")
 KEY_PRESS = struct.Struct("<IB")
 FAULT_REPORT = struct.Struct("<IBbi")
@@ -138,8 +141,10 @@ def decode_clock_report(payload: bytes, offset: int):
     return m.ClockReport(clock), offset + CLOCK_REPORT.size
 
 
-# One struct per value count: a report packs or unpacks its values in one C call.
-_VALUE_ARRAYS = tuple(struct.Struct(f"<{n}i") for n in range(MAX_SENSOR_VALUES_PER_REPORT + 1))
+# Readings travel as three bytes each (hardware.md 4.5): packed as 32-bit words in one C call,
+# then each word's top byte is dropped; decoding puts it back by sign extension.
+_WORDS = tuple(struct.Struct(f"<{n}i") for n in range(MAX_SENSOR_VALUES_PER_REPORT + 1))
+_SIGN_EXTENSION = bytes(0xFF if byte & 0x80 else 0x00 for byte in range(256))
 
 
 def encode_sensor_report(msg: m.SensorReport) -> bytes:
@@ -150,12 +155,16 @@ def encode_sensor_report(msg: m.SensorReport) -> bytes:
         )
     head = SENSOR_REPORT.pack(wire_clock(msg.clock, "SensorReport.clock"), msg.first_index, count)
     try:
-        # Twenty reports a second: round them all, and fall back to the per-value check (which
-        # names the trouble) only when the array does not pack.
-        return head + _VALUE_ARRAYS[count].pack(*[round(v * VALUE_SCALE) for v in msg.values])
-    except (struct.error, ValueError, OverflowError, TypeError):
-        values = [to_counts(v, "SensorReport.values") for v in msg.values]
-        return head + _VALUE_ARRAYS[count].pack(*values)
+        counts = [round(v * VALUE_SCALE) for v in msg.values]
+    except (ValueError, OverflowError, TypeError):
+        counts = [to_counts(v, "SensorReport.values") for v in msg.values]  # names the bad one
+    if counts and (min(counts) < READING_MIN or max(counts) > READING_MAX):
+        counts = [min(max(c, READING_MIN), READING_MAX) for c in counts]  # saturate (wire.py)
+    words = _WORDS[count].pack(*counts)
+    readings = bytearray(READING_BYTES * count)
+    for byte in range(READING_BYTES):
+        readings[byte::READING_BYTES] = words[byte::4]
+    return head + readings
 
 
 def decode_sensor_report(payload: bytes, offset: int):
@@ -165,10 +174,15 @@ def decode_sensor_report(payload: bytes, offset: int):
     if first + count > MAX_SENSORS:
         raise PayloadError(f"SensorReport: sensors {first}..{first + count - 1} do not exist")
     start = offset + SENSOR_REPORT.size
-    end = start + 4 * count
+    end = start + READING_BYTES * count
     if end > len(payload):
         raise PayloadError("SensorReport: values cut short")
-    values = _VALUE_ARRAYS[count].unpack_from(payload, start)
+    readings = payload[start:end]
+    words = bytearray(4 * count)
+    for byte in range(READING_BYTES):
+        words[byte::4] = readings[byte::READING_BYTES]
+    words[3::4] = readings[2::READING_BYTES].translate(_SIGN_EXTENSION)
+    values = _WORDS[count].unpack(words)
     return m.SensorReport(clock, first, tuple([v / VALUE_SCALE for v in values])), end
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: KeepAlive, and readings as 24-bit values (one report per sample)
 
 SYNC_BYTE = 0x7E  # ends every block; 0x7E is above MAX_BLOCK_BYTES, so it is never a length
 
@@ -44,8 +44,16 @@ MAX_TEXT_BYTES = 40
 # Firmware version strings are short tags ("1.4.2+g3f2a1c"); the bound keeps DeviceInfo in one
 # block with room to spare.
 MAX_FIRMWARE_VERSION_BYTES = 32
-# 12 values of 4 bytes + 7 header bytes + 5 framing bytes = 60 <= 64: one SensorReport per block.
-MAX_SENSOR_VALUES_PER_REPORT = 12
+# SensorReport readings are signed 24-bit thousandths: +/-8,388.607 units is far beyond any
+# sensor's valid range (a chair's largest is under 1,000 mm), and three bytes a reading let one
+# report carry a whole chair. A reading beyond it is sent as the nearest limit: still outside
+# every valid range, so the host's range check sees a broken sensor, as it should.
+READING_BYTES = 3
+READING_MIN = -(2**23)
+READING_MAX = 2**23 - 1
+# 17 readings of 3 bytes + 7 header bytes + 5 framing bytes = 63 <= 64: one SensorReport per
+# block, and one per sample time for a board of up to 17 sensors (the chair has 16).
+MAX_SENSOR_VALUES_PER_REPORT = 17
 # SetChannelMask is a 32-bit mask, so a board can have at most 32 channels (the profile agrees).
 MAX_CHANNELS = 32
 # Sensor indices are one byte; 64 is the profile's own bound and keeps the handshake short.

@@ -168,6 +168,12 @@ class Channel(BaseModel):
         return self
 
 
+# Readings cross the wire as signed 24-bit thousandths of the unit (hardware.md 4.5), and a board
+# sends a reading beyond that as the nearest limit: a valid range reaching past it would let a
+# clipped, wrong reading pass as valid.
+READING_LIMIT = 8388.607
+
+
 class Sensor(BaseModel):
     """One measured value the board reports in its telemetry."""
 
@@ -190,6 +196,10 @@ class Sensor(BaseModel):
             raise ValueError(f"a {self.kind} sensor reads in {allowed}, not {self.unit}")
         if self.valid_min >= self.valid_max:
             raise ValueError(f"valid_min ({self.valid_min}) must be below valid_max")
+        if not (-READING_LIMIT < self.valid_min and self.valid_max < READING_LIMIT):
+            raise ValueError(f"valid range {self.valid_min:g}..{self.valid_max:g} {self.unit} "
+                             f"reaches past what a SensorReport carries (+/-{READING_LIMIT:g}); "
+                             "no chair sensor reads that far: check the range")
         return self
 
 

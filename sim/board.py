@@ -38,6 +38,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from firmware_bridge.identity import DEFAULT_QUEUE_CAPACITY
+from firmware_bridge.wire import MAX_SENSOR_VALUES_PER_REPORT
 from firmware_bridge.messages import (
     DeviceMessage,
     DeviceState,
@@ -77,8 +78,9 @@ QUEUE_CAPACITY = DEFAULT_QUEUE_CAPACITY
 MOTOR_STALL_S = 10.0
 # Movement smaller than this is no encoder pulse.
 STALL_PROGRESS_MM = 1.0
-# The most values one SensorReport carries (one wire block of 64 bytes).
-SENSOR_VALUES_PER_REPORT = 12
+# The most values one SensorReport carries (one wire block of 64 bytes): a chair's 16 sensors
+# go in one report per sample.
+SENSOR_VALUES_PER_REPORT = MAX_SENSOR_VALUES_PER_REPORT
 # FaultReport fields on the wire: value as signed 32-bit thousandths, index as a signed byte.
 FAULT_VALUE_LIMIT = 2_000_000.0
 FAULT_INDEX_MAX = 127

@@ -92,7 +92,7 @@ def test_doctor_and_a_run_over_a_pty_end_with_the_board_safe(simulated_board, en
     doctor = subprocess.run(massagectl("doctor", "--port", port), env=env, capture_output=True,
                             text=True, timeout=60)
     assert doctor.returncode == 0, doctor.stderr
-    assert "protocol 1" in doctor.stdout and "matches profile 'chair'" in doctor.stdout
+    assert "protocol 2" in doctor.stdout and "matches profile 'chair'" in doctor.stdout
     assert "heartbeats" in doctor.stdout
 
     routine = tmp_path / "tiny.toml"

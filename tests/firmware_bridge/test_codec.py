@@ -7,6 +7,7 @@ import struct
 
 import pytest
 from hypothesis import given
+from pydantic import ValidationError
 from hypothesis import strategies as st
 
 from firmware_bridge import messages as m
@@ -27,8 +28,11 @@ from firmware_bridge.wire import (
     MAX_MESSAGES_PER_BLOCK,
     MAX_SENSOR_VALUES_PER_REPORT,
     MAX_TEXT_BYTES,
+    READING_MAX,
+    READING_MIN,
     BlockKind,
 )
+from routines.device import READING_LIMIT, Sensor, load_device
 from tests.firmware_bridge.wire_helpers import device_messages, events_of, host_messages
 
 
@@ -103,6 +107,24 @@ def test_encoding_refuses_what_the_wire_cannot_carry(message, field):
         encode_message(message)
 
 
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12))
+def test_a_reading_beyond_24_bits_arrives_as_the_nearest_limit_still_a_broken_sensor(value):
+    report = m.SensorReport(7, 3, (1.5, value, -2.25))
+    [decoded] = decode_messages(encode_message(report), DEVICE_IDS)
+    limit = READING_MAX / 1000 if value > 0 else READING_MIN / 1000
+    expected = quantize(value) if READING_MIN <= round(value * 1000) <= READING_MAX else limit
+    assert decoded == m.SensorReport(7, 3, (1.5, expected, -2.25))
+
+
+def test_one_sensor_report_carries_a_whole_chair_in_one_block():
+    report = m.SensorReport(2**32 - 1, 0, tuple(float(i) - 8.5 for i in range(16)))
+    block = DeviceProtocol().send_all([report])
+    assert len(block) == 5 + 7 + 3 * 16 <= 64
+    host = HostProtocol()
+    host.receive_data(block, now_s=0.0)
+    assert events_of(host) == [report]
+
+
 def test_clocks_are_sent_modulo_two_to_the_32():
     wire = encode_message(m.ScheduleSegment(0, 2**32 + 5, 1, 0.0, 0.0))
     [decoded] = decode_messages(wire, frozenset({0x02}))
@@ -145,7 +167,7 @@ def test_intensity_above_one_from_the_wire_is_refused():
     "payload, reason",
     [
         (b"\x86" + struct.pack("<IBBBHHII", 0, 9, 0, 0, 0, 0, 0, 0), "StatusReport.state"),
-        (b"\x85" + struct.pack("<IBB", 0, 0, 13) + b"\x00" * 52, "at most 12"),
+        (b"\x85" + struct.pack("<IBB", 0, 0, 18) + b"\x00" * 52, "at most 17"),
         (b"\x85" + struct.pack("<IBB", 0, 60, 5) + b"\x00" * 20, "do not exist"),
         (b"\x81" + struct.pack("<BIHBB", 1, 10**6, 64, 33, 0) + b"\x00", "channel_count"),
         (b"\x82" + struct.pack("<BBBBiiiI", 0, 12, 0, 0, 0, 0, 0, 0), "ChannelInfo.kind"),
@@ -162,3 +184,11 @@ def test_bad_board_payloads_are_reported_to_the_host(payload, reason):
 def test_payload_error_is_a_value_error_for_callers_of_the_pure_decoder():
     with pytest.raises(PayloadError):
         decode_messages(b"\x84\x00", DEVICE_IDS)
+
+
+def test_a_profile_sensor_whose_valid_range_the_wire_would_clip_is_refused():
+    assert READING_LIMIT == READING_MAX / 1000 == -(READING_MIN + 1) / 1000
+    chair = load_device("chair")
+    wide = chair.sensors[0].model_dump() | {"valid_max": 9000.0}
+    with pytest.raises(ValidationError, match="reaches past what a SensorReport carries"):
+        Sensor(**wide)

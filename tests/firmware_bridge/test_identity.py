@@ -52,9 +52,9 @@ def test_another_device_and_another_protocol_version_are_refused():
     differences = map_differences(pad_board, load_device("chair"))
     assert differences[0].startswith("device: a 'pad' board")
     old = dataclasses.replace(pad_board, info=dataclasses.replace(pad_board.info,
-                                                                  protocol_version=0))
+                                                                  protocol_version=1))
     assert map_differences(old, load_device("pad")) == [
-        "protocol version: device speaks 0, this host speaks 1"
+        "protocol version: device speaks 1, this host speaks 2"  # firmware from before KeepAlive
     ]
 
 

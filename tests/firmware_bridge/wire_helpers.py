@@ -8,7 +8,12 @@ from firmware_bridge import messages as m
 from firmware_bridge.codec import from_counts
 from firmware_bridge.events import NEED_DATA
 from firmware_bridge.framing import Block, BlockDecoder
-from firmware_bridge.wire import MAX_SENSOR_VALUES_PER_REPORT, MAX_TEXT_BYTES
+from firmware_bridge.wire import (
+    MAX_SENSOR_VALUES_PER_REPORT,
+    MAX_TEXT_BYTES,
+    READING_MAX,
+    READING_MIN,
+)
 from routines.device import ChannelKind, SensorKind, Unit, Zone
 
 u8 = st.integers(0, 0xFF)
@@ -16,6 +21,7 @@ u16 = st.integers(0, 0xFFFF)
 u32 = st.integers(0, 2**32 - 1)
 # Values as the wire carries them (thousandths), so a round trip is exact.
 values = st.integers(-(2**31), 2**31 - 1).map(from_counts)
+readings = st.integers(READING_MIN, READING_MAX).map(from_counts)  # SensorReport's 24 bits
 scales = st.integers(0, 1000).map(lambda permille: permille / 1000)
 texts = st.text(max_size=MAX_TEXT_BYTES // 4)
 channels = st.integers(0, 31)
@@ -42,7 +48,7 @@ device_messages = st.one_of(
               st.none() | channels, values, values, st.none() | st.sampled_from(Unit)),
     st.builds(m.ClockReport, u32),
     st.builds(m.SensorReport, u32, st.integers(0, 52),
-              st.lists(values, max_size=MAX_SENSOR_VALUES_PER_REPORT).map(tuple)),
+              st.lists(readings, max_size=MAX_SENSOR_VALUES_PER_REPORT).map(tuple)),
     st.builds(m.StatusReport, u32, st.sampled_from(m.DeviceState), st.sampled_from(m.StopCause),
               st.booleans(), u16, scales, u32, u32),
     st.builds(m.KeyPress, u32, st.sampled_from(m.RemoteKey)),

@@ -74,12 +74,13 @@ def test_identify_answers_with_the_profile_map():
     assert sensors[2].channel == host.profile.channel_index("knead_speed")
 
 
-def test_telemetry_chunks_the_chair_sensors_into_reports_of_at_most_12():
+def test_telemetry_sends_all_16_chair_sensors_in_one_report_per_sample():
     host = Host()
     host.messages()
-    host.wait(1.0 / TELEMETRY_HZ)
+    host.wait(3.0 / TELEMETRY_HZ)
     reports = host.messages(SensorReport)
-    assert [(r.first_index, len(r.values)) for r in reports] == [(0, 12), (12, 4)]
+    assert [(r.first_index, len(r.values)) for r in reports] == [(0, 16)] * 3
+    assert len({r.clock for r in reports}) == 3
 
 
 async def _session(board: SimBoard) -> BoardDriver:
