@@ -75,10 +75,8 @@ class Chair:
         # before anything else reacts to it.
         self.supervisor.on_message(message, host_s)
         if isinstance(message, SensorReport):
-            for offset, value in enumerate(message.values):
-                index = message.first_index + offset
-                if index < len(self._sensor_ids):
-                    self.readings[self._sensor_ids[index]] = value
+            first = message.first_index  # zip ends with the profile's sensors
+            self.readings.update(zip(self._sensor_ids[first:], message.values))
         for callback in list(self._listeners):
             callback(message, host_s)
 

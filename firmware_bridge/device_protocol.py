@@ -105,10 +105,9 @@ class DeviceProtocol:
         return encode_block(BlockKind.REPORT, self.expected_sequence, encode_message(message))
 
     def send_all(self, messages) -> bytes:
-        payloads = pack_payloads((encode_message(x) for x in messages), MAX_PAYLOAD_BYTES)
-        return b"".join(
-            encode_block(BlockKind.REPORT, self.expected_sequence, payload) for payload in payloads
-        )
+        payloads = pack_payloads([encode_message(x) for x in messages], MAX_PAYLOAD_BYTES)
+        sequence = self.expected_sequence
+        return b"".join([encode_block(BlockKind.REPORT, sequence, payload) for payload in payloads])
 
     def _on_block(self, block: Block) -> None:
         if block.kind is BlockKind.IMMEDIATE:

@@ -562,7 +562,7 @@ class Link:
             self._send_heartbeat()
         else:
             self._counts.keepalives_sent += 1
-            self._write(self.protocol.send(m.KeepAlive(), now_s))
+            self._write(self.protocol.send_keepalive(now_s))
         if self.state is not LinkState.LOST:
             self._heartbeat = self._loop.call_later(self.heartbeat_period_s, self._on_heartbeat)
 

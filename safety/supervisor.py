@@ -246,11 +246,11 @@ class Supervisor:
             self._commanded_memo.clear()
 
     def _judge(self, report: SensorReport, board_s: float, host_s: float) -> None:
-        for offset, value in enumerate(report.values):
-            index = report.first_index + offset
-            if not 0 <= index < len(self.watchers):
-                continue
-            self._last_seen[index] = host_s
+        first = report.first_index  # a u8 on the wire: never negative
+        values = report.values[:max(0, len(self.watchers) - first)] if first >= 0 else ()
+        last_seen = self._last_seen
+        for index, value in enumerate(values, first):
+            last_seen[index] = host_s
             for watcher in self.watchers[index]:
                 fault = watcher.update(value, board_s, self)
                 if fault is not None:

@@ -192,3 +192,10 @@ def test_a_profile_sensor_whose_valid_range_the_wire_would_clip_is_refused():
     wide = chair.sensors[0].model_dump() | {"valid_max": 9000.0}
     with pytest.raises(ValidationError, match="reaches past what a SensorReport carries"):
         Sensor(**wide)
+
+
+def test_the_keepalive_shortcut_writes_and_counts_what_send_would():
+    plain, shortcut = HostProtocol(), HostProtocol()
+    assert shortcut.send_keepalive(1.0) == plain.send(m.KeepAlive(), 1.0) == bytes.fromhex(
+        "06 20 14 2A 6F 7E")  # hardware.md's worked frame
+    assert shortcut.stats == plain.stats
