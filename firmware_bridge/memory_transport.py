@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 
 from firmware_bridge.transport import Transport, closed_error, vanished
 
@@ -34,6 +35,7 @@ class MemoryTransport(Transport):
         self._in_flight: deque[asyncio.TimerHandle] = deque()  # due in order: the line is FIFO
         self._closed = False
         self._peer_gone = False
+        self._receiver: Callable[[bytes], None] | None = None
 
     @property
     def closed(self) -> bool:
@@ -76,7 +78,19 @@ class MemoryTransport(Transport):
         if not self._closed and not self._peer_gone:
             self.peer._arrive(data)
 
+    def push_to(self, receiver: Callable[[bytes], None] | None) -> None:
+        """Hand bytes to `receiver` the moment they arrive instead of through read(), as a
+        UART's receive interrupt does (bytes already waiting go at once); None: back to read()."""
+        self._receiver = receiver
+        if receiver is not None and self._buffer:
+            data = bytes(self._buffer)
+            self._buffer.clear()
+            receiver(data)
+
     def _arrive(self, data: bytes) -> None:
+        if self._receiver is not None:
+            self._receiver(data)
+            return
         self._buffer += data
         self._wake()
 

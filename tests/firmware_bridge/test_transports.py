@@ -165,6 +165,28 @@ def test_memory_pair_paces_bytes_at_the_baud_rate(run_virtual_time):
     assert second_s == pytest.approx(0.15)
 
 
+def test_a_memory_end_can_hand_bytes_over_as_they_arrive_and_go_back_to_read(run_virtual_time):
+    async def pushed():
+        host, board = memory_pair(baud=115200)
+        loop = asyncio.get_running_loop()
+        arrivals = []
+        host.write(b"early")
+        await asyncio.sleep(0.01)  # arrived, waiting for a reader
+        board.push_to(lambda data: arrivals.append((round(loop.time(), 6), data)))
+        host.write(bytes(1152))  # 0.1 s of line time
+        await asyncio.sleep(0.2)
+        board.push_to(None)
+        host.write(b"later")
+        later = await board.read()
+        await host.close()
+        await board.close()
+        return arrivals, later
+
+    arrivals, later = run_virtual_time(pushed())
+    assert arrivals == [(0.01, b"early"), (0.11, bytes(1152))]  # paced as before
+    assert later == b"later"
+
+
 def test_manipulator_is_deterministic_and_keeps_byte_order(run_virtual_time):
     async def damaged(seed: int, faults: ByteFaults) -> tuple[bytes, object]:
         host, board = memory_pair()
