@@ -132,7 +132,9 @@ async def _run(options: RunOptions, prepared: Prepared, port: str | None,
     shoulder_mm = options.sim_shoulder_mm or user.shoulder_height_mm
     occupant = Occupant(shoulder_mm, user.back_length_mm)
     body_scan = config.session.body_scan if options.body_scan is None else options.body_scan
-    async with connect(device, port, baud=config.device.baud, occupant=occupant) as connection:
+    # The session records its own trace; the built-in board's per-sample rows would go unread.
+    async with connect(device, port, baud=config.device.baud, occupant=occupant,
+                       board_trace_samples=False) as connection:
         loop = asyncio.get_running_loop()
         chair = Chair(connection.link, device, prepared.fault_log, latch=prepared.latch,
                       safety_limits=config.limits)

@@ -48,8 +48,10 @@ async def connect(
     baud: int = DEFAULT_BAUD,
     occupant: Occupant | None = None,
     seed: int = 0,
+    board_trace_samples: bool = True,
 ) -> AsyncIterator[Connection]:
-    """Open the link (handshake included); on exit the board is stopped and the port closed."""
+    """Open the link (handshake included); on exit the board is stopped and the port closed.
+    The built-in simulator's own trace keeps per-sample rows only with `board_trace_samples`."""
     if port is not None:
         link = await Link.open(port, device, baud=baud)
         try:
@@ -60,7 +62,8 @@ async def connect(
     loop = asyncio.get_running_loop()
     host_end, board_end = memory_pair(baud=baud)
     occupant = occupant or Occupant(DEFAULT_USER.shoulder_height_mm, DEFAULT_USER.back_length_mm)
-    board = SimBoard(device, now_s=loop.time(), occupant=occupant, seed=seed)
+    board = SimBoard(device, now_s=loop.time(), occupant=occupant, seed=seed,
+                     trace_samples=board_trace_samples)
     attached = AttachedBoard(board, board_end)
     attached.start()
     try:

@@ -9,7 +9,8 @@
     board.inject_fault(kind, target, now_s) / clear_fault(...)   see sim.faults
     board.occupant                      who sits in the chair (sim.physics.occupant.Occupant)
     board.outputs_safe()                see below
-    board.trace                         what happened (sim.trace)
+    board.trace                         what happened (sim.trace); with trace_samples=False it
+                                        keeps segments and events but no per-sample rows
 
 Device messages go to `emit`, or pile up in `board.outbox` when there is no emit callback.
 Host seconds (`now_s`) are the event loop's clock; the board's own clock ticks from power-on.
@@ -117,6 +118,7 @@ class SimBoard(HostMessageHandling):
         status_hz: int = STATUS_HZ,
         queue_capacity: int = QUEUE_CAPACITY,
         name: str | None = None,
+        trace_samples: bool = True,
     ) -> None:
         self.profile = profile
         self.name = name or profile.name
@@ -135,6 +137,9 @@ class SimBoard(HostMessageHandling):
         self.trace = Trace(
             profile.name, [c.id for c in profile.channels], [s.id for s in profile.sensors], clock_hz
         )
+        # Twenty rows a second that only a saved trace or a test reads: a session whose host
+        # records its own trace leaves them out.
+        self.trace_samples = trace_samples
         channels = profile.channels
         self._channels = channels
         self._safe_outputs: list[float | None] = [c.safe_default for c in channels]
@@ -331,14 +336,15 @@ class SimBoard(HostMessageHandling):
         for first in range(0, len(values), SENSOR_VALUES_PER_REPORT):
             chunk = tuple(values[first : first + SENSOR_VALUES_PER_REPORT])
             self._send(SensorReport(clock, first, chunk))
-        self.trace.add_sample(
-            self.clock.time_at(self._ticks),
-            self._ticks,
-            self.state,
-            self._outputs,  # None (a stopped drive) is stored as NaN
-            [read() for read in self._actual_readers],
-            values,
-        )
+        if self.trace_samples:
+            self.trace.add_sample(
+                self.clock.time_at(self._ticks),
+                self._ticks,
+                self.state,
+                self._outputs,  # None (a stopped drive) is stored as NaN
+                [read() for read in self._actual_readers],
+                values,
+            )
         if self.state is not DeviceState.READY:
             return
         if trip is not None:

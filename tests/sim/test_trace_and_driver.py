@@ -60,6 +60,18 @@ def test_trace_names_an_unknown_column():
         host.board.trace.sensor("pressure_calf")
 
 
+def test_a_board_told_to_keep_no_sample_rows_still_reports_and_keeps_segments():
+    quiet, full = Host(trace_samples=False), Host()
+    for host in (quiet, full):
+        host.messages()
+        index = host.profile.channel_index("airbag_seat")
+        host.send(ScheduleSegment(index, host.ticks_in(0.1), 1_000_000, 10.0, 10.0))
+        host.wait(2.0)
+    assert quiet.messages(SensorReport) == full.messages(SensorReport)  # same telemetry
+    assert len(quiet.board.trace.times_s) == 0 and len(full.board.trace.times_s) == 40
+    assert len(quiet.board.trace.segments) == len(full.board.trace.segments) == 1
+
+
 def test_identify_answers_with_the_profile_map():
     host = Host(device="pad")
     host.messages()
