@@ -174,7 +174,9 @@ class Link:
         self.protocol.begin_sync()
         self._last_by_type.clear()
         self._segment_ends_s.clear()
-        self._reader = self._loop.create_task(self._read_loop(), name=f"link {transport.name}")
+        if not transport.push_to(self._received, self._port_gone):
+            self._reader = self._loop.create_task(self._read_loop(),
+                                                  name=f"link {transport.name}")
         name = transport.name
         await self._until(lambda: self.protocol.synced, self._send_heartbeat,
                           f"no answer from {name} to heartbeats")
@@ -468,6 +470,8 @@ class Link:
 
     async def _shutdown_io(self, close_transport: bool) -> None:
         self._cancel_timers()
+        if self._transport is not None:
+            self._transport.push_to(None)
         reader, self._reader = self._reader, None
         if reader is not None and reader is not asyncio.current_task():
             reader.cancel()
@@ -481,18 +485,25 @@ class Link:
             try:
                 data = await transport.read()
             except PortError as error:
-                self._lose(str(error))
+                self._port_gone(error)
                 return
-            now_s = self._loop.time()
-            blocks_before = self.protocol.stats.blocks_received
-            self.protocol.receive_data(data, now_s)
-            if self.protocol.stats.blocks_received != blocks_before:
-                self._last_heard_s = now_s
-            while (event := self.protocol.next_event()) is not NEED_DATA:
-                self._on_event(event)
-            self._write(self.protocol.data_to_send(now_s))
-            self._arm_timer()
-            self._changed.set()
+            self._received(data)
+
+    def _port_gone(self, error: PortError) -> None:
+        self._lose(str(error))
+
+    def _received(self, data: bytes) -> None:
+        """Bytes from the board, from the read loop or pushed by the transport as they came."""
+        now_s = self._loop.time()
+        blocks_before = self.protocol.stats.blocks_received
+        self.protocol.receive_data(data, now_s)
+        if self.protocol.stats.blocks_received != blocks_before:
+            self._last_heard_s = now_s
+        while (event := self.protocol.next_event()) is not NEED_DATA:
+            self._on_event(event)
+        self._write(self.protocol.data_to_send(now_s))
+        self._arm_timer()
+        self._changed.set()
 
     def _on_event(self, event: object) -> None:
         if isinstance(event, FrameError | BadMessage):

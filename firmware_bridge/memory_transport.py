@@ -5,6 +5,8 @@ stop): bytes written while the line is busy queue behind the earlier ones, and a
 at the other end when its last byte would have. On the virtual-time loop (sim/virtual_loop.py)
 latency and throughput figures therefore mean what they would on a real 115200 baud line.
 Closing one end is an unplugged cable: the other end's read() reports the port vanished.
+An end may instead push bytes to a receiver as they arrive (`push_to`), as a UART's receive
+interrupt does; an in-process session then needs no reader task waking for every write.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 
 from firmware_bridge.transport import Transport, closed_error, vanished
+from routines.errors import PortError
 
 BITS_PER_BYTE = 10  # 8N1: start bit, 8 data bits, stop bit
 
@@ -36,6 +39,7 @@ class MemoryTransport(Transport):
         self._closed = False
         self._peer_gone = False
         self._receiver: Callable[[bytes], None] | None = None
+        self._on_gone: Callable[[PortError], None] | None = None
 
     @property
     def closed(self) -> bool:
@@ -78,14 +82,18 @@ class MemoryTransport(Transport):
         if not self._closed and not self._peer_gone:
             self.peer._arrive(data)
 
-    def push_to(self, receiver: Callable[[bytes], None] | None) -> None:
-        """Hand bytes to `receiver` the moment they arrive instead of through read(), as a
-        UART's receive interrupt does (bytes already waiting go at once); None: back to read()."""
+    def push_to(self, receiver, on_gone=None) -> bool:
+        """See Transport.push_to: bytes reach `receiver` the moment they arrive, as a UART's
+        receive interrupt hands them over (bytes already waiting go at once)."""
         self._receiver = receiver
+        self._on_gone = on_gone if receiver is not None else None
         if receiver is not None and self._buffer:
             data = bytes(self._buffer)
             self._buffer.clear()
             receiver(data)
+        if self._on_gone is not None and self._peer_gone and not self._closed:
+            self._on_gone(vanished(self.name, "the other end was closed"))
+        return True
 
     def _arrive(self, data: bytes) -> None:
         if self._receiver is not None:
@@ -102,6 +110,8 @@ class MemoryTransport(Transport):
         self._peer_gone = True
         self._cancel_in_flight()
         self._wake()
+        if self._on_gone is not None and not self._closed:
+            self._on_gone(vanished(self.name, "the other end was closed"))
 
     def _cancel_in_flight(self) -> None:
         for handle in self._in_flight:

@@ -4,13 +4,15 @@
     MemoryTransport   an in-memory pair for tests, optionally paced at a baud rate (virtual time)
     FaultyTransport   wraps any transport and drops, corrupts, duplicates, delays or splits bytes
 
-The link sees only `read()`, `write()` and `close()`, so a test swaps the real port for a memory
+The link sees only `read()`, `write()` and `close()` (and `push_to()`, which a transport may offer
+to hand bytes over as they arrive instead of waking a reader), so a test swaps the real port for a memory
 pair or a manipulated one without the link knowing (python-can's bus, pymodbus's null modem).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 from routines.errors import PortError
 
@@ -23,6 +25,16 @@ class Transport(ABC):
     @abstractmethod
     async def read(self) -> bytes:
         """Wait for at least one byte. PortError once the port vanished or was closed."""
+
+    def push_to(
+        self,
+        receiver: Callable[[bytes], None] | None,
+        on_gone: Callable[[PortError], None] | None = None,
+    ) -> bool:
+        """Hand arriving bytes to `receiver` as they arrive, and the port vanishing to
+        `on_gone`, instead of through read(); None: back to read(). False: this transport only
+        offers read()."""
+        return False
 
     @abstractmethod
     def write(self, data: bytes) -> None:

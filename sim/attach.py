@@ -21,7 +21,6 @@ import asyncio
 
 from firmware_bridge.device_protocol import DeviceProtocol
 from firmware_bridge.events import NEED_DATA, BadMessage, FrameError, HostFrame
-from firmware_bridge.memory_transport import MemoryTransport
 from firmware_bridge.transport import Transport
 from routines.errors import PortError
 from sim.board import SimBoard
@@ -48,18 +47,17 @@ class AttachedBoard:
 
     def start(self) -> None:
         self.driver.start()
-        if isinstance(self.transport, MemoryTransport):
-            # In memory the bytes can reach the board as they arrive, as a UART's receive
-            # interrupt hands them to firmware, without a reader task woken for every write.
-            self.transport.push_to(self.receive)
+        if self.transport.push_to(self.receive):
+            # The bytes reach the board as they arrive, as a UART's receive interrupt hands them
+            # to firmware, without a reader task woken for every write. A host end that goes
+            # away is silence: the watchdog trips.
             return
         self._reader = self.driver.loop.create_task(
             self._read_forever(), name=f"simulated {self.board.name}: reading the line"
         )
 
     async def aclose(self) -> None:
-        if isinstance(self.transport, MemoryTransport):
-            self.transport.push_to(None)
+        self.transport.push_to(None)
         if self._reader is not None:
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)

@@ -178,13 +178,17 @@ def test_a_memory_end_can_hand_bytes_over_as_they_arrive_and_go_back_to_read(run
         board.push_to(None)
         host.write(b"later")
         later = await board.read()
-        await host.close()
+        gone = []
+        board.push_to(arrivals.append, gone.append)
+        await host.close()  # the cable is pulled
         await board.close()
-        return arrivals, later
+        return arrivals, later, gone
 
-    arrivals, later = run_virtual_time(pushed())
+    arrivals, later, gone = run_virtual_time(pushed())
     assert arrivals == [(0.01, b"early"), (0.11, bytes(1152))]  # paced as before
     assert later == b"later"
+    [error] = gone
+    assert str(error).startswith("serial port memory:board vanished (the other end was closed)")
 
 
 def test_manipulator_is_deterministic_and_keeps_byte_order(run_virtual_time):
