@@ -842,7 +842,7 @@ def kill_table(repeats: int) -> None:
          "first safe sample", "board process acted (wall)"],
         rows,
         ["target <= 600 ms (watchdog 500 ms + one 50 ms telemetry tick); the watchdog counts "
-         "from the last frame that reached the board, up to 100 ms (a heartbeat) before the "
+         "from the last frame that reached the board, up to 100 ms (a keep-alive) before the "
          "kill"],
     )
 

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 
 from firmware_bridge.wire import CLOCK_MODULUS
 
-CLOCK_SAMPLE_WINDOW = 64  # 6.4 s of heartbeats at 10 Hz: long enough to average jitter away
+CLOCK_SAMPLE_WINDOW = 64  # 32 s of heartbeats at 2 Hz: long enough to average jitter away
 MIN_FIT_SPAN_S = 1.0  # over a shorter span a fitted rate is noisier than the nominal one
 # Crystals are within 100 ppm and RC oscillators within about 2 %; a fit further off than this
 # means bad samples, and the nominal rate is the better guess.
 MAX_RATE_DEVIATION = 0.02
 # Samples whose round trip exceeds the best one by this much waited behind other traffic.
 RTT_SLACK_S = 0.001
-# The line is fitted again at most this often (a fit costs tens of microseconds; ten samples a
-# second over hours add up). A line a second old is still right to a microsecond: crystal
+# The line is fitted again at most this often (a fit costs tens of microseconds; samples over
+# hours add up). A line a second old is still right to a microsecond: crystal
 # rates drift by parts per million over minutes, not seconds.
 REFIT_INTERVAL_S = 1.0
 

@@ -143,7 +143,7 @@ class HostProtocol:
         return self.send_all((message,), now_s)
 
     def send_keepalive(self, now_s: float) -> bytes:
-        """send(KeepAlive()), ten times a second without encoding it each time."""
+        """send(KeepAlive()), eight times a second, without encoding it each time."""
         self.stats.immediate_blocks += 1
         self.stats.bytes_out += len(KEEPALIVE_BLOCK)
         return KEEPALIVE_BLOCK + self.data_to_send(now_s)

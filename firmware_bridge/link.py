@@ -16,9 +16,10 @@ starts from the safe state, whatever the board did before (`initial_status` keep
 
 While connected, a frame goes out every HEARTBEAT_PERIOD_S to feed the board's watchdog: every
 CLOCK_SAMPLE_EVERY-th is a Heartbeat, whose ClockReport feeds the clock sync, the others are
-KeepAlives, which the board does not answer. The link is lost when the board is silent for `silence_limit_s`, when a block stays
-unacked for ACK_LIMIT_S, when the port vanishes, or when the board restarted (a POWER_ON status
-or a jump of its clock). All timing uses loop.time(), so the link runs on the virtual-time loop.
+KeepAlives, which the board does not answer. The link is lost when the board is silent for
+`silence_limit_s`, when a block stays unacked for ACK_LIMIT_S, when the port vanishes, when the
+board restarted (a POWER_ON status or a jump of its clock), or when handling what it sent
+fails (a bug must not leave the board running unwatched). All timing uses loop.time(), so the link runs on the virtual-time loop.
 """
 
 from __future__ import annotations
@@ -335,7 +336,7 @@ class Link:
         return True
 
     def send_immediate(self, message: object) -> bool:
-        """Write an immediate message (Stop, SetIntensity, SetChannelMask, Heartbeat) now.
+        """Write an immediate message (Stop, SetIntensity, SetChannelMask, ...) now.
 
         Returns once the bytes are handed to the port: True, or False if the port is gone (the
         board's watchdog then stops it). The link sends Stop, the intensity and the channel
@@ -494,6 +495,13 @@ class Link:
 
     def _received(self, data: bytes) -> None:
         """Bytes from the board, from the read loop or pushed by the transport as they came."""
+        try:
+            self._handle_received(data)
+        except Exception as error:  # never silently: the supervisor may not have seen a report
+            log.exception("handling bytes from %s failed", self.name)
+            self._lose(f"handling what the board sent failed: {type(error).__name__}: {error}")
+
+    def _handle_received(self, data: bytes) -> None:
         now_s = self._loop.time()
         blocks_before = self.protocol.stats.blocks_received
         self.protocol.receive_data(data, now_s)
@@ -553,6 +561,7 @@ class Link:
         self._write(self.protocol.send(m.Heartbeat(), now_s))
 
     def _start_heartbeat(self) -> None:
+        self._beats = 0
         self._last_heard_s = self._loop.time()
         self._heartbeat = self._loop.call_later(self.heartbeat_period_s, self._on_heartbeat)
 
@@ -565,7 +574,7 @@ class Link:
         if oldest_s is not None and now_s - oldest_s > ACK_LIMIT_S:
             self._lose(f"a block stayed unacked for {now_s - oldest_s:.2f} s")
             return
-        self._beats += 1
+        self._beats += 1  # since the heartbeat timer (re)started
         # A board quiet for half the silence limit is asked to answer on every frame: a lost
         # answer then costs 100 ms, not a clock-sample period, before the link is given up.
         quiet = now_s - self._last_heard_s > self.silence_limit_s / 2

@@ -69,13 +69,22 @@ class MemoryTransport(Transport):
             return
         peer = self.peer
         if self.baud is None:
-            peer._arrive(bytes(data))
+            if peer._receiver is not None:
+                # Pushed bytes are handled on the loop's next round, never inside the writer's
+                # own call (the two ends would otherwise run into each other's code).
+                asyncio.get_running_loop().call_soon(peer._deliver_unpaced, bytes(data))
+            else:
+                peer._arrive(bytes(data))
             return
         loop = asyncio.get_running_loop()
         start_s = max(loop.time(), self._line_free_at_s)
         self._line_free_at_s = start_s + len(data) * byte_time_s(self.baud)
         handle = loop.call_at(self._line_free_at_s, self._deliver, bytes(data))
         self._in_flight.append(handle)
+
+    def _deliver_unpaced(self, data: bytes) -> None:
+        if not self._closed and not self._peer_gone:
+            self._arrive(data)
 
     def _deliver(self, data: bytes) -> None:
         self._in_flight.popleft()

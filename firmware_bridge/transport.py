@@ -4,9 +4,10 @@
     MemoryTransport   an in-memory pair for tests, optionally paced at a baud rate (virtual time)
     FaultyTransport   wraps any transport and drops, corrupts, duplicates, delays or splits bytes
 
-The link sees only `read()`, `write()` and `close()` (and `push_to()`, which a transport may offer
-to hand bytes over as they arrive instead of waking a reader), so a test swaps the real port for a memory
-pair or a manipulated one without the link knowing (python-can's bus, pymodbus's null modem).
+The link sees only `read()`, `write()` and `close()` (and `push_to()`, which a transport may
+offer to hand bytes over as they arrive instead of waking a reader), so a test swaps the real
+port for a memory pair or a manipulated one without the link knowing (python-can's bus,
+pymodbus's null modem).
 """
 
 from __future__ import annotations

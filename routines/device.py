@@ -196,7 +196,9 @@ class Sensor(BaseModel):
             raise ValueError(f"a {self.kind} sensor reads in {allowed}, not {self.unit}")
         if self.valid_min >= self.valid_max:
             raise ValueError(f"valid_min ({self.valid_min}) must be below valid_max")
-        if not (-READING_LIMIT < self.valid_min and self.valid_max < READING_LIMIT):
+        # As the wire rounds them: 8388.6066 arrives as 8388.607, the saturated reading itself.
+        if not (-READING_LIMIT < round(self.valid_min, 3)
+                and round(self.valid_max, 3) < READING_LIMIT):
             raise ValueError(f"valid range {self.valid_min:g}..{self.valid_max:g} {self.unit} "
                              f"reaches past what a SensorReport carries (+/-{READING_LIMIT:g}); "
                              "no chair sensor reads that far: check the range")

@@ -47,8 +47,6 @@ from safety.verdicts import AdmittedPlan, Violation, ViolationKind
 # time) without a reading of some sensor means telemetry is not arriving.
 REPORT_PERIOD_S = 0.05
 STALE_AFTER_PERIODS = 10
-# Segments that ended are forgotten this often (CommittedSchedule keeps 2 s of them anyway).
-PRUNE_PERIOD_S = 0.5
 # How often `watch()` runs the time-based checks when nothing arrives from the board.
 POLL_PERIOD_S = 0.1
 # Shutdown causes that are the board protecting itself: a fault, not a person's stop.
@@ -111,10 +109,11 @@ class Supervisor:
         self._overdue_checked_s = -math.inf
         self._last_seen: list[float | None] = [None] * len(device.sensors)
         # Set points already worked out for the report being judged, by (channel, board_s):
-        # several detectors of one sensor ask the same question. Emptied per report and on
-        # every stop, the only times within a report that the answer can change.
+        # several detectors of one sensor ask the same question. Used only while a report is
+        # judged, and emptied on every stop, the only time within a report that the answer can
+        # change.
         self._commanded_memo: dict[tuple[int, float], float | None] = {}
-        self._prune_due_s = -math.inf
+        self._judging = False
         self._tripped: set[tuple[str, str]] = set()
         self._generation = self.latch.generation
 
@@ -236,13 +235,13 @@ class Supervisor:
 
     def _on_sensors(self, report: SensorReport, host_s: float) -> None:
         board_s = self._saw_clock(report.clock, host_s)
-        if board_s >= self._prune_due_s:
-            self.schedule.prune(board_s)
-            self._prune_due_s = board_s + PRUNE_PERIOD_S
+        self.schedule.prune(board_s)
         self._commanded_memo.clear()
+        self._judging = True
         try:
             self._judge(report, board_s, host_s)
         finally:
+            self._judging = False
             self._commanded_memo.clear()
 
     def _judge(self, report: SensorReport, board_s: float, host_s: float) -> None:
@@ -370,7 +369,8 @@ class Supervisor:
         value = self.schedule.commanded(channel_index, board_s)
         if value is not None:
             value = self.runtime.effective(channel_index, value)
-        memo[key] = value
+        if self._judging:
+            memo[key] = value
         return value
 
     # --- trips and stops --------------------------------------------------------------------
@@ -396,7 +396,6 @@ class Supervisor:
         doses = [w.dose.dose for w in _flat(self.watchers) if isinstance(w, TemperatureWatch)]
         self.clock = BoardClock(self.clock.clock_hz)
         self._board_seen = None
-        self._prune_due_s = -math.inf
         self.schedule.clear()
         self.watchers = watchers_for(self.device)
         heat_watchers = [w for w in _flat(self.watchers) if isinstance(w, TemperatureWatch)]

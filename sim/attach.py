@@ -18,6 +18,7 @@ with the board (expected sequence 0). Closing the transport is its owner's busin
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from firmware_bridge.device_protocol import DeviceProtocol
 from firmware_bridge.events import NEED_DATA, BadMessage, FrameError, HostFrame
@@ -25,6 +26,8 @@ from firmware_bridge.transport import Transport
 from routines.errors import PortError
 from sim.board import SimBoard
 from sim.driver import BoardDriver
+
+log = logging.getLogger(__name__)
 
 
 class AttachedBoard:
@@ -47,7 +50,7 @@ class AttachedBoard:
 
     def start(self) -> None:
         self.driver.start()
-        if self.transport.push_to(self.receive):
+        if self.transport.push_to(self._pushed):
             # The bytes reach the board as they arrive, as a UART's receive interrupt hands them
             # to firmware, without a reader task woken for every write. A host end that goes
             # away is silence: the watchdog trips.
@@ -80,6 +83,15 @@ class AttachedBoard:
             except PortError:
                 return  # the host's end is gone: the board hears silence and its watchdog trips
             self.receive(data)
+
+    def _pushed(self, data: bytes) -> None:
+        try:
+            self.receive(data)
+        except Exception:
+            # Firmware that crashed hears nothing more: the watchdog trips and the host sees the
+            # board shut down, as it would if the reading task had died.
+            log.exception("simulated %s crashed handling host bytes", self.board.name)
+            self.transport.push_to(None)
 
     def receive(self, data: bytes) -> None:
         """Bytes arrived from the host."""

@@ -18,8 +18,8 @@ What each host message does is in sim.host_messages; sim.driver runs a board on 
 
 Firmware duties (hardware.md, section 5): a queue of segments per channel run on the board's
 clock (sim.schedule); a channel no segment covers is in its safe state; a late segment starts on
-arrival, on the plan's timeline, and is counted; Stop, SetIntensity, SetChannelMask and Heartbeat
-act on arrival; a watchdog shuts down after WATCHDOG_S without a valid host frame (armed by the
+arrival, on the plan's timeline, and is counted; Stop, SetIntensity, SetChannelMask, Heartbeat
+and KeepAlive act on arrival; a watchdog shuts down after WATCHDOG_S without a valid host frame (armed by the
 first frame after power-on: until a host has spoken, nothing can be on); segments beyond a
 channel's limits are refused; values are clamped; sensors are checked (sim.sensors); a driven
 linear motor that does not move for MOTOR_STALL_S is a fault; the remote's STOP key stops
@@ -39,7 +39,6 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from firmware_bridge.identity import DEFAULT_QUEUE_CAPACITY
-from firmware_bridge.wire import MAX_SENSOR_VALUES_PER_REPORT
 from firmware_bridge.messages import (
     DeviceMessage,
     DeviceState,
@@ -51,6 +50,7 @@ from firmware_bridge.messages import (
     StatusReport,
     StopCause,
 )
+from firmware_bridge.wire import MAX_SENSOR_VALUES_PER_REPORT
 from routines.device import DeviceProfile
 from sim import registry
 from sim.board_faults import FaultSwitches
@@ -69,7 +69,7 @@ from sim.trace import SegmentOutcome, Trace
 WATCHDOG_S = 0.5
 # Telemetry rate: 20 Hz resolves a 50 mm/s carriage to 2.5 mm (a body scan needs < 10 mm),
 # lets the host see an airbag's 8 kPa/s rise in 0.4 kPa steps, and keeps the chair's 16 sensors
-# to two reports per tick (about 15 % of a 115200 baud line, in the board-to-host direction).
+# to one report per tick (about 11 % of a 115200 baud line, in the board-to-host direction).
 TELEMETRY_HZ = 20
 # Status: twice a second, so a host that missed a state-change report learns within 0.5 s.
 STATUS_HZ = 2

@@ -19,7 +19,7 @@ from controller.cli_options import add_config, config_of
 from firmware_bridge.link import Link
 from routines.device import load_device
 
-LISTEN_S = 3.0  # enough heartbeats for a clock fit and a round-trip estimate
+LISTEN_S = 3.0  # six clock samples (two a second): enough for a clock fit and a round trip
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -7,8 +7,8 @@ import struct
 
 import pytest
 from hypothesis import given
-from pydantic import ValidationError
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from firmware_bridge import messages as m
 from firmware_bridge.codec import (
@@ -188,10 +188,16 @@ def test_payload_error_is_a_value_error_for_callers_of_the_pure_decoder():
 
 def test_a_profile_sensor_whose_valid_range_the_wire_would_clip_is_refused():
     assert READING_LIMIT == READING_MAX / 1000 == -(READING_MIN + 1) / 1000
-    chair = load_device("chair")
-    wide = chair.sensors[0].model_dump() | {"valid_max": 9000.0}
-    with pytest.raises(ValidationError, match="reaches past what a SensorReport carries"):
-        Sensor(**wide)
+    fields = load_device("chair").sensors[0].model_dump()
+    for valid_min, valid_max in [(0.0, 9000.0), (0.0, 8388.607), (0.0, 8388.6066),
+                                 (-8388.607, 0.0)]:
+        with pytest.raises(ValidationError, match="reaches past what a SensorReport carries"):
+            Sensor(**fields | {"valid_min": valid_min, "valid_max": valid_max})
+    widest = Sensor(**fields | {"valid_min": -8388.606, "valid_max": 8388.606})
+    # Its limits still cross the wire as themselves, short of the saturated readings.
+    report = m.SensorReport(0, 0, (widest.valid_min, widest.valid_max, 1e9, -1e9))
+    [decoded] = decode_messages(encode_message(report), DEVICE_IDS)
+    assert decoded.values == (-8388.606, 8388.606, 8388.607, -8388.608)
 
 
 def test_the_keepalive_shortcut_writes_and_counts_what_send_would():

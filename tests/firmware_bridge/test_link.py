@@ -355,3 +355,48 @@ def test_listeners_and_the_message_iterator_see_every_report(run_virtual_time):
     assert len(seen) == count  # nothing after remove()
     assert sum(isinstance(x, m.StatusReport) for x in seen) >= 2
     assert sum(isinstance(x, m.ClockReport) for x in collected) >= 4  # two a second
+
+
+def test_a_board_that_stops_answering_is_asked_on_every_frame_until_it_answers(run_virtual_time):
+    async def scenario():
+        link, board = await open_pair()
+        answer = board._emit
+        board._emit = lambda *messages: None  # the board's answers are lost from now on
+        await asyncio.sleep(0.55)  # half the silence limit has passed
+        asked_from = len(board.host_messages)
+        await asyncio.sleep(0.3)
+        asked = [type(x) for x in board.host_messages[asked_from:]]
+        board._emit = answer
+        await asyncio.sleep(1.0)
+        state = link.state
+        await close_all(link, board)
+        return asked, state, board.watchdog_trips
+
+    asked, state, trips = run_virtual_time(scenario())
+    assert asked == [m.Heartbeat] * 3  # every 100 ms, no KeepAlive while the board is quiet
+    assert state is LinkState.CONNECTED and trips == []
+
+
+@pytest.mark.parametrize("pushed", [True, False], ids=["pushed bytes", "read loop"])
+def test_a_failure_handling_what_the_board_sent_loses_the_link_and_stops(run_virtual_time,
+                                                                         pushed):
+    async def scenario():
+        host_end, board_end = memory_pair(baud=BAUD)
+        board = FakeBoard(board_end, CHAIR)
+        # A transport that only reads (the fault injector with no faults) takes the other path.
+        transport = host_end if pushed else FaultyTransport(host_end, seed=1)
+        link = await Link.open(transport, CHAIR)
+
+        def broken(event):
+            raise RuntimeError("a bug in the receive path")
+
+        link._on_event = broken
+        reason = await asyncio.wait_for(link.wait_lost(), 1.0)
+        await asyncio.sleep(0.05)
+        result = reason, board.host_messages[-1]
+        await close_all(link, board)
+        return result
+
+    reason, last = run_virtual_time(scenario())
+    assert "handling what the board sent failed: RuntimeError" in reason
+    assert last == m.Stop()  # the board is told to stop, not left running unwatched

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from firmware_bridge.wire import MAX_SENSOR_VALUES_PER_REPORT
 from routines.device import DeviceProfile
 from routines.plan import Plan
 from routines.user import UserProfile
@@ -16,9 +17,10 @@ from safety.verdicts import AdmittedPlan
 from tests.safety.fakes import CLOCK_HZ, FakeBoard
 from tests.safety.plans import CHAIR
 
-# The board reports at 20 Hz, at most 12 values per SensorReport.
+# The board reports at 20 Hz, as many values per SensorReport as the wire allows (all 16 of the
+# chair's sensors in one).
 REPORT_PERIOD_S = 0.05
-VALUES_PER_REPORT = 12
+VALUES_PER_REPORT = MAX_SENSOR_VALUES_PER_REPORT
 
 # What a healthy chair at rest reads, per sensor id.
 AT_REST = {
