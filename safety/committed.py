@@ -5,9 +5,11 @@ not the plan: what it checks and watches is then exactly what reaches the board,
 session did with pauses, anchors or intensity. Times here are board seconds: the device clock,
 unwrapped past its 32-bit wrap, divided by clock_hz. They never mix with host or plan seconds.
 
-Like the board (see sim/schedule.py and hardware.md), a channel holds a segment's last value
-after it ends for up to its max_duration_s, then returns to its safe default; a position-like
-channel stays where it stopped.
+`commanded` is what the board runs (hardware.md 4.10, sim/schedule.py): when a segment ends and
+none follows, a channel with a safe default returns to it at once, and a position-like channel
+stays where it stopped. The detectors compare readings with that, so a vent that stays shut
+after the last segment is found within seconds. The segment guard's budgets (segment_guard.py)
+assume the worst instead: a board holding the last value for up to max_duration_s.
 """
 
 from __future__ import annotations
@@ -146,11 +148,11 @@ class CommittedSchedule:
                 self._remember(index, max(segment.start_s, ended_s), segment)
                 return segment.value_at(t_s)
             ended_s = max(ended_s, segment.end_s)
+        if channel.safe_default is not None:
+            return None  # nothing running: the board keeps the channel safe (hardware.md 4.10)
         if previous is None:
-            return None if channel.safe_default is not None else self.held[index]
-        if channel.safe_default is None or t_s < previous.end_s + channel.max_duration_s:
-            return previous.value_at(previous.end_s)
-        return None
+            return self.held[index]
+        return previous.value_at(previous.end_s)  # a drive stays where it stopped
 
     def _remember(self, index: int, from_s: float, segment: Sent) -> None:
         # From `from_s` on, every segment before this one in the queue has ended (and started),

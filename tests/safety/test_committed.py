@@ -14,7 +14,7 @@ from routines.device import load_device
 from safety.committed import CommittedSchedule, Sent
 
 CHAIR = load_device("chair")
-AIRBAG = CHAIR.channel_index("airbag_calves")  # has a safe default and a max duration
+AIRBAG = CHAIR.channel_index("airbag_calves")  # has a safe default: safe between segments
 POSITION = CHAIR.channel_index("roller_position")  # holds where it stopped
 
 
@@ -28,11 +28,9 @@ def walked(schedule: CommittedSchedule, index: int, t_s: float) -> float | None:
         previous = segment
         if t_s < segment.end_s:
             return segment.value_at(t_s)
-    if previous is None:
-        return None if channel.safe_default is not None else schedule.held[index]
-    if channel.safe_default is None or t_s < previous.end_s + channel.max_duration_s:
-        return previous.value_at(previous.end_s)
-    return None
+    if channel.safe_default is not None:
+        return None  # between and after segments the board keeps it safe (hardware.md 4.10)
+    return schedule.held[index] if previous is None else previous.value_at(previous.end_s)
 
 
 segments = st.builds(
