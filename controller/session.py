@@ -492,8 +492,6 @@ class Session:
             raise ScanError("no telemetry arrived during the body scan")
         self.scan = find_shoulder_line(picked[:, 0], picked[:, 1], scan.track_base_mm)
         self.user = scanned_user(self.user, self.scan)
-        self.notes.append(f"body scan: shoulder line at {self.scan.shoulder_height_mm:.0f} mm "
-                          "above the seat")
         self._record("scan", f"shoulder line {self.scan.shoulder_height_mm:.1f} mm")
         plan = compile_routine(self.routine, self.device, self.user, intensity=COMPILE_LEVEL)
         return admit_or_raise(plan, self.device, self.user, self.limits)

@@ -30,6 +30,7 @@ def test_run_finishes_saves_a_trace_and_trace_reads_it_back(capsys, config, tmp_
     assert status == 0
     assert "energising_tap: finished after 12.2 min on built-in simulator" in out
     assert "body scan: shoulder line 600 mm above the seat" in out
+    assert out.count("shoulder line") == 1  # said once, not again as a note
     [trace] = (tmp_path / "state" / "traces").glob("*-energising_tap.npz")
     assert f"trace: {trace}" in out
 
