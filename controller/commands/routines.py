@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from controller.cli_options import add_config, config_of
+from controller.session import COMPILE_LEVEL
 from routines.compiler import compile_routine
 from routines.device import DeviceProfile, load_device
 from routines.errors import InvalidFileError
@@ -15,6 +17,8 @@ from routines.plan_json import plan_to_json
 from routines.routine import load_routine, routine_json_schema
 from routines.summary import format_duration, plan_summary
 from routines.user import UserProfile, load_user
+from safety.admission import admit
+from safety.verdicts import Refusal
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -29,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     validate.add_argument("paths", nargs="+", metavar="PATH", help="routine files (TOML)")
     _add_profiles(validate)
+    add_config(validate)  # the owner's lowered limits, which `run` applies too
     validate.set_defaults(handler=validate_files)
 
     compile_ = subparsers.add_parser("compile", help="compile a routine and summarise the plan")
@@ -84,6 +89,7 @@ def list_routines(args: argparse.Namespace) -> int:
 
 def validate_files(args: argparse.Namespace) -> int:
     device, user = _profiles(args)
+    limits = config_of(args).limits
     status = EXIT_OK
     for path in args.paths:
         try:
@@ -91,7 +97,16 @@ def validate_files(args: argparse.Namespace) -> int:
         except InvalidFileError as error:
             status = _print_problems(error, sys.stdout)
             continue
-        print(f"{path}: valid for device {device.name!r}")
+        # What `run` admits: the plan at the strongest level (intensity + on the remote can
+        # reach it in any session), against the safety limits and the owner's lowered ones.
+        verdict = admit(compile_routine(routine, device, user, COMPILE_LEVEL), device, user,
+                        limits)
+        if isinstance(verdict, Refusal):
+            for violation in verdict.violations:
+                print(f"{path}: safety (as at intensity {COMPILE_LEVEL}): {violation}")
+            status = EXIT_FAILURE
+            continue
+        print(f"{path}: valid for device {device.name!r} and within the safety limits")
         for note in compile_routine(routine, device, user).notes:
             print(f"{path}: note: {note}", file=sys.stderr)
     return status

@@ -42,7 +42,8 @@ def test_validate_exits_0_for_valid_files_and_notes_what_the_pad_ignores(capsys,
     path.write_text(GOOD)
     assert run(capsys, "validate", str(path))[0] == 0
     status, out, err = run(capsys, "validate", str(path), "--device", "pad")
-    assert status == 0 and out == f"{path}: valid for device 'pad'\n"
+    assert status == 0
+    assert out == f"{path}: valid for device 'pad' and within the safety limits\n"
     assert f"{path}: note: depth_mm not honoured: device 'pad' has no depth control" in err
 
 
@@ -53,7 +54,7 @@ def test_validate_prints_one_line_per_problem_and_exits_1(capsys, tmp_path):
     status, out, _ = run(capsys, "validate", str(good), str(bad), str(tmp_path / "gone.toml"))
     assert status == 1
     lines = out.splitlines()
-    assert lines[0] == f"{good}: valid for device 'chair'"
+    assert lines[0] == f"{good}: valid for device 'chair' and within the safety limits"
     assert [line.split(": ")[:2] for line in lines[1:4]] == [
         [str(bad), "steps[0].duration_s"], [str(bad), "steps[0].band"], [str(bad), "steps[0].depth"]]
     assert lines[4].startswith(f"{tmp_path / 'gone.toml'}: cannot read")
@@ -69,6 +70,21 @@ def test_validate_checks_hard_ranges_against_the_chosen_device(capsys, tmp_path)
     assert out.startswith(f"{path}: steps[0].pressure_kpa: 52 kPa (as felt at intensity 3) is "
                           "69.3 kPa at intensity 5, above the 25 kPa hard limit of zone 'calves' "
                           "on device 'chair'")
+
+
+def test_validate_applies_the_owners_lowered_limits_as_run_does(capsys, tmp_path):
+    path = tmp_path / "warm.toml"
+    path.write_text('name = "warm"\ndescription = "x"\n[[steps]]\nkind = "heat"\n'
+                    'zone = "lower_back"\ntemperature_c = 41\nduration_s = 600\n')
+    status, out, _ = run(capsys, "validate", str(path))
+    assert (status, out) == (0, f"{path}: valid for device 'chair' and within the safety "
+                                "limits\n")
+    owner = tmp_path / "config.toml"
+    owner.write_text("[limits.heat]\ncap_c = 38\n")
+    status, out, _ = run(capsys, "validate", "--config", str(owner), str(path))
+    assert status == 1
+    assert out.startswith(f"{path}: safety (as at intensity 5): ")
+    assert "38" in out and "valid for device" not in out
 
 
 def test_compile_prints_the_summary(capsys):
