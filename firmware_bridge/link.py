@@ -46,6 +46,7 @@ from firmware_bridge.intent import ImmediateIntent
 from firmware_bridge.segment_check import segment_problems
 from firmware_bridge.serial_transport import DEFAULT_BAUD, SerialTransport
 from firmware_bridge.transport import Transport
+from firmware_bridge.wire import PROTOCOL_VERSION
 from routines.device import DeviceProfile
 from routines.errors import HandshakeError, LinkLostError, PortError, RefusedError
 
@@ -191,9 +192,12 @@ class Link:
         identity = collector.identity()
         differences = map_differences(identity, self.profile)
         if differences:
+            other_protocol = identity.info.protocol_version != PROTOCOL_VERSION
             error = HandshakeError(
                 f"the device on {name} does not match profile '{self.profile.name}': "
                 + "; ".join(differences),
+                f"update the board's firmware to protocol {PROTOCOL_VERSION} (hardware.md)"
+                if other_protocol else
                 "connect the board this profile describes, or choose its profile",
             )
             error.differences = differences

@@ -83,6 +83,20 @@ def test_a_board_that_differs_from_the_profile_is_refused_naming_each_difference
     ]
 
 
+def test_a_board_with_older_firmware_is_refused_with_the_protocol_to_update_to(run_virtual_time):
+    async def scenario():
+        identity = device_profile_map(CHAIR)
+        old = dataclasses.replace(identity, info=dataclasses.replace(identity.info,
+                                                                     protocol_version=1))
+        with pytest.raises(HandshakeError) as caught:
+            await open_pair(identity=old)
+        return caught.value
+
+    error = run_virtual_time(scenario())
+    assert error.differences == ["protocol version: device speaks 1, this host speaks 2"]
+    assert error.hint == "update the board's firmware to protocol 2 (hardware.md)"
+
+
 @pytest.mark.parametrize("answer_identify", [False, True])
 def test_a_board_that_does_not_answer_gives_a_clear_error_in_bounded_time(
     run_virtual_time, answer_identify
