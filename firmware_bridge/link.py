@@ -19,7 +19,8 @@ CLOCK_SAMPLE_EVERY-th is a Heartbeat, whose ClockReport feeds the clock sync, th
 KeepAlives, which the board does not answer. The link is lost when the board is silent for
 `silence_limit_s`, when a block stays unacked for ACK_LIMIT_S, when the port vanishes, when the
 board restarted (a POWER_ON status or a jump of its clock), or when handling what it sent
-fails (a bug must not leave the board running unwatched). All timing uses loop.time(), so the link runs on the virtual-time loop.
+fails (a bug must not leave the board running unwatched). All timing uses loop.time(), so the
+link runs on the virtual-time loop.
 """
 
 from __future__ import annotations

@@ -107,7 +107,7 @@ class RangeWatch(Watcher):
         if self._low <= value <= self._high and not self._count:
             return None  # every sensor, every reading: the common case costs one comparison
         sensor = self.sensor
-        if self.confirmed(not sensor.valid_min <= value <= sensor.valid_max):
+        if self.confirmed(not self._low <= value <= self._high):
             return self.fault(FaultCause.SENSOR_OUT_OF_RANGE,
                               f"reads {value:g} {sensor.unit}, outside its valid range "
                               f"{sensor.valid_min:g}..{sensor.valid_max:g}", value)

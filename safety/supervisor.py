@@ -109,11 +109,9 @@ class Supervisor:
         self._overdue_checked_s = -math.inf
         self._last_seen: list[float | None] = [None] * len(device.sensors)
         # Set points already worked out for the report being judged, by (channel, board_s):
-        # several detectors of one sensor ask the same question. Used only while a report is
-        # judged, and emptied on every stop, the only time within a report that the answer can
-        # change.
-        self._commanded_memo: dict[tuple[int, float], float | None] = {}
-        self._judging = False
+        # several detectors of one sensor ask the same question. None outside a report; emptied
+        # on every stop, the only time within a report that the answer can change.
+        self._commanded_memo: dict[tuple[int, float], float | None] | None = None
         self._tripped: set[tuple[str, str]] = set()
         self._generation = self.latch.generation
 
@@ -236,13 +234,11 @@ class Supervisor:
     def _on_sensors(self, report: SensorReport, host_s: float) -> None:
         board_s = self._saw_clock(report.clock, host_s)
         self.schedule.prune(board_s)
-        self._commanded_memo.clear()
-        self._judging = True
+        self._commanded_memo = {}
         try:
             self._judge(report, board_s, host_s)
         finally:
-            self._judging = False
-            self._commanded_memo.clear()
+            self._commanded_memo = None
 
     def _judge(self, report: SensorReport, board_s: float, host_s: float) -> None:
         first = report.first_index  # a u8 on the wire: never negative
@@ -364,12 +360,12 @@ class Supervisor:
     def commanded(self, channel_index: int, board_s: float) -> float | None:
         key = (channel_index, board_s)
         memo = self._commanded_memo
-        if key in memo:
+        if memo is not None and key in memo:
             return memo[key]
         value = self.schedule.commanded(channel_index, board_s)
         if value is not None:
             value = self.runtime.effective(channel_index, value)
-        if self._judging:
+        if memo is not None:
             memo[key] = value
         return value
 
@@ -385,7 +381,8 @@ class Supervisor:
         self._stop(source, str(fault))
 
     def _stop(self, source: StopSource, detail: str) -> None:
-        self._commanded_memo.clear()
+        if self._commanded_memo is not None:
+            self._commanded_memo.clear()
         self.schedule.clear()
         self.guard.after_stop()
         self._end_session()
