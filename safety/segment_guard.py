@@ -73,7 +73,9 @@ class SegmentGuard:
             return []
         last = self.schedule.last(index)
         held = limits.channel.safe_default
-        if last is not None and segment.start_s - last.end_s < limits.channel.max_duration_s:
+        # Only a segment that follows at once starts from where the last one ended; after any
+        # gap the board has put the channel in its safe state (hardware.md 4.10).
+        if last is not None and segment.start_s - last.end_s <= TIME_EPSILON_S:
             held = last.value_at(last.end_s)
         jump = segment.start_value - held
         if jump <= JUMP_TOLERANCE:

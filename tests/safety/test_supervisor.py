@@ -60,6 +60,25 @@ def test_a_segment_beyond_the_admitted_limits_never_passes_and_stops_the_board(
     assert rig.supervisor.latch.faults[0].cause is FaultCause.SEGMENT_REFUSED
 
 
+def test_after_a_gap_a_segment_starts_from_the_safe_state_not_where_the_last_one_ended(
+        run_virtual_time):
+    async def scenario():
+        rig = Rig(shoulders_plan())
+        rig.begin(send=False)
+        check = rig.supervisor.check_segment
+        check(Segment("airbag_shoulders", 0.0, 5.0, 0.0, 5.0))
+        check(Segment("airbag_shoulders", 5.0, 5.0, 5.0, 5.0))  # follows at once: from 5 kPa
+        # One second later the board has vented the bag (hardware.md 4.10): 5 kPa at once again
+        # is a jump, even though the channel's max duration would have covered the gap.
+        with pytest.raises(SegmentRefusedError) as caught:
+            check(Segment("airbag_shoulders", 11.0, 5.0, 5.0, 5.0))
+        await rig.stopped()
+        return caught.value
+
+    error = run_virtual_time(scenario())
+    assert "rises by 5 kPa at once" in str(error)
+
+
 @pytest.mark.parametrize("bad, words", [
     (Segment("airbag_shoulders", 0.0, 0.0, 0.0, 0.0), "no positive duration"),
     (Segment("airbag_shoulders", 0.0, 200.0, 0.0, 0.0), "longer than the channel's max_duration"),
