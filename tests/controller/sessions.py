@@ -22,6 +22,21 @@ from sim.board import SimBoard
 from sim.driver import BoardDriver
 from sim.physics.occupant import Occupant
 
+# A routine of a few seconds, so a real-time run stays short.
+TINY = """
+name = "tiny"
+description = "Three seconds of gentle kneading"
+warm_up_s = 2
+cool_down_s = 10
+
+[[steps]]
+kind = "knead"
+duration_s = 3
+speed_cpm = 15
+band = "mid_back"
+depth_mm = 4
+"""
+
 During = Callable[[Session, BoardDriver, Chair], Awaitable[None]]
 
 

@@ -13,21 +13,8 @@ import pytest
 
 from firmware_bridge.messages import DeviceState
 from sim.trace import Trace
+from tests.controller.sessions import TINY
 
-# A routine of a few seconds, so a real-time run stays short.
-TINY = """
-name = "tiny"
-description = "Three seconds of gentle kneading"
-warm_up_s = 2
-cool_down_s = 10
-
-[[steps]]
-kind = "knead"
-duration_s = 3
-speed_cpm = 15
-band = "mid_back"
-depth_mm = 4
-"""
 LONGER = TINY.replace('name = "tiny"', 'name = "longer"').replace("duration_s = 3",
                                                                   "duration_s = 120")
 START_LIMIT_S = 20  # the simulated board prints its port at once; allow a slow machine

@@ -8,6 +8,7 @@ import pytest
 
 from controller.cli import main
 from safety.fault_log import FaultLog, LogEvent
+from tests.controller.sessions import TINY
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -100,19 +101,6 @@ def test_a_latched_fault_blocks_run_until_faults_clear(capsys, config, tmp_path)
     status, out, _ = run(capsys, "run", "energising_tap", "--speed", "max", "--quiet",
                          "--no-scan", "--config", str(config))
     assert status == 0
-
-
-TINY = """
-name = "tiny"
-description = "Three seconds of gentle kneading"
-
-[[steps]]
-kind = "knead"
-duration_s = 3
-speed_cpm = 15
-band = "mid_back"
-depth_mm = 4
-"""
 
 
 def test_a_chair_in_the_config_and_speed_say_how_to_use_the_simulator(capsys, tmp_path):
