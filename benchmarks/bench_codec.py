@@ -28,22 +28,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from firmware_bridge import messages as m  # noqa: E402
-from firmware_bridge.codec import QUEUED_IDS, decode_messages, encode_message  # noqa: E402
-from firmware_bridge.crc import crc16_bitwise  # noqa: E402
-from firmware_bridge.framing import BlockDecoder, encode_block  # noqa: E402
-from firmware_bridge.host_protocol import HostProtocol  # noqa: E402
-from firmware_bridge.identity import device_profile_map  # noqa: E402
-from firmware_bridge.link import CLOCK_SAMPLE_EVERY, HEARTBEAT_PERIOD_S  # noqa: E402
-from firmware_bridge.memory_transport import BITS_PER_BYTE  # noqa: E402
-from firmware_bridge.wire import (  # noqa: E402
+from massagectl.firmware_bridge import messages as m  # noqa: E402
+from massagectl.firmware_bridge.codec import QUEUED_IDS, decode_messages, encode_message  # noqa: E402
+from massagectl.firmware_bridge.crc import crc16_bitwise  # noqa: E402
+from massagectl.firmware_bridge.framing import BlockDecoder, encode_block  # noqa: E402
+from massagectl.firmware_bridge.host_protocol import HostProtocol  # noqa: E402
+from massagectl.firmware_bridge.identity import device_profile_map  # noqa: E402
+from massagectl.firmware_bridge.link import CLOCK_SAMPLE_EVERY, HEARTBEAT_PERIOD_S  # noqa: E402
+from massagectl.firmware_bridge.memory_transport import BITS_PER_BYTE  # noqa: E402
+from massagectl.firmware_bridge.wire import (  # noqa: E402
     BLOCK_OVERHEAD_BYTES,
     HOST_BLOCK_KINDS,
     MAX_SENSOR_VALUES_PER_REPORT,
     READING_BYTES,
     BlockKind,
 )
-from routines.device import load_device  # noqa: E402
+from massagectl.routines.device import load_device  # noqa: E402
 
 BAUD = 115200
 WATCHDOG_FRAME_HZ = round(1 / HEARTBEAT_PERIOD_S)  # a Heartbeat or a KeepAlive, same size
@@ -154,7 +154,7 @@ async def _stop_latencies(repeat: int) -> tuple[list[float], list[float]]:
     import os
     import tty
 
-    from firmware_bridge.serial_transport import SerialTransport
+    from massagectl.firmware_bridge.serial_transport import SerialTransport
 
     master, slave = os.openpty()
     tty.setraw(slave)

@@ -27,16 +27,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from routines.compiler import _write, compile_routine, resolve_intensity  # noqa: E402
-from routines.device import load_device  # noqa: E402
-from routines.intensity import intensity_factor  # noqa: E402
-from routines.loading import validate_data  # noqa: E402
-from routines.plan import Plan, Segment, segment_table, split_segment  # noqa: E402
-from routines.routine import Routine  # noqa: E402
-from routines.routine_check import raise_if_unfit  # noqa: E402
-from routines.techniques import Techniques  # noqa: E402
-from routines.timeline import place  # noqa: E402
-from routines.user import DEFAULT_USER  # noqa: E402
+from massagectl.routines.compiler import _write, compile_routine, resolve_intensity  # noqa: E402
+from massagectl.routines.device import load_device  # noqa: E402
+from massagectl.routines.intensity import intensity_factor  # noqa: E402
+from massagectl.routines.loading import validate_data  # noqa: E402
+from massagectl.routines.plan import Plan, Segment, segment_table, split_segment  # noqa: E402
+from massagectl.routines.routine import Routine  # noqa: E402
+from massagectl.routines.routine_check import raise_if_unfit  # noqa: E402
+from massagectl.routines.techniques import Techniques  # noqa: E402
+from massagectl.routines.timeline import place  # noqa: E402
+from massagectl.routines.user import DEFAULT_USER  # noqa: E402
 
 TARGET_30_MIN_MS = 20.0
 

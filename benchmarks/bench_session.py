@@ -86,7 +86,7 @@ Sections (`--only` takes a comma-separated list of these names):
    host direction is mostly telemetry (20 Hz), which both designs need alike.
 
 The timer probe: every sim process here runs `python -c PROBE PROBE.json sim ...`, which is
-`controller.cli.main(["sim", ...])` with two class methods wrapped before it starts:
+`massagectl.controller.cli.main(["sim", ...])` with two class methods wrapped before it starts:
 BoardDriver._fire (records due time, wake time and the board state before and after; prints
 "outputs live" once an output is not safe) and MemoryTransport.write (bytes per second each
 way). sim/ itself is not changed; the probe writes PROBE.json when the sim exits.
@@ -120,23 +120,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rich.console import Console  # noqa: E402
 
-from controller.app import RunOptions, run_routine  # noqa: E402
-from controller.config import Config, LogSettings  # noqa: E402
-from firmware_bridge.codec import encode_message, pack_payloads  # noqa: E402
-from firmware_bridge.framing import encode_block  # noqa: E402
-from firmware_bridge.link import Link  # noqa: E402
-from firmware_bridge.memory_transport import BITS_PER_BYTE  # noqa: E402
-from firmware_bridge.messages import DeviceState, ScheduleSegment  # noqa: E402
-from firmware_bridge.wire import (  # noqa: E402
+from massagectl.controller.app import RunOptions, run_routine  # noqa: E402
+from massagectl.controller.config import Config, LogSettings  # noqa: E402
+from massagectl.firmware_bridge.codec import encode_message, pack_payloads  # noqa: E402
+from massagectl.firmware_bridge.framing import encode_block  # noqa: E402
+from massagectl.firmware_bridge.link import Link  # noqa: E402
+from massagectl.firmware_bridge.memory_transport import BITS_PER_BYTE  # noqa: E402
+from massagectl.firmware_bridge.messages import DeviceState, ScheduleSegment  # noqa: E402
+from massagectl.firmware_bridge.wire import (  # noqa: E402
     BLOCK_OVERHEAD_BYTES, CLOCK_MODULUS, MAX_PAYLOAD_BYTES, BlockKind,
 )
-from routines.device import load_device  # noqa: E402
-from sim.board import SimBoard  # noqa: E402
-from sim.trace import SegmentOutcome, Trace  # noqa: E402
+from massagectl.routines.device import load_device  # noqa: E402
+from massagectl.sim.board import SimBoard  # noqa: E402
+from massagectl.sim.trace import SegmentOutcome, Trace  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
-CLI = [PYTHON, "-m", "controller.cli"]
+CLI = [PYTHON, "-m", "massagectl"]
 CHAIR = load_device("chair")
 SECTIONS = ("virtual", "schedule", "cpu", "kill", "wire")
 
@@ -162,9 +162,9 @@ SAMPLED_HZ = 50  # the naive alternative: every channel's value streamed at 50 H
 # wrapped first (sim/ is not edited). argv: PROBE_PATH, then the massagectl arguments.
 SIM_PROBE = r'''
 import json, sys, time
-from sim.driver import BoardDriver
-from firmware_bridge.memory_transport import MemoryTransport
-from controller.cli import main
+from massagectl.sim.driver import BoardDriver
+from massagectl.firmware_bridge.memory_transport import MemoryTransport
+from massagectl.controller.cli import main
 
 probe_path = sys.argv[1]
 fires = []  # (due_s, woke_s, state before, state after) for every board timer

@@ -20,30 +20,30 @@ from pathlib import Path
 
 from rich.console import Console
 
-from controller.chair import Chair
-from controller.config import Config
-from controller.connection import connect
-from controller.recorder import SessionRecorder
-from controller.remote_menu import (
+from massagectl.controller.chair import Chair
+from massagectl.controller.config import Config
+from massagectl.controller.connection import connect
+from massagectl.controller.recorder import SessionRecorder
+from massagectl.controller.remote_menu import (
     ChangeIntensity, PauseSession, RemoteMenu, ResumeSession, SessionView, StopSession,
     ToggleHeat,
 )
-from controller.session import COMPILE_LEVEL, Session, SessionOutcome, admit_or_raise
-from controller.state import SessionState, TransitionError
-from controller.status import StatusDisplay
-from controller.terminal import StopSignals, TerminalKeys
-from firmware_bridge.messages import KeyPress, ShowText
-from routines.compiler import compile_routine
-from routines.device import DeviceProfile, load_device
-from routines.errors import InputError, MassageError
-from routines.library import resolve_routine
-from routines.routine import Routine
-from routines.user import UserProfile, load_user
-from safety.fault_log import FaultLog, read_fault_log
-from safety.faults import FaultLatch
-from safety.stop_path import StopSource
-from sim.physics.occupant import Occupant
-from sim.virtual_loop import VirtualTimeLoop
+from massagectl.controller.session import COMPILE_LEVEL, Session, SessionOutcome, admit_or_raise
+from massagectl.controller.state import SessionState, TransitionError
+from massagectl.controller.status import StatusDisplay
+from massagectl.controller.terminal import StopSignals, TerminalKeys
+from massagectl.firmware_bridge.messages import KeyPress, ShowText
+from massagectl.routines.compiler import compile_routine
+from massagectl.routines.device import DeviceProfile, load_device
+from massagectl.routines.errors import InputError, MassageError
+from massagectl.routines.library import resolve_routine
+from massagectl.routines.routine import Routine
+from massagectl.routines.user import UserProfile, load_user
+from massagectl.safety.fault_log import FaultLog, read_fault_log
+from massagectl.safety.faults import FaultLatch
+from massagectl.safety.stop_path import StopSource
+from massagectl.sim.physics.occupant import Occupant
+from massagectl.sim.virtual_loop import VirtualTimeLoop
 
 log = logging.getLogger(__name__)
 

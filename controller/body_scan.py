@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from routines.device import ChannelKind, DeviceProfile, SensorKind
-from routines.plan import Plan, Segment, segment_table, split_segment
-from routines.user import UserProfile
+from massagectl.routines.device import ChannelKind, DeviceProfile, SensorKind
+from massagectl.routines.plan import Plan, Segment, segment_table, split_segment
+from massagectl.routines.user import UserProfile
 
 # Just enough protrusion to feel the back through a cushion: ~50 N on a back (BACK_STIFFNESS
 # of about 6 N/mm), far below a kneading depth.

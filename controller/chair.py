@@ -16,14 +16,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from firmware_bridge.link import Link, LinkState
-from firmware_bridge.messages import SensorReport
-from routines.device import DeviceProfile
-from safety.fault_log import FaultLog
-from safety.faults import FaultLatch
-from safety.limits import DEFAULT_LIMITS, SafetyLimits
-from safety.stop_path import StopPath
-from safety.supervisor import Supervisor
+from massagectl.firmware_bridge.link import Link, LinkState
+from massagectl.firmware_bridge.messages import SensorReport
+from massagectl.routines.device import DeviceProfile
+from massagectl.safety.fault_log import FaultLog
+from massagectl.safety.faults import FaultLatch
+from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
+from massagectl.safety.stop_path import StopPath
+from massagectl.safety.supervisor import Supervisor
 
 Listener = Callable[[object, float], None]
 

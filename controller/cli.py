@@ -7,8 +7,8 @@ import importlib
 import pkgutil
 import sys
 
-import controller.commands
-from routines.errors import MassageError
+from massagectl.controller import commands
+from massagectl.routines.errors import MassageError
 
 EXIT_OK = 0
 EXIT_FAILURE = 1  # the command ran and found a problem (invalid file, fault, refusal)
@@ -24,8 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     # Each module in controller/commands/ adds its own subcommands, so a new command is a new
     # file and nothing else changes.
-    for module_info in sorted(pkgutil.iter_modules(controller.commands.__path__)):
-        module = importlib.import_module(f"controller.commands.{module_info.name}")
+    for module_info in sorted(pkgutil.iter_modules(commands.__path__)):
+        module = importlib.import_module(f"massagectl.controller.commands.{module_info.name}")
         module.register(subcommands)
     return parser
 
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Imported here, as every command is below: Ctrl-C while the imports load (a few tenths
         # of a second) is caught like anywhere else instead of ending in a traceback.
-        from controller.terminal import CommandSignals
+        from massagectl.controller.terminal import CommandSignals
 
         with CommandSignals(to_the_end=argv is None):
             args = build_parser().parse_args(argv)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from controller.config import Config, load_config
+from massagectl.controller.config import Config, load_config
 
 
 def add_config(parser: argparse.ArgumentParser) -> None:

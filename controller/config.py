@@ -15,9 +15,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from routines.errors import InvalidFileError, Problem
-from routines.loading import load_model
-from safety.limits import SafetyLimits
+from massagectl.routines.errors import InvalidFileError, Problem
+from massagectl.routines.loading import load_model
+from massagectl.safety.limits import SafetyLimits
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 

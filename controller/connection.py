@@ -17,15 +17,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from firmware_bridge.link import Link
-from firmware_bridge.memory_transport import memory_pair
-from firmware_bridge.serial_transport import DEFAULT_BAUD
-from routines.device import DeviceProfile
-from routines.user import DEFAULT_USER
-from sim.attach import AttachedBoard
-from sim.board import SimBoard
-from sim.driver import BoardDriver
-from sim.physics.occupant import Occupant
+from massagectl.firmware_bridge.link import Link
+from massagectl.firmware_bridge.memory_transport import memory_pair
+from massagectl.firmware_bridge.serial_transport import DEFAULT_BAUD
+from massagectl.routines.device import DeviceProfile
+from massagectl.routines.user import DEFAULT_USER
+from massagectl.sim.attach import AttachedBoard
+from massagectl.sim.board import SimBoard
+from massagectl.sim.driver import BoardDriver
+from massagectl.sim.physics.occupant import Occupant
 
 
 @dataclass

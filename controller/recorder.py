@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from firmware_bridge.messages import ScheduleSegment, SensorReport
-from routines.device import ChannelKind, DeviceProfile, SensorKind
-from routines.errors import InvalidFileError, Problem
-from routines.plan import segment_values
+from massagectl.firmware_bridge.messages import ScheduleSegment, SensorReport
+from massagectl.routines.device import ChannelKind, DeviceProfile, SensorKind
+from massagectl.routines.errors import InvalidFileError, Problem
+from massagectl.routines.plan import segment_values
 
 TRACE_SEGMENT_DTYPE = np.dtype([
     ("channel", np.int16), ("start_s", np.float64), ("duration_s", np.float64),

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controller.state import SessionState
-from firmware_bridge.messages import RemoteKey
+from massagectl.controller.state import SessionState
+from massagectl.firmware_bridge.messages import RemoteKey
 
 DISPLAY_COLUMNS = 16  # a 16x2 character LCD, the usual remote display
 DISPLAY_ROWS = 2

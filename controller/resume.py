@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from routines.plan import TIME_EPSILON_S, Plan, Segment, segment_table, split_segment
+from massagectl.routines.plan import TIME_EPSILON_S, Plan, Segment, segment_table, split_segment
 
 # Ramps back in at half the rated speed of each channel: the pause was the person's choice, and
 # the return should feel gentle.

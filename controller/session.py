@@ -28,28 +28,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from controller.body_scan import (
+from massagectl.controller.body_scan import (
     ScanError, ScanResult, find_shoulder_line, scan_plan, scan_supported, scanned_user,
 )
-from controller.chair import Chair
-from controller.recorder import SessionRecorder
-from controller.resume import rest_of_plan
-from controller.state import SessionEvent, SessionState, TransitionError, next_state
-from firmware_bridge.messages import SensorReport
-from firmware_bridge.streamer import anchor_after, wire_segments
-from routines.compiler import compile_routine, resolve_intensity
-from routines.device import ChannelKind, SensorKind, Zone
-from routines.errors import InputError, MassageError, RefusedError
-from routines.intensity import LEVELS
-from routines.plan import Plan
-from routines.routine import Routine
-from routines.user import UserProfile
-from safety.admission import admit
-from safety.limits import DEFAULT_LIMITS, SafetyLimits
-from safety.faults import Fault, FaultCause
-from safety.stop_path import StopEnd, StopOutcome, StopSource
-from safety.supervisor import SegmentRefusedError
-from safety.verdicts import AdmittedPlan, Refusal
+from massagectl.controller.chair import Chair
+from massagectl.controller.recorder import SessionRecorder
+from massagectl.controller.resume import rest_of_plan
+from massagectl.controller.state import SessionEvent, SessionState, TransitionError, next_state
+from massagectl.firmware_bridge.messages import SensorReport
+from massagectl.firmware_bridge.streamer import anchor_after, wire_segments
+from massagectl.routines.compiler import compile_routine, resolve_intensity
+from massagectl.routines.device import ChannelKind, SensorKind, Zone
+from massagectl.routines.errors import InputError, MassageError, RefusedError
+from massagectl.routines.intensity import LEVELS
+from massagectl.routines.plan import Plan
+from massagectl.routines.routine import Routine
+from massagectl.routines.user import UserProfile
+from massagectl.safety.admission import admit
+from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
+from massagectl.safety.faults import Fault, FaultCause
+from massagectl.safety.stop_path import StopEnd, StopOutcome, StopSource
+from massagectl.safety.supervisor import SegmentRefusedError
+from massagectl.safety.verdicts import AdmittedPlan, Refusal
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from routines.errors import InputError
+from massagectl.routines.errors import InputError
 
 
 class SessionState(StrEnum):

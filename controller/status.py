@@ -18,10 +18,10 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from controller.remote_menu import clock_text
-from controller.session import SessionSnapshot
-from controller.state import SessionState
-from routines.device import DeviceProfile, SensorKind
+from massagectl.controller.remote_menu import clock_text
+from massagectl.controller.session import SessionSnapshot
+from massagectl.controller.state import SessionState
+from massagectl.routines.device import DeviceProfile, SensorKind
 
 REDRAW_PERIOD_WALL_S = 0.25  # four redraws a second: smooth enough, cheap enough
 PLAIN_LINE_EVERY_S = 60.0  # routine seconds between progress lines in plain output

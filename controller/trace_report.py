@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from controller.recorder import SessionTrace
-from routines.plot import Lane, draw_lanes
+from massagectl.controller.recorder import SessionTrace
+from massagectl.routines.plot import Lane, draw_lanes
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import struct
 
-from firmware_bridge import messages as m
-from firmware_bridge.wire import (
+from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.wire import (
     MAX_CHANNELS,
     MAX_FIRMWARE_VERSION_BYTES,
     MAX_SENSOR_VALUES_PER_REPORT,
@@ -19,7 +19,7 @@ from firmware_bridge.wire import (
     READING_MIN,
     VALUE_SCALE,
 )
-from firmware_bridge.wire_types import (
+from massagectl.firmware_bridge.wire_types import (
     CHANNEL_KIND_CODES,
     NO_CODE,
     SENSOR_KIND_CODES,

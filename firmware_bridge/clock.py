@@ -16,7 +16,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from firmware_bridge.wire import CLOCK_MODULUS
+from massagectl.firmware_bridge.wire import CLOCK_MODULUS
 
 CLOCK_SAMPLE_WINDOW = 64  # 32 s of heartbeats at 2 Hz: long enough to average jitter away
 MIN_FIT_SPAN_S = 1.0  # over a shorter span a fitted rate is noisier than the nominal one

@@ -12,11 +12,11 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterable
 
-from firmware_bridge import board_layouts as board
-from firmware_bridge import host_layouts as host
-from firmware_bridge import messages as m
-from firmware_bridge.wire import MAX_MESSAGES_PER_BLOCK
-from firmware_bridge.wire_types import PayloadError, from_counts, quantize, to_counts
+from massagectl.firmware_bridge import board_layouts as board
+from massagectl.firmware_bridge import host_layouts as host
+from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.wire import MAX_MESSAGES_PER_BLOCK
+from massagectl.firmware_bridge.wire_types import PayloadError, from_counts, quantize, to_counts
 
 __all__ = [
     "DEVICE_IDS", "IMMEDIATE_IDS", "MESSAGE_IDS", "QUEUED_IDS", "PayloadError",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from firmware_bridge.host_protocol import HostProtocol
+from massagectl.firmware_bridge.host_protocol import HostProtocol
 
 
 @dataclass

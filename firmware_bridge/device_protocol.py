@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from firmware_bridge.codec import (
+from massagectl.firmware_bridge.codec import (
     IMMEDIATE_IDS,
     QUEUED_IDS,
     PayloadError,
@@ -32,9 +32,9 @@ from firmware_bridge.codec import (
     encode_message,
     pack_payloads,
 )
-from firmware_bridge.events import NEED_DATA, BadMessage, Disposition, FrameError, HostFrame
-from firmware_bridge.framing import Block, BlockDecoder, encode_block
-from firmware_bridge.wire import (
+from massagectl.firmware_bridge.events import NEED_DATA, BadMessage, Disposition, FrameError, HostFrame
+from massagectl.firmware_bridge.framing import Block, BlockDecoder, encode_block
+from massagectl.firmware_bridge.wire import (
     HOST_BLOCK_KINDS,
     MAX_PAYLOAD_BYTES,
     MAX_UNACKED_BLOCKS,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from firmware_bridge.wire import BlockKind
+from massagectl.firmware_bridge.wire import BlockKind
 
 
 class _NeedData(Enum):

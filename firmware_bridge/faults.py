@@ -16,7 +16,7 @@ import random
 from collections import deque
 from dataclasses import dataclass
 
-from firmware_bridge.transport import Transport
+from massagectl.firmware_bridge.transport import Transport
 
 
 @dataclass(frozen=True)

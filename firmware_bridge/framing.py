@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from firmware_bridge.crc import crc16
-from firmware_bridge.events import FrameError
-from firmware_bridge.wire import (
+from massagectl.firmware_bridge.crc import crc16
+from massagectl.firmware_bridge.events import FrameError
+from massagectl.firmware_bridge.wire import (
     MAX_BLOCK_BYTES,
     MAX_PAYLOAD_BYTES,
     MIN_BLOCK_BYTES,

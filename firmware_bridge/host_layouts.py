@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import struct
 
-from firmware_bridge import messages as m
-from firmware_bridge.wire import MAX_CHANNELS, MAX_TEXT_BYTES
-from firmware_bridge.wire_types import (
+from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.wire import MAX_CHANNELS, MAX_TEXT_BYTES
+from massagectl.firmware_bridge.wire_types import (
     PayloadError,
     check_u32,
     decode_fixed,

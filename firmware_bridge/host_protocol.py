@@ -24,18 +24,18 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from firmware_bridge import messages as m
-from firmware_bridge.codec import (
+from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.codec import (
     DEVICE_IDS,
     PayloadError,
     decode_messages,
     encode_message,
     pack_payloads,
 )
-from firmware_bridge.events import NEED_DATA, BadMessage, FrameError
-from firmware_bridge.framing import Block, BlockDecoder, encode_block
-from firmware_bridge.rto import RtoEstimator
-from firmware_bridge.wire import (
+from massagectl.firmware_bridge.events import NEED_DATA, BadMessage, FrameError
+from massagectl.firmware_bridge.framing import Block, BlockDecoder, encode_block
+from massagectl.firmware_bridge.rto import RtoEstimator
+from massagectl.firmware_bridge.wire import (
     DEVICE_BLOCK_KINDS,
     MAX_PAYLOAD_BYTES,
     MAX_UNACKED_BLOCKS,

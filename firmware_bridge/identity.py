@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from firmware_bridge.wire_types import to_counts
-from firmware_bridge.messages import ChannelInfo, DeviceInfo, SensorInfo
-from firmware_bridge.wire import PROTOCOL_VERSION
-from routines.device import DeviceProfile, builtin_device_names, load_device
+from massagectl.firmware_bridge.wire_types import to_counts
+from massagectl.firmware_bridge.messages import ChannelInfo, DeviceInfo, SensorInfo
+from massagectl.firmware_bridge.wire import PROTOCOL_VERSION
+from massagectl.routines.device import DeviceProfile, builtin_device_names, load_device
 
 DEFAULT_CLOCK_HZ = 1_000_000  # 1 us ticks: far below the 1 ms schedule target; 32 bits last 71 min
 # Segments a board holds ahead: 2 s of the busiest plan (12 channels, a segment each 0.5 s) is

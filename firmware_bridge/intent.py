@@ -7,7 +7,7 @@ asked, the message is sent again. Stop counts as asked until the host sends Rese
 
 from __future__ import annotations
 
-from firmware_bridge import messages as m
+from massagectl.firmware_bridge import messages as m
 
 SCALE_TOLERANCE = 5e-4  # half a thousandth: the wire's resolution of an intensity scale
 

@@ -31,25 +31,25 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from enum import Enum
 
-from firmware_bridge import messages as m
-from firmware_bridge.clock import ClockSync
-from firmware_bridge.counters import LinkCounters
-from firmware_bridge.events import NEED_DATA, BadMessage, FrameError
-from firmware_bridge.fanout import MessageFanout
-from firmware_bridge.host_protocol import HostProtocol
-from firmware_bridge.identity import (
+from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.clock import ClockSync
+from massagectl.firmware_bridge.counters import LinkCounters
+from massagectl.firmware_bridge.events import NEED_DATA, BadMessage, FrameError
+from massagectl.firmware_bridge.fanout import MessageFanout
+from massagectl.firmware_bridge.host_protocol import HostProtocol
+from massagectl.firmware_bridge.identity import (
     DEFAULT_CLOCK_HZ,
     DeviceIdentity,
     IdentityCollector,
     map_differences,
 )
-from firmware_bridge.intent import ImmediateIntent
-from firmware_bridge.segment_check import segment_problems
-from firmware_bridge.serial_transport import DEFAULT_BAUD, SerialTransport
-from firmware_bridge.transport import Transport
-from firmware_bridge.wire import PROTOCOL_VERSION
-from routines.device import DeviceProfile
-from routines.errors import HandshakeError, LinkLostError, PortError, RefusedError
+from massagectl.firmware_bridge.intent import ImmediateIntent
+from massagectl.firmware_bridge.segment_check import segment_problems
+from massagectl.firmware_bridge.serial_transport import DEFAULT_BAUD, SerialTransport
+from massagectl.firmware_bridge.transport import Transport
+from massagectl.firmware_bridge.wire import PROTOCOL_VERSION
+from massagectl.routines.device import DeviceProfile
+from massagectl.routines.errors import HandshakeError, LinkLostError, PortError, RefusedError
 
 log = logging.getLogger(__name__)
 

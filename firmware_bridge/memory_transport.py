@@ -15,8 +15,8 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 
-from firmware_bridge.transport import Transport, closed_error, vanished
-from routines.errors import PortError
+from massagectl.firmware_bridge.transport import Transport, closed_error, vanished
+from massagectl.routines.errors import PortError
 
 BITS_PER_BYTE = 10  # 8N1: start bit, 8 data bits, stop bit
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from routines.device import ChannelKind, SensorKind, Unit, Zone
+from massagectl.routines.device import ChannelKind, SensorKind, Unit, Zone
 
 
 class DeviceState(IntEnum):

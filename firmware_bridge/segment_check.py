@@ -6,10 +6,10 @@ in wire units (thousandths), so what passes is exactly what the board receives.
 
 from __future__ import annotations
 
-from firmware_bridge.wire_types import from_counts, to_counts
-from firmware_bridge.identity import DeviceIdentity
-from firmware_bridge.messages import ScheduleSegment
-from routines.device import DeviceProfile
+from massagectl.firmware_bridge.wire_types import from_counts, to_counts
+from massagectl.firmware_bridge.identity import DeviceIdentity
+from massagectl.firmware_bridge.messages import ScheduleSegment
+from massagectl.routines.device import DeviceProfile
 
 
 def segment_problems(

@@ -16,8 +16,8 @@ import os
 import serial
 from serial.urlhandler import protocol_socket
 
-from firmware_bridge.transport import Transport, closed_error, vanished
-from routines.errors import PortError
+from massagectl.firmware_bridge.transport import Transport, closed_error, vanished
+from massagectl.routines.errors import PortError
 
 DEFAULT_BAUD = 115200
 READ_CHUNK_BYTES = 4096

@@ -18,8 +18,8 @@ import asyncio
 
 import numpy as np
 
-from firmware_bridge.messages import ScheduleSegment
-from routines.plan import Plan
+from massagectl.firmware_bridge.messages import ScheduleSegment
+from massagectl.routines.plan import Plan
 
 # The default anchor leaves this much time before plan time 0: more than the link's minimum
 # lead, so the first segments are not late.

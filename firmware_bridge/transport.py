@@ -15,7 +15,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
-from routines.errors import PortError
+from massagectl.routines.errors import PortError
 
 
 class Transport(ABC):

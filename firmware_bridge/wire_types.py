@@ -10,14 +10,14 @@ from __future__ import annotations
 import math
 import struct
 
-from firmware_bridge.wire import (
+from massagectl.firmware_bridge.wire import (
     INT32_MAX,
     INT32_MIN,
     INTENSITY_SCALE_MAX_PERMILLE,
     UINT32_MAX,
     VALUE_SCALE,
 )
-from routines.device import ChannelKind, SensorKind, Unit, Zone
+from massagectl.routines.device import ChannelKind, SensorKind, Unit, Zone
 
 
 class PayloadError(ValueError):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from routines.device import Channel, ChannelKind, DeviceProfile, Zone
-from routines.user import UserProfile
+from massagectl.routines.device import Channel, ChannelKind, DeviceProfile, Zone
+from massagectl.routines.user import UserProfile
 
 # Bands of the back per zone, in % of the back length from the shoulder line. The shoulder
 # girdle spans the top sixth of the back, the scapulae end near 40 % (thoracic vertebra 7),

@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from routines.device import Channel, DeviceProfile
-from routines.errors import InputError
-from routines.intensity import LEVELS, intensity_factor, scale_table
-from routines.patterns import ChannelWriter, Hold, Pattern, Sequence
-from routines.plan import SEGMENT_DTYPE, Plan, freeze_table
-from routines.routine import Routine
-from routines.routine_check import raise_if_unfit
-from routines.techniques import Techniques
-from routines.timeline import Timeline, place
-from routines.user import DEFAULT_USER, UserProfile
+from massagectl.routines.device import Channel, DeviceProfile
+from massagectl.routines.errors import InputError
+from massagectl.routines.intensity import LEVELS, intensity_factor, scale_table
+from massagectl.routines.patterns import ChannelWriter, Hold, Pattern, Sequence
+from massagectl.routines.plan import SEGMENT_DTYPE, Plan, freeze_table
+from massagectl.routines.routine import Routine
+from massagectl.routines.routine_check import raise_if_unfit
+from massagectl.routines.techniques import Techniques
+from massagectl.routines.timeline import Timeline, place
+from massagectl.routines.user import DEFAULT_USER, UserProfile
 
 __all__ = ["compile", "compile_routine", "intensity_factor", "resolve_intensity", "rest_value"]
 

@@ -17,8 +17,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from routines.errors import UnknownNameError
-from routines.loading import load_model, names_a_file, toml_names
+from massagectl.routines.errors import UnknownNameError
+from massagectl.routines.loading import load_model, names_a_file, toml_names
 
 
 class Zone(StrEnum):
@@ -289,7 +289,7 @@ def close_matches(name: str, known: list[str]) -> list[str]:
     return difflib.get_close_matches(name, known, n=3, cutoff=0.6)
 
 
-BUILTIN_DEVICE_DIR = resources.files("routines") / "devices"
+BUILTIN_DEVICE_DIR = resources.files("massagectl.routines") / "devices"
 
 
 def builtin_device_names() -> list[str]:

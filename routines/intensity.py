@@ -19,7 +19,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from routines.device import DeviceProfile
+from massagectl.routines.device import DeviceProfile
 
 LEVELS = (1, 2, 3, 4, 5)
 AS_WRITTEN_LEVEL = 3

@@ -7,13 +7,13 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from routines.device import builtin_device_names, close_matches, load_device
-from routines.errors import UnknownNameError
-from routines.loading import names_a_file, toml_names
-from routines.routine import Routine, load_routine
-from routines.routine_check import check_routine
+from massagectl.routines.device import builtin_device_names, close_matches, load_device
+from massagectl.routines.errors import UnknownNameError
+from massagectl.routines.loading import names_a_file, toml_names
+from massagectl.routines.routine import Routine, load_routine
+from massagectl.routines.routine_check import check_routine
 
-BUILTIN_ROUTINE_DIR = resources.files("routines") / "library"
+BUILTIN_ROUTINE_DIR = resources.files("massagectl.routines") / "library"
 
 
 def builtin_routine_names() -> list[str]:

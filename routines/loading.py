@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from routines.errors import InvalidFileError, Problem
+from massagectl.routines.errors import InvalidFileError, Problem
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from routines.device import Channel, ChannelKind
+from massagectl.routines.device import Channel, ChannelKind
 
 # How fast a channel moves between steps, per second: gentle enough not to jolt the occupant,
 # capped by each channel's own max_rate_per_s. Steps set their own pace inside (press ramps,

@@ -30,7 +30,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from routines.device import DeviceProfile
+from massagectl.routines.device import DeviceProfile
 
 SEGMENT_DTYPE = np.dtype(
     [
@@ -269,7 +269,7 @@ class Plan:
             if np.any(oscillating & (rows["period_s"] <= 0)):
                 found.append(f"{channel.id}: an oscillating segment has no positive period")
         # Imported here: plan_checks builds on this module's segment formula.
-        from routines.plan_checks import value_problems
+        from massagectl.routines.plan_checks import value_problems
 
         return found + value_problems(self)
 

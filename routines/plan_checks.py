@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from routines.device import Channel
-from routines.plan import TIME_EPSILON_S, segment_values
+from massagectl.routines.device import Channel
+from massagectl.routines.plan import TIME_EPSILON_S, segment_values
 
 if TYPE_CHECKING:
-    from routines.plan import Plan
+    from massagectl.routines.plan import Plan
 
 # Values are computed in float64 from a handful of operations; anything above this is a real
 # difference, far below the resolution of any sensor in a device profile.

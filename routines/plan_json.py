@@ -14,10 +14,10 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from routines.device import DeviceProfile
-from routines.errors import InputError, InvalidFileError, Problem
-from routines.loading import validate_data
-from routines.plan import SEGMENT_DTYPE, Plan, freeze_table
+from massagectl.routines.device import DeviceProfile
+from massagectl.routines.errors import InputError, InvalidFileError, Problem
+from massagectl.routines.loading import validate_data
+from massagectl.routines.plan import SEGMENT_DTYPE, Plan, freeze_table
 
 PLAN_FORMAT = "massagectl-plan"
 PLAN_VERSION = 1

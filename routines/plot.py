@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from routines.errors import InputError
-from routines.plan import Plan
-from routines.summary import format_duration
+from massagectl.routines.errors import InputError
+from massagectl.routines.plan import Plan
+from massagectl.routines.summary import format_duration
 
 # Enough samples that every sweep and ramp is drawn smoothly, few enough to draw quickly.
 MAX_SAMPLES_PER_LANE = 20_000

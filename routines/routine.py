@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from routines.device import Identifier
-from routines.loading import field_path, load_model
-from routines.routine_check import raise_if_unfit
-from routines.steps import (
+from massagectl.routines.device import Identifier
+from massagectl.routines.loading import field_path, load_model
+from massagectl.routines.routine_check import raise_if_unfit
+from massagectl.routines.steps import (
     LeafStep,
     Parallel,
     Repeat,
@@ -26,8 +26,8 @@ from routines.steps import (
 )
 
 if TYPE_CHECKING:
-    from routines.device import DeviceProfile
-    from routines.user import UserProfile
+    from massagectl.routines.device import DeviceProfile
+    from massagectl.routines.user import UserProfile
 
 # Every channel must be back at its safe default when the plan ends; 10 s lets the slowest
 # built-in channel (a heat set point at 5 C/s from the 45 C limit) get there.

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from routines.body import known_trigger_points, trigger_point_pct
-from routines.device import Channel, ChannelKind, DeviceProfile, Zone, close_matches
-from routines.errors import InvalidFileError, Problem, UnknownNameError
-from routines.intensity import AS_WRITTEN_LEVEL, LEVEL_5_PER_WRITTEN, at_level_5
-from routines.loading import field_path
-from routines.steps import Cool, Heat, Knead, Press, Stroke, Tap, TriggerPoint
-from routines.user import DEFAULT_USER, UserProfile
+from massagectl.routines.body import known_trigger_points, trigger_point_pct
+from massagectl.routines.device import Channel, ChannelKind, DeviceProfile, Zone, close_matches
+from massagectl.routines.errors import InvalidFileError, Problem, UnknownNameError
+from massagectl.routines.intensity import AS_WRITTEN_LEVEL, LEVEL_5_PER_WRITTEN, at_level_5
+from massagectl.routines.loading import field_path
+from massagectl.routines.steps import Cool, Heat, Knead, Press, Stroke, Tap, TriggerPoint
+from massagectl.routines.user import DEFAULT_USER, UserProfile
 
 if TYPE_CHECKING:
-    from routines.routine import Location, Routine
-    from routines.steps import LeafStep
+    from massagectl.routines.routine import Location, Routine
+    from massagectl.routines.steps import LeafStep
 
 ROLLER_STEPS = (Knead, Stroke, TriggerPoint, Tap)
 # The motor each roller technique cannot do without, beside the carriage itself.

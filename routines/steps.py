@@ -11,8 +11,8 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from routines.body import BACK_BANDS_PCT
-from routines.device import BACK_ZONES, Identifier, Zone
+from massagectl.routines.body import BACK_BANDS_PCT
+from massagectl.routines.device import BACK_ZONES, Identifier, Zone
 
 # A step longer than a day is a typo; the bound keeps a plan's size within memory.
 MAX_STEP_S = 86_400.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from routines.plan import Plan
+from massagectl.routines.plan import Plan
 
 
 def format_duration(seconds: float) -> str:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from routines.body import TrackMap, trigger_point_pct
-from routines.device import Channel, ChannelKind, DeviceProfile
-from routines.intensity import at_level_5
-from routines.patterns import SAME_VALUE, Hold, Passes, Pattern, Sequence, Sweep
-from routines.routine_check import ROLLER_STEPS, zone_channels
-from routines.steps import Knead, LeafStep, Press, Stroke, Tap, TriggerPoint
-from routines.user import UserProfile
+from massagectl.routines.body import TrackMap, trigger_point_pct
+from massagectl.routines.device import Channel, ChannelKind, DeviceProfile
+from massagectl.routines.intensity import at_level_5
+from massagectl.routines.patterns import SAME_VALUE, Hold, Passes, Pattern, Sequence, Sweep
+from massagectl.routines.routine_check import ROLLER_STEPS, zone_channels
+from massagectl.routines.steps import Knead, LeafStep, Press, Stroke, Tap, TriggerPoint
+from massagectl.routines.user import UserProfile
 
 # A sweep over a narrow band still takes this long per back-and-forth: faster feels like a
 # shake, not a massage.

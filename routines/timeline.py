@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from routines.routine import Location, Routine, step_label
-from routines.steps import LeafStep, Parallel, Repeat, Step
+from massagectl.routines.routine import Location, Routine, step_label
+from massagectl.routines.steps import LeafStep, Parallel, Repeat, Step
 
 
 @dataclass(frozen=True, slots=True)

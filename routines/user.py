@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from routines.device import Identifier, Zone
-from routines.loading import load_model
+from massagectl.routines.device import Identifier, Zone
+from massagectl.routines.loading import load_model
 
 
 class Precaution(StrEnum):

@@ -15,16 +15,16 @@ safety.body_map (back zone bands), safety.detectors (telemetry thresholds), safe
 (stop timing). safety imports routines and firmware_bridge.messages only.
 """
 
-from safety.admission import admit
-from safety.channel_limits import PlanLimits, check_user_limits, plan_limits
-from safety.fault_log import FaultLog, FaultRecord, LogEvent, read_fault_log
-from safety.faults import Fault, FaultCause, FaultLatch
-from safety.limits import DEFAULT_LIMITS, SafetyLimits
-from safety.ports import BoardPort
-from safety.runtime_limits import RuntimeLimitError, RuntimeLimits
-from safety.stop_path import StopEnd, StopOutcome, StopPath, StopSource
-from safety.supervisor import SegmentRefusedError, Supervisor
-from safety.verdicts import AdmittedPlan, Change, Refusal, Violation, ViolationKind
+from massagectl.safety.admission import admit
+from massagectl.safety.channel_limits import PlanLimits, check_user_limits, plan_limits
+from massagectl.safety.fault_log import FaultLog, FaultRecord, LogEvent, read_fault_log
+from massagectl.safety.faults import Fault, FaultCause, FaultLatch
+from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
+from massagectl.safety.ports import BoardPort
+from massagectl.safety.runtime_limits import RuntimeLimitError, RuntimeLimits
+from massagectl.safety.stop_path import StopEnd, StopOutcome, StopPath, StopSource
+from massagectl.safety.supervisor import SegmentRefusedError, Supervisor
+from massagectl.safety.verdicts import AdmittedPlan, Change, Refusal, Violation, ViolationKind
 
 __all__ = [
     "DEFAULT_LIMITS", "AdmittedPlan", "BoardPort", "Change", "Fault", "FaultCause", "FaultLatch",

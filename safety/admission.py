@@ -17,15 +17,15 @@ checks the plan as given: the most the session can reach.
 
 from __future__ import annotations
 
-from routines.device import DeviceProfile
-from routines.plan import Plan
-from routines.user import UserProfile
-from safety.adapt import adapt_plan, skip_injury_zones
-from safety.channel_limits import check_user_limits, plan_limits
-from safety.limits import DEFAULT_LIMITS, SafetyLimits
-from safety.plan_audit import audit_plan
-from safety.precautions import CLEARANCE_REASON, PRECAUTION_RULES
-from safety.verdicts import AdmittedPlan, Mode, Refusal, Violation, ViolationKind
+from massagectl.routines.device import DeviceProfile
+from massagectl.routines.plan import Plan
+from massagectl.routines.user import UserProfile
+from massagectl.safety.adapt import adapt_plan, skip_injury_zones
+from massagectl.safety.channel_limits import check_user_limits, plan_limits
+from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
+from massagectl.safety.plan_audit import audit_plan
+from massagectl.safety.precautions import CLEARANCE_REASON, PRECAUTION_RULES
+from massagectl.safety.verdicts import AdmittedPlan, Mode, Refusal, Violation, ViolationKind
 
 
 def admit(

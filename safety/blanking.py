@@ -19,7 +19,7 @@ import bisect
 import math
 from dataclasses import dataclass
 
-from routines.plan import Segment, SegmentKind
+from massagectl.routines.plan import Segment, SegmentKind
 
 # Pieces shorter than this are float dust from cutting at a boundary; the plan's time tolerance
 # (routines.plan.TIME_EPSILON_S) is a thousand times larger.

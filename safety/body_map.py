@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 
-from routines.body import BACK_BANDS_PCT
-from routines.device import DeviceProfile, Zone
-from routines.user import UserProfile
+from massagectl.routines.body import BACK_BANDS_PCT
+from massagectl.routines.device import DeviceProfile, Zone
+from massagectl.routines.user import UserProfile
 
 # The bands are the compiler's (routines.body.BACK_BANDS_PCT: shoulder girdle, shoulder blades,
 # lower thoracic spine, lumbar spine, in % of the shoulder-line-to-hips length), so "the lower

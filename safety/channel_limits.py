@@ -13,15 +13,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from routines.device import BACK_ZONES, Channel, ChannelKind, DeviceProfile, Zone
-from routines.errors import Problem
-from routines.user import UserProfile
-from safety.body_map import BackZoneMap
-from safety.limits import (
+from massagectl.routines.device import BACK_ZONES, Channel, ChannelKind, DeviceProfile, Zone
+from massagectl.routines.errors import Problem
+from massagectl.routines.user import UserProfile
+from massagectl.safety.body_map import BackZoneMap
+from massagectl.safety.limits import (
     DEFAULT_LIMITS, HEAT_HARD_MAX_C, HEAT_OVERSHOOT_C, PRESSURE_RELEASE_S,
     SESSION_TIMER_CHOICES_MIN, SafetyLimits,
 )
-from safety.precautions import PRECAUTION_RULES, WorkRule
+from massagectl.safety.precautions import PRECAUTION_RULES, WorkRule
 
 # Roller channels that press or move on the body; their zone is where the carriage is.
 ROLLER_WORK_KINDS = frozenset({ChannelKind.DEPTH, ChannelKind.KNEAD, ChannelKind.TAP})

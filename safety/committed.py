@@ -18,8 +18,8 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from routines.device import ChannelKind, DeviceProfile
-from safety.segment_math import lower_bound, upper_bound, value_range_between
+from massagectl.routines.device import ChannelKind, DeviceProfile
+from massagectl.safety.segment_math import lower_bound, upper_bound, value_range_between
 
 CLOCK_MODULUS = 1 << 32  # the device clock travels as 32 bits and wraps
 HALF_WRAP = CLOCK_MODULUS // 2

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections import deque
 from typing import Protocol
 
-from routines.device import ChannelKind, DeviceProfile, Sensor, SensorKind
-from safety.channel_limits import ChannelLimits
-from safety.faults import Fault, FaultCause
-from safety.limits import HEAT_HARD_MAX_C
-from safety.thermal_dose import DoseMeter
+from massagectl.routines.device import ChannelKind, DeviceProfile, Sensor, SensorKind
+from massagectl.safety.channel_limits import ChannelLimits
+from massagectl.safety.faults import Fault, FaultCause
+from massagectl.safety.limits import HEAT_HARD_MAX_C
+from massagectl.safety.thermal_dose import DoseMeter
 
 # A limit must be exceeded by this many readings in a row: one reading may be a noise spike;
 # two at the board's 20 Hz is 0.1 s, still far inside any harm.

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from routines.errors import FaultLatchedError
-from safety.fault_log import FaultLog, FaultLogReading, LogEvent
+from massagectl.routines.errors import FaultLatchedError
+from massagectl.safety.fault_log import FaultLog, FaultLogReading, LogEvent
 
 
 class FaultCause(StrEnum):

@@ -25,7 +25,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from routines.device import Zone
+from massagectl.routines.device import Zone
 
 # --- hard constants (not configurable) -------------------------------------------------------
 

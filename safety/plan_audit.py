@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from routines.device import ChannelKind, Zone
-from routines.plan import Plan
-from safety.channel_limits import ChannelLimits, PlanLimits
-from safety.roller_track import position_ranges
-from safety.segment_math import (
+from massagectl.routines.device import ChannelKind, Zone
+from massagectl.routines.plan import Plan
+from massagectl.safety.channel_limits import ChannelLimits, PlanLimits
+from massagectl.safety.roller_track import position_ranges
+from massagectl.safety.segment_math import (
     above_span, end_value, lower_bound, rate_bound, rise_bound, upper_bound,
 )
-from safety.thermal_dose import dose_rates_per_s
-from safety.verdicts import Violation, ViolationKind
+from massagectl.safety.thermal_dose import dose_rates_per_s
+from massagectl.safety.verdicts import Violation, ViolationKind
 
 # Float slack when comparing values computed from the same inputs in different orders: far
 # below any sensor resolution, far above float64 rounding.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from firmware_bridge.messages import SetChannelMask, SetIntensity, Stop
+from massagectl.firmware_bridge.messages import SetChannelMask, SetIntensity, Stop
 
 
 class BoardPort(Protocol):

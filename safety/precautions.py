@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from routines.device import ChannelKind, Zone
-from routines.user import Precaution
+from massagectl.routines.device import ChannelKind, Zone
+from massagectl.routines.user import Precaution
 
 K = ChannelKind
 

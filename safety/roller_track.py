@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from safety.segment_math import value_range_between
+from massagectl.safety.segment_math import value_range_between
 
 
 def position_ranges(

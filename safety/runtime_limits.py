@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import math
 
-from firmware_bridge.messages import SetChannelMask, SetIntensity
-from routines.device import DeviceProfile, Zone
-from routines.errors import LinkLostError, SafetyError
-from routines.intensity import LEVELS, intensity_factor
-from safety.ports import BoardPort
+from massagectl.firmware_bridge.messages import SetChannelMask, SetIntensity
+from massagectl.routines.device import DeviceProfile, Zone
+from massagectl.routines.errors import LinkLostError, SafetyError
+from massagectl.routines.intensity import LEVELS, intensity_factor
+from massagectl.safety.ports import BoardPort
 
 # The scale of the plan as admitted; run-time changes stay at or below it.
 ADMITTED_SCALE = 1.0

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import math
 
-from routines.plan import TIME_EPSILON_S
-from safety.channel_limits import ChannelLimits, PlanLimits
-from safety.committed import CommittedSchedule, Sent
-from safety.plan_audit import JUMP_TOLERANCE, VALUE_EPSILON
-from safety.segment_math import above_span, rate_bound, rise_bound
-from safety.thermal_dose import dose_rate_per_s
-from safety.verdicts import Violation, ViolationKind as Kind
+from massagectl.routines.plan import TIME_EPSILON_S
+from massagectl.safety.channel_limits import ChannelLimits, PlanLimits
+from massagectl.safety.committed import CommittedSchedule, Sent
+from massagectl.safety.plan_audit import JUMP_TOLERANCE, VALUE_EPSILON
+from massagectl.safety.segment_math import above_span, rate_bound, rise_bound
+from massagectl.safety.thermal_dose import dose_rate_per_s
+from massagectl.safety.verdicts import Violation, ViolationKind as Kind
 
 
 class SegmentGuard:

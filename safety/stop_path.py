@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from firmware_bridge.messages import DeviceMessage, DeviceState, StatusReport, Stop
-from safety.fault_log import FaultLog, LogEvent
-from safety.ports import BoardPort
+from massagectl.firmware_bridge.messages import DeviceMessage, DeviceState, StatusReport, Stop
+from massagectl.safety.fault_log import FaultLog, LogEvent
+from massagectl.safety.ports import BoardPort
 
 # A lost immediate frame is re-sent after this long: twice the link's minimum retransmission
 # timeout (25 ms), well below what a person notices.

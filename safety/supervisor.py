@@ -24,24 +24,24 @@ from __future__ import annotations
 import asyncio
 import math
 
-from firmware_bridge.messages import (
+from massagectl.firmware_bridge.messages import (
     ClockReport, DeviceMessage, DeviceState, FaultCode, FaultReport, KeyPress, RemoteKey,
     ScheduleSegment, SensorReport, StatusReport, StopCause,
 )
-from routines.device import DeviceProfile, SensorKind
-from routines.errors import MassageError, SafetyError
-from routines.plan import Segment
-from routines.user import DEFAULT_USER
-from safety.channel_limits import ChannelLimits, PlanLimits, plan_limits
-from safety.committed import BoardClock, CommittedSchedule, Sent
-from safety.detectors import TemperatureWatch, watchers_for
-from safety.fault_log import LogEvent
-from safety.faults import Fault, FaultCause, FaultLatch
-from safety.limits import DEFAULT_LIMITS, SafetyLimits
-from safety.runtime_limits import RuntimeLimits
-from safety.segment_guard import SegmentGuard
-from safety.stop_path import StopPath, StopSource
-from safety.verdicts import AdmittedPlan, Violation, ViolationKind
+from massagectl.routines.device import DeviceProfile, SensorKind
+from massagectl.routines.errors import MassageError, SafetyError
+from massagectl.routines.plan import Segment
+from massagectl.routines.user import DEFAULT_USER
+from massagectl.safety.channel_limits import ChannelLimits, PlanLimits, plan_limits
+from massagectl.safety.committed import BoardClock, CommittedSchedule, Sent
+from massagectl.safety.detectors import TemperatureWatch, watchers_for
+from massagectl.safety.fault_log import LogEvent
+from massagectl.safety.faults import Fault, FaultCause, FaultLatch
+from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
+from massagectl.safety.runtime_limits import RuntimeLimits
+from massagectl.safety.segment_guard import SegmentGuard
+from massagectl.safety.stop_path import StopPath, StopSource
+from massagectl.safety.verdicts import AdmittedPlan, Violation, ViolationKind
 
 # The board reports every sensor at 20 Hz; ten missed periods (0.5 s, the board's own watchdog
 # time) without a reading of some sensor means telemetry is not arriving.

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from routines.device import Zone
-from routines.errors import RefusedError
-from routines.plan import Plan
-from safety.channel_limits import PlanLimits
+from massagectl.routines.device import Zone
+from massagectl.routines.errors import RefusedError
+from massagectl.routines.plan import Plan
+from massagectl.safety.channel_limits import PlanLimits
 
 
 class ViolationKind(StrEnum):

@@ -20,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from firmware_bridge.device_protocol import DeviceProtocol
-from firmware_bridge.events import NEED_DATA, BadMessage, FrameError, HostFrame
-from firmware_bridge.transport import Transport
-from routines.errors import PortError
-from sim.board import SimBoard
-from sim.driver import BoardDriver
+from massagectl.firmware_bridge.device_protocol import DeviceProtocol
+from massagectl.firmware_bridge.events import NEED_DATA, BadMessage, FrameError, HostFrame
+from massagectl.firmware_bridge.transport import Transport
+from massagectl.routines.errors import PortError
+from massagectl.sim.board import SimBoard
+from massagectl.sim.driver import BoardDriver
 
 log = logging.getLogger(__name__)
 

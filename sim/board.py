@@ -38,8 +38,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from firmware_bridge.identity import DEFAULT_QUEUE_CAPACITY
-from firmware_bridge.messages import (
+from massagectl.firmware_bridge.identity import DEFAULT_QUEUE_CAPACITY
+from massagectl.firmware_bridge.messages import (
     DeviceMessage,
     DeviceState,
     FaultCode,
@@ -50,20 +50,20 @@ from firmware_bridge.messages import (
     StatusReport,
     StopCause,
 )
-from firmware_bridge.wire import MAX_SENSOR_VALUES_PER_REPORT
-from routines.device import DeviceProfile
-from sim import registry
-from sim.board_faults import FaultSwitches
-from sim.clock import DEFAULT_CLOCK_HZ, BoardClock, wrap_clock
-from sim.faults import FaultKind
-from sim.host_messages import HostMessageHandling
-from sim.physics.occupant import Occupant
-from sim.physics.plant import Plant
-from sim.remote import HandheldRemote
-from sim.schedule import ChannelSchedule
-from sim.segments import QueuedSegment, segment_value
-from sim.sensors import SensorBank, Trip
-from sim.trace import SegmentOutcome, Trace
+from massagectl.firmware_bridge.wire import MAX_SENSOR_VALUES_PER_REPORT
+from massagectl.routines.device import DeviceProfile
+from massagectl.sim import registry
+from massagectl.sim.board_faults import FaultSwitches
+from massagectl.sim.clock import DEFAULT_CLOCK_HZ, BoardClock, wrap_clock
+from massagectl.sim.faults import FaultKind
+from massagectl.sim.host_messages import HostMessageHandling
+from massagectl.sim.physics.occupant import Occupant
+from massagectl.sim.physics.plant import Plant
+from massagectl.sim.remote import HandheldRemote
+from massagectl.sim.schedule import ChannelSchedule
+from massagectl.sim.segments import QueuedSegment, segment_value
+from massagectl.sim.sensors import SensorBank, Trip
+from massagectl.sim.trace import SegmentOutcome, Trace
 
 # Klipper-style host watchdog: half a second without a valid frame means the host is gone.
 WATCHDOG_S = 0.5

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from routines.device import SensorKind
-from routines.errors import InputError
-from sim.faults import FAULT_CHANNEL_KINDS, FaultKind
+from massagectl.routines.device import SensorKind
+from massagectl.routines.errors import InputError
+from massagectl.sim.faults import FAULT_CHANNEL_KINDS, FaultKind
 
 if TYPE_CHECKING:
-    from sim.board import SimBoard
+    from massagectl.sim.board import SimBoard
 
 # The board's controllers regulate on these sensors; a broken one misleads the controller too.
 _CONTROLLER_SENSORS = {SensorKind.PRESSURE: "airbags", SensorKind.TEMPERATURE: "zones"}

@@ -19,9 +19,9 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
 
-from firmware_bridge.messages import RemoteKey
-from sim.board import SimBoard
-from sim.faults import FaultKind
+from massagectl.firmware_bridge.messages import RemoteKey
+from massagectl.sim.board import SimBoard
+from massagectl.sim.faults import FaultKind
 
 
 class BoardDriver:

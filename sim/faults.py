@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from routines.device import ChannelKind
+from massagectl.routines.device import ChannelKind
 
 
 class FaultKind(StrEnum):

@@ -22,8 +22,8 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
-from firmware_bridge.identity import device_profile_map
-from firmware_bridge.messages import (
+from massagectl.firmware_bridge.identity import device_profile_map
+from massagectl.firmware_bridge.messages import (
     ClockReport,
     DeviceState,
     FaultCode,
@@ -39,9 +39,9 @@ from firmware_bridge.messages import (
     Stop,
     StopCause,
 )
-from sim.clock import unwrap_clock, wrap_clock
-from sim.segments import QueuedSegment, segment_problem
-from sim.trace import SegmentOutcome
+from massagectl.sim.clock import unwrap_clock, wrap_clock
+from massagectl.sim.segments import QueuedSegment, segment_problem
+from massagectl.sim.trace import SegmentOutcome
 
 
 class HostMessageHandling:

@@ -21,11 +21,11 @@ import errno
 import os
 import tty
 
-from firmware_bridge.memory_transport import MemoryTransport, memory_pair
-from routines.device import DeviceProfile
-from routines.errors import PortError
-from sim.attach import AttachedBoard
-from sim.board import SimBoard
+from massagectl.firmware_bridge.memory_transport import MemoryTransport, memory_pair
+from massagectl.routines.device import DeviceProfile
+from massagectl.routines.errors import PortError
+from massagectl.sim.attach import AttachedBoard
+from massagectl.sim.board import SimBoard
 
 DEFAULT_BAUD = 115200
 READ_CHUNK_BYTES = 4096

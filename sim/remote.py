@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from firmware_bridge.messages import RemoteKey
+from massagectl.firmware_bridge.messages import RemoteKey
 
 # A 20x4 character LCD (HD44780-class), the usual display of chair remotes with a text menu.
 DISPLAY_ROWS = 4

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 
-from sim.segments import QueuedSegment
+from massagectl.sim.segments import QueuedSegment
 
 
 class ChannelSchedule:

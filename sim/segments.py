@@ -11,9 +11,9 @@ import math
 import numbers
 from dataclasses import dataclass
 
-from firmware_bridge.messages import ScheduleSegment
-from routines.device import Channel
-from sim.clock import CLOCK_MODULUS
+from massagectl.firmware_bridge.messages import ScheduleSegment
+from massagectl.routines.device import Channel
+from massagectl.sim.clock import CLOCK_MODULUS
 
 # Values travel the wire in a compact number format (fixed point or float), so a value the host
 # computed at a limit may arrive a rounding step beyond it. A millionth of the channel's span

@@ -17,7 +17,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from routines.device import DeviceProfile, SensorKind
+from massagectl.routines.device import DeviceProfile, SensorKind
 
 # hardware.md: 5 samples in a row, 250 ms at 20 Hz: one glitch (a motor starting couples noise
 # into an ADC line) is ignored, a broken or disconnected sensor stops the chair within a second.

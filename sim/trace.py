@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from routines.device import close_matches
-from routines.errors import UnknownNameError
+from massagectl.routines.device import close_matches
+from massagectl.routines.errors import UnknownNameError
 
 SEGMENT_RECORD_DTYPE = np.dtype(
     [

@@ -83,7 +83,7 @@ def no_leaked_fds_or_threads():
 @pytest.fixture(autouse=True)
 def no_board_left_unsafe():
     """Every simulated board a test created must end with outputs safe and no driver running."""
-    from sim import registry
+    from massagectl.sim import registry
 
     mark = registry.mark()
     yield
@@ -99,7 +99,7 @@ def run_virtual_time():
 
     Usage: `result = run_virtual_time(some_coroutine())`.
     """
-    from sim.virtual_loop import VirtualTimeLoop
+    from massagectl.sim.virtual_loop import VirtualTimeLoop
 
     def runner(coroutine, speed: float | None = None):
         async def checked():

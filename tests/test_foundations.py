@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from routines.device import ChannelKind, Zone, builtin_device_names, load_device
-from routines.errors import InvalidFileError, UnknownNameError
-from routines.plan import Plan, Segment, segment_table, split_segment
-from routines.user import load_user
+from massagectl.routines.device import ChannelKind, Zone, builtin_device_names, load_device
+from massagectl.routines.errors import InvalidFileError, UnknownNameError
+from massagectl.routines.plan import Plan, Segment, segment_table, split_segment
+from massagectl.routines.user import load_user
 
 
 def test_builtin_devices_load_and_describe_their_channels():

@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.table import Table
 from serial.tools import list_ports
 
-from controller.cli_options import add_config, config_of
-from firmware_bridge.link import Link
-from routines.device import load_device
+from massagectl.controller.cli_options import add_config, config_of
+from massagectl.firmware_bridge.link import Link
+from massagectl.routines.device import load_device
 
 LISTEN_S = 3.0  # six clock samples (two a second): enough for a clock fit and a round trip
 

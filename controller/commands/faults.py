@@ -8,10 +8,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from controller.cli_options import add_config, config_of
-from routines.errors import InputError
-from safety.fault_log import FaultLog, read_fault_log
-from safety.faults import FaultLatch
+from massagectl.controller.cli_options import add_config, config_of
+from massagectl.routines.errors import InputError
+from massagectl.safety.fault_log import FaultLog, read_fault_log
+from massagectl.safety.faults import FaultLatch
 
 DEFAULT_LAST = 20  # the latest few tell what happened; --all shows everything
 

@@ -6,19 +6,19 @@ import argparse
 import json
 import sys
 
-from controller.cli_options import add_config, config_of
-from controller.session import COMPILE_LEVEL
-from routines.compiler import compile_routine
-from routines.device import DeviceProfile, load_device
-from routines.errors import InvalidFileError
-from routines.library import library_entries, resolve_routine
-from routines.plan import Plan
-from routines.plan_json import plan_to_json
-from routines.routine import load_routine, routine_json_schema
-from routines.summary import format_duration, plan_summary
-from routines.user import UserProfile, load_user
-from safety.admission import admit
-from safety.verdicts import Refusal
+from massagectl.controller.cli_options import add_config, config_of
+from massagectl.controller.session import COMPILE_LEVEL
+from massagectl.routines.compiler import compile_routine
+from massagectl.routines.device import DeviceProfile, load_device
+from massagectl.routines.errors import InvalidFileError
+from massagectl.routines.library import library_entries, resolve_routine
+from massagectl.routines.plan import Plan
+from massagectl.routines.plan_json import plan_to_json
+from massagectl.routines.routine import load_routine, routine_json_schema
+from massagectl.routines.summary import format_duration, plan_summary
+from massagectl.routines.user import UserProfile, load_user
+from massagectl.safety.admission import admit
+from massagectl.safety.verdicts import Refusal
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -137,7 +137,7 @@ def print_schema(args: argparse.Namespace) -> int:
 
 
 def plot_command(args: argparse.Namespace) -> int:
-    from routines.plot import plot_plan
+    from massagectl.routines.plot import plot_plan
 
     try:
         plan = _compile(args)

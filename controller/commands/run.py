@@ -7,10 +7,10 @@ import sys
 
 from rich.console import Console
 
-from controller.app import RunOptions, run_routine
-from controller.cli_options import add_config, config_of, speed
-from routines.errors import RefusedError
-from routines.user import UserProfile
+from massagectl.controller.app import RunOptions, run_routine
+from massagectl.controller.cli_options import add_config, config_of, speed
+from massagectl.routines.errors import RefusedError
+from massagectl.routines.user import UserProfile
 
 EXIT_FINISHED = 0
 EXIT_FAULT = 1

@@ -13,8 +13,8 @@ import signal
 import sys
 from pathlib import Path
 
-from routines.device import load_device
-from sim.pty_runner import DEFAULT_BAUD, PtyBoard
+from massagectl.routines.device import load_device
+from massagectl.sim.pty_runner import DEFAULT_BAUD, PtyBoard
 
 EXIT_OK = 0
 

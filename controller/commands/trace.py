@@ -9,9 +9,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from controller.recorder import load_trace
-from controller.remote_menu import clock_text
-from controller.trace_report import compare, plot_trace
+from massagectl.controller.recorder import load_trace
+from massagectl.controller.remote_menu import clock_text
+from massagectl.controller.trace_report import compare, plot_trace
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

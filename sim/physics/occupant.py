@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from routines.user import DEFAULT_USER
+from massagectl.routines.user import DEFAULT_USER
 
 # Width of the fall-off at the shoulders: the logistic scale, so 10 %..90 % spans 4.4 x this
 # (~35 mm): the shoulder blades and trapezius round off over a few centimetres.

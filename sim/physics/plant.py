@@ -12,12 +12,12 @@ from collections.abc import Callable
 from functools import partial
 from operator import attrgetter
 
-from routines.device import ChannelKind, DeviceProfile, Sensor, SensorKind
-from routines.errors import InputError
-from sim.physics.airbag import Airbag
-from sim.physics.drives import LinearDrive, SpinMotor, knead_motor, tap_motor
-from sim.physics.occupant import Occupant
-from sim.physics.thermal import AMBIENT_C, ThermalZone
+from massagectl.routines.device import ChannelKind, DeviceProfile, Sensor, SensorKind
+from massagectl.routines.errors import InputError
+from massagectl.sim.physics.airbag import Airbag
+from massagectl.sim.physics.drives import LinearDrive, SpinMotor, knead_motor, tap_motor
+from massagectl.sim.physics.occupant import Occupant
+from massagectl.sim.physics.thermal import AMBIENT_C, ThermalZone
 
 # Motor current sense amplifiers carry an RC filter so 20 Hz sampling does not alias the drive's
 # PWM ripple; it makes the load reading lag the contact by about this much.

@@ -8,19 +8,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from controller.chair import Chair
-from controller.connection import connect
-from controller.session import Session, SessionOutcome
-from routines.device import DeviceProfile
-from routines.intensity import intensity_factor
-from routines.plan import Plan
-from routines.routine import Routine
-from routines.user import DEFAULT_USER, UserProfile
-from safety.fault_log import FaultLog
-from safety.faults import FaultLatch
-from sim.board import SimBoard
-from sim.driver import BoardDriver
-from sim.physics.occupant import Occupant
+from massagectl.controller.chair import Chair
+from massagectl.controller.connection import connect
+from massagectl.controller.session import Session, SessionOutcome
+from massagectl.routines.device import DeviceProfile
+from massagectl.routines.intensity import intensity_factor
+from massagectl.routines.plan import Plan
+from massagectl.routines.routine import Routine
+from massagectl.routines.user import DEFAULT_USER, UserProfile
+from massagectl.safety.fault_log import FaultLog
+from massagectl.safety.faults import FaultLatch
+from massagectl.sim.board import SimBoard
+from massagectl.sim.driver import BoardDriver
+from massagectl.sim.physics.occupant import Occupant
 
 # A routine of a few seconds, so a real-time run stays short.
 TINY = """

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from firmware_bridge.messages import DeviceState
-from sim.trace import Trace
+from massagectl.firmware_bridge.messages import DeviceState
+from massagectl.sim.trace import Trace
 from tests.controller.sessions import TINY
 
 LONGER = TINY.replace('name = "tiny"', 'name = "longer"').replace("duration_s = 3",
@@ -21,7 +21,7 @@ START_LIMIT_S = 20  # the simulated board prints its port at once; allow a slow 
 
 
 def massagectl(*args: str) -> list[str]:
-    return [sys.executable, "-m", "controller.cli", *args]
+    return [sys.executable, "-m", "massagectl", *args]
 
 
 def start_running(routine: Path, port: str, env: dict) -> subprocess.Popen:

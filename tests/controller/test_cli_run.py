@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.cli import main
-from safety.fault_log import FaultLog, LogEvent
+from massagectl.controller.cli import main
+from massagectl.safety.fault_log import FaultLog, LogEvent
 from tests.controller.sessions import TINY
 
 

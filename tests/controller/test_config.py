@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.config import Config, load_config
-from routines.errors import InvalidFileError
+from massagectl.controller.config import Config, load_config
+from massagectl.routines.errors import InvalidFileError
 
 
 def test_no_file_anywhere_means_simulator_and_chair(tmp_path, monkeypatch):

@@ -8,13 +8,13 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.resume import MIN_RAMP_S, RAMP_RATE_FRACTION, rest_of_plan
-from routines.compiler import compile_routine
-from routines.device import load_device
-from routines.library import library_entries, load_builtin
-from routines.user import DEFAULT_USER
-from safety.admission import admit
-from safety.verdicts import AdmittedPlan
+from massagectl.controller.resume import MIN_RAMP_S, RAMP_RATE_FRACTION, rest_of_plan
+from massagectl.routines.compiler import compile_routine
+from massagectl.routines.device import load_device
+from massagectl.routines.library import library_entries, load_builtin
+from massagectl.routines.user import DEFAULT_USER
+from massagectl.safety.admission import admit
+from massagectl.safety.verdicts import AdmittedPlan
 
 CASES = [(entry.name, device) for entry in library_entries() for device in entry.devices]
 

@@ -9,18 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from controller.state import SessionState
-from firmware_bridge.messages import DeviceState, RemoteKey
-from routines.device import load_device
-from routines.errors import FaultLatchedError, InputError
-from routines.intensity import intensity_factor
-from routines.routine import load_routine
-from routines.user import UserLimits, UserProfile
-from safety.fault_log import FaultLog
-from safety.faults import FaultLatch
-from safety.stop_path import StopSource
-from sim.faults import FaultKind
-from sim.physics.occupant import Occupant
+from massagectl.controller.state import SessionState
+from massagectl.firmware_bridge.messages import DeviceState, RemoteKey
+from massagectl.routines.device import load_device
+from massagectl.routines.errors import FaultLatchedError, InputError
+from massagectl.routines.intensity import intensity_factor
+from massagectl.routines.routine import load_routine
+from massagectl.routines.user import UserLimits, UserProfile
+from massagectl.safety.fault_log import FaultLog
+from massagectl.safety.faults import FaultLatch
+from massagectl.safety.stop_path import StopSource
+from massagectl.sim.faults import FaultKind
+from massagectl.sim.physics.occupant import Occupant
 from tests.controller.sessions import board_outputs_against_plan, run_on_simulator, wait_until
 
 CHAIR = load_device("chair")

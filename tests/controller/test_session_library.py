@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from controller.state import SessionState
-from routines.device import load_device
-from routines.library import library_entries, load_builtin
+from massagectl.controller.state import SessionState
+from massagectl.routines.device import load_device
+from massagectl.routines.library import library_entries, load_builtin
 from tests.controller.sessions import board_outputs_against_plan, run_on_simulator
 
 CASES = [(entry.name, device) for entry in library_entries() for device in entry.devices]

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-import controller.cli
-from controller.cli import main
-from controller.session import SessionSnapshot
-from controller.state import SessionState
-from controller.status import render
-from controller.terminal import STOP_SIGNALS, CommandSignals, StopSignals, TerminalKeys
-from routines.device import load_device
+from massagectl.controller import cli
+from massagectl.controller.cli import main
+from massagectl.controller.session import SessionSnapshot
+from massagectl.controller.state import SessionState
+from massagectl.controller.status import render
+from massagectl.controller.terminal import STOP_SIGNALS, CommandSignals, StopSignals, TerminalKeys
+from massagectl.routines.device import load_device
 
 SIGNAL_WAIT_S = 5.0  # a signal to the own process arrives at once; this only bounds a failure
 
@@ -111,7 +111,7 @@ def test_ctrl_c_while_the_commands_load_says_interrupted(capsys, monkeypatch):
     def interrupted():
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(controller.cli, "build_parser", interrupted)
+    monkeypatch.setattr(cli, "build_parser", interrupted)
     assert main(["faults"]) == 130
     captured = capsys.readouterr()
     assert captured.err == "massagectl: interrupted\n"
@@ -121,7 +121,7 @@ def test_ctrl_c_while_the_commands_load_says_interrupted(capsys, monkeypatch):
 def _massagectl_run(tmp_path: Path) -> subprocess.Popen:
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"),
            "XDG_CONFIG_HOME": str(tmp_path / "config")}
-    run = subprocess.Popen([sys.executable, "-m", "controller.cli", "run", "relax", "--no-scan"],
+    run = subprocess.Popen([sys.executable, "-m", "massagectl", "run", "relax", "--no-scan"],
                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in run.stderr:
         if "running" in line:

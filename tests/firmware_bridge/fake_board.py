@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 
-from firmware_bridge import messages as m
-from firmware_bridge.device_protocol import DeviceProtocol
-from firmware_bridge.events import NEED_DATA, HostFrame
-from firmware_bridge.identity import DEFAULT_CLOCK_HZ, DeviceIdentity, device_profile_map
-from firmware_bridge.transport import Transport
-from firmware_bridge.wire import CLOCK_MODULUS
-from routines.device import DeviceProfile
-from routines.errors import PortError
+from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.device_protocol import DeviceProtocol
+from massagectl.firmware_bridge.events import NEED_DATA, HostFrame
+from massagectl.firmware_bridge.identity import DEFAULT_CLOCK_HZ, DeviceIdentity, device_profile_map
+from massagectl.firmware_bridge.transport import Transport
+from massagectl.firmware_bridge.wire import CLOCK_MODULUS
+from massagectl.routines.device import DeviceProfile
+from massagectl.routines.errors import PortError
 
 WATCHDOG_S = 0.5
 STATUS_PERIOD_S = 0.5  # hardware.md: StatusReport at 2 Hz and on every change

@@ -6,7 +6,7 @@ import asyncio
 import os
 import tty
 
-from firmware_bridge.transport import Transport, closed_error, vanished
+from massagectl.firmware_bridge.transport import Transport, closed_error, vanished
 
 
 class PtyMaster(Transport):

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from firmware_bridge.clock import ClockSync
-from firmware_bridge.wire import CLOCK_MODULUS
+from massagectl.firmware_bridge.clock import ClockSync
+from massagectl.firmware_bridge.wire import CLOCK_MODULUS
 
 
 def _feed(sync: ClockSync, *, offset_ticks: int, rate_error: float, seconds: float,

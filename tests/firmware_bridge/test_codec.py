@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from firmware_bridge import messages as m
-from firmware_bridge.codec import (
+from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.codec import (
     DEVICE_IDS,
     MESSAGE_IDS,
     PayloadError,
@@ -19,12 +19,12 @@ from firmware_bridge.codec import (
     encode_message,
     quantize,
 )
-from firmware_bridge.crc import crc16, crc16_bitwise
-from firmware_bridge.device_protocol import DeviceProtocol
-from firmware_bridge.events import BadMessage, HostFrame
-from firmware_bridge.framing import encode_block
-from firmware_bridge.host_protocol import HostProtocol
-from firmware_bridge.wire import (
+from massagectl.firmware_bridge.crc import crc16, crc16_bitwise
+from massagectl.firmware_bridge.device_protocol import DeviceProtocol
+from massagectl.firmware_bridge.events import BadMessage, HostFrame
+from massagectl.firmware_bridge.framing import encode_block
+from massagectl.firmware_bridge.host_protocol import HostProtocol
+from massagectl.firmware_bridge.wire import (
     MAX_MESSAGES_PER_BLOCK,
     MAX_SENSOR_VALUES_PER_REPORT,
     MAX_TEXT_BYTES,
@@ -32,7 +32,7 @@ from firmware_bridge.wire import (
     READING_MIN,
     BlockKind,
 )
-from routines.device import READING_LIMIT, Sensor, load_device
+from massagectl.routines.device import READING_LIMIT, Sensor, load_device
 from tests.firmware_bridge.wire_helpers import device_messages, events_of, host_messages
 
 

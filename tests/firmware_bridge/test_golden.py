@@ -7,21 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from firmware_bridge import messages
-from firmware_bridge.codec import (
+from massagectl.firmware_bridge import messages
+from massagectl.firmware_bridge.codec import (
     DEVICE_IDS,
     IMMEDIATE_IDS,
     QUEUED_IDS,
     decode_messages,
     encode_message,
 )
-from firmware_bridge.crc import CRC_CHECK_VALUE, crc16
-from firmware_bridge.device_protocol import DeviceProtocol
-from firmware_bridge.events import HostFrame
-from firmware_bridge.framing import Block, BlockDecoder, encode_block
-from firmware_bridge.host_protocol import HostProtocol
-from firmware_bridge.wire import DEVICE_BLOCK_KINDS, HOST_BLOCK_KINDS, BlockKind
-from routines.device import ChannelKind, SensorKind, Unit, Zone
+from massagectl.firmware_bridge.crc import CRC_CHECK_VALUE, crc16
+from massagectl.firmware_bridge.device_protocol import DeviceProtocol
+from massagectl.firmware_bridge.events import HostFrame
+from massagectl.firmware_bridge.framing import Block, BlockDecoder, encode_block
+from massagectl.firmware_bridge.host_protocol import HostProtocol
+from massagectl.firmware_bridge.wire import DEVICE_BLOCK_KINDS, HOST_BLOCK_KINDS, BlockKind
+from massagectl.routines.device import ChannelKind, SensorKind, Unit, Zone
 from tests.firmware_bridge.wire_helpers import events_of
 
 HARDWARE_MD = Path(__file__).resolve().parents[2] / "hardware.md"

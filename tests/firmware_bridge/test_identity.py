@@ -6,14 +6,14 @@ import dataclasses
 
 import pytest
 
-from firmware_bridge.device_protocol import DeviceProtocol
-from firmware_bridge.host_protocol import HostProtocol
-from firmware_bridge.identity import (
+from massagectl.firmware_bridge.device_protocol import DeviceProtocol
+from massagectl.firmware_bridge.host_protocol import HostProtocol
+from massagectl.firmware_bridge.identity import (
     IdentityCollector,
     device_profile_map,
     map_differences,
 )
-from routines.device import SensorKind, Unit, Zone, load_device
+from massagectl.routines.device import SensorKind, Unit, Zone, load_device
 from tests.firmware_bridge.wire_helpers import events_of
 
 

@@ -7,14 +7,14 @@ import dataclasses
 
 import pytest
 
-from firmware_bridge import messages as m
-from firmware_bridge.faults import ByteFaults, FaultyTransport
-from firmware_bridge.identity import device_profile_map
-from firmware_bridge.link import Link, LinkState
-from firmware_bridge.memory_transport import memory_pair
-from firmware_bridge.wire import CLOCK_MODULUS
-from routines.device import load_device
-from routines.errors import HandshakeError, LinkLostError, PortError, RefusedError
+from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.faults import ByteFaults, FaultyTransport
+from massagectl.firmware_bridge.identity import device_profile_map
+from massagectl.firmware_bridge.link import Link, LinkState
+from massagectl.firmware_bridge.memory_transport import memory_pair
+from massagectl.firmware_bridge.wire import CLOCK_MODULUS
+from massagectl.routines.device import load_device
+from massagectl.routines.errors import HandshakeError, LinkLostError, PortError, RefusedError
 from tests.firmware_bridge.fake_board import WATCHDOG_S, FakeBoard
 
 BAUD = 115200

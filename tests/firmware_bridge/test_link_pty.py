@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from firmware_bridge import messages as m
-from firmware_bridge.link import Link, LinkState
-from routines.device import load_device
-from routines.errors import PortError
+from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.link import Link, LinkState
+from massagectl.routines.device import load_device
+from massagectl.routines.errors import PortError
 from tests.firmware_bridge.fake_board import FakeBoard
 from tests.firmware_bridge.pty_master import PtyMaster
 

@@ -12,9 +12,9 @@ import pytest
 import serial
 import serial.rfc2217
 
-from firmware_bridge import messages as m
-from firmware_bridge.link import Link
-from routines.device import load_device
+from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.link import Link
+from massagectl.routines.device import load_device
 from tests.firmware_bridge.fake_board import FakeBoard
 from tests.firmware_bridge.pty_master import PtyMaster
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
-from firmware_bridge import messages as m
-from firmware_bridge.faults import ByteFaults, FaultyTransport
-from firmware_bridge.link import Link
-from firmware_bridge.memory_transport import memory_pair
-from firmware_bridge.wire import CLOCK_MODULUS
-from routines.device import load_device
-from sim.attach import AttachedBoard
-from sim.board import SimBoard
-from sim.trace import SegmentOutcome
+from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.faults import ByteFaults, FaultyTransport
+from massagectl.firmware_bridge.link import Link
+from massagectl.firmware_bridge.memory_transport import memory_pair
+from massagectl.firmware_bridge.wire import CLOCK_MODULUS
+from massagectl.routines.device import load_device
+from massagectl.sim.attach import AttachedBoard
+from massagectl.sim.board import SimBoard
+from massagectl.sim.trace import SegmentOutcome
 
 BAUD = 115200
 CHAIR = load_device("chair")

@@ -9,14 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_bridge import messages as m
-from firmware_bridge.device_protocol import DeviceProtocol
-from firmware_bridge.events import Disposition, HostFrame
-from firmware_bridge.faults import ByteFaults, FaultCounts, damage_bytes
-from firmware_bridge.framing import Block, BlockDecoder, encode_block
-from firmware_bridge.host_protocol import HostProtocol
-from firmware_bridge.rto import MAX_RTO_S, MIN_RTO_S, RtoEstimator
-from firmware_bridge.wire import DEVICE_BLOCK_KINDS, MAX_UNACKED_BLOCKS, BlockKind
+from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.device_protocol import DeviceProtocol
+from massagectl.firmware_bridge.events import Disposition, HostFrame
+from massagectl.firmware_bridge.faults import ByteFaults, FaultCounts, damage_bytes
+from massagectl.firmware_bridge.framing import Block, BlockDecoder, encode_block
+from massagectl.firmware_bridge.host_protocol import HostProtocol
+from massagectl.firmware_bridge.rto import MAX_RTO_S, MIN_RTO_S, RtoEstimator
+from massagectl.firmware_bridge.wire import DEVICE_BLOCK_KINDS, MAX_UNACKED_BLOCKS, BlockKind
 from tests.firmware_bridge.wire_helpers import blocks_in, events_of
 
 LATENCY_S = 0.002

@@ -7,15 +7,15 @@ import asyncio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from firmware_bridge import messages as m
-from firmware_bridge.codec import QUEUED_IDS, decode_messages, encode_message
-from firmware_bridge.identity import device_profile_map
-from firmware_bridge.link import AHEAD_WINDOW_S, MIN_LEAD_S
-from firmware_bridge.segment_check import segment_problems
-from firmware_bridge.streamer import Streamer, anchor_after, wire_segments
-from firmware_bridge.wire import CLOCK_MODULUS
-from routines.device import load_device
-from routines.plan import Plan, Segment, segment_table
+from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.codec import QUEUED_IDS, decode_messages, encode_message
+from massagectl.firmware_bridge.identity import device_profile_map
+from massagectl.firmware_bridge.link import AHEAD_WINDOW_S, MIN_LEAD_S
+from massagectl.firmware_bridge.segment_check import segment_problems
+from massagectl.firmware_bridge.streamer import Streamer, anchor_after, wire_segments
+from massagectl.firmware_bridge.wire import CLOCK_MODULUS
+from massagectl.routines.device import load_device
+from massagectl.routines.plan import Plan, Segment, segment_table
 from tests.firmware_bridge.test_link import open_pair
 
 CHAIR = load_device("chair")

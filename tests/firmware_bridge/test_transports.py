@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-from firmware_bridge.faults import ByteFaults, FaultyTransport
-from firmware_bridge.memory_transport import memory_pair
-from firmware_bridge.serial_transport import SerialTransport
-from routines.errors import PortError
+from massagectl.firmware_bridge.faults import ByteFaults, FaultyTransport
+from massagectl.firmware_bridge.memory_transport import memory_pair
+from massagectl.firmware_bridge.serial_transport import SerialTransport
+from massagectl.routines.errors import PortError
 
 
 async def _read_exactly(transport, count: int) -> bytes:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from firmware_bridge import messages as m
-from firmware_bridge.codec import from_counts
-from firmware_bridge.events import NEED_DATA
-from firmware_bridge.framing import Block, BlockDecoder
-from firmware_bridge.wire import (
+from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.codec import from_counts
+from massagectl.firmware_bridge.events import NEED_DATA
+from massagectl.firmware_bridge.framing import Block, BlockDecoder
+from massagectl.firmware_bridge.wire import (
     MAX_SENSOR_VALUES_PER_REPORT,
     MAX_TEXT_BYTES,
     READING_MAX,
     READING_MIN,
 )
-from routines.device import ChannelKind, SensorKind, Unit, Zone
+from massagectl.routines.device import ChannelKind, SensorKind, Unit, Zone
 
 u8 = st.integers(0, 0xFF)
 u16 = st.integers(0, 0xFFFF)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from routines.body import STANDARD_TRIGGER_POINTS_PCT
-from routines.device import load_device
-from routines.loading import validate_data
-from routines.routine import Routine
-from routines.user import UserProfile
+from massagectl.routines.body import STANDARD_TRIGGER_POINTS_PCT
+from massagectl.routines.device import load_device
+from massagectl.routines.loading import validate_data
+from massagectl.routines.routine import Routine
+from massagectl.routines.user import UserProfile
 
 BACK_ZONES = ["neck", "shoulders", "upper_back", "mid_back", "lower_back"]
 AIRBAG_ZONES = ["shoulders", "arms", "seat", "calves", "feet"]

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from controller.cli import main
-from routines.compiler import compile_routine
-from routines.device import load_device
-from routines.library import load_builtin
-from routines.plan_json import plan_from_json
-from routines.user import load_user
+from massagectl.controller.cli import main
+from massagectl.routines.compiler import compile_routine
+from massagectl.routines.device import load_device
+from massagectl.routines.library import load_builtin
+from massagectl.routines.plan_json import plan_from_json
+from massagectl.routines.user import load_user
 
 GOOD = ('name = "back"\ndescription = "a test routine"\n[[steps]]\nkind = "knead"\n'
         'duration_s = 60\nspeed_cpm = 20\nband = "upper_back"\ndepth_mm = 6\n')
@@ -123,7 +123,7 @@ def test_plot_writes_an_image(tmp_path):
     # In a process of its own: matplotlib keeps its font files open for the life of a process.
     target = tmp_path / "plan.png"
     done = subprocess.run(
-        [sys.executable, "-m", "controller.cli", "plot", "energising_tap", "-o", str(target)],
+        [sys.executable, "-m", "massagectl", "plot", "energising_tap", "-o", str(target)],
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, f"wrote {target}\n", "")

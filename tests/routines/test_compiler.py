@@ -7,11 +7,11 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from routines.compiler import compile_routine
-from routines.errors import InputError, InvalidFileError
-from routines.intensity import intensity_factor
-from routines.plan_checks import rate_bounds
-from routines.user import UserProfile
+from massagectl.routines.compiler import compile_routine
+from massagectl.routines.errors import InputError, InvalidFileError
+from massagectl.routines.intensity import intensity_factor
+from massagectl.routines.plan_checks import rate_bounds
+from massagectl.routines.user import UserProfile
 from tests.routines.strategies import (
     CHAIR,
     DEVICES,

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from routines.compiler import compile_routine
-from routines.device import builtin_device_names, load_device
-from routines.errors import UnknownNameError
-from routines.library import builtin_routine_names, library_entries, load_builtin, resolve_routine
-from routines.routine_check import check_routine
-from routines.steps import Knead, Press, Stroke, Tap
-from routines.summary import plan_summary
+from massagectl.routines.compiler import compile_routine
+from massagectl.routines.device import builtin_device_names, load_device
+from massagectl.routines.errors import UnknownNameError
+from massagectl.routines.library import builtin_routine_names, library_entries, load_builtin, resolve_routine
+from massagectl.routines.routine_check import check_routine
+from massagectl.routines.steps import Knead, Press, Stroke, Tap
+from massagectl.routines.summary import plan_summary
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 REGENERATE = os.environ.get("MASSAGECTL_REGENERATE_GOLDEN") == "1"

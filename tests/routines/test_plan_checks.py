@@ -8,8 +8,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from routines.device import load_device
-from routines.plan import Plan, Segment, segment_table
+from massagectl.routines.device import load_device
+from massagectl.routines.plan import Plan, Segment, segment_table
 
 CHAIR = load_device("chair")
 SEAT = CHAIR.channel("airbag_seat")  # 0..30 kPa, 6 kPa/s, segments up to 120 s, rests at 0

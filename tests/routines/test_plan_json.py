@@ -7,11 +7,11 @@ import json
 import pytest
 from hypothesis import given
 
-from routines.compiler import compile_routine
-from routines.device import DeviceProfile, load_device
-from routines.errors import InputError, InvalidFileError
-from routines.library import load_builtin
-from routines.plan_json import plan_from_json, plan_to_json
+from massagectl.routines.compiler import compile_routine
+from massagectl.routines.device import DeviceProfile, load_device
+from massagectl.routines.errors import InputError, InvalidFileError
+from massagectl.routines.library import load_builtin
+from massagectl.routines.plan_json import plan_from_json, plan_to_json
 from tests.routines.strategies import cases
 
 

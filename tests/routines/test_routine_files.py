@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from routines.device import load_device
-from routines.errors import InvalidFileError
-from routines.routine import load_routine, routine_json_schema
-from routines.user import UserProfile
+from massagectl.routines.device import load_device
+from massagectl.routines.errors import InvalidFileError
+from massagectl.routines.routine import load_routine, routine_json_schema
+from massagectl.routines.user import UserProfile
 
 HEADER = 'name = "back"\ndescription = "a test routine"\n'
 KNEAD = '[[steps]]\nkind = "knead"\nduration_s = 60\nspeed_cpm = 20\nband = "upper_back"\n'

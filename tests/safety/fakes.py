@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from firmware_bridge.messages import (
+from massagectl.firmware_bridge.messages import (
     DeviceMessage, DeviceState, SensorReport, SetChannelMask, SetIntensity, StatusReport, Stop,
     StopCause,
 )
-from routines.errors import PortError
+from massagectl.routines.errors import PortError
 
 CLOCK_HZ = 1_000_000
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from routines.device import ChannelKind
-from routines.plan import Plan
-from safety.body_map import BACK_ZONE_BANDS_PCT
-from safety.channel_limits import PlanLimits
-from safety.thermal_dose import dose_rates_per_s
+from massagectl.routines.device import ChannelKind
+from massagectl.routines.plan import Plan
+from massagectl.safety.body_map import BACK_ZONE_BANDS_PCT
+from massagectl.safety.channel_limits import PlanLimits
+from massagectl.safety.thermal_dose import dose_rates_per_s
 
 # Sampled values may differ from exact ones by float rounding only.
 TOLERANCE = 1e-6

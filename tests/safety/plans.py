@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from routines.device import DeviceProfile, load_device
-from routines.plan import Plan, Segment, segment_table, split_segment
+from massagectl.routines.device import DeviceProfile, load_device
+from massagectl.routines.plan import Plan, Segment, segment_table, split_segment
 
 CHAIR = load_device("chair")
 PAD = load_device("pad")

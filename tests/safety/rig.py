@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from firmware_bridge.wire import MAX_SENSOR_VALUES_PER_REPORT
-from routines.device import DeviceProfile
-from routines.plan import Plan
-from routines.user import UserProfile
-from safety.admission import admit
-from safety.fault_log import FaultLog
-from safety.stop_path import StopOutcome, StopPath
-from safety.supervisor import Supervisor
-from safety.verdicts import AdmittedPlan
+from massagectl.firmware_bridge.wire import MAX_SENSOR_VALUES_PER_REPORT
+from massagectl.routines.device import DeviceProfile
+from massagectl.routines.plan import Plan
+from massagectl.routines.user import UserProfile
+from massagectl.safety.admission import admit
+from massagectl.safety.fault_log import FaultLog
+from massagectl.safety.stop_path import StopOutcome, StopPath
+from massagectl.safety.supervisor import Supervisor
+from massagectl.safety.verdicts import AdmittedPlan
 from tests.safety.fakes import CLOCK_HZ, FakeBoard
 from tests.safety.plans import CHAIR
 

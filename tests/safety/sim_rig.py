@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import asyncio
 
-from firmware_bridge.link import Link
-from firmware_bridge.memory_transport import memory_pair
-from firmware_bridge.streamer import anchor_after, wire_segments
-from routines.device import DeviceProfile
-from routines.plan import Plan
-from routines.user import UserProfile
-from safety.admission import admit
-from safety.fault_log import FaultLog
-from safety.stop_path import StopOutcome, StopPath, StopSource
-from safety.supervisor import SegmentRefusedError, Supervisor
-from safety.verdicts import AdmittedPlan
-from sim.attach import AttachedBoard
-from sim.board import SimBoard
+from massagectl.firmware_bridge.link import Link
+from massagectl.firmware_bridge.memory_transport import memory_pair
+from massagectl.firmware_bridge.streamer import anchor_after, wire_segments
+from massagectl.routines.device import DeviceProfile
+from massagectl.routines.plan import Plan
+from massagectl.routines.user import UserProfile
+from massagectl.safety.admission import admit
+from massagectl.safety.fault_log import FaultLog
+from massagectl.safety.stop_path import StopOutcome, StopPath, StopSource
+from massagectl.safety.supervisor import SegmentRefusedError, Supervisor
+from massagectl.safety.verdicts import AdmittedPlan
+from massagectl.sim.attach import AttachedBoard
+from massagectl.sim.board import SimBoard
 
 BAUD = 115200
 

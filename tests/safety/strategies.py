@@ -8,9 +8,9 @@ import math
 
 from hypothesis import strategies as st
 
-from routines.device import ChannelKind, DeviceProfile, Zone
-from routines.plan import Plan, Segment, segment_table, split_segment
-from routines.user import Precaution, UserLimits, UserProfile
+from massagectl.routines.device import ChannelKind, DeviceProfile, Zone
+from massagectl.routines.plan import Plan, Segment, segment_table, split_segment
+from massagectl.routines.user import Precaution, UserLimits, UserProfile
 from tests.safety.plans import CHAIR, PAD, STEPS
 
 DEVICES = st.sampled_from([CHAIR, PAD])

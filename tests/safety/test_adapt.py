@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from routines.compiler import compile_routine
-from routines.device import load_device
-from routines.errors import InvalidFileError
-from routines.library import builtin_routine_names, load_builtin
-from routines.user import UserProfile
-from safety.admission import admit
-from safety.verdicts import AdmittedPlan
+from massagectl.routines.compiler import compile_routine
+from massagectl.routines.device import load_device
+from massagectl.routines.errors import InvalidFileError
+from massagectl.routines.library import builtin_routine_names, load_builtin
+from massagectl.routines.user import UserProfile
+from massagectl.safety.admission import admit
+from massagectl.safety.verdicts import AdmittedPlan
 from tests.safety.oracle import breaches
 from tests.safety.plans import CHAIR, lane, plan_of, squeeze
 from tests.safety.test_admission import LOWER_BACK_MM, MID_BACK_MM, roller_plan

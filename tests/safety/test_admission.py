@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from routines.errors import RefusedError
-from routines.user import UserProfile
-from safety.admission import admit
-from safety.limits import SafetyLimits
-from safety.verdicts import AdmittedPlan, Refusal, ViolationKind
+from massagectl.routines.errors import RefusedError
+from massagectl.routines.user import UserProfile
+from massagectl.safety.admission import admit
+from massagectl.safety.limits import SafetyLimits
+from massagectl.safety.verdicts import AdmittedPlan, Refusal, ViolationKind
 from tests.safety.plans import CHAIR, PAD, lane, plan_of, squeeze, travel
 
 LOWER_BACK_MM = 100.0  # track mm on the lower back of the default occupant (chair)

@@ -6,9 +6,9 @@ import numpy as np
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from safety.admission import admit
-from safety.plan_audit import row_caps
-from safety.verdicts import ADAPTABLE, AdmittedPlan, Refusal, ViolationKind
+from massagectl.safety.admission import admit
+from massagectl.safety.plan_audit import row_caps
+from massagectl.safety.verdicts import ADAPTABLE, AdmittedPlan, Refusal, ViolationKind
 from tests.safety.oracle import breaches
 from tests.safety.strategies import DEVICES, plans, users
 

@@ -6,14 +6,14 @@ import dataclasses
 
 import pytest
 
-from firmware_bridge.messages import DeviceState, RemoteKey, Reset
-from routines.compiler import compile_routine
-from routines.errors import FaultLatchedError
-from routines.library import load_builtin
-from routines.user import UserProfile
-from safety.faults import FaultCause
-from safety.stop_path import StopEnd, StopSource
-from sim.faults import FaultKind
+from massagectl.firmware_bridge.messages import DeviceState, RemoteKey, Reset
+from massagectl.routines.compiler import compile_routine
+from massagectl.routines.errors import FaultLatchedError
+from massagectl.routines.library import load_builtin
+from massagectl.routines.user import UserProfile
+from massagectl.safety.faults import FaultCause
+from massagectl.safety.stop_path import StopEnd, StopSource
+from massagectl.sim.faults import FaultKind
 from tests.safety.plans import CHAIR, lane, plan_of
 from tests.safety.sim_rig import SimRig
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from routines.device import load_device
-from safety.committed import CommittedSchedule, Sent
+from massagectl.routines.device import load_device
+from massagectl.safety.committed import CommittedSchedule, Sent
 
 CHAIR = load_device("chair")
 AIRBAG = CHAIR.channel_index("airbag_calves")  # has a safe default: safe between segments

@@ -6,17 +6,17 @@ import asyncio
 
 import pytest
 
-from firmware_bridge.messages import DeviceState
-from routines.user import UserProfile
-from safety.detectors import (
+from massagectl.firmware_bridge.messages import DeviceState
+from massagectl.routines.user import UserProfile
+from massagectl.safety.detectors import (
     FROZEN_PRESSURE_S, HEATER_OFF_SETTLE_S, MOTOR_STALL_S, PRESSURE_HELD_GRACE_S,
     STUCK_VALVE_AFTER_S, VENT_LAG_S,
     PressureWatch, TemperatureWatch,
 )
-from safety.channel_limits import plan_limits
-from safety.faults import FaultCause
-from safety.stop_path import StopEnd, StopSource
-from safety.thermal_dose import burn_time_s
+from massagectl.safety.channel_limits import plan_limits
+from massagectl.safety.faults import FaultCause
+from massagectl.safety.stop_path import StopEnd, StopSource
+from massagectl.safety.thermal_dose import burn_time_s
 from tests.safety.plans import CHAIR, lane, plan_of, squeeze, travel
 from tests.safety.rig import Rig
 

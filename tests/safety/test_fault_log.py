@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from routines.errors import FaultLatchedError
-from safety.fault_log import FaultLog, LogEvent, read_fault_log
-from safety.faults import Fault, FaultCause, FaultLatch
+from massagectl.routines.errors import FaultLatchedError
+from massagectl.safety.fault_log import FaultLog, LogEvent, read_fault_log
+from massagectl.safety.faults import Fault, FaultCause, FaultLatch
 
 
 def fixed_clock():

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from routines.device import Zone
-from routines.errors import InvalidFileError
-from routines.loading import validate_data
-from routines.user import UserProfile
-from safety.channel_limits import check_user_limits, plan_limits
-from safety.limits import DEFAULT_LIMITS, HEAT_HARD_MAX_C, SESSION_HARD_MAX_MIN, SafetyLimits
-from safety.thermal_dose import DoseMeter, burn_time_s, dose_rate_per_s, dose_rates_per_s
+from massagectl.routines.device import Zone
+from massagectl.routines.errors import InvalidFileError
+from massagectl.routines.loading import validate_data
+from massagectl.routines.user import UserProfile
+from massagectl.safety.channel_limits import check_user_limits, plan_limits
+from massagectl.safety.limits import DEFAULT_LIMITS, HEAT_HARD_MAX_C, SESSION_HARD_MAX_MIN, SafetyLimits
+from massagectl.safety.thermal_dose import DoseMeter, burn_time_s, dose_rate_per_s, dose_rates_per_s
 from tests.safety.plans import CHAIR, PAD
 
 

@@ -7,14 +7,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from routines.device import ChannelKind, Zone
-from routines.errors import InvalidFileError
-from routines.loading import validate_data
-from routines.user import UserProfile
-from safety.admission import admit
-from safety.channel_limits import check_user_limits, plan_limits
-from safety.limits import DEFAULT_AIRBAG_LIMITS, DEFAULT_LIMITS, SafetyLimits
-from safety.verdicts import AdmittedPlan, Refusal
+from massagectl.routines.device import ChannelKind, Zone
+from massagectl.routines.errors import InvalidFileError
+from massagectl.routines.loading import validate_data
+from massagectl.routines.user import UserProfile
+from massagectl.safety.admission import admit
+from massagectl.safety.channel_limits import check_user_limits, plan_limits
+from massagectl.safety.limits import DEFAULT_AIRBAG_LIMITS, DEFAULT_LIMITS, SafetyLimits
+from massagectl.safety.verdicts import AdmittedPlan, Refusal
 from tests.safety.plans import CHAIR, lane, plan_of
 from tests.safety.strategies import DEVICES, users
 

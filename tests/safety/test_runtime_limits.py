@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from firmware_bridge.messages import SetChannelMask, SetIntensity
-from routines.device import Zone
-from routines.errors import LinkLostError
-from safety.runtime_limits import RuntimeLimitError, RuntimeLimits
+from massagectl.firmware_bridge.messages import SetChannelMask, SetIntensity
+from massagectl.routines.device import Zone
+from massagectl.routines.errors import LinkLostError
+from massagectl.safety.runtime_limits import RuntimeLimitError, RuntimeLimits
 from tests.safety.plans import CHAIR
 
 

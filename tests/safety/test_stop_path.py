@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from firmware_bridge.messages import DeviceState, StatusReport, Stop, StopCause
-from safety.fault_log import FaultLog
-from safety.stop_path import STOP_ESCALATE_AFTER_S, StopEnd, StopPath, StopSource
+from massagectl.firmware_bridge.messages import DeviceState, StatusReport, Stop, StopCause
+from massagectl.safety.fault_log import FaultLog
+from massagectl.safety.stop_path import STOP_ESCALATE_AFTER_S, StopEnd, StopPath, StopSource
 from tests.safety.fakes import FakeBoard
 
 

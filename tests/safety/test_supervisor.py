@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from firmware_bridge.messages import (
+from massagectl.firmware_bridge.messages import (
     DeviceState, FaultCode, FaultReport, KeyPress, RemoteKey, ScheduleSegment, StopCause,
 )
-from routines.errors import FaultLatchedError
-from routines.plan import Segment
-from routines.user import UserProfile
-from safety.faults import FaultCause
-from safety.stop_path import StopEnd, StopSource
-from safety.supervisor import SegmentRefusedError
+from massagectl.routines.errors import FaultLatchedError
+from massagectl.routines.plan import Segment
+from massagectl.routines.user import UserProfile
+from massagectl.safety.faults import FaultCause
+from massagectl.safety.stop_path import StopEnd, StopSource
+from massagectl.safety.supervisor import SegmentRefusedError
 from tests.safety.fakes import CLOCK_HZ
 from tests.safety.plans import CHAIR, lane, plan_of, squeeze, travel
 from tests.safety.rig import Rig

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from firmware_bridge.messages import (
+from massagectl.firmware_bridge.messages import (
     DeviceState,
     Heartbeat,
     ScheduleSegment,
     StatusReport,
     Stop,
 )
-from routines.device import load_device
-from sim.board import SimBoard
-from sim.clock import wrap_clock
+from massagectl.routines.device import load_device
+from massagectl.sim.board import SimBoard
+from massagectl.sim.clock import wrap_clock
 
 HEARTBEAT_S = 0.1  # well inside the board's 500 ms watchdog
 

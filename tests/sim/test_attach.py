@@ -6,12 +6,12 @@ import asyncio
 
 import pytest
 
-from firmware_bridge.events import NEED_DATA
-from firmware_bridge.framing import encode_block
-from firmware_bridge.host_protocol import HostProtocol
-from firmware_bridge.link import Link
-from firmware_bridge.memory_transport import memory_pair
-from firmware_bridge.messages import (
+from massagectl.firmware_bridge.events import NEED_DATA
+from massagectl.firmware_bridge.framing import encode_block
+from massagectl.firmware_bridge.host_protocol import HostProtocol
+from massagectl.firmware_bridge.link import Link
+from massagectl.firmware_bridge.memory_transport import memory_pair
+from massagectl.firmware_bridge.messages import (
     ClockReport,
     DeviceState,
     FaultCode,
@@ -21,14 +21,14 @@ from firmware_bridge.messages import (
     Stop,
     StopCause,
 )
-from firmware_bridge.serial_transport import SerialTransport
-from firmware_bridge.wire import BlockKind
-from routines.device import load_device
-from sim.attach import AttachedBoard
-from sim.board import SimBoard
-from sim.clock import wrap_clock
-from sim.faults import FaultKind
-from sim.pty_runner import PtyBoard
+from massagectl.firmware_bridge.serial_transport import SerialTransport
+from massagectl.firmware_bridge.wire import BlockKind
+from massagectl.routines.device import load_device
+from massagectl.sim.attach import AttachedBoard
+from massagectl.sim.board import SimBoard
+from massagectl.sim.clock import wrap_clock
+from massagectl.sim.faults import FaultKind
+from massagectl.sim.pty_runner import PtyBoard
 
 BAUD = 115200
 

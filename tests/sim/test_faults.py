@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from firmware_bridge.messages import (
+from massagectl.firmware_bridge.messages import (
     DeviceState,
     FaultCode,
     FaultReport,
@@ -13,10 +13,10 @@ from firmware_bridge.messages import (
     StatusReport,
     StopCause,
 )
-from routines.errors import InputError, UnknownNameError
-from sim.board import MOTOR_STALL_S
-from sim.faults import FaultKind
-from sim.sensors import SENSOR_RANGE_TRIP_READINGS
+from massagectl.routines.errors import InputError, UnknownNameError
+from massagectl.sim.board import MOTOR_STALL_S
+from massagectl.sim.faults import FaultKind
+from massagectl.sim.sensors import SENSOR_RANGE_TRIP_READINGS
 from tests.sim.helpers import Host
 
 

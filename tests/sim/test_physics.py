@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_bridge.messages import Heartbeat, ScheduleSegment, Stop
-from routines.device import load_device
-from routines.errors import InputError
-from sim.board import SimBoard
-from sim.physics.airbag import CONTROL_BAND_KPA, Airbag
-from sim.physics.occupant import Occupant
-from sim.physics.thermal import ThermalZone
+from massagectl.firmware_bridge.messages import Heartbeat, ScheduleSegment, Stop
+from massagectl.routines.device import load_device
+from massagectl.routines.errors import InputError
+from massagectl.sim.board import SimBoard
+from massagectl.sim.physics.airbag import CONTROL_BAND_KPA, Airbag
+from massagectl.sim.physics.occupant import Occupant
+from massagectl.sim.physics.thermal import ThermalZone
 from tests.sim.helpers import Host
 
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_bridge.codec import encode_message
-from firmware_bridge.messages import (
+from massagectl.firmware_bridge.codec import encode_message
+from massagectl.firmware_bridge.messages import (
     DeviceState,
     Heartbeat,
     Identify,
@@ -25,10 +25,10 @@ from firmware_bridge.messages import (
     ShowText,
     Stop,
 )
-from routines.device import load_device
-from sim.board import SimBoard
-from sim.clock import wrap_clock
-from sim.faults import FAULT_CHANNEL_KINDS, FaultKind
+from massagectl.routines.device import load_device
+from massagectl.sim.board import SimBoard
+from massagectl.sim.clock import wrap_clock
+from massagectl.sim.faults import FAULT_CHANNEL_KINDS, FaultKind
 
 PROFILES = {name: load_device(name) for name in ("chair", "pad")}
 HZ = 1_000_000

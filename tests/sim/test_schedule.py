@@ -10,17 +10,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from firmware_bridge.messages import (
+from massagectl.firmware_bridge.messages import (
     FaultCode,
     FaultReport,
     QueryStatus,
     StatusReport,
 )
-from routines.plan import segment_values
-from sim.board import QUEUE_CAPACITY
-from sim.clock import CLOCK_MODULUS, unwrap_clock, wrap_clock
-from sim.segments import segment_value
-from sim.trace import SegmentOutcome
+from massagectl.routines.plan import segment_values
+from massagectl.sim.board import QUEUE_CAPACITY
+from massagectl.sim.clock import CLOCK_MODULUS, unwrap_clock, wrap_clock
+from massagectl.sim.segments import segment_value
+from massagectl.sim.trace import SegmentOutcome
 from tests.sim.helpers import Host
 
 

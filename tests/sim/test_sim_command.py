@@ -17,7 +17,7 @@ STARTUP_TIMEOUT_S = 20.0
 def test_sim_command_prints_the_port_and_stops_cleanly(tmp_path, stop_signal):
     trace_path = tmp_path / "board.npz"
     process = subprocess.Popen(
-        [sys.executable, "-m", "controller.cli", "sim", "--device", "pad",
+        [sys.executable, "-m", "massagectl", "sim", "--device", "pad",
          "--trace", str(trace_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -40,7 +40,7 @@ def test_sim_command_prints_the_port_and_stops_cleanly(tmp_path, stop_signal):
 
 def test_sim_command_names_an_unknown_device():
     result = subprocess.run(
-        [sys.executable, "-m", "controller.cli", "sim", "--device", "chiar"],
+        [sys.executable, "-m", "massagectl", "sim", "--device", "chiar"],
         capture_output=True, text=True, timeout=STARTUP_TIMEOUT_S,
     )
     assert result.returncode == 1

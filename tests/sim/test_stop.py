@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from firmware_bridge.messages import (
+from massagectl.firmware_bridge.messages import (
     DeviceState,
     Heartbeat,
     KeyPress,
@@ -17,10 +17,10 @@ from firmware_bridge.messages import (
     StatusReport,
     StopCause,
 )
-from routines.device import load_device
-from sim.board import WATCHDOG_S, SimBoard
-from sim.remote import DISPLAY_COLUMNS
-from sim.trace import SegmentOutcome
+from massagectl.routines.device import load_device
+from massagectl.sim.board import WATCHDOG_S, SimBoard
+from massagectl.sim.remote import DISPLAY_COLUMNS
+from massagectl.sim.trace import SegmentOutcome
 from tests.sim.helpers import Host
 
 

@@ -8,7 +8,7 @@ import gc
 import numpy as np
 import pytest
 
-from firmware_bridge.messages import (
+from massagectl.firmware_bridge.messages import (
     ChannelInfo,
     DeviceInfo,
     DeviceState,
@@ -21,14 +21,14 @@ from firmware_bridge.messages import (
     Stop,
     StopCause,
 )
-from routines.device import load_device
-from routines.errors import UnknownNameError
-from sim import registry
-from sim.board import TELEMETRY_HZ, WATCHDOG_S, SimBoard
-from sim.clock import wrap_clock
-from sim.driver import BoardDriver
-from sim.faults import FaultKind
-from sim.trace import SegmentOutcome, Trace
+from massagectl.routines.device import load_device
+from massagectl.routines.errors import UnknownNameError
+from massagectl.sim import registry
+from massagectl.sim.board import TELEMETRY_HZ, WATCHDOG_S, SimBoard
+from massagectl.sim.clock import wrap_clock
+from massagectl.sim.driver import BoardDriver
+from massagectl.sim.faults import FaultKind
+from massagectl.sim.trace import SegmentOutcome, Trace
 from tests.sim.helpers import Host
 
 
