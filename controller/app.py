@@ -20,18 +20,18 @@ from pathlib import Path
 
 from rich.console import Console
 
-from massagectl.controller.chair import Chair
+from massagectl.controller.service.chair import Chair
 from massagectl.controller.config import Config
-from massagectl.controller.connection import connect
-from massagectl.controller.recorder import SessionRecorder
-from massagectl.controller.remote_menu import (
+from massagectl.controller.service.connection import connect
+from massagectl.controller.session.recorder import SessionRecorder
+from massagectl.controller.frontends.remote_menu import (
     ChangeIntensity, PauseSession, RemoteMenu, ResumeSession, SessionView, StopSession,
     ToggleHeat,
 )
-from massagectl.controller.session import COMPILE_LEVEL, Session, SessionOutcome, admit_or_raise
-from massagectl.controller.state import SessionState, TransitionError
-from massagectl.controller.status import StatusDisplay
-from massagectl.controller.terminal import StopSignals, TerminalKeys
+from massagectl.controller.session.session import COMPILE_LEVEL, Session, SessionOutcome, admit_or_raise
+from massagectl.controller.session.state import SessionState, TransitionError
+from massagectl.controller.frontends.status import StatusDisplay
+from massagectl.controller.frontends.terminal import StopSignals, TerminalKeys
 from massagectl.firmware_bridge.messages import KeyPress, ShowText
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import DeviceProfile, load_device

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Imported here, as every command is below: Ctrl-C while the imports load (a few tenths
         # of a second) is caught like anywhere else instead of ending in a traceback.
-        from massagectl.controller.terminal import CommandSignals
+        from massagectl.controller.frontends.terminal import CommandSignals
 
         with CommandSignals(to_the_end=argv is None):
             args = build_parser().parse_args(argv)

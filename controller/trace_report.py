@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from massagectl.controller.recorder import SessionTrace
+from massagectl.controller.session.recorder import SessionTrace
 from massagectl.routines.plot import Lane, draw_lanes
 
 

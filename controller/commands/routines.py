@@ -7,7 +7,7 @@ import json
 import sys
 
 from massagectl.controller.cli_options import add_config, config_of
-from massagectl.controller.session import COMPILE_LEVEL
+from massagectl.controller.session.session import COMPILE_LEVEL
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import DeviceProfile, load_device
 from massagectl.routines.errors import InvalidFileError

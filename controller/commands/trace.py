@@ -9,8 +9,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from massagectl.controller.recorder import load_trace
-from massagectl.controller.remote_menu import clock_text
+from massagectl.controller.session.recorder import load_trace
+from massagectl.controller.frontends.remote_menu import clock_text
 from massagectl.controller.trace_report import compare, plot_trace
 
 

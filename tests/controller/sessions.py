@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from massagectl.controller.chair import Chair
-from massagectl.controller.connection import connect
-from massagectl.controller.session import Session, SessionOutcome
+from massagectl.controller.service.chair import Chair
+from massagectl.controller.service.connection import connect
+from massagectl.controller.session.session import Session, SessionOutcome
 from massagectl.routines.device import DeviceProfile
 from massagectl.routines.intensity import intensity_factor
 from massagectl.routines.plan import Plan

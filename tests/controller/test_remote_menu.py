@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from massagectl.controller.remote_menu import (
+from massagectl.controller.frontends.remote_menu import (
     DISPLAY_COLUMNS,
     DISPLAY_ROWS,
     ChangeIntensity,
@@ -17,7 +17,7 @@ from massagectl.controller.remote_menu import (
     StartRoutine,
     StopSession,
 )
-from massagectl.controller.state import SessionState
+from massagectl.controller.session.state import SessionState
 from massagectl.firmware_bridge.messages import RemoteKey
 
 ROUTINES = [("relax", 900.0), ("deep_tissue", 1200.0), ("shoulder_and_neck", 600.0)]

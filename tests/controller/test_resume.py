@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from massagectl.controller.resume import MIN_RAMP_S, RAMP_RATE_FRACTION, rest_of_plan
+from massagectl.controller.session.resume import MIN_RAMP_S, RAMP_RATE_FRACTION, rest_of_plan
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import load_device
 from massagectl.routines.library import library_entries, load_builtin

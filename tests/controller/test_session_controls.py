@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from massagectl.controller.state import SessionState
+from massagectl.controller.session.state import SessionState
 from massagectl.firmware_bridge.messages import DeviceState, RemoteKey
 from massagectl.routines.device import load_device
 from massagectl.routines.errors import FaultLatchedError, InputError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from massagectl.controller.state import SessionState
+from massagectl.controller.session.state import SessionState
 from massagectl.routines.device import load_device
 from massagectl.routines.library import library_entries, load_builtin
 from tests.controller.sessions import board_outputs_against_plan, run_on_simulator

@@ -16,10 +16,10 @@ from rich.console import Console
 
 from massagectl.controller import cli
 from massagectl.controller.cli import main
-from massagectl.controller.session import SessionSnapshot
-from massagectl.controller.state import SessionState
-from massagectl.controller.status import render
-from massagectl.controller.terminal import STOP_SIGNALS, CommandSignals, StopSignals, TerminalKeys
+from massagectl.controller.session.session import SessionSnapshot
+from massagectl.controller.session.state import SessionState
+from massagectl.controller.frontends.status import render
+from massagectl.controller.frontends.terminal import STOP_SIGNALS, CommandSignals, StopSignals, TerminalKeys
 from massagectl.routines.device import load_device
 
 SIGNAL_WAIT_S = 5.0  # a signal to the own process arrives at once; this only bounds a failure

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from massagectl.controller.state import SessionState
+from massagectl.controller.session.state import SessionState
 from massagectl.firmware_bridge.messages import RemoteKey
 
 DISPLAY_COLUMNS = 16  # a 16x2 character LCD, the usual remote display

@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from massagectl.controller.body_scan import (
+from massagectl.controller.session.body_scan import (
     ScanError, ScanResult, find_shoulder_line, scan_plan, scan_supported, scanned_user,
 )
-from massagectl.controller.chair import Chair
-from massagectl.controller.recorder import SessionRecorder
-from massagectl.controller.resume import rest_of_plan
-from massagectl.controller.state import SessionEvent, SessionState, TransitionError, next_state
+from massagectl.controller.service.chair import Chair
+from massagectl.controller.session.recorder import SessionRecorder
+from massagectl.controller.session.resume import rest_of_plan
+from massagectl.controller.session.state import SessionEvent, SessionState, TransitionError, next_state
 from massagectl.firmware_bridge.messages import SensorReport
 from massagectl.firmware_bridge.streamer import anchor_after, wire_segments
 from massagectl.routines.compiler import compile_routine, resolve_intensity

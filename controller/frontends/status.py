@@ -18,9 +18,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from massagectl.controller.remote_menu import clock_text
-from massagectl.controller.session import SessionSnapshot
-from massagectl.controller.state import SessionState
+from massagectl.controller.frontends.remote_menu import clock_text
+from massagectl.controller.session.session import SessionSnapshot
+from massagectl.controller.session.state import SessionState
 from massagectl.routines.device import DeviceProfile, SensorKind
 
 REDRAW_PERIOD_WALL_S = 0.25  # four redraws a second: smooth enough, cheap enough
