@@ -168,10 +168,13 @@ def entities(chair: ChairDescription) -> list[Entity]:
             "device_class": "occupancy"}))
     event_types = {"remote_key": chair.remote_keys, "safety_trip": chair.trip_causes,
                    "session_end": chair.session_ends}
-    event_names = {"remote_key": "Remote key", "safety_trip": "Safety trip",
-                   "session_end": "Session ended"}
+    # (object id, name): the session's end is also a timestamp sensor, and unique ids must differ.
+    event_entities = {"remote_key": ("remote_key", "Remote key"),
+                      "safety_trip": ("safety_trip", "Safety trip"),
+                      "session_end": ("session_ended", "Session ended")}
     for kind in EVENT_KINDS:
-        listed.append(Entity("event", kind, event_names[kind], {
+        object_id, name = event_entities[kind]
+        listed.append(Entity("event", object_id, name, {
             "state_topic": topics.event(kind), "event_types": list(event_types[kind])}))
     listed.append(Entity("sensor", "last_command", "Last command", {
         "state_topic": topics.last_command, "value_template": "{{ value_json.outcome }}",
