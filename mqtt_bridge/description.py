@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from massagectl import __version__
-from massagectl.controller.session.state import SessionState
+from massagectl.controller.service.operations import ChairState
 from massagectl.firmware_bridge.messages import RemoteKey
 from massagectl.mqtt_bridge.discovery import ChairDescription
 from massagectl.mqtt_bridge.topics import ChairTopics, chair_id_from_serial
@@ -25,15 +25,15 @@ def switchable_zones(device: DeviceProfile) -> tuple[str, ...]:
     return tuple(zone.value for zone in sorted(zones, key=list(Zone).index))
 
 
-def sensor_zones(device: DeviceProfile, kind: SensorKind) -> tuple[str, ...]:
-    """Zones with a sensor of `kind` on the channel that acts there, in profile order."""
-    zones = []
+def sensors_by_zone(device: DeviceProfile, kind: SensorKind) -> dict[str, str]:
+    """Zone -> the sensor of `kind` on the channel that acts there, in profile order."""
+    by_zone: dict[str, str] = {}
     for sensor in device.sensors_of(kind):
         if sensor.channel is not None:
             zone = device.channel(sensor.channel).zone
-            if zone is not None and zone.value not in zones:
-                zones.append(zone.value)
-    return tuple(zones)
+            if zone is not None:
+                by_zone.setdefault(zone.value, sensor.id)
+    return by_zone
 
 
 def describe_chair(
@@ -59,9 +59,9 @@ def describe_chair(
         software_version=__version__,
         routines=routines,
         zones=switchable_zones(device),
-        pressure_zones=sensor_zones(device, SensorKind.PRESSURE),
-        temperature_zones=sensor_zones(device, SensorKind.TEMPERATURE),
-        session_states=tuple(state.value for state in SessionState),
+        pressure_zones=tuple(sensors_by_zone(device, SensorKind.PRESSURE)),
+        temperature_zones=tuple(sensors_by_zone(device, SensorKind.TEMPERATURE)),
+        session_states=tuple(state.value for state in ChairState),
         timer_choices_min=SESSION_TIMER_CHOICES_MIN,
         intensity_levels=LEVELS,
         remote_keys=tuple(key.name.lower() for key in RemoteKey),

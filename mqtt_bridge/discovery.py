@@ -100,7 +100,7 @@ def entities(chair: ChairDescription) -> list[Entity]:
     listed: list[Entity] = [
         Entity("select", "routine", "Routine", {
             "command_topic": topics.command("routine"), **state,
-            "value_template": "{{ value_json.routine }}", "options": list(chair.routines),
+            "value_template": "{{ value_json.selected_routine }}", "options": list(chair.routines),
             "icon": "mdi:playlist-play"}),
     ]
     for word, icon in (("start", "mdi:play"), ("pause", "mdi:pause"),
