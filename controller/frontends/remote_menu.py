@@ -223,8 +223,13 @@ def two_sided(left: str, right: str, columns: int) -> str:
 
 
 def clock_text(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+def duration_text(seconds: float) -> str:
+    """A routine's length for a menu: whole minutes, or seconds when shorter than one."""
+    return f"{round(seconds / 60)}m" if seconds >= 60 else f"{round(seconds)}s"
 
 
 def display_size(rows: int | None, columns: int | None) -> tuple[int, int, bool]:
@@ -363,10 +368,10 @@ class RemoteMenu:
     def _rows_home(self, view: ChairSnapshot) -> list[str]:
         if self.rows_count < 3:
             choice = self.selected(Screen.HOME, view)
-            return [two_sided(">" + choice.name, f"{round(choice.duration_s / 60)}m",
+            return [two_sided(">" + choice.name, duration_text(choice.duration_s),
                               self.columns), "OK:start BACK:more"]
         return self._list_rows(f"Choose ({view.user})", Screen.HOME, view,
-                               lambda c: c.name, lambda c: f"{round(c.duration_s / 60)}m")
+                               lambda c: c.name, lambda c: duration_text(c.duration_s))
 
     def _rows_scanning(self, view: ChairSnapshot) -> list[str]:
         return [view.routine or "", "Body scan...", "sit back"]
