@@ -22,11 +22,12 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 import aiomqtt
 
+from massagectl.controller.config import MqttSettings
 from massagectl.controller.service.operations import (
     ChairEvent, ChairOperations, ChairState, ConnectionChanged, Origin,
 )
 from massagectl.mqtt_bridge.connection import (
-    BrokerConnection, BrokerSettings, ConnectionState, Will,
+    BrokerConnection, BrokerSettings, ConnectionState, ProtocolChoice, Will,
 )
 from massagectl.mqtt_bridge.context import BridgeContext, BridgeExtension, MessageHandler
 from massagectl.mqtt_bridge.description import describe_chair, sensors_by_zone
@@ -58,6 +59,18 @@ class BridgeSettings:
     discovery: DiscoveryForm = DiscoveryForm.ENTITY
     on_broker_lost: BrokerLost = BrokerLost.CONTINUE
     rediscovery_delay_s: tuple[float, float] = (0.5, 3.0)
+
+
+def bridge_settings(mqtt: MqttSettings) -> BridgeSettings:
+    """The bridge's settings from the config file's `[mqtt]` table."""
+    broker = BrokerSettings(
+        host=mqtt.host, port=mqtt.port, username=mqtt.username,
+        password_file=mqtt.password_file, tls=mqtt.tls, ca_file=mqtt.ca_file,
+        protocol=ProtocolChoice(mqtt.protocol))
+    return BridgeSettings(
+        broker=broker, base_topic=mqtt.base_topic, node_id=mqtt.node_id,
+        discovery_prefix=mqtt.discovery_prefix, discovery=DiscoveryForm(mqtt.discovery),
+        on_broker_lost=BrokerLost(mqtt.on_broker_lost))
 
 
 def stop_first_queue(stop_topics: frozenset[str]) -> type[asyncio.Queue[aiomqtt.Message]]:
@@ -139,7 +152,8 @@ class MqttBridge:
         assert ops is not None
         snapshot = ops.snapshot()
         chair = describe_chair(
-            self.device, serial_number=snapshot.chair_id, firmware_version=snapshot.firmware,
+            self.device, serial_number=self._serial_number(snapshot.chair_id),
+            firmware_version=snapshot.firmware,
             routines=tuple(choice.name for choice in ops.routines()),
             base_topic=self.settings.base_topic, node_id=self.settings.node_id,
             discovery_prefix=self.settings.discovery_prefix)
@@ -186,6 +200,17 @@ class MqttBridge:
             await asyncio.gather(drain, return_exceptions=True)
             for extension in self.extensions:
                 extension.on_disconnected()
+
+    def _serial_number(self, chair_id: str) -> str:
+        """The board's serial number; a board too old to report one (the service then names
+        the chair after its profile) is known by the owner's node_id instead."""
+        if chair_id != self.device.name:
+            return chair_id
+        if self.settings.node_id is None:
+            log.warning("the board reports no serial number: set [mqtt] node_id, or chairs "
+                        "on one broker share ids")
+            return chair_id
+        return self.settings.node_id
 
     def _dispatch(self, handlers: dict[str, MessageHandler], message: aiomqtt.Message) -> None:
         for topic_filter, handler in handlers.items():

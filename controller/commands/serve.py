@@ -13,7 +13,8 @@ from massagectl.controller.frontends.control_socket import ControlSocket, socket
 from massagectl.controller.frontends.handheld import HandheldRemote
 from massagectl.controller.service.core import ChairService, ServiceOptions
 from massagectl.controller.service.logs import LEVELS, set_up_logging
-from massagectl.controller.service.operations import Origin
+from massagectl.controller.service.operations import Extension, Origin
+from massagectl.mqtt_bridge.bridge import MqttBridge, bridge_settings
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "serve", help="run the chair service: the remote, the control socket, sessions",
         description="Run the resident chair service until SIGTERM or Ctrl-C: it connects to "
         "the chair (the built-in simulator when no port is configured), keeps reconnecting, "
-        "runs the handheld remote's menu and listens on a local control socket for "
-        "`massagectl status/start/stop`. A running session stops safely before it exits.",
+        "runs the handheld remote's menu, listens on a local control socket for "
+        "`massagectl status/start/stop`, and runs the MQTT bridge when the config says "
+        "`[mqtt] enabled = true`. A running session stops safely before it exits.",
     )
     parser.add_argument("--port", default=None, metavar="URL",
                         help="serial port or pyserial URL of the chair, or `sim` (default: "
@@ -73,8 +75,13 @@ async def serve(options: ServiceOptions, control: Path) -> int:
 
     for number in SIGNALS:
         loop.add_signal_handler(number, on_signal, signal.Signals(number).name)
+    extensions: list[Extension] = [HandheldRemote(), ControlSocket(control)]
+    if options.config.mqtt.enabled:
+        extensions.append(MqttBridge(
+            bridge_settings(options.config.mqtt), service.device,
+            readings=lambda: service.chair.readings if service.chair is not None else {}))
     try:
-        await service.open([HandheldRemote(), ControlSocket(control)])
+        await service.open(extensions)
         log.info("serving %s; control socket %s", service.port or "the built-in simulator",
                  control)
         await done.wait()
