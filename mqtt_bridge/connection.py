@@ -151,7 +151,10 @@ class BrokerConnection:
             client = self._client(choice)
             try:
                 await client.__aenter__()
-            except aiomqtt.MqttCodeError as error:
+            except aiomqtt.MqttError as error:
+                _abandon(client)
+                if not isinstance(error, aiomqtt.MqttCodeError):
+                    raise
                 code = _code(error)
                 if code in _UNSUPPORTED_PROTOCOL and index + 1 < len(choices):
                     log.info("MQTT broker at %s does not speak MQTT 5; using 3.1.1",
@@ -188,6 +191,13 @@ class BrokerConnection:
             keepalive=settings.keepalive_s, timeout=CONNECT_TIMEOUT_S,
             tls_context=tls_context(settings), queue_type=self.queue_type,
         )
+
+
+def _abandon(client: aiomqtt.Client) -> None:
+    """Close the socket of a connection the broker refused: aiomqtt leaves it open, and
+    paho only closes it on its next read, which never comes for a client that is dropped."""
+    paho = client._client  # noqa: SLF001 (no public way to close a refused connection)
+    paho._sock_close()  # noqa: SLF001
 
 
 async def _close_quietly(client: aiomqtt.Client) -> None:

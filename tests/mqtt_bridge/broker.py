@@ -11,6 +11,7 @@ Nothing else is ever used: no test talks to a broker it did not start.
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import socket
 import subprocess
@@ -65,7 +66,10 @@ class Mosquitto:
         self.host = "127.0.0.1"
         self.port = free_port()
         self.ca_file: Path | None = None
-        lines = [f"listener {self.port} {self.host}", "persistence false",
+        # Run as whoever runs the tests: as root, mosquitto would otherwise drop to its own user
+        # and then fail to read the password file and certificates in the test's folder.
+        lines = [f"user {getpass.getuser()}", f"listener {self.port} {self.host}",
+                 "persistence false",
                  f"log_dest file {folder / 'mosquitto.log'}", "log_type error",
                  "log_type warning", "log_type notice"]
         if users:

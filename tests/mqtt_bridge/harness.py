@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import aiomqtt
 
@@ -18,7 +18,15 @@ from .observer import Observer
 QUICK_REDISCOVERY_S = (0.0, 0.05)
 
 
-def settings_for(broker: Mosquitto, **options) -> BridgeSettings:
+@dataclass(frozen=True)
+class Address:
+    """Where a bridge connects when it is not straight to a test broker (a relay)."""
+
+    host: str
+    port: int
+
+
+def settings_for(broker: Mosquitto | Address, **options) -> BridgeSettings:
     broker_options = {key: options.pop(key) for key in list(options)
                       if key in BrokerSettings.__dataclass_fields__}
     return BridgeSettings(broker=BrokerSettings(broker.host, broker.port, **broker_options),
@@ -26,7 +34,7 @@ def settings_for(broker: Mosquitto, **options) -> BridgeSettings:
 
 
 @asynccontextmanager
-async def running_bridge(broker: Mosquitto, ops, **options) -> AsyncIterator[MqttBridge]:
+async def running_bridge(broker: Mosquitto | Address, ops, **options) -> AsyncIterator[MqttBridge]:
     bridge = MqttBridge(settings_for(broker, **options), load_device("chair"))
     await bridge.start(ops)
     try:

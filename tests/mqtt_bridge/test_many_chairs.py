@@ -1,0 +1,41 @@
+"""Twenty chair services, each with its own simulator, on one broker: nothing collides."""
+
+from __future__ import annotations
+
+import json
+from contextlib import AsyncExitStack
+
+from .harness import observing
+from .service_chairs import service_with_bridge
+
+CHAIRS = 20
+
+
+def test_twenty_chairs_on_one_broker(tmp_path, broker, run_real_time):
+    nodes = [f"chair_{n:02d}" for n in range(1, CHAIRS + 1)]
+
+    async def scenario():
+        async with observing(broker, "massagectl/+/state", "homeassistant/+/+/+/config",
+                             "massagectl/+/response") as seen, AsyncExitStack() as stack:
+            services = {}
+            for node in nodes:
+                service, _ = await stack.enter_async_context(
+                    service_with_bridge(tmp_path / node, broker, node_id=node))
+                services[node] = service
+            for node in nodes:
+                await seen.wait_for(f"massagectl/{node}/state")
+            await seen.client.publish("massagectl/chair_07/intensity/set", "5", qos=1)
+            answer = await seen.wait_json("massagectl/chair_07/response")
+            await seen.wait_json("massagectl/chair_07/state", lambda s: s["intensity"] == 5)
+            intensities = {node: service.snapshot().intensity
+                           for node, service in services.items()}
+            configs = list({str(m.topic): json.loads(m.payload) for m in seen.messages
+                            if str(m.topic).endswith("/config") and m.payload}.values())
+            return answer, intensities, configs
+
+    answer, intensities, configs = run_real_time(scenario())
+    assert answer["detail"] == "intensity 5"
+    assert intensities == {node: 5 if node == "chair_07" else 3 for node in nodes}
+    unique_ids = [config["unique_id"] for config in configs]
+    assert len(unique_ids) == len(set(unique_ids))
+    assert len({tuple(config["device"]["identifiers"]) for config in configs}) == CHAIRS
