@@ -20,14 +20,22 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-import aiomqtt
 
+import aiomqtt
 from massagectl.controller.config import MqttSettings
 from massagectl.controller.service.operations import (
-    ChairEvent, ChairOperations, ChairState, ConnectionChanged, Origin,
+    ChairEvent,
+    ChairOperations,
+    ChairState,
+    ConnectionChanged,
+    Origin,
 )
 from massagectl.mqtt_bridge.connection import (
-    BrokerConnection, BrokerSettings, ConnectionState, ProtocolChoice, Will,
+    BrokerConnection,
+    BrokerSettings,
+    ConnectionState,
+    ProtocolChoice,
+    Will,
 )
 from massagectl.mqtt_bridge.context import BridgeContext, BridgeExtension, MessageHandler
 from massagectl.mqtt_bridge.description import describe_chair, sensors_by_zone

@@ -17,12 +17,11 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
-
 from massagectl.routines.device import close_matches
 from massagectl.routines.errors import InputError
 from massagectl.routines.intensity import LEVELS
 from massagectl.safety.limits import SESSION_HARD_MAX_MIN
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
 # A command is a word and a short value; anything longer is a mistake or an attack, and is
 # refused before it is decoded or parsed.

@@ -15,6 +15,7 @@ from its file at each connect and never logged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
@@ -23,9 +24,8 @@ from enum import StrEnum
 from pathlib import Path
 
 import aiomqtt
-from paho.mqtt.reasoncodes import ReasonCode
-
 from massagectl.mqtt_bridge.backoff import Backoff
+from paho.mqtt.reasoncodes import ReasonCode
 
 log = logging.getLogger(__name__)
 
@@ -196,13 +196,11 @@ class BrokerConnection:
 def _abandon(client: aiomqtt.Client) -> None:
     """Close the socket of a connection the broker refused: aiomqtt leaves it open, and
     paho only closes it on its next read, which never comes for a client that is dropped."""
-    paho = client._client  # noqa: SLF001 (no public way to close a refused connection)
-    paho._sock_close()  # noqa: SLF001
+    paho = client._client
+    paho._sock_close()
 
 
 async def _close_quietly(client: aiomqtt.Client) -> None:
     """Leave the broker; a connection that is already gone needs no goodbye."""
-    try:
+    with contextlib.suppress(aiomqtt.MqttError):
         await client.__aexit__(None, None, None)
-    except aiomqtt.MqttError:
-        pass

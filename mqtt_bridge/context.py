@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import aiomqtt
-
 from massagectl.controller.service.operations import ChairEvent, ChairOperations
 from massagectl.mqtt_bridge.discovery import ChairDescription, DiscoveryForm
 

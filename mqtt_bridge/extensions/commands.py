@@ -22,18 +22,30 @@ import logging
 from datetime import UTC, datetime
 
 import aiomqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-
 from massagectl.controller.service.operations import Origin
 from massagectl.mqtt_bridge.commands import (
-    ChairVocabulary, ChooseRoutine, Command, CommandError, Pause, ParsedCommand, Resume, SetHeat,
-    SetIntensity, SetTimer, SetZone, Start, Stop, command_word, parse_json_command,
+    ChairVocabulary,
+    ChooseRoutine,
+    Command,
+    CommandError,
+    ParsedCommand,
+    Pause,
+    Resume,
+    SetHeat,
+    SetIntensity,
+    SetTimer,
+    SetZone,
+    Start,
+    Stop,
+    command_word,
+    parse_json_command,
     parse_plain_command,
 )
 from massagectl.mqtt_bridge.context import BridgeContext, BridgeExtension, MessageHandler
 from massagectl.mqtt_bridge.rate_limit import BURST_COMMANDS, COMMANDS_PER_S, TokenBucket
 from massagectl.routines.errors import MassageError
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 log = logging.getLogger(__name__)
 
@@ -156,9 +168,11 @@ class Commands(BridgeExtension):
             if correlation is not None:
                 properties = Properties(PacketTypes.PUBLISH)
                 properties.CorrelationData = correlation
-        self.context.publish(topic, json.dumps(answer), qos=1, properties=properties)
-        outcome = done if reason is None else f"refused {word or 'command'}: {reason}"
+        # QoS 0: an answer waits for no acknowledgement, so a flood's answers cannot hold up
+        # the reading of the stop behind them.
+        self.context.publish(topic, json.dumps(answer), properties=properties)
+        outcome = f"refused {word or 'command'}: {reason}" if reason is not None else done or ""
         self.context.publish(self.context.chair.topics.last_command, json.dumps({
             **answer, "outcome": outcome[:HOME_ASSISTANT_STATE_LIMIT],
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }), retain=True, qos=1)
+        }), retain=True)

@@ -21,10 +21,13 @@ import random
 import secrets
 
 import aiomqtt
-
 from massagectl.mqtt_bridge.context import BridgeContext, BridgeExtension, MessageHandler
 from massagectl.mqtt_bridge.discovery import (
-    MIGRATE, DiscoveryForm, announcement, device_config_topic, migration,
+    MIGRATE,
+    DiscoveryForm,
+    announcement,
+    device_config_topic,
+    migration,
 )
 
 HOME_ASSISTANT_ONLINE = "online"

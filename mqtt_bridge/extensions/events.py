@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 
 from massagectl.controller.service.operations import (
-    ChairEvent, FaultLatched, KeyPressed, SessionEnded,
+    ChairEvent,
+    FaultLatched,
+    KeyPressed,
+    SessionEnded,
 )
 from massagectl.mqtt_bridge.context import BridgeExtension
 

@@ -11,8 +11,15 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from massagectl.controller.service.operations import (
-    ChairEvent, ChairSnapshot, ChairState, Listener, Origin, Refused, RoutineChoice,
-    StateChanged, TIMER_CHOICES_MIN,
+    TIMER_CHOICES_MIN,
+    ChairEvent,
+    ChairSnapshot,
+    ChairState,
+    Listener,
+    Origin,
+    Refused,
+    RoutineChoice,
+    StateChanged,
 )
 
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 
-import aiomqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-
 from massagectl.controller.service.operations import KeyPressed
 from massagectl.mqtt_bridge.discovery import entity_payloads
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from .fake_ops import FakeOperations
 from .harness import observing, running_bridge
@@ -48,7 +46,8 @@ def test_commands_act_and_the_state_reads_back(broker, run_real_time):
             for word, value in (("intensity", "4"), ("heat", "ON"), ("timer", "15"),
                                 ("start", "relax")):
                 await seen.client.publish(f"{ROOT}/{word}/set", value, qos=1)
-                answer = await seen.wait_json(f"{ROOT}/response", lambda a, w=word: a["command"] == w)
+                answer = await seen.wait_json(f"{ROOT}/response",
+                                              lambda a, w=word: a["command"] == w)
                 assert answer["result"] == "done", answer
             state = await seen.wait_json(
                 f"{ROOT}/state", lambda s: s["status"] == "running" and s["intensity"] == 4)

@@ -5,13 +5,23 @@ from __future__ import annotations
 import json
 
 from massagectl.mqtt_bridge.discovery import (
-    MIGRATE, REMOVE, DiscoveryForm, announcement, device_config_topic, device_payload,
-    entity_payloads, migration, removal,
+    MIGRATE,
+    REMOVE,
+    DiscoveryForm,
+    announcement,
+    device_config_topic,
+    device_payload,
+    entity_payloads,
+    migration,
+    removal,
 )
 
 from .chairs import described_chair
 from .home_assistant import (
-    DEVICE_KEYS, DEVICE_PAYLOAD_ABBREVIATIONS, ORIGIN_KEYS, problems_with,
+    DEVICE_KEYS,
+    DEVICE_PAYLOAD_ABBREVIATIONS,
+    ORIGIN_KEYS,
+    problems_with,
 )
 
 CHAIR = described_chair()
@@ -80,7 +90,8 @@ def test_every_entity_payload_is_one_home_assistant_accepts():
     unique_ids = [payload["unique_id"] for payload in payloads.values()]
     assert len(unique_ids) == len(set(unique_ids))
     assert all(payload["device"] == DEVICE for payload in payloads.values())
-    assert set(DEVICE) <= DEVICE_KEYS and set(payloads[next(iter(payloads))]["origin"]) <= ORIGIN_KEYS
+    assert set(DEVICE) <= DEVICE_KEYS
+    assert set(next(iter(payloads.values()))["origin"]) <= ORIGIN_KEYS
 
 
 def test_the_entities_the_issue_lists_are_all_there():

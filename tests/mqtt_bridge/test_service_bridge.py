@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 from massagectl.controller.service.operations import ChairState
 from massagectl.firmware_bridge.messages import DeviceState
@@ -21,7 +20,7 @@ def test_commands_act_on_the_simulator_and_the_state_reads_back(tmp_path, broker
     seen_values = {}
 
     async def scenario():
-        async with service_with_bridge(tmp_path, broker, node_id=NODE) as (service, bridge), \
+        async with service_with_bridge(tmp_path, broker, node_id=NODE) as (service, _), \
                 observing(broker, f"{ROOT}/#") as seen:
             board = service.simulator.board
 

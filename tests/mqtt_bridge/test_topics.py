@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from massagectl.mqtt_bridge.topics import ChairTopics, CommandTopic, chair_id_from_serial
 
 
