@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from massagectl.controller.service.operations import KeyPressed
-from massagectl.mqtt_bridge.discovery import entity_payloads
+from massagectl.mqtt_bridge.discovery import MIGRATE, DiscoveryForm, entity_payloads
+from massagectl.mqtt_bridge.removal import forget_chair
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -200,3 +201,48 @@ def test_the_bridge_leaves_with_offline(broker, run_real_time):
             await seen.wait_for(f"{ROOT}/availability", lambda m: m.payload == b"offline")
 
     run_real_time(scenario())
+
+
+def test_a_chair_is_removed_cleanly(broker, run_real_time):
+    async def scenario():
+        async with running_bridge(broker, FakeOperations()) as bridge, observing(
+                broker, "homeassistant/number/chair_sn-0042/intensity/config") as seen:
+            await bridge.wait_connected()
+            await seen.wait_for("homeassistant/number/chair_sn-0042/intensity/config")
+        cleared = await forget_chair(bridge.settings, "chair_sn-0042")
+        async with observing(broker, "homeassistant/#", f"{ROOT}/#") as after:
+            await after.client.subscribe("probe/done", qos=1)
+            await after.client.publish("probe/done", "x", qos=1)
+            await after.wait_for("probe/done")
+            left = [str(m.topic) for m in after.messages if m.retain]
+        return bridge, cleared, left
+
+    bridge, cleared, left = run_real_time(scenario())
+    assert set(entity_payloads(bridge.context.chair)) <= set(cleared)
+    assert {f"{ROOT}/state", f"{ROOT}/availability", f"{ROOT}/routines"} <= set(cleared)
+    assert left == []
+
+
+def test_switching_to_device_discovery_migrates_the_entities(broker, run_real_time):
+    old = "homeassistant/number/chair_sn-0042/intensity/config"
+    new = "homeassistant/device/chair_sn-0042/config"
+
+    async def scenario():
+        async with running_bridge(broker, FakeOperations()) as bridge, observing(
+                broker, old) as seen:
+            await bridge.wait_connected()
+            await seen.wait_for(old)
+        async with observing(broker, old, new) as seen, running_bridge(
+                broker, FakeOperations(), discovery=DiscoveryForm.DEVICE) as bridge:
+            await bridge.wait_connected()
+            mark = len(seen.messages)
+            await seen.wait_for(old, lambda m: m.payload == MIGRATE.encode(), after=mark)
+            device = await seen.wait_json(new, after=mark)
+            await seen.wait_for(old, lambda m: m.payload == b"", after=mark)
+            order = [(str(m.topic), bytes(m.payload)[:20]) for m in seen.messages[mark:]]
+        return device, order
+
+    device, order = run_real_time(scenario())
+    assert "intensity" in device["cmps"]
+    topics = [topic for topic, _ in order]
+    assert topics.index(old) < topics.index(new) < len(topics) - 1 - topics[::-1].index(old)
