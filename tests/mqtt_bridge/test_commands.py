@@ -125,6 +125,16 @@ def test_a_refused_json_command_still_answers_its_request_id():
     assert raised.value.command == "intensity"
 
 
+@given(st.one_of(st.text(max_size=12), st.floats().map(str), st.integers().map(str)))
+def test_a_value_that_parses_is_always_within_its_limits(text):
+    """No payload on the intensity or timer topic gives a value outside 1..5 or 1..60 min."""
+    for word, low, high in (("intensity", 1, 5), ("timer", 1, 60)):
+        with suppress(CommandError):
+            command = plain(word, text).command
+            value = command.level if word == "intensity" else command.minutes
+            assert isinstance(value, int) and low <= value <= high
+
+
 @given(st.binary(max_size=2 * MAX_PAYLOAD_BYTES))
 def test_no_payload_crashes_the_parser(payload):
     for word in ("start", "intensity", "heat", "timer", "routine", "stop"):
