@@ -69,8 +69,10 @@ from massagectl.controller.session.state import SessionState, TransitionError
 from massagectl.firmware_bridge.link import Link
 from massagectl.firmware_bridge.messages import KeyPress, RemoteKey, SensorReport, ShowText
 from massagectl.routines.compiler import compile_routine
-from massagectl.routines.device import DeviceProfile, SensorKind, Zone, load_device
-from massagectl.routines.errors import MassageError
+from massagectl.routines.device import (
+    DeviceProfile, SensorKind, Zone, close_matches, load_device,
+)
+from massagectl.routines.errors import MassageError, UnknownNameError
 from massagectl.routines.intensity import LEVELS
 from massagectl.routines.library import builtin_routine_names, load_builtin
 from massagectl.routines.routine import Routine, load_routine
@@ -381,7 +383,11 @@ class ChairService:
         own = self._own_routines()
         if name in own:
             return own[name]
-        return load_builtin(name)  # UnknownNameError names close matches
+        builtin = builtin_routine_names()
+        if name in builtin:
+            return load_builtin(name)
+        known = [*builtin, *own]
+        raise UnknownNameError("routine", name, close_matches(name, known), known)
 
     def _begin(self, routine: Routine, user: UserProfile, origin: Origin,
                intensity: int | None) -> None:
