@@ -211,7 +211,7 @@ def shorten(text: str, columns: int) -> str:
             cut = cut[:number.start()]  # the number would be cut: drop it whole
         elif " " in cut.strip():
             cut = cut[:cut.rstrip().rfind(" ")] if cut[-1] != " " else cut
-    return cut.rstrip().ljust(columns)
+    return cut.rstrip(" +,;").ljust(columns)  # no dangling joiner at the end
 
 
 def two_sided(left: str, right: str, columns: int) -> str:
@@ -369,7 +369,7 @@ class RemoteMenu:
         if self.rows_count < 3:
             choice = self.selected(Screen.HOME, view)
             return [two_sided(">" + choice.name, duration_text(choice.duration_s),
-                              self.columns), "OK:start BACK:more"]
+                              self.columns), "OK:go BACK:more"]
         return self._list_rows(f"Choose ({view.user})", Screen.HOME, view,
                                lambda c: c.name, lambda c: duration_text(c.duration_s))
 
@@ -394,8 +394,10 @@ class RemoteMenu:
 
     def _rows_fault(self, view: ChairSnapshot) -> list[str]:
         cause, _, detail = (view.faults[0] if view.faults else "fault").partition(": ")
-        return [shorten(f"FAULT {cause}", self.columns), detail, "", "OK:clear"] \
-            if self.rows_count >= 4 else [shorten(f"FAULT {cause}", self.columns), "OK:clear"]
+        cause = cause.replace("_", " ")  # over_temperature -> "over temperature"
+        if self.rows_count < 3:
+            return [cause, "OK:clear"]
+        return ["FAULT", cause, detail, "OK:clear"]
 
     def _rows_confirm_clear(self, view: ChairSnapshot) -> list[str]:
         return ["Chair checked?", "OK:clear BACK:no"]

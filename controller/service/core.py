@@ -6,10 +6,12 @@ front-end, the per-chair state on disk.
     service.start("relax", Origin.REMOTE)  # or any operation of controller.service.operations
     await service.close()          # a running session stops through the one stop path first
 
-A board that goes away is reconnected forever (controller.service.reconnect). A session that
-was running when its board went away ends through the stop path, and the lost link is latched
-as a fault (the chair was working on a person; someone should look before the next session);
-a board that goes away while idle only reconnects. The latch and the fault log, the session
+A board that goes away is reconnected forever (controller.service.reconnect). While idle, that
+is all: the home screen is back once the board has confirmed its safe state in the handshake.
+A session that was working on a person when its board went away ends through the stop path
+(the board's watchdog has stopped it on its own), and what the supervisor saw (telemetry gone
+stale, the link lost) stays latched: the fault screen asks a person to check the chair and
+clear it, because from the host a pulled cable and a board that died look the same. The latch and the fault log, the session
 history and the traces live in one folder per chair (`chairs/<serial>/` below the log folder
 once the board reports a serial number; the log folder itself until then), so a latched fault
 survives a restart of the service.
@@ -69,8 +71,10 @@ from massagectl.controller.session.state import SessionState, TransitionError
 from massagectl.firmware_bridge.link import Link
 from massagectl.firmware_bridge.messages import KeyPress, RemoteKey, SensorReport, ShowText
 from massagectl.routines.compiler import compile_routine
-from massagectl.routines.device import DeviceProfile, SensorKind, Zone, load_device
-from massagectl.routines.errors import MassageError
+from massagectl.routines.device import (
+    DeviceProfile, SensorKind, Zone, close_matches, load_device,
+)
+from massagectl.routines.errors import MassageError, UnknownNameError
 from massagectl.routines.intensity import LEVELS
 from massagectl.routines.library import builtin_routine_names, load_builtin
 from massagectl.routines.routine import Routine, load_routine
@@ -381,7 +385,11 @@ class ChairService:
         own = self._own_routines()
         if name in own:
             return own[name]
-        return load_builtin(name)  # UnknownNameError names close matches
+        builtin = builtin_routine_names()
+        if name in builtin:
+            return load_builtin(name)
+        known = [*builtin, *own]
+        raise UnknownNameError("routine", name, close_matches(name, known), known)
 
     def _begin(self, routine: Routine, user: UserProfile, origin: Origin,
                intensity: int | None) -> None:

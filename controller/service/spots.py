@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from massagectl.routines.body import zone_at_pct
-from massagectl.routines.device import ChannelKind, DeviceProfile, SensorKind
+from massagectl.routines.device import ChannelKind, DeviceProfile, SensorKind, Zone
 from massagectl.routines.intensity import intensity_factor
 from massagectl.routines.plan import Plan
 from massagectl.routines.user import TriggerPoint, UserProfile
@@ -92,9 +92,10 @@ def with_sensitive_spot(user: UserProfile, worked: Worked) -> tuple[UserProfile,
         else f"{worked.zone} ({worked.position_pct:.0f} % down the back)"
     if worked.kind is ChannelKind.AIRBAG:
         cap = _cap(worked.felt)
-        old = limits.pressure_kpa.get(worked.zone)
+        zone = Zone(worked.zone)
+        old = limits.pressure_kpa.get(zone)
         cap = cap if old is None else min(cap, old)
-        pressures = dict(limits.pressure_kpa) | {worked.zone: cap}
+        pressures = dict(limits.pressure_kpa) | {zone: cap}
         limits = limits.model_copy(update={"pressure_kpa": pressures})
         change = f"sensitive spot at {where}: pressure capped at {cap:g} kPa"
     elif worked.kind is ChannelKind.DEPTH:

@@ -52,7 +52,7 @@ class UserFolder:
         """Apply `change` to the profile and write it back atomically (the old file kept as
         NAME.toml.old). The default occupant without a file gets one in the folder."""
         profile = change(self.load(name))
-        profile = UserProfile.model_validate(profile.model_dump())  # still a valid profile
+        profile = UserProfile.model_validate(profile.model_dump(mode="json"))  # still a valid profile
         path = self.path(name) or self.folder / f"{DEFAULT_NAME}.toml"
         write_atomically(path, profile_toml(profile), keep_old=True)
         return profile

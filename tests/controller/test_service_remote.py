@@ -106,7 +106,7 @@ def test_a_fault_asks_before_it_is_cleared(tmp_path, run_virtual_time):
             seen["state"] = service.state()
 
     run_virtual_time(fault_then_clear())
-    assert seen["fault"][0].startswith("FAULT ")
+    assert seen["fault"][:2] == ("FAULT               ", "motor stall         ")
     assert seen["fault"][3] == "OK:clear            "
     assert seen["start_refused"] == seen["fault"]  # nothing starts over a fault
     assert seen["confirm"][:2] == ("Chair checked?      ", "OK:clear BACK:no    ")
