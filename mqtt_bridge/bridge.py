@@ -6,8 +6,8 @@
 
 It uses only the service's operations and events (`ChairOperations`), like the remote. The
 chair's safety never depends on it: when the broker goes away the session goes on, unless the
-owner chose `on_broker_lost = "stop"`. The topic ids wait for the board's serial number: the
-bridge connects once the board has identified itself (or at once when `node_id` is set).
+owner chose `on_broker_lost = "stop"`. Unique ids come from the board's serial number, so the
+bridge connects once the board has identified itself.
 """
 
 from __future__ import annotations
@@ -116,13 +116,14 @@ class MqttBridge:
         self._client: aiomqtt.Client | None = None
         self._client_ready = asyncio.Event()
         self._was_ready = False
+        self._announcing: set[asyncio.Task[None]] = set()
 
     # --- the service's Extension interface -------------------------------------------------
 
     async def start(self, ops: ChairOperations) -> None:
         self._ops = ops
         self._unsubscribe = ops.subscribe(self._on_event)
-        if self.settings.node_id is not None or _identified(ops):
+        if _identified(ops):
             self._identified.set()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="mqtt bridge")
 
@@ -139,9 +140,10 @@ class MqttBridge:
                         await client.publish(message.topic, message.payload, qos=message.qos,
                                              retain=message.retain,
                                              properties=message.properties)
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        tasks = [*self._announcing, *([self._task] if self._task is not None else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # --- inside -----------------------------------------------------------------------------
 
@@ -233,7 +235,9 @@ class MqttBridge:
         if self._client is None:
             return
         for extension in self.extensions:
-            asyncio.get_running_loop().create_task(extension.on_connected())
+            task = asyncio.get_running_loop().create_task(extension.on_connected())
+            self._announcing.add(task)
+            task.add_done_callback(self._announcing.discard)
 
     def _on_event(self, event: ChairEvent) -> None:
         if isinstance(event, ConnectionChanged) and event.connected:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import aiomqtt
@@ -53,11 +54,11 @@ HOME_ASSISTANT_STATE_LIMIT = 255  # characters in a sensor's state
 
 
 class Commands(BridgeExtension):
-    def __init__(self, context: BridgeContext) -> None:
+    def __init__(self, context: BridgeContext, clock: Callable[[], float] | None = None) -> None:
         super().__init__(context)
         chair = context.chair
         self.vocabulary = ChairVocabulary(chair.routines, chair.zones)
-        self.bucket = TokenBucket(asyncio.get_running_loop().time)
+        self.bucket = TokenBucket(clock or asyncio.get_running_loop().time)
         if context.selected_routine is None and chair.routines:
             context.selected_routine = chair.routines[0]
         self.on_choice = lambda: None  # set by the bridge: the chosen routine is shown in state
