@@ -151,6 +151,7 @@ class ChairService:
         self._timer_handle: asyncio.TimerHandle | None = None
         self._recorder: SessionRecorder | None = None
         self._closing = False
+        self._warned_about: set[Path] = set()
         self._connected_event = asyncio.Event()
 
     # --- life -------------------------------------------------------------------------------
@@ -328,7 +329,9 @@ class ChairService:
             try:
                 found[path.stem] = load_routine(path)
             except MassageError as error:
-                log.warning("skipping %s: %s", path, error)
+                if path not in self._warned_about:  # once, not at every menu refresh
+                    self._warned_about.add(path)
+                    log.warning("skipping %s: %s", path, error)
         return found
 
     def users(self) -> list[str]:
