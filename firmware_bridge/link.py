@@ -51,7 +51,7 @@ from massagectl.firmware_bridge.intent import ImmediateIntent
 from massagectl.firmware_bridge.segment_check import segment_problems
 from massagectl.firmware_bridge.serial_transport import DEFAULT_BAUD, SerialTransport
 from massagectl.firmware_bridge.transport import Transport
-from massagectl.firmware_bridge.wire import PROTOCOL_VERSION
+from massagectl.firmware_bridge.wire import PROTOCOL_VERSION, SILENCE_LIMIT_S
 from massagectl.routines.device import DeviceProfile
 from massagectl.routines.errors import (
     FaultLatchedError,
@@ -65,15 +65,11 @@ log = logging.getLogger(__name__)
 
 # Five frames per 500 ms board watchdog period: four in a row may be lost to a bad line before
 # the board shuts down.
-HEARTBEAT_PERIOD_S = 0.1
+HEARTBEAT_PERIOD_S = 0.05
 # One of those five is a Heartbeat the board answers with its clock: two clock samples and
 # round trips a second are plenty for a crystal that drifts by parts per million (Klipper asks
 # about once a second), and the other four cost the board no answer and the host no work.
-CLOCK_SAMPLE_EVERY = 5
-# The board sends telemetry at 20 Hz and its status at 2 Hz whatever the host does, and
-# answers two heartbeats a second (every frame once it has been quiet for half a second): a
-# second of silence means the board or the cable is gone.
-SILENCE_LIMIT_S = 1.0
+CLOCK_SAMPLE_EVERY = 10
 ACK_LIMIT_S = 2.0  # a block unacked this long despite retransmissions: the board is not listening
 HANDSHAKE_TIMEOUT_S = 2.0  # sync, identify and safe start each get this long
 HANDSHAKE_RETRY_S = 0.25  # re-ask (Heartbeat, Identify, QueryStatus) this often while waiting
@@ -198,7 +194,9 @@ class Link:
         await self._until(lambda: collector.identity() is not None,
                           lambda: self._send_queued(m.Identify()),
                           f"no complete answer from {name} to identify",
-                          progress=collector.parts)
+                          # A board that keeps answering is heard, even while a damaged line
+                          # eats the one part still missing: wait on, up to the patience.
+                          progress=lambda: collector.received)
         self._collector = None
         identity = collector.identity()
         differences = map_differences(identity, self.profile)
