@@ -261,8 +261,7 @@ class Supervisor:
         if status.stop_cause is StopCause.POWER_ON:
             self._board_restarted()
         if status.stop_cause is StopCause.POWER_ON and self.session_active:
-            self._trip(Fault(FaultCause.BOARD_RESET, "the board restarted during the session",
-                             host_s, status.clock), StopSource.BOARD)
+            self.board_restarted("it reported power on", host_s, status.clock)
         if status.state is not DeviceState.SHUTDOWN:
             return
         self.schedule.clear()
@@ -341,6 +340,12 @@ class Supervisor:
         finally:
             if timer is not None:
                 timer.cancel()
+
+    def board_restarted(self, how: str, host_s: float, clock: int | None = None) -> None:
+        """The board restarted (a POWER_ON report, or the link saw its clock jump): one trip,
+        however many ways it showed."""
+        self._trip(Fault(FaultCause.BOARD_RESET, f"the board restarted: {how}", host_s, clock),
+                   StopSource.BOARD)
 
     def link_lost(self, detail: str, host_s: float) -> None:
         """The caller found the link dead (no heartbeat answer, port gone)."""
