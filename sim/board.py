@@ -278,7 +278,7 @@ class SimBoard(HostMessageHandling):
         event = min(self._next_telemetry_ticks, self._next_status_ticks)
         if self._boundary_ticks is not None and self._boundary_ticks < event:
             event = self._boundary_ticks
-        if self._watchdog_armed and self.state is DeviceState.READY:
+        if self._watchdog_armed and self.state is DeviceState.READY and not self.faults.no_watchdog:
             deadline = self._last_frame_ticks + self._watchdog_ticks
             if deadline < event:
                 event = deadline
@@ -308,6 +308,7 @@ class SimBoard(HostMessageHandling):
             self._watchdog_armed
             and self.state is DeviceState.READY
             and ticks >= self._last_frame_ticks + self._watchdog_ticks
+            and not self.faults.no_watchdog
         ):
             self._shut_down(StopCause.WATCHDOG)
         if ticks >= self._next_telemetry_ticks:
@@ -404,7 +405,7 @@ class SimBoard(HostMessageHandling):
             )
         if self.state is not DeviceState.READY:
             return
-        if trip is not None:
+        if trip is not None and not (trip[0] is Trip.SENSOR_RANGE and self.faults.no_range_check):
             kind, index, value = trip
             self._fault(_FAULT_CODE_OF_TRIP[kind], index, value)
             self._shut_down(_STOP_CAUSE_OF_TRIP[kind])
