@@ -407,15 +407,15 @@ class Supervisor:
             return  # already latched and stopped for this; do not flood the log
         self._tripped.add(tag)
         self.latch.trip(fault, source, "STOP sent")
-        self._stop(source, str(fault))
+        self._stop(source, str(fault), fault=True)
 
-    def _stop(self, source: StopSource, detail: str) -> None:
+    def _stop(self, source: StopSource, detail: str, fault: bool = False) -> None:
         if self._commanded_memo is not None:
             self._commanded_memo.clear()
         self.guard.after_stop()
         self.schedule.clear()
         self.end_session()
-        self.stop_path.request(source, detail)
+        self.stop_path.request(source, detail, fault=fault)
 
     def _board_restarted(self) -> None:
         """A new board clock from 0: fresh unwrapping and watchers; the skin's dose stays."""

@@ -12,7 +12,7 @@ from massagectl.firmware_bridge.faults import ByteFaults, FaultyTransport
 from massagectl.firmware_bridge.identity import device_profile_map
 from massagectl.firmware_bridge.link import Link, LinkState
 from massagectl.firmware_bridge.memory_transport import memory_pair
-from massagectl.firmware_bridge.wire import CLOCK_MODULUS
+from massagectl.firmware_bridge.wire import CLOCK_MODULUS, PROTOCOL_VERSION
 from massagectl.routines.device import load_device
 from massagectl.routines.errors import HandshakeError, LinkLostError, PortError, RefusedError
 from tests.firmware_bridge.fake_board import WATCHDOG_S, FakeBoard
@@ -93,8 +93,9 @@ def test_a_board_with_older_firmware_is_refused_with_the_protocol_to_update_to(r
         return caught.value
 
     error = run_virtual_time(scenario())
-    assert error.differences == ["protocol version: device speaks 1, this host speaks 2"]
-    assert error.hint == "update the board's firmware to protocol 2 (hardware.md)"
+    assert error.differences == [
+        f"protocol version: device speaks 1, this host speaks {PROTOCOL_VERSION}"]
+    assert error.hint == f"update the board's firmware to protocol {PROTOCOL_VERSION} (hardware.md)"
 
 
 @pytest.mark.parametrize("answer_identify", [False, True])
@@ -210,7 +211,7 @@ def test_stop_is_written_before_send_immediate_returns_and_clears_the_queue(run_
         await link.drain()
         assert len(board.queue) == 6
         assert link.send_immediate(m.Stop()) is True
-        assert bytes(board_end._buffer).endswith(bytes.fromhex("06 20 10 6A EB 7E"))
+        assert bytes(board_end._buffer).endswith(bytes.fromhex("07 20 10 00 50 58 7E"))
         await asyncio.sleep(0.01)
         assert board.queue == [] and board.state is m.DeviceState.SHUTDOWN
         assert link.status.state is m.DeviceState.SHUTDOWN and link.status.outputs_safe
