@@ -9,6 +9,11 @@
     supervisor.poll(loop.time())                       # on a timer (or run `watch()` as a task)
     supervisor.link_lost("no heartbeat answer", loop.time())
 
+Every reading is judged by the telemetry detectors (safety.detectors) and by the measured rise
+check (safety.rise_check): no bag fills, no head presses, faster than its admitted rise rate,
+whatever the board was told (an intensity rise or a zone switched on again, which the board
+must slew) and whatever it does.
+
 It is fed the segments as they are sent (with their device clock), not the plan, and keeps
 what the board holds (`safety.committed`): every check and every "what was commanded" refers to
 what really reached the board. Every trip latches a fault, logs it and stops through the one
@@ -39,6 +44,7 @@ from massagectl.safety.detectors import TemperatureWatch, watchers_for
 from massagectl.safety.fault_log import LogEvent
 from massagectl.safety.faults import Fault, FaultCause, FaultLatch
 from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
+from massagectl.safety.rise_check import rise_watchers_for
 from massagectl.safety.runtime_limits import RuntimeLimits
 from massagectl.safety.segment_guard import SegmentGuard
 from massagectl.safety.stop_path import StopPath, StopSource
@@ -95,7 +101,7 @@ class Supervisor:
         self.limits: PlanLimits = self.baseline
         self.guard = SegmentGuard(self.baseline, self.schedule)
         self._index_of = {channel.id: i for i, channel in enumerate(device.channels)}
-        self.watchers = watchers_for(device)
+        self.watchers = _watchers_for(device)
         position = self.schedule.position_index
         self._position_sensor = next(
             (i for i, w in enumerate(self.watchers) if position is not None
@@ -423,7 +429,7 @@ class Supervisor:
         self.clock = BoardClock(self.clock.clock_hz)
         self._board_seen = None
         self.schedule.clear()
-        self.watchers = watchers_for(self.device)
+        self.watchers = _watchers_for(self.device)
         heat_watchers = [w for w in _flat(self.watchers) if isinstance(w, TemperatureWatch)]
         for watcher, dose in zip(heat_watchers, doses):
             watcher.dose.dose = dose
@@ -444,6 +450,12 @@ class Supervisor:
             return asyncio.get_running_loop().time()
         except RuntimeError:
             return None
+
+
+def _watchers_for(device: DeviceProfile):
+    """Every sensor's watchers: the detectors', and the measured rise check."""
+    return [detectors + rise for detectors, rise in zip(watchers_for(device),
+                                                         rise_watchers_for(device), strict=True)]
 
 
 def _flat(watchers):
