@@ -83,10 +83,10 @@ from massagectl.safety.fault_log import FaultLog, read_fault_log
 from massagectl.safety.faults import FaultLatch
 from massagectl.safety.stop_path import StopSource
 from massagectl.sim.physics.occupant import Occupant
-from massagectl.sim.remote import DISPLAY_COLUMNS, DISPLAY_ROWS
 
 log = logging.getLogger(__name__)
 
+DEFAULT_DISPLAY = (4, 20)  # laid out before a board said otherwise: the usual 20x4 LCD
 _STOP_SOURCES = {
     Origin.REMOTE: StopSource.REMOTE_KEY, Origin.MQTT: StopSource.MQTT,
     Origin.SOCKET: StopSource.TERMINAL, Origin.TERMINAL: StopSource.TERMINAL,
@@ -202,7 +202,7 @@ class ChairService:
             await asyncio.gather(self.session_task, return_exceptions=True)
 
     async def _connected(self, link: Link) -> None:
-        serial = getattr(link.identity, "serial_number", None) or None
+        serial = link.identity.info.serial_number or None
         self.chair_id = serial or self.device.name
         folder = self.config.logs.directory
         if serial:
@@ -647,15 +647,13 @@ class ChairService:
         self._emit(ProfileChanged(self.user_name, change))
         self._changed()
 
-    def display_size(self) -> tuple[int | None, int | None]:
-        """The remote display's (rows, columns) as the board reports them; the built-in
-        remote's size for a board that does not say (before protocol 3)."""
-        identity = self.chair.link.identity if self.chair is not None else None
-        rows = getattr(identity, "display_rows", None)
-        columns = getattr(identity, "display_cols", None)
-        if rows is None or columns is None:
-            return DISPLAY_ROWS, DISPLAY_COLUMNS
-        return rows, columns
+    def display_size(self) -> tuple[int, int]:
+        """The remote display's (rows, columns), as the board reported them in its identity
+        (the remote menu lays out within sane bounds whatever a board says)."""
+        if self.chair is None:
+            return DEFAULT_DISPLAY
+        info = self.chair.link.identity.info
+        return info.display_rows, info.display_cols
 
     def show_on_remote(self, row: int, text: str) -> bool:
         """Put a row on the remote's display (queued; False if the line has no room now or

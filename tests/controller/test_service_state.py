@@ -45,6 +45,7 @@ def test_a_latched_fault_and_the_history_survive_a_restart(tmp_path, run_virtual
             seen["before"] = service.snapshot().faults
         async with running_service(tmp_path) as service:  # a new service, a new board
             seen["after"] = service.snapshot()
+            seen["folder"] = service.state_folder
             seen["screen"] = display(service)[0]
             with pytest.raises(Refused) as refused:
                 service.start("tiny", Origin.SOCKET)
@@ -63,7 +64,10 @@ def test_a_latched_fault_and_the_history_survive_a_restart(tmp_path, run_virtual
     assert seen["screen"] == "FAULT               "
     assert seen["refused"].startswith("a fault is latched")
     assert seen["cleared"] is ChairState.IDLE and seen["third"] is ChairState.IDLE
-    history = json.loads((tmp_path / "state" / "sessions.json").read_text())
+    # One folder per board, named by its serial number.
+    assert seen["folder"] == tmp_path / "state" / "chairs" / seen["after"].chair_id
+    assert seen["after"].chair_id == "SIM-chair-1"
+    history = json.loads((seen["folder"] / "sessions.json").read_text())
     assert [s["ended_how"] for s in history["sessions"]] == ["fault"]
 
 
