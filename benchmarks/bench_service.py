@@ -249,7 +249,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--hours", type=int, default=None)
     args = parser.parse_args()
-    samples = 40 if args.quick else 120
+    samples = 40 if args.quick else 100
     hours = args.hours or (2 if args.quick else 24)
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
