@@ -93,7 +93,7 @@ def test_the_discomfort_key_lowers_at_once_and_caps_the_next_plan(tmp_path, run_
             service.stop(Origin.SOCKET)
             await until(lambda: service.state() is ChairState.IDLE)
             seen["changes"] = [e.change for e in events if isinstance(e, ProfileChanged)]
-            seen["summary"] = [e.summary for e in events if isinstance(e, SessionEnded)][0]
+            seen["summary"] = next(e.summary for e in events if isinstance(e, SessionEnded))
             seen["profile"] = service.user_folder.load("default")
 
     run_virtual_time(too_much())
