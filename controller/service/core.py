@@ -115,6 +115,7 @@ class ChairService(SessionActions, OwnerActions):
         self._recorder: SessionRecorder | None = None
         self._closing = False
         self._warned_about: set[Path] = set()
+        self._background: set[asyncio.Task] = set()
         self._connected_event = asyncio.Event()
 
     # --- life -------------------------------------------------------------------------------
@@ -148,6 +149,7 @@ class ChairService(SessionActions, OwnerActions):
         if self.session is not None:
             self.stop(Origin.SERVICE, "the service is shutting down")
         await self._wait_session()
+        await asyncio.gather(*self._background, return_exceptions=True)
         for extension in reversed(self.extensions):
             try:
                 await extension.stop()
@@ -235,7 +237,7 @@ class ChairService(SessionActions, OwnerActions):
             return ChairState.DISCONNECTED
         if self.session is not None:
             return _SESSION_STATES[self.session.state]
-        if chair.latch.latched:
+        if chair.latch.latched or chair.link.board_fault is not None:
             return ChairState.FAULT
         if chair.stop_path.stopping:
             return ChairState.STOPPING
@@ -252,7 +254,7 @@ class ChairService(SessionActions, OwnerActions):
                 self._reconnect.last_error if self._reconnect is not None else ""),
         )
         if chair is not None:
-            common["faults"] = tuple(str(f) for f in chair.latch.faults)
+            common["faults"] = self._faults(chair)
             common["seat_occupied"] = self._seat_occupied()
             common["firmware"] = chair.link.identity.info.firmware_version
         if session is None:
@@ -262,6 +264,16 @@ class ChairService(SessionActions, OwnerActions):
         return ChairSnapshot(routine=snap.routine, step=snap.step, elapsed_s=snap.elapsed_s,
                              remaining_s=snap.remaining_s, intensity=snap.intensity,
                              heat_on=snap.heat_on, zones_off=snap.zones_off, **common)
+
+    @staticmethod
+    def _faults(chair: Chair) -> tuple[str, ...]:
+        """The host's latched faults, and the board's own latch when the host holds none
+        (a board that latched while another process or service had it)."""
+        faults = tuple(str(f) for f in chair.latch.faults)
+        board = chair.link.board_fault
+        if not faults and board is not None:
+            faults = (f"board_fault: the board holds a latched {board.name.lower()} stop",)
+        return faults
 
     def _idle_intensity(self) -> int:
         if self.next_intensity is not None:

@@ -51,15 +51,31 @@ class OwnerActions:
         if self.session is not None:
             raise self._refuse("clear", origin, "a session is still ending",
                                "wait until the chair has stopped")
-        if not chair.latch.latched:
+        board_cause = chair.link.board_fault
+        if not chair.latch.latched and board_cause is None:
             return ()
         cleared = chair.supervisor.clear_faults(str(origin), asyncio.get_running_loop().time())
         self._faults_seen = 0
         causes = tuple(dict.fromkeys(str(f.cause) for f in cleared))
+        if board_cause is not None:
+            causes += (f"board {board_cause.name.lower()}",)
+            # The board's own latch ends only with ClearFault; the chair shows the fault
+            # screen until the board confirms it is READY and safe again.
+            task = asyncio.get_running_loop().create_task(self._clear_board(chair),
+                                                          name="clearing the board's fault")
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         log.warning("faults cleared from the %s: %s", origin, ", ".join(causes))
         self._emit(FaultsCleared(causes, origin))
         self._changed()
         return causes
+
+    async def _clear_board(self, chair) -> None:
+        try:
+            await chair.link.clear_board_fault()
+        except MassageError as error:
+            log.warning("the board did not clear its fault: %s", error)
+        self._changed()
 
     def discomfort(self, origin: Origin) -> str:
         session = self._session_or_refuse("discomfort", origin, "lower")
