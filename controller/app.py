@@ -22,7 +22,7 @@ from rich.console import Console
 from massagectl.controller.config import Config
 from massagectl.controller.frontends.remote_menu import (
     ChangeIntensity, Discomfort, PauseSession, RemoteMenu, ResumeSession, StopSession,
-    ToggleHeat,
+    ToggleHeat, display_size,
 )
 from massagectl.controller.frontends.status import StatusDisplay
 from massagectl.controller.frontends.terminal import StopSignals, TerminalKeys
@@ -49,7 +49,6 @@ from massagectl.safety.fault_log import FaultLog, read_fault_log
 from massagectl.safety.faults import FaultLatch
 from massagectl.safety.stop_path import StopSource
 from massagectl.sim.physics.occupant import Occupant
-from massagectl.sim.remote import DISPLAY_COLUMNS, DISPLAY_ROWS
 from massagectl.sim.virtual_loop import VirtualTimeLoop
 
 log = logging.getLogger(__name__)
@@ -194,8 +193,8 @@ class RemoteControl:
     def __init__(self, chair: Chair, session: Session, routine: Routine) -> None:
         self.chair = chair
         self.session = session
-        rows, columns = (getattr(chair.link.identity, "display_rows", None) or DISPLAY_ROWS,
-                         getattr(chair.link.identity, "display_cols", None) or DISPLAY_COLUMNS)
+        info = chair.link.identity.info
+        rows, columns, _ = display_size(info.display_rows, info.display_cols)
         self.menu = RemoteMenu([RoutineChoice(routine.name, routine.duration_s, False)],
                                rows=rows, columns=columns)
         self._rows: tuple[str, ...] = ()

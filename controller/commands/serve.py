@@ -8,7 +8,7 @@ import logging
 import signal
 from pathlib import Path
 
-from massagectl.controller.cli_options import add_config, config_of
+from massagectl.controller.cli_options import add_service_options, service_options_of
 from massagectl.controller.frontends.control_socket import ControlSocket, socket_path
 from massagectl.controller.frontends.handheld import HandheldRemote
 from massagectl.controller.service.core import ChairService, ServiceOptions
@@ -33,32 +33,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", default=None, metavar="URL",
                         help="serial port or pyserial URL of the chair, or `sim` (default: "
                         "the config's, else the built-in simulator)")
-    parser.add_argument("--device", default=None, metavar="chair|pad|PATH",
-                        help="device profile (default: the config's)")
     parser.add_argument("--chair", default=None, metavar="ID",
                         help="name of this chair's control socket, for several services on "
                         "one machine (default: chair)")
-    parser.add_argument("--no-scan", dest="body_scan", action="store_false", default=None,
-                        help="skip the body scan before each session")
-    parser.add_argument("--routines", type=Path, default=None, metavar="DIR",
-                        help="the owner's routine folder (default: routines/ in the log folder)")
-    parser.add_argument("--users", type=Path, default=None, metavar="DIR",
-                        help="the owner's user profiles (default: users/ in the log folder)")
     parser.add_argument("--log-level", choices=LEVELS, default="info")
-    add_config(parser)
+    add_service_options(parser)
     parser.set_defaults(handler=serve_command)
 
 
 def serve_command(args: argparse.Namespace) -> int:
     set_up_logging(args.log_level)
-    from massagectl.routines.device import load_device
-
-    config = config_of(args)
-    options = ServiceOptions(
-        config=config, port=args.port, body_scan=args.body_scan,
-        device=load_device(args.device) if args.device else None,
-        routine_folder=args.routines, user_folder=args.users,
-    )
+    options = service_options_of(args, args.port)
     return asyncio.run(serve(options, socket_path(args.chair)))
 
 

@@ -16,30 +16,13 @@ import asyncio
 import logging
 
 from massagectl.controller.frontends.remote_menu import (
-    AllowRemoteStart,
-    ChangeIntensity,
-    ChooseUser,
-    ClearFault,
-    Discomfort,
-    MarkSpot,
-    PauseSession,
-    RemoteMenu,
-    ResumeSession,
-    SetTimer,
-    SetZone,
-    StartRoutine,
-    StopSession,
-    ToggleHeat,
-    display_size,
-    shorten,
+    AllowRemoteStart, ChangeIntensity, ChooseUser, ClearFault, Discomfort, MarkSpot,
+    PauseSession, RemoteMenu, ResumeSession, SetTimer, SetZone, StartRoutine, StopSession,
+    ToggleHeat, display_size, shorten,
 )
 from massagectl.controller.service.core import ChairService
 from massagectl.controller.service.operations import (
-    ConnectionChanged,
-    KeyPressed,
-    Origin,
-    Refused,
-    StateChanged,
+    ChairState, ConnectionChanged, KeyPressed, Origin, Refused, StateChanged,
 )
 from massagectl.firmware_bridge.messages import RemoteKey
 
@@ -184,8 +167,14 @@ class HandheldRemote:
                 self.shown.append(text)
 
     async def _refresh_forever(self) -> None:
+        # Only what changes with time alone: the running screen's clock, an option screen's
+        # idle timeout, a message's end. Everything else is redrawn on the service's events.
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(REFRESH_S)
-            self.menu.tick(loop.time())
-            self.refresh()
+            try:
+                timed_out = self.menu.tick(loop.time())
+                if timed_out or self.message or self.service.state() is ChairState.RUNNING:
+                    self.refresh()
+            except Exception:  # the display must keep going; say so, once per failure
+                log.exception("refreshing the remote's display failed")

@@ -11,10 +11,12 @@ is all: the home screen is back once the board has confirmed its safe state in t
 A session that was working on a person when its board went away ends through the stop path
 (the board's watchdog has stopped it on its own), and what the supervisor saw (telemetry gone
 stale, the link lost) stays latched: the fault screen asks a person to check the chair and
-clear it, because from the host a pulled cable and a board that died look the same. The latch and the fault log, the session
-history and the traces live in one folder per chair (`chairs/<serial>/` below the log folder
-once the board reports a serial number; the log folder itself until then), so a latched fault
-survives a restart of the service.
+clear it, because from the host a pulled cable and a board that died look the same.
+
+The latch and the fault log, the session history and the traces live in one folder per chair,
+`chairs/<serial number>/` below the log folder (the log folder itself for a board that reports
+no serial number), so a latched fault survives a restart of the service. The safety layer's own
+per-chair record (dose and heat on-time across processes) is not read here yet.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from massagectl.controller.config import Config
@@ -31,67 +32,29 @@ from massagectl.controller.service.chair import Chair
 from massagectl.controller.service.connection import BuiltInBoard
 from massagectl.controller.service.history import SessionHistory
 from massagectl.controller.service.operations import (
-    TIMER_CHOICES_MIN,
-    ChairEvent,
-    ChairSnapshot,
-    ChairState,
-    ConnectionChanged,
-    Extension,
-    FaultLatched,
-    FaultsCleared,
-    KeyPressed,
-    Listener,
-    OperationRefused,
-    Origin,
-    ProfileChanged,
-    Refused,
-    RoutineChoice,
-    SessionEnded,
-    SessionStarted,
-    SessionSummary,
-    StateChanged,
+    ChairEvent, ChairSnapshot, ChairState, ConnectionChanged, Extension, FaultLatched,
+    KeyPressed, Listener, Origin, RoutineChoice, SessionSummary, StateChanged,
 )
+from massagectl.controller.service.owner_actions import OwnerActions
 from massagectl.controller.service.reconnect import ReconnectLogic
-from massagectl.controller.service.spots import (
-    roller_pct,
-    with_sensitive_spot,
-    with_trigger_point,
-    worked_now,
-)
-from massagectl.controller.service.traces import save_trace
+from massagectl.controller.service.session_actions import SessionActions
 from massagectl.controller.service.users import UserFolder
 from massagectl.controller.session.recorder import SessionRecorder
-from massagectl.controller.session.session import (
-    COMPILE_LEVEL,
-    Session,
-    SessionOutcome,
-    admit_or_raise,
-)
-from massagectl.controller.session.state import SessionState, TransitionError
+from massagectl.controller.session.session import Session
+from massagectl.controller.session.state import SessionState
 from massagectl.firmware_bridge.link import Link
 from massagectl.firmware_bridge.messages import KeyPress, RemoteKey, SensorReport, ShowText
-from massagectl.routines.compiler import compile_routine
-from massagectl.routines.device import (
-    DeviceProfile, SensorKind, Zone, close_matches, load_device,
-)
-from massagectl.routines.errors import MassageError, UnknownNameError
-from massagectl.routines.intensity import LEVELS
+from massagectl.routines.device import DeviceProfile, SensorKind, Zone, load_device
+from massagectl.routines.errors import MassageError
 from massagectl.routines.library import builtin_routine_names, load_builtin
 from massagectl.routines.routine import Routine, load_routine
-from massagectl.routines.user import UserProfile
 from massagectl.safety.fault_log import FaultLog, read_fault_log
 from massagectl.safety.faults import FaultLatch
-from massagectl.safety.stop_path import StopSource
 from massagectl.sim.physics.occupant import Occupant
-from massagectl.sim.remote import DISPLAY_COLUMNS, DISPLAY_ROWS
 
 log = logging.getLogger(__name__)
 
-_STOP_SOURCES = {
-    Origin.REMOTE: StopSource.REMOTE_KEY, Origin.MQTT: StopSource.MQTT,
-    Origin.SOCKET: StopSource.TERMINAL, Origin.TERMINAL: StopSource.TERMINAL,
-    Origin.SERVICE: StopSource.TERMINAL,
-}
+DEFAULT_DISPLAY = (4, 20)  # laid out before a board said otherwise: the usual 20x4 LCD
 _SESSION_STATES = {
     SessionState.IDLE: ChairState.SCANNING,  # admitted, about to start
     SessionState.SCANNING: ChairState.SCANNING, SessionState.RUNNING: ChairState.RUNNING,
@@ -111,7 +74,7 @@ class ServiceOptions:
     occupant: Occupant | None = None  # the built-in simulator's occupant
 
 
-class ChairService:
+class ChairService(SessionActions, OwnerActions):
     """See the module docstring; the operations are documented in controller.service.operations."""
 
     def __init__(self, options: ServiceOptions) -> None:
@@ -151,6 +114,8 @@ class ChairService:
         self._timer_handle: asyncio.TimerHandle | None = None
         self._recorder: SessionRecorder | None = None
         self._closing = False
+        self._warned_about: set[Path] = set()
+        self._background: set[asyncio.Task] = set()
         self._connected_event = asyncio.Event()
 
     # --- life -------------------------------------------------------------------------------
@@ -184,6 +149,7 @@ class ChairService:
         if self.session is not None:
             self.stop(Origin.SERVICE, "the service is shutting down")
         await self._wait_session()
+        await asyncio.gather(*self._background, return_exceptions=True)
         for extension in reversed(self.extensions):
             try:
                 await extension.stop()
@@ -201,7 +167,7 @@ class ChairService:
             await asyncio.gather(self.session_task, return_exceptions=True)
 
     async def _connected(self, link: Link) -> None:
-        serial = getattr(link.identity, "serial_number", None) or None
+        serial = link.identity.info.serial_number or None
         self.chair_id = serial or self.device.name
         folder = self.config.logs.directory
         if serial:
@@ -271,7 +237,7 @@ class ChairService:
             return ChairState.DISCONNECTED
         if self.session is not None:
             return _SESSION_STATES[self.session.state]
-        if chair.latch.latched:
+        if chair.latch.latched or chair.link.board_fault is not None:
             return ChairState.FAULT
         if chair.stop_path.stopping:
             return ChairState.STOPPING
@@ -288,7 +254,7 @@ class ChairService:
                 self._reconnect.last_error if self._reconnect is not None else ""),
         )
         if chair is not None:
-            common["faults"] = tuple(str(f) for f in chair.latch.faults)
+            common["faults"] = self._faults(chair)
             common["seat_occupied"] = self._seat_occupied()
             common["firmware"] = chair.link.identity.info.firmware_version
         if session is None:
@@ -298,6 +264,16 @@ class ChairService:
         return ChairSnapshot(routine=snap.routine, step=snap.step, elapsed_s=snap.elapsed_s,
                              remaining_s=snap.remaining_s, intensity=snap.intensity,
                              heat_on=snap.heat_on, zones_off=snap.zones_off, **common)
+
+    @staticmethod
+    def _faults(chair: Chair) -> tuple[str, ...]:
+        """The host's latched faults, and the board's own latch when the host holds none
+        (a board that latched while another process or service had it)."""
+        faults = tuple(str(f) for f in chair.latch.faults)
+        board = chair.link.board_fault
+        if not faults and board is not None:
+            faults = (f"board_fault: the board holds a latched {board.name.lower()} stop",)
+        return faults
 
     def _idle_intensity(self) -> int:
         if self.next_intensity is not None:
@@ -328,7 +304,9 @@ class ChairService:
             try:
                 found[path.stem] = load_routine(path)
             except MassageError as error:
-                log.warning("skipping %s: %s", path, error)
+                if path not in self._warned_about:  # once, not at every menu refresh
+                    self._warned_about.add(path)
+                    log.warning("skipping %s: %s", path, error)
         return found
 
     def users(self) -> list[str]:
@@ -337,322 +315,15 @@ class ChairService:
     def zones(self) -> list[str]:
         return [str(z) for z in Zone if any(c.zone is z for c in self.device.channels)]
 
-    # --- operations -------------------------------------------------------------------------
+    # --- the board's remote ---------------------------------------------------------------
 
-    def _refuse(self, operation: str, origin: Origin, message: str,
-                hint: str | None = None) -> Refused:
-        error = Refused(operation, message, hint)
-        log.info("%s from %s refused: %s", operation, origin, error)
-        self._emit(OperationRefused(operation, str(error), origin))
-        return error
-
-    def start(self, routine: str, origin: Origin, *,
-                      intensity: int | None = None) -> None:
-        state = self.state()
-        if state is ChairState.DISCONNECTED:
-            raise self._refuse("start", origin, "the chair is not connected",
-                               "check the cable and the chair's power; it reconnects by itself")
-        if state is ChairState.FAULT:
-            raise self._refuse("start", origin, "a fault is latched: "
-                               + self.snapshot().faults[0],
-                               "check the chair, then clear the fault (OK on the remote)")
-        if state is not ChairState.IDLE:
-            raise self._refuse("start", origin, f"the chair is {state}",
-                               "stop the session first")
-        if origin is Origin.MQTT:
-            if not self.remote_start_allowed:
-                raise self._refuse("start", origin, "home automation may not start a routine",
-                                   "allow it in the remote's settings")
-            if self._seat_occupied() is not True:
-                raise self._refuse("start", origin, "nobody is sitting in the chair",
-                                   "a routine starts from home automation only with the "
-                                   "seat occupied")
-        if intensity is not None and intensity not in LEVELS:
-            raise self._refuse("start", origin, f"intensity {intensity} is not 1-5")
-        try:
-            chosen = self._routine(routine)
-            user = self.user_folder.load(self.user_name)
-            if self.timer_min is not None:
-                user = user.model_copy(update={"limits": user.limits.model_copy(
-                    update={"session_min": self.timer_min})})
-            plan = compile_routine(chosen, self.device, user, intensity=COMPILE_LEVEL)
-            admit_or_raise(plan, self.device, user, self.config.limits)
-        except MassageError as error:
-            raise self._refuse("start", origin, str(error.message), error.hint) from None
-        self._begin(chosen, user, origin, intensity)
-
-    def _routine(self, name: str) -> Routine:
-        own = self._own_routines()
-        if name in own:
-            return own[name]
-        builtin = builtin_routine_names()
-        if name in builtin:
-            return load_builtin(name)
-        known = [*builtin, *own]
-        raise UnknownNameError("routine", name, close_matches(name, known), known)
-
-    def _begin(self, routine: Routine, user: UserProfile, origin: Origin,
-               intensity: int | None) -> None:
-        chair = self.chair
-        loop = asyncio.get_running_loop()
-        recorder = SessionRecorder(self.device, chair.link, loop.time())
-        recorder.routine = routine.name
-        remove = chair.add_listener(recorder.on_message)
-        session = Session(chair, routine, user, limits=self.config.limits,
-                          intensity=intensity or self.next_intensity, body_scan=self.body_scan,
-                          recorder=recorder, on_change=self._changed)
-        for zone in self.zones_off:
-            session.set_zone(zone, False)
-        self.session, self._recorder = session, recorder
-        self._session_origin = origin
-        self._session_started = datetime.now(UTC).isoformat(timespec="seconds")
-        self._session_start_host_s = loop.time()
-        self._session_changes = []
-        self.session_task = loop.create_task(self._run_session(session, remove),
-                                             name=f"session {routine.name}")
-        log.info("%s started from %s for %s", routine.name, origin, user.name)
-        self._emit(SessionStarted(routine.name, self.user_name, origin))
-        self._changed()
-
-    async def _run_session(self, session: Session, remove: Callable[[], None]) -> None:
-        outcome: SessionOutcome | None = None
-        ended, detail = "error", ""
-        try:
-            outcome = await session.run()
-            ended, detail = outcome.ended, outcome.detail
-        except MassageError as error:
-            detail = str(error)
-        except Exception as error:
-            log.exception("the session failed")
-            detail = f"{type(error).__name__}: {error}"
-        finally:
-            remove()
-            self._cancel_timer()
-            trace = self._save_trace(session)
-            summary = SessionSummary(
-                routine=session.routine.name, user=self.user_name,
-                started=self._session_started,
-                ended=datetime.now(UTC).isoformat(timespec="seconds"), ended_how=ended,
-                detail=detail, massage_s=outcome.massage_s if outcome else 0.0,
-                origin=str(self._session_origin), trace=trace,
-                profile_changes=tuple(self._session_changes),
-            )
-            if self.history is not None:
-                self.history.add(summary)
-            self.last_summary = summary
-            self.session = None
-            self.session_task = None
-            log.info("%s %s: %s", summary.routine, ended, detail)
-            self._emit(SessionEnded(summary))
-            self._changed()
-
-    def _save_trace(self, session: Session) -> str | None:
-        if self._recorder is None:
-            return None
-        folder = getattr(self, "state_folder", self.config.logs.directory) / "traces"
-        try:
-            return str(save_trace(self._recorder, folder, session.routine.name))
-        except OSError as error:
-            log.warning("could not save the trace in %s: %s", folder, error)
-            return None
-
-    def stop(self, origin: Origin, detail: str = "") -> None:
-        source = _STOP_SOURCES[origin]
-        detail = detail or f"stop from the {origin}"
-        if self.session is not None:
-            self.session.stop(source, detail)
-        elif self.chair is not None:
-            self.chair.stop_path.request(source, detail)
-        self._changed()
-
-    def _session_or_refuse(self, operation: str, origin: Origin, what: str) -> Session:
-        if self.session is None:
-            raise self._refuse(operation, origin, f"nothing is running to {what}",
-                               "start a routine first")
-        return self.session
-
-    def pause(self, origin: Origin) -> None:
-        session = self._session_or_refuse("pause", origin, "pause")
-        try:
-            session.pause()
-        except TransitionError as error:
-            raise self._refuse("pause", origin, error.message, error.hint) from None
-
-    def resume(self, origin: Origin) -> None:
-        session = self._session_or_refuse("resume", origin, "resume")
-        try:
-            session.resume()
-        except TransitionError as error:
-            raise self._refuse("resume", origin, error.message, error.hint) from None
-
-    def set_intensity(self, level: int, origin: Origin) -> int:
-        if level not in LEVELS:
-            raise self._refuse("intensity", origin, f"intensity {level} is not 1-5",
-                               "choose a level from 1 (gentlest) to 5 (strongest)")
-        if self.session is None:
-            self.next_intensity = level
-            self._changed()
-            return level
-        return self.session.change_intensity(level - self.session.level)
-
-    def change_intensity(self, delta: int, origin: Origin) -> int:
-        current = self.session.level if self.session is not None else self._idle_intensity()
-        level = min(max(current + delta, min(LEVELS)), max(LEVELS))
-        return self.set_intensity(level, origin)
-
-    def set_heat(self, on: bool, origin: Origin) -> bool:
-        session = self._session_or_refuse("heat", origin, "heat")
-        if session.state is not SessionState.RUNNING:
-            raise self._refuse("heat", origin, f"heat can be switched while a routine runs, "
-                               f"not while it is {session.state}")
-        if session.heat_on != on:
-            session.toggle_heat()
-        if on and not session.heat_on:
-            raise self._refuse("heat", origin, "this routine uses no heat now")
-        return session.heat_on
-
-    def set_timer(self, minutes: int, origin: Origin) -> int:
-        if minutes not in TIMER_CHOICES_MIN:
-            raise self._refuse("timer", origin, f"{minutes} min is not a timer setting",
-                               "choose " + ", ".join(map(str, TIMER_CHOICES_MIN)) + " min")
-        if self.session is None:
-            self.timer_min = minutes
-            self._changed()
-            return minutes
-        if self.timer_min is not None and minutes >= self.timer_min:
-            raise self._refuse("timer", origin, f"the timer is at {self.timer_min} min; during "
-                               "a session it can only be shortened",
-                               "stop the session and start another for more time")
-        self.timer_min = minutes
-        loop = asyncio.get_running_loop()
-        due_s = self._session_start_host_s + minutes * 60.0
-        self._cancel_timer()
-        self._timer_handle = loop.call_at(max(due_s, loop.time()), self.stop, Origin.SERVICE,
-                                          f"timer: {minutes} min are up")
-        self._changed()
-        return minutes
-
-    def _cancel_timer(self) -> None:
-        if self._timer_handle is not None:
-            self._timer_handle.cancel()
-            self._timer_handle = None
-
-    def set_zone(self, zone: str, on: bool, origin: Origin) -> None:
-        if zone not in self.zones():
-            raise self._refuse("zone", origin, f"the {self.device.name} has no zone {zone!r}",
-                               "zones: " + ", ".join(self.zones()))
-        if self.session is not None:
-            try:
-                self.session.set_zone(zone, on)
-            except MassageError as error:
-                raise self._refuse("zone", origin, error.message, error.hint) from None
-        if on:
-            self.zones_off.discard(zone)
-        else:
-            self.zones_off.add(zone)
-        self._changed()
-
-    def choose_user(self, name: str, origin: Origin) -> None:
-        if self.session is not None:
-            raise self._refuse("user", origin, "the user can be changed between sessions only",
-                               "stop the session first")
-        try:
-            self.user_folder.load(name)
-        except MassageError as error:
-            raise self._refuse("user", origin, error.message, error.hint) from None
-        self.user_name = name
-        self.next_intensity = None
-        self._changed()
-
-    def allow_remote_start(self, allowed: bool, origin: Origin) -> None:
-        if origin is Origin.MQTT:
-            raise self._refuse("settings", origin, "home automation cannot change who may "
-                               "start the chair", "change it on the remote")
-        self.remote_start_allowed = allowed
-        self._changed()
-
-    def clear_faults(self, origin: Origin) -> tuple[str, ...]:
-        chair = self.chair
-        if chair is None:
-            raise self._refuse("clear", origin, "the chair is not connected",
-                               "faults are cleared once it is back")
-        if self.session is not None:
-            raise self._refuse("clear", origin, "a session is still ending",
-                               "wait until the chair has stopped")
-        if not chair.latch.latched:
-            return ()
-        cleared = chair.supervisor.clear_faults(str(origin), asyncio.get_running_loop().time())
-        self._faults_seen = 0
-        causes = tuple(dict.fromkeys(str(f.cause) for f in cleared))
-        log.warning("faults cleared from the %s: %s", origin, ", ".join(causes))
-        self._emit(FaultsCleared(causes, origin))
-        self._changed()
-        return causes
-
-    def discomfort(self, origin: Origin) -> str:
-        session = self._session_or_refuse("discomfort", origin, "lower")
-        if session.state is not SessionState.RUNNING:
-            raise self._refuse("discomfort", origin, f"the session is {session.state}")
-        plan = session.plan
-        worked = worked_now(plan, session.elapsed_s(), session.level, dict(self.chair.readings),
-                            session.user) if plan is not None else None
-        if session.level > min(LEVELS):
-            session.change_intensity(-1)  # an immediate message: felt at once
-        elif worked is not None and worked.zone in self.zones():
-            session.set_zone(worked.zone, False)
-        if worked is None:
-            change = "nothing was pressing; intensity lowered"
-        else:
-            try:
-                profile = self.user_folder.update(self.user_name,
-                                            lambda user: with_sensitive_spot(user, worked)[0])
-                change = with_sensitive_spot(session.user, worked)[1]
-                log.info("%s: %s", profile.name, change)
-            except (MassageError, OSError, ValueError) as error:
-                change = f"intensity lowered; the profile could not be saved: {error}"
-                log.warning(change)
-        self._learnt(change)
-        return change
-
-    def mark_spot(self, name: str | None, origin: Origin) -> str:
-        session = self._session_or_refuse("mark", origin, "mark")
-        pct = roller_pct(self.device, dict(self.chair.readings), session.user) \
-            if self.chair is not None else None
-        if pct is None:
-            raise self._refuse("mark", origin, "the roller's position is not known",
-                               "mark a spot while the roller works on the back")
-        try:
-            marked: list[str] = []
-
-            def add(user: UserProfile) -> UserProfile:
-                profile, chosen = with_trigger_point(user, pct, name)
-                marked.append(chosen)
-                return profile
-
-            self.user_folder.update(self.user_name, add)
-        except (MassageError, OSError, ValueError) as error:
-            raise self._refuse("mark", origin, f"the spot could not be saved: {error}") \
-                from None
-        change = f"trigger point {marked[0]} at {pct:.0f} % down the back"
-        self._learnt(change)
-        return marked[0]
-
-    def _learnt(self, change: str) -> None:
-        self._session_changes.append(change)
-        if self._recorder is not None:
-            self._recorder.event(asyncio.get_running_loop().time(), "profile", change)
-        self._emit(ProfileChanged(self.user_name, change))
-        self._changed()
-
-    def display_size(self) -> tuple[int | None, int | None]:
-        """The remote display's (rows, columns) as the board reports them; the built-in
-        remote's size for a board that does not say (before protocol 3)."""
-        identity = self.chair.link.identity if self.chair is not None else None
-        rows = getattr(identity, "display_rows", None)
-        columns = getattr(identity, "display_cols", None)
-        if rows is None or columns is None:
-            return DISPLAY_ROWS, DISPLAY_COLUMNS
-        return rows, columns
+    def display_size(self) -> tuple[int, int]:
+        """The remote display's (rows, columns), as the board reported them in its identity
+        (the remote menu lays out within sane bounds whatever a board says)."""
+        if self.chair is None:
+            return DEFAULT_DISPLAY
+        info = self.chair.link.identity.info
+        return info.display_rows, info.display_cols
 
     def show_on_remote(self, row: int, text: str) -> bool:
         """Put a row on the remote's display (queued; False if the line has no room now or

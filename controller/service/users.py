@@ -29,6 +29,7 @@ class UserFolder:
     def __init__(self, folder: Path, default_profile: Path | None = None) -> None:
         self.folder = folder
         self.default_profile = default_profile
+        self._cache: dict[Path, tuple[int | None, UserProfile]] = {}
 
     def names(self) -> list[str]:
         found = sorted(p.stem for p in self.folder.glob("*.toml")) if self.folder.is_dir() else []
@@ -42,17 +43,26 @@ class UserFolder:
         return self.default_profile
 
     def load(self, name: str) -> UserProfile:
+        """The profile as its file says now (read again only when the file changed)."""
         if name not in self.names():
             raise InputError(f"no user profile named {name!r}",
                              f"profiles: {', '.join(self.names())} (files in {self.folder})")
         path = self.path(name)
-        return DEFAULT_USER if path is None else load_user(path)
+        if path is None:
+            return DEFAULT_USER
+        stamp = path.stat().st_mtime_ns if path.exists() else None
+        cached = self._cache.get(path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        profile = load_user(path)
+        self._cache[path] = (stamp, profile)
+        return profile
 
     def update(self, name: str, change: Callable[[UserProfile], UserProfile]) -> UserProfile:
         """Apply `change` to the profile and write it back atomically (the old file kept as
         NAME.toml.old). The default occupant without a file gets one in the folder."""
         profile = change(self.load(name))
-        profile = UserProfile.model_validate(profile.model_dump(mode="json"))  # still a valid profile
+        profile = UserProfile.model_validate(profile.model_dump(mode="json"))  # still valid
         path = self.path(name) or self.folder / f"{DEFAULT_NAME}.toml"
         write_atomically(path, profile_toml(profile), keep_old=True)
         return profile

@@ -112,3 +112,49 @@ def test_stop_always_stops_and_rows_always_fit_the_display(state, keys, remainin
         assert len(shown) == rows
         assert all(len(row) == columns for row in shown)
     assert menu.press(RemoteKey.STOP, snapshot) == StopSession()
+
+
+@given(words=st.lists(st.one_of(st.from_regex(r"[a-z_]{1,9}", fullmatch=True),
+                                st.from_regex(r"[0-9]{1,5}(\.[0-9])?( ?(kPa|mm|%))?",
+                                              fullmatch=True),
+                                st.sampled_from(["+", ":", "12:34", "3/5"])),
+                      min_size=1, max_size=8),
+       columns=st.integers(8, 40))
+def test_shortened_text_never_ends_inside_a_number(words, columns):
+    text = " ".join(words)
+    shown = shorten(text, columns)
+    assert len(shown) == columns
+    kept = shown.rstrip()
+    assert text.startswith(kept)
+    if kept and kept[-1].isdigit() and len(kept) < len(text):
+        assert not (text[len(kept)].isdigit() or text[len(kept)] in ".:/")
+
+
+def test_only_the_rows_that_changed_are_sent():
+    from massagectl.controller.frontends.handheld import HandheldRemote
+
+    sent: list[tuple[int, str]] = []
+
+    class Service:
+        def snapshot(self):
+            return view(ChairState.RUNNING, routine="relax", remaining_s=self.left_s)
+
+        def show_on_remote(self, row: int, text: str) -> bool:
+            sent.append((row, text))
+            return True
+
+    service = Service()
+    service.left_s = 754
+    remote = HandheldRemote()
+    remote.service = service
+    remote.menu = RemoteMenu(ROUTINES)
+    remote.rows = lambda: remote.menu.rows(service.snapshot())
+    remote.refresh()
+    assert [row for row, _ in sent] == [0, 1, 2, 3]
+    sent.clear()
+    service.left_s = 753
+    remote.refresh()
+    assert sent == [(0, "relax          12:33")]  # the clock's row, and nothing else
+    sent.clear()
+    remote.refresh()
+    assert sent == []

@@ -39,12 +39,13 @@ def test_the_virtual_remote_in_an_80x24_terminal(tmp_path):
         child.expect(r"int 4/5")
         child.send("s")  # STOP
         # One frame: the home screen back on the display, and the chair idle below it.
-        child.expect(r">tiny\s+1m[\s\S]*chair: idle")
+        child.expect(r">tiny\s+1m[\s\S]*SIM-chair-1: idle")
         child.send("q")
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
-    history = json.loads((tmp_path / "state" / "massagectl" / "sessions.json").read_text())
+    history = json.loads((tmp_path / "state" / "massagectl" / "chairs" / "SIM-chair-1" /
+                          "sessions.json").read_text())
     assert [(s["routine"], s["ended_how"], s["origin"]) for s in history["sessions"]] == [
         ("tiny", "stopped", "remote")]

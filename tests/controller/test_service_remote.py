@@ -97,6 +97,7 @@ def test_a_fault_asks_before_it_is_cleared(tmp_path, run_virtual_time):
             service.simulator.driver.inject_fault("motor_stall", "roller_position")
             await asyncio.sleep(15.0)
             seen["fault"] = display(service)
+            seen["board_latched"] = service.chair.link.board_fault
             seen["start_refused"] = await press(service, K.START_PAUSE)
             seen["confirm"] = await press(service, K.OK)
             seen["not_yet"] = await press(service, K.BACK)
@@ -104,6 +105,10 @@ def test_a_fault_asks_before_it_is_cleared(tmp_path, run_virtual_time):
             await press(service, K.OK)
             seen["cleared"] = await press(service, K.OK)
             seen["state"] = service.state()
+            seen["board_latch"] = service.chair.link.board_fault
+            await press(service, K.OK)  # the next session starts on the board it cleared
+            await asyncio.sleep(3.0)
+            seen["next"] = service.state()
 
     run_virtual_time(fault_then_clear())
     assert seen["fault"][:2] == ("FAULT               ", "motor stall         ")
@@ -113,6 +118,9 @@ def test_a_fault_asks_before_it_is_cleared(tmp_path, run_virtual_time):
     assert seen["not_yet"] == seen["fault"]
     assert seen["cleared"][0] == "Choose (default)    "
     assert seen["state"] is ChairState.IDLE
+    assert seen["board_latched"] is not None  # the board holds it too, until ClearFault
+    assert seen["board_latch"] is None
+    assert seen["next"] is ChairState.RUNNING
 
 
 def test_three_sessions_back_to_back(tmp_path, run_virtual_time):

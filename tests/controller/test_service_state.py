@@ -45,6 +45,7 @@ def test_a_latched_fault_and_the_history_survive_a_restart(tmp_path, run_virtual
             seen["before"] = service.snapshot().faults
         async with running_service(tmp_path) as service:  # a new service, a new board
             seen["after"] = service.snapshot()
+            seen["folder"] = service.state_folder
             seen["screen"] = display(service)[0]
             with pytest.raises(Refused) as refused:
                 service.start("tiny", Origin.SOCKET)
@@ -63,7 +64,10 @@ def test_a_latched_fault_and_the_history_survive_a_restart(tmp_path, run_virtual
     assert seen["screen"] == "FAULT               "
     assert seen["refused"].startswith("a fault is latched")
     assert seen["cleared"] is ChairState.IDLE and seen["third"] is ChairState.IDLE
-    history = json.loads((tmp_path / "state" / "sessions.json").read_text())
+    # One folder per board, named by its serial number.
+    assert seen["folder"] == tmp_path / "state" / "chairs" / seen["after"].chair_id
+    assert seen["after"].chair_id == "SIM-chair-1"
+    history = json.loads((seen["folder"] / "sessions.json").read_text())
     assert [s["ended_how"] for s in history["sessions"]] == ["fault"]
 
 
@@ -89,7 +93,7 @@ def test_the_discomfort_key_lowers_at_once_and_caps_the_next_plan(tmp_path, run_
             service.stop(Origin.SOCKET)
             await until(lambda: service.state() is ChairState.IDLE)
             seen["changes"] = [e.change for e in events if isinstance(e, ProfileChanged)]
-            seen["summary"] = [e.summary for e in events if isinstance(e, SessionEnded)][0]
+            seen["summary"] = next(e.summary for e in events if isinstance(e, SessionEnded))
             seen["profile"] = service.user_folder.load("default")
 
     run_virtual_time(too_much())
@@ -236,3 +240,32 @@ def test_user_profile_round_trip_keeps_every_field():
                           on_precaution="adapt", limits={"pressure_kpa": {"seat": 4.0}},
                           trigger_points=[{"name": "knot", "position_pct": 31.5}])
     assert UserProfile.model_validate(tomllib.loads(profile_toml(profile))) == profile
+
+
+def test_a_flooding_socket_client_is_answered_in_turn_and_one_that_leaves_is_forgotten(
+        tmp_path, run_virtual_time):
+    from massagectl.controller.frontends.control_socket import ControlSocket, ask
+
+    seen = {}
+
+    async def flood():
+        async with running_service(tmp_path) as service:
+            control = ControlSocket(tmp_path / "s" / "chair.sock")
+            await control.start(service)
+            try:
+                reader, writer = await asyncio.open_unix_connection(str(control.path))
+                writer.write(b'{"op": "status"}\n' * 300)
+                await writer.drain()
+                replies = [json.loads(await reader.readline()) for _ in range(300)]
+                seen["answered"] = sum(reply["ok"] for reply in replies)
+                writer.write(b'{"op": "start", "rout')  # and leaves in the middle
+                writer.close()
+                await writer.wait_closed()
+                await asyncio.sleep(1.0)
+                seen["state"] = service.state()
+                seen["still_serving"] = (await ask(control.path, {"op": "status"}))["ok"]
+            finally:
+                await control.stop()
+
+    run_virtual_time(flood())
+    assert seen == {"answered": 300, "state": ChairState.IDLE, "still_serving": True}
