@@ -48,6 +48,7 @@ from tests.mqtt_bridge.service_chairs import service_with_bridge  # noqa: E402
 
 FLOOD_COMMANDS = 100
 MID_SESSION_S = (0.2, 1.0)
+STARTING_TIMEOUT_S = 300.0  # nineteen services starting on a shared machine
 ROUTINE = "short_mix"
 CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
@@ -166,22 +167,24 @@ def start_services(broker: Mosquitto, folder: Path, count: int) -> list[subproce
 
 
 async def start_sessions(broker: Mosquitto, count: int) -> int:
-    """Start a routine on every neighbour over MQTT; how many are running."""
-    running = set()
+    """Start a routine on every neighbour over MQTT (again after a refusal, e.g. a seat not yet
+    read); how many are running."""
+    running: set[str] = set()
+    asked: set[str] = set()
     async with aiomqtt.Client(broker.host, broker.port) as client:
         await client.subscribe("massagectl/+/state")
         await client.subscribe("massagectl/+/response")
-        async with asyncio.timeout(120):
-            seen_idle = set()
+        async with asyncio.timeout(STARTING_TIMEOUT_S):
             async for message in client.messages:
                 node = str(message.topic).split("/")[1]
-                text = bytes(message.payload).decode()
-                if str(message.topic).endswith("/state"):
-                    if '"status":"running"' in text:
-                        running.add(node)
-                    elif '"seat_occupied":true' in text and node not in seen_idle:
-                        seen_idle.add(node)
-                        await client.publish(f"massagectl/{node}/start/set", "relax", qos=1)
+                text = bytes(message.payload).decode()  # type: ignore[arg-type]
+                if str(message.topic).endswith("/response") and '"refused"' in text:
+                    asked.discard(node)
+                elif '"status":"running"' in text:
+                    running.add(node)
+                elif '"seat_occupied":true' in text and node not in asked | running:
+                    asked.add(node)
+                    await client.publish(f"massagectl/{node}/start/set", "relax", qos=1)
                 if len(running) == count:
                     break
     return len(running)

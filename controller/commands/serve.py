@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 from massagectl.controller.cli_options import add_service_options, service_options_of
@@ -44,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def serve_command(args: argparse.Namespace) -> int:
     set_up_logging(args.log_level)
     options = service_options_of(args, args.port)
+    if args.chair is not None:  # several simulated chairs on one machine: tell them apart
+        options = replace(options, simulator_serial=args.chair)
     return asyncio.run(serve(options, socket_path(args.chair)))
 
 

@@ -90,14 +90,16 @@ class BuiltInBoard:
     """
 
     def __init__(self, device: DeviceProfile, *, baud: int = DEFAULT_BAUD,
-                 occupant: Occupant | None = None, seed: int = 0) -> None:
+                 occupant: Occupant | None = None, seed: int = 0,
+                 serial: int | str = 1) -> None:
         loop = asyncio.get_running_loop()
         self.device = device
         self.baud = baud
         occupant = occupant or Occupant(DEFAULT_USER.shoulder_height_mm,
                                         DEFAULT_USER.back_length_mm)
+        # Several simulated chairs on one broker or machine are told apart by their serial.
         self.board = SimBoard(device, now_s=loop.time(), occupant=occupant, seed=seed,
-                              trace_samples=False)
+                              trace_samples=False, serial=serial)
         self._attached: AttachedBoard | None = None
         self._board_end = None
 

@@ -72,6 +72,7 @@ class ServiceOptions:
     routine_folder: Path | None = None  # the owner's own routines (NAME.toml)
     user_folder: Path | None = None  # the owner's user profiles (NAME.toml)
     occupant: Occupant | None = None  # the built-in simulator's occupant
+    simulator_serial: int | str = 1  # the built-in simulator's serial number (SIM-chair-<this>)
 
 
 class ChairService(SessionActions, OwnerActions):
@@ -123,7 +124,8 @@ class ChairService(SessionActions, OwnerActions):
     async def open(self, extensions: list[Extension] = ()) -> None:
         if self.port is None:
             self.simulator = BuiltInBoard(self.device, baud=self.config.device.baud,
-                                          occupant=self.options.occupant)
+                                          occupant=self.options.occupant,
+                                          serial=self.options.simulator_serial)
             open_link = self.simulator.open_link
             name = "the built-in simulator"
         else:

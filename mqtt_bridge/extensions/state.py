@@ -18,7 +18,7 @@ from massagectl.mqtt_bridge.state_payload import ACTIVE, state_payload
 
 MIN_INTERVAL_S = 0.25  # at most four state messages a second per chair
 REFRESH_ACTIVE_S = 1.0
-REFRESH_IDLE_S = 30.0
+REFRESH_IDLE_S = 5.0  # the seat sensor and idle temperatures: seen within seconds
 
 
 class StatePublisher(BridgeExtension):

@@ -22,11 +22,12 @@ CONNECT_TIMEOUT_S = 30.0
 
 @asynccontextmanager
 async def service_with_bridge(folder: Path, broker: Mosquitto, *, remote_start: bool = True,
-                              **bridge_options) -> AsyncIterator[tuple[ChairService, MqttBridge]]:
+                              serial: int | str = 1, **bridge_options) -> AsyncIterator[tuple[ChairService, MqttBridge]]:
     options = service_options(folder)
     config = options.config.model_copy(update={
         "session": SessionSettings(body_scan=False, allow_remote_start=remote_start)})
-    service = ChairService(replace(options, config=Config.model_validate(config.model_dump())))
+    service = ChairService(replace(options, config=Config.model_validate(config.model_dump()),
+                                   simulator_serial=serial))
     bridge = MqttBridge(settings_for(broker, **bridge_options), service.device,
                         readings=lambda: service.chair.readings if service.chair else {})
     await service.open([bridge])
