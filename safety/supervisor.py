@@ -39,6 +39,7 @@ from massagectl.safety.detectors import TemperatureWatch, watchers_for
 from massagectl.safety.fault_log import LogEvent
 from massagectl.safety.faults import Fault, FaultCause, FaultLatch
 from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
+from massagectl.safety.reached_safe import ReachedSafe
 from massagectl.safety.runtime_limits import RuntimeLimits
 from massagectl.safety.segment_guard import SegmentGuard
 from massagectl.safety.stop_path import StopPath, StopSource
@@ -95,6 +96,7 @@ class Supervisor:
         self.guard = SegmentGuard(self.baseline, self.schedule)
         self._index_of = {channel.id: i for i, channel in enumerate(device.channels)}
         self.watchers = watchers_for(device)
+        self.reached = ReachedSafe(device)  # after a shutdown, each output's hardware follows
         position = self.schedule.position_index
         self._position_sensor = next(
             (i for i, w in enumerate(self.watchers) if position is not None
@@ -254,9 +256,13 @@ class Supervisor:
                                else StopSource.SUPERVISOR, key=watcher.sensor.id)
             if index == self._position_sensor:
                 self.schedule.observe_position(self.schedule.position_index, value)
+            problem = self.reached.judge(index, value, board_s, self)
+            if problem is not None:
+                self._trip(Fault(FaultCause.NOT_SAFE_AFTER_STOP, problem, host_s, report.clock),
+                           key=self.device.sensors[index].id)
 
     def _on_status(self, status: StatusReport, host_s: float) -> None:
-        self._saw_clock(status.clock, host_s)
+        board_s = self._saw_clock(status.clock, host_s)
         previous, self.board_state = self.board_state, status.state
         if status.stop_cause is StopCause.POWER_ON:
             self._board_restarted()
@@ -268,6 +274,7 @@ class Supervisor:
         self.guard.after_stop()
         if previous is DeviceState.SHUTDOWN:
             return
+        self.reached.shut_down(board_s)
         cause = status.stop_cause
         if cause in BOARD_FAULT_CAUSES:
             self._trip(Fault(FaultCause.BOARD_SHUTDOWN, f"the board shut down: "
@@ -400,6 +407,7 @@ class Supervisor:
         self._board_seen = None
         self.schedule.clear()
         self.watchers = watchers_for(self.device)
+        self.reached.forget()
         heat_watchers = [w for w in _flat(self.watchers) if isinstance(w, TemperatureWatch)]
         for watcher, dose in zip(heat_watchers, doses):
             watcher.dose.dose = dose
