@@ -172,7 +172,7 @@ def test_retransmission_timer_backs_off_and_karns_rule_skips_the_ambiguous_sampl
     first_deadline = host.timer_deadline_s
     assert host.data_to_send(first_deadline - 1e-6) == b""
     assert host.data_to_send(first_deadline) == block
-    assert host.rto.rto_s == 2 * first_deadline
+    assert host.rto.rto_s == min(2 * first_deadline, MAX_RTO_S)  # doubled, within its bound
     assert host.data_to_send(host.timer_deadline_s) == block
     host.receive_data(encode_block(BlockKind.REPORT, 1, b""), now_s=2.0)
     assert host.idle and host.timer_deadline_s is None
