@@ -143,10 +143,10 @@ class HostProtocol:
         return self.send_all((message,), now_s)
 
     def send_keepalive(self, now_s: float) -> bytes:
-        """send(KeepAlive()), eight times a second, without encoding it each time."""
+        """send(KeepAlive()), between Heartbeats, without encoding it each time."""
         self.stats.immediate_blocks += 1
         self.stats.bytes_out += len(KEEPALIVE_BLOCK)
-        return KEEPALIVE_BLOCK + self.data_to_send(now_s)
+        return KEEPALIVE_BLOCK + self._to_send(now_s, timer=False)
 
     def send_all(self, messages: tuple | list, now_s: float) -> bytes:
         """Immediate messages go out at once, packed, ahead of anything queued."""
@@ -163,19 +163,26 @@ class HostProtocol:
             self.stats.immediate_blocks += 1
         self.stats.bytes_out += len(out)
         self._outbox.extend(queued)
-        out += self.data_to_send(now_s)
+        # New blocks and what a NAK released, but no retransmission for the timer: its acks may
+        # be waiting unread (a Stop sent from a callback must not resend acked blocks); the
+        # timer's own callback sends them once it is due and what arrived has been read.
+        out += self._to_send(now_s, timer=False)
         return bytes(out)
 
     def data_to_send(self, now_s: float) -> bytes:
         """Retransmissions due and new blocks the window allows, in the order to write them."""
+        return bytes(self._to_send(now_s, timer=True))
+
+    def _to_send(self, now_s: float, timer: bool) -> bytearray:
         out = self._pending
         self._pending = bytearray()
-        if self._deadline_s is not None and now_s >= self._deadline_s and self._in_flight:
+        if (timer and self._deadline_s is not None and now_s >= self._deadline_s
+                and self._in_flight):
             self.stats.timeouts += 1
             self.rto.backoff()
             out += self._retransmit_all(now_s)
         out += self._fill_window(now_s)
-        return bytes(out)
+        return out
 
     handle_timer = data_to_send
 

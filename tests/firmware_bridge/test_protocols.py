@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.codec import encode_message
 from massagectl.firmware_bridge.device_protocol import DeviceProtocol
 from massagectl.firmware_bridge.events import Disposition, HostFrame
 from massagectl.firmware_bridge.faults import ByteFaults, FaultCounts, damage_bytes
@@ -213,3 +214,14 @@ def test_rto_follows_rfc_6298():
     assert rto.rto_s == MAX_RTO_S
     rto.sample(0.0001)
     assert rto.rto_s == MIN_RTO_S  # a fresh sample ends the backoff
+
+
+def test_a_stop_sent_after_the_timer_was_due_resends_no_data_block():
+    """Its ack may be waiting unread; the timer's own callback resends once it has run."""
+    host, _ = synced_pair()
+    block = host.send(m.Reset(), now_s=0.0)
+    late_s = host.timer_deadline_s + 0.001
+    stop = host.send(m.Stop(), now_s=late_s)
+    assert stop == encode_block(BlockKind.IMMEDIATE, 0, encode_message(m.Stop()))
+    assert host.send_keepalive(late_s).count(block) == 0
+    assert host.data_to_send(late_s) == block  # the timer's turn
