@@ -4,12 +4,11 @@ The board's `outputs_safe` says what it commands, at once; the hardware follows 
 pace. The supervisor arms this at every shutdown the board reports, and every reading of a
 sensor that observes a channel is judged once its channel's time is up:
 
-| channel kind  | its sensor | reached safe when                     | within                          |
-|---------------|------------|---------------------------------------|---------------------------------|
-| depth         | position   | within 1 mm of the safe default       | (max - safe) / max rate + 0.5 s |
-| knead, tap    | speed      | below 5 % of max                      | max / max rate + 0.5 s          |
-| airbag        | pressure   | below 1 kPa                           | 3 s                             |
-| position      | position   | moved less than 2 mm in the last 0.5 s | 1 s                            |
+    depth       (position sensor)  within 1 mm of the safe default, after (max - safe) / max
+                                   rate + 0.5 s
+    knead, tap  (speed sensor)     below 5 % of max, after max / max rate + 0.5 s
+    airbag      (pressure sensor)  below 1 kPa, after 3 s
+    position    (position sensor)  moved less than 2 mm in the last 0.5 s, after 1 s
 
 A reading that has not got there by then is one problem, named with the channel, the reading
 and the bound; heat and cool have no bound (a surface cools at its own pace). A channel that is
