@@ -31,13 +31,14 @@ from massagectl.firmware_bridge.wire import PROTOCOL_VERSION, SEQUENCE_MODULUS, 
 from massagectl.routines.device import ChannelKind, DeviceProfile, SensorKind
 
 # How long the checks wait for what hardware.md says comes "at once": a block of 64 bytes takes
-# 5.6 ms at 115200 baud each way; 150 ms leaves room for a slow board and a busy host.
-ANSWER_S = 0.15
+# 5.6 ms at 115200 baud each way. The host's stop path gives a board 250 ms to confirm a STOP
+# before it closes the port (section 4.9), so a later answer fails a real host too.
+ANSWER_S = 0.25
 WATCHDOG_S = 0.5  # hardware.md 5
 # The watchdog must act after 500 ms of silence, neither much before nor after: the host's
 # frames are 50 ms apart, and a board samples its timer at least every telemetry period.
 WATCHDOG_EARLIEST_S = 0.45
-WATCHDOG_LATEST_S = 0.6
+WATCHDOG_LATEST_S = 0.65
 TELEMETRY_HZ = 20
 RANGE_READINGS = 5  # a reading out of range this many times in a row shuts the board down
 # A slew measured from telemetry: the steepest rise over this window, against the channel's

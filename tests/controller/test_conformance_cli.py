@@ -55,4 +55,4 @@ def test_conformance_fails_naming_the_section_of_a_broken_duty(simulator):
                          text=True, timeout=CHECK_LIMIT_S)
     assert run.returncode == 1, run.stdout + run.stderr
     assert any(line.startswith("FAIL  5     watchdog:") for line in run.stdout.splitlines())
-    assert "1 of " in run.stdout and "FAILED (section 5)" in run.stdout
+    assert "FAILED (section 5" in run.stdout.splitlines()[-1]
