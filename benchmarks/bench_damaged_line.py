@@ -18,7 +18,13 @@ bytes it accepts once. Then the session runs for the chosen time (or until somet
 then the line is cut (every byte dropped both ways) and the time until the host stops the
 session (supervisor trip or link lost) and until the board is safe (its watchdog) is measured.
 
+Each rate runs twice in the same process: "shipped" as the code stands, and "before", the naive
+settings this benchmark replaced (hardware.md protocol 3): telemetry stale after 0.5 s, all 16
+readings in one 63-byte SensorReport, a watchdog frame every 100 ms, the retransmission timeout
+bounded by Klipper's 5 s, and full DATA blocks after a loss.
+
 Columns:
+- approach: shipped or before.
 - damaged: p, the share of damaged bytes per direction.
 - ran s: simulated seconds the session ran before anything stopped it (the chosen time if
   nothing did), median and minimum over the seeds; "stopped by" names what ended the worst one.
@@ -41,6 +47,8 @@ import itertools
 import logging
 import statistics
 
+from massagectl.firmware_bridge import host_protocol, rto
+from massagectl.firmware_bridge import link as link_module
 from massagectl.firmware_bridge.faults import ByteFaults, FaultyTransport
 from massagectl.firmware_bridge.link import Link
 from massagectl.firmware_bridge.memory_transport import memory_pair
@@ -56,6 +64,7 @@ from massagectl.safety.fault_log import FaultLog
 from massagectl.safety.stop_path import StopPath
 from massagectl.safety.supervisor import Supervisor
 from massagectl.safety.verdicts import AdmittedPlan
+from massagectl.sim import board as board_module
 from massagectl.sim.attach import AttachedBoard
 from massagectl.sim.board import SimBoard
 from massagectl.sim.virtual_loop import VirtualTimeLoop
@@ -64,6 +73,26 @@ BAUD = 115200
 RATES = (0.0, 0.001, 0.01, 0.02, 0.03)
 BULK_S = 10.0
 CUT_WAIT_S = 5.0  # after the cut: the host's limits are 1-2 s, the board's watchdog 0.5 s
+
+
+# The settings before: (module, name, value), and the link's and supervisor's options.
+BEFORE = ((rto, "MAX_RTO_S", 5.0), (host_protocol, "SMALL_BLOCKS_AFTER_LOSS_S", 0.0),
+          (board_module, "SENSOR_VALUES_PER_REPORT", 17), (link_module, "CLOCK_SAMPLE_EVERY", 5))
+BEFORE_LINK = {"heartbeat_period_s": 0.1}
+BEFORE_STALE_S = 0.5
+
+
+@contextlib.contextmanager
+def approach(before: bool):
+    saved = [(module, name, getattr(module, name)) for module, name, _ in BEFORE]
+    if before:
+        for module, name, value in BEFORE:
+            setattr(module, name, value)
+    try:
+        yield (BEFORE_LINK if before else {}), (BEFORE_STALE_S if before else None)
+    finally:
+        for module, name, value in saved:
+            setattr(module, name, value)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -89,13 +118,13 @@ async def damaged_chair(rate: float, seed: int):
         await board_end.close()
 
 
-async def bulk_run(rate: float, seed: int) -> tuple[float, str]:
+async def bulk_run(rate: float, seed: int, link_options: dict) -> tuple[float, str]:
     """DATA payload bytes per second the board accepted once while the host kept its window
     full of display rows for BULK_S; and what ended the phase early, if anything."""
     loop = asyncio.get_running_loop()
     async with damaged_chair(rate, seed) as (_, attached, line):
         try:
-            link = await Link.open(line, load_device("chair"))
+            link = await Link.open(line, load_device("chair"), **link_options)
         except HandshakeError as error:
             return 0.0, f"handshake: {error.args[0][:40]}"
         before = board_accepted(attached)
@@ -114,18 +143,21 @@ async def bulk_run(rate: float, seed: int) -> tuple[float, str]:
         return goodput, ended
 
 
-async def session_run(rate: float, seed: int, run_s: float) -> dict:
+async def session_run(rate: float, seed: int, run_s: float, link_options: dict,
+                      stale_s: float | None) -> dict:
     loop = asyncio.get_running_loop()
     device = load_device("chair")
     async with damaged_chair(rate, seed) as (board, _, line):
         try:
-            link = await Link.open(line, device)
+            link = await Link.open(line, device, **link_options)
         except HandshakeError as error:
             return {"ran_s": 0.0, "stopped_by": f"handshake failed: {error.args[0][:40]}",
                     "retransmits_per_min": 0.0, "gaps_ms": []}
         result: dict = {}
         stop_path = StopPath(link, FaultLog(None))
         supervisor = Supervisor(device, stop_path, clock_hz=link.identity.info.clock_hz)
+        if stale_s is not None:
+            supervisor.stale_after_s = stale_s
         arrivals: dict[int, list[float]] = {}  # per report (first sensor): host arrival times
 
         def on_message(message: object) -> None:
@@ -203,32 +235,37 @@ def main() -> None:
     seeds, run_s = (2, 60.0) if args.quick else (5, 120.0)
     print(f"relax on the chair, {seeds} seeds x {run_s:g} simulated s per damage rate; "
           "damage p per byte, each direction (half dropped, half changed)\n")
-    print("| damaged | ran s (median / min) | stopped by (worst run) | goodput B/s (links lost) | "
-          "retransmits/min | telemetry gap ms p50 / p99 / max | cut -> host stops ms "
-          "(median / max) | cut -> board safe ms (median / max) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| approach | damaged | ran s (median / min) | stopped by (worst run) | goodput B/s "
+          "(links lost) | retransmits/min | telemetry gap ms p50 / p99 / max | cut -> host "
+          "stops ms (median / max) | cut -> board safe ms (median / max) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for rate in RATES:
-        runs, bulk = [], []
+        for before in (False, True):
+            print(row(rate, before, seeds, run_s), flush=True)
+
+
+def row(rate: float, before: bool, seeds: int, run_s: float) -> str:
+    runs, bulk = [], []
+    with approach(before) as (link_options, stale_s):
         for seed in range(seeds):
             with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
-                bulk.append(runner.run(bulk_run(rate, seed)))
+                bulk.append(runner.run(bulk_run(rate, seed, link_options)))
             with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
-                runs.append(runner.run(session_run(rate, seed, run_s)))
-        ran = [r["ran_s"] for r in runs]
-        worst = min(runs, key=lambda r: r["ran_s"])
-        gaps = [g for r in runs for g in r["gaps_ms"]] or [float("nan")]
-        host = [r["cut_host_ms"] for r in runs if "cut_host_ms" in r]
-        board = [r["cut_board_ms"] for r in runs if "cut_board_ms" in r]
-        cut_host = f"{statistics.median(host):.0f} / {max(host):.0f}" if host else "-"
-        cut_board = f"{statistics.median(board):.0f} / {max(board):.0f}" if board else "-"
-        print(f"| {rate * 100:g} % | {statistics.median(ran):.1f} / {min(ran):.1f} | "
-              f"{worst['stopped_by'] or '-'} | "
-              f"{statistics.median(g for g, _ in bulk):.0f} "
-              f"({sum(bool(e) for _, e in bulk)} lost) | "
-              f"{statistics.median(r['retransmits_per_min'] for r in runs):.1f} | "
-              f"{percentile(gaps, 0.5):.0f} / {percentile(gaps, 0.99):.0f} / {max(gaps):.0f} | "
-              f"{cut_host} | {cut_board} |", flush=True)
-
+                runs.append(runner.run(session_run(rate, seed, run_s, link_options, stale_s)))
+    ran = [r["ran_s"] for r in runs]
+    worst = min(runs, key=lambda r: r["ran_s"])
+    gaps = [g for r in runs for g in r["gaps_ms"]] or [float("nan")]
+    host = [r["cut_host_ms"] for r in runs if "cut_host_ms" in r]
+    board = [r["cut_board_ms"] for r in runs if "cut_board_ms" in r]
+    cut_host = f"{statistics.median(host):.0f} / {max(host):.0f}" if host else "-"
+    cut_board = f"{statistics.median(board):.0f} / {max(board):.0f}" if board else "-"
+    return (f"| {'before' if before else 'shipped'} | {rate * 100:g} % | "
+            f"{statistics.median(ran):.1f} / {min(ran):.1f} | {worst['stopped_by'] or '-'} | "
+            f"{statistics.median(g for g, _ in bulk):.0f} "
+            f"({sum(bool(e) for _, e in bulk)} lost) | "
+            f"{statistics.median(r['retransmits_per_min'] for r in runs):.1f} | "
+            f"{percentile(gaps, 0.5):.0f} / {percentile(gaps, 0.99):.0f} / {max(gaps):.0f} | "
+            f"{cut_host} | {cut_board} |")
 
 if __name__ == "__main__":
     main()
