@@ -11,11 +11,14 @@ from massagectl.firmware_bridge.messages import (
     ClearFault,
     DeviceInfo,
     DeviceState,
+    FaultCode,
+    FaultReport,
     Heartbeat,
     HostStopCause,
     Identify,
     RemoteKey,
     Reset,
+    ScheduleSegment,
     SetChannelMask,
     SetIntensity,
     StatusReport,
@@ -173,3 +176,11 @@ def test_each_simulated_chair_has_its_own_serial_number_and_the_display_size():
         infos.append(info)
     assert infos[0].serial_number == "SIM-chair-1" and infos[1].serial_number == "SIM-chair-2"
     assert (infos[0].display_rows, infos[0].display_cols) == (DISPLAY_ROWS, DISPLAY_COLUMNS)
+
+
+def test_a_segment_for_a_channel_the_board_lacks_is_reported_with_index_minus_one():
+    host = Host("pad")  # four channels
+    host.messages()
+    host.send(ScheduleSegment(20, host.board.clock_now, 1000, 0.0, 0.0))
+    [fault] = host.messages(FaultReport)
+    assert fault.code is FaultCode.BAD_SEGMENT and fault.index == -1
