@@ -116,12 +116,15 @@ class ReachedSafe:
                 f"the shutdown (safe below {rule.target:g})")
 
     def _judge_drive(self, rule: _Rule, value: float, board_s: float) -> str | None:
+        deadline_s = rule.deadline_s
+        if deadline_s is None:
+            return None
         if rule.still_from is None or abs(value - rule.still_from[1]) >= DRIVE_STILL_MM:
             rule.still_from = (board_s, value)
         elif board_s - rule.still_from[0] >= DRIVE_STILL_WINDOW_S:
             rule.deadline_s = None  # it stands
             return None
-        if board_s < rule.deadline_s:
+        if board_s < deadline_s:
             return None
         rule.deadline_s = None
         return (f"{rule.channel_id} still moving {rule.within_s:.1f} s after the shutdown "
