@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import statistics
@@ -39,7 +40,7 @@ sys.path.insert(0, str(REPO))
 
 import aiomqtt  # noqa: E402
 from bench_codec import percentile  # noqa: E402
-from massagectl.controller.service.operations import ChairState, Origin  # noqa: E402
+from massagectl.controller.service.operations import ChairState, Origin, Refused  # noqa: E402
 from massagectl.firmware_bridge import messages as m  # noqa: E402
 from massagectl.mqtt_bridge import bridge as bridge_module  # noqa: E402
 
@@ -85,12 +86,7 @@ async def stop_latencies_ms(service, client: aiomqtt.Client, node: str, repeat: 
     rng = random.Random(7)
     samples = []
     for _ in range(repeat):
-        await wait_state(service, ChairState.IDLE, ChairState.FAULT)
-        if service.state() is ChairState.FAULT:
-            # A stop during a session's start can latch a fault (counted and reported); the
-            # benchmark clears it as a person would after checking the chair.
-            FAULTS_AFTER_STOP[row] = FAULTS_AFTER_STOP.get(row, 0) + 1
-            service.clear_faults(Origin.SERVICE)
+        await ready_for_a_session(service, row)
         service.start(ROUTINE, Origin.SERVICE)
         await wait_state(service, ChairState.RUNNING)
         if not right_after_start:  # a person presses stop at some moment of the session
@@ -102,11 +98,22 @@ async def stop_latencies_ms(service, client: aiomqtt.Client, node: str, repeat: 
         await client.publish(f"massagectl/{node}/stop/set", "", qos=0)
         await asyncio.wait_for(clock.written.wait(), 10)
         samples.append((clock.written_ns - started_ns) / 1e6)
-        await wait_state(service, ChairState.IDLE, ChairState.FAULT)
+    await ready_for_a_session(service, row)
+    return samples
+
+
+async def ready_for_a_session(service, row: str) -> None:
+    """Idle again. A stop during a session's start can latch a fault (counted and reported);
+    the benchmark clears it, as a person would after checking the chair, until the board's
+    own latch is cleared too."""
+    await wait_state(service, ChairState.IDLE, ChairState.FAULT)
     if service.state() is ChairState.FAULT:
         FAULTS_AFTER_STOP[row] = FAULTS_AFTER_STOP.get(row, 0) + 1
-        service.clear_faults(Origin.SERVICE)
-    return samples
+    while service.state() is not ChairState.IDLE:
+        with contextlib.suppress(Refused):
+            service.clear_faults(Origin.SERVICE)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wait_state(service, ChairState.IDLE), 2.0)
 
 
 async def measure(broker: Mosquitto, folder: Path, repeat: int, naive_too: bool):
