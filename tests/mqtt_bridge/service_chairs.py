@@ -22,7 +22,8 @@ CONNECT_TIMEOUT_S = 30.0
 
 @asynccontextmanager
 async def service_with_bridge(folder: Path, broker: Mosquitto, *, remote_start: bool = True,
-                              serial: int | str = 1, **bridge_options) -> AsyncIterator[tuple[ChairService, MqttBridge]]:
+                              serial: int | str = 1, **bridge_options,
+                              ) -> AsyncIterator[tuple[ChairService, MqttBridge]]:
     options = service_options(folder)
     config = options.config.model_copy(update={
         "session": SessionSettings(body_scan=False, allow_remote_start=remote_start)})

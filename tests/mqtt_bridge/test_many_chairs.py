@@ -9,6 +9,7 @@ from .harness import observing
 from .service_chairs import service_with_bridge
 
 CHAIRS = 20
+SEVENTH = "massagectl/chair_sim-chair-7"
 
 
 def test_twenty_chairs_on_one_broker(tmp_path, broker, run_real_time):
@@ -26,9 +27,9 @@ def test_twenty_chairs_on_one_broker(tmp_path, broker, run_real_time):
                 services[node] = service
             for node in nodes:
                 await seen.wait_for(f"massagectl/{node}/state")
-            await seen.client.publish("massagectl/chair_sim-chair-7/intensity/set", "5", qos=1)
-            answer = await seen.wait_json("massagectl/chair_sim-chair-7/response")
-            await seen.wait_json("massagectl/chair_sim-chair-7/state", lambda s: s["intensity"] == 5)
+            await seen.client.publish(f"{SEVENTH}/intensity/set", "5", qos=1)
+            answer = await seen.wait_json(f"{SEVENTH}/response")
+            await seen.wait_json(f"{SEVENTH}/state", lambda s: s["intensity"] == 5)
             intensities = {node: service.snapshot().intensity
                            for node, service in services.items()}
             configs = list({str(m.topic): json.loads(m.payload) for m in seen.messages
