@@ -78,6 +78,8 @@ async def wait_state(service, *states: ChairState) -> None:
 
 
 FAULTS_AFTER_STOP: dict[str, int] = {}  # row -> stops that left a latched fault
+FAILED_STARTS: dict[str, int] = {}  # row -> sessions the service failed to start
+START_TIMEOUT_S = 10.0
 
 
 async def stop_latencies_ms(service, client: aiomqtt.Client, node: str, repeat: int,
@@ -87,8 +89,12 @@ async def stop_latencies_ms(service, client: aiomqtt.Client, node: str, repeat: 
     samples = []
     for _ in range(repeat):
         await ready_for_a_session(service, row)
-        service.start(ROUTINE, Origin.SERVICE)
-        await wait_state(service, ChairState.RUNNING)
+        try:
+            service.start(ROUTINE, Origin.SERVICE)
+            await asyncio.wait_for(wait_state(service, ChairState.RUNNING), START_TIMEOUT_S)
+        except (Refused, TimeoutError):  # the service could not start one: not a stop sample
+            FAILED_STARTS[row] = FAILED_STARTS.get(row, 0) + 1
+            continue
         if not right_after_start:  # a person presses stop at some moment of the session
             await asyncio.sleep(rng.uniform(*MID_SESSION_S))
         clock = StopClock(service.chair.link)
@@ -237,6 +243,8 @@ def main() -> None:
                     process.wait(30)
             print_latencies(f"{args.chairs} chairs on one broker ({running} neighbours running "
                             "a session), the same stops", rows)
+            if FAILED_STARTS:
+                print(f"\nSessions the service failed to start (no sample): {FAILED_STARTS}")
             if FAULTS_AFTER_STOP:
                 print(f"\nStops that left a latched fault (the service's, cleared by the "
                       f"benchmark): {FAULTS_AFTER_STOP}")
