@@ -235,8 +235,11 @@ class IdentityCollector:
     info: DeviceInfo | None = None
     channels: dict[int, ChannelInfo] = field(default_factory=dict)
     sensors: dict[int, SensorInfo] = field(default_factory=dict)
+    received: int = 0  # parts of answers received, repeats included
 
     def add(self, message: object) -> None:
+        if isinstance(message, DeviceInfo | ChannelInfo | SensorInfo):
+            self.received += 1
         if isinstance(message, DeviceInfo):
             self.info = message
         elif isinstance(message, ChannelInfo):
@@ -245,7 +248,7 @@ class IdentityCollector:
             self.sensors[message.index] = message
 
     def parts(self) -> int:
-        """How many parts of the answer have arrived (it grows while the answer comes in)."""
+        """How many distinct parts of the answer have arrived."""
         return (self.info is not None) + len(self.channels) + len(self.sensors)
 
     def identity(self) -> DeviceIdentity | None:

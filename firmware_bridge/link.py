@@ -51,7 +51,7 @@ from massagectl.firmware_bridge.intent import ImmediateIntent
 from massagectl.firmware_bridge.segment_check import segment_problems
 from massagectl.firmware_bridge.serial_transport import DEFAULT_BAUD, SerialTransport
 from massagectl.firmware_bridge.transport import Transport
-from massagectl.firmware_bridge.wire import PROTOCOL_VERSION
+from massagectl.firmware_bridge.wire import PROTOCOL_VERSION, SILENCE_LIMIT_S
 from massagectl.routines.device import DeviceProfile
 from massagectl.routines.errors import (
     FaultLatchedError,
@@ -65,15 +65,11 @@ log = logging.getLogger(__name__)
 
 # Five frames per 500 ms board watchdog period: four in a row may be lost to a bad line before
 # the board shuts down.
-HEARTBEAT_PERIOD_S = 0.1
+HEARTBEAT_PERIOD_S = 0.05
 # One of those five is a Heartbeat the board answers with its clock: two clock samples and
 # round trips a second are plenty for a crystal that drifts by parts per million (Klipper asks
 # about once a second), and the other four cost the board no answer and the host no work.
-CLOCK_SAMPLE_EVERY = 5
-# The board sends telemetry at 20 Hz and its status at 2 Hz whatever the host does, and
-# answers two heartbeats a second (every frame once it has been quiet for half a second): a
-# second of silence means the board or the cable is gone.
-SILENCE_LIMIT_S = 1.0
+CLOCK_SAMPLE_EVERY = 10
 ACK_LIMIT_S = 2.0  # a block unacked this long despite retransmissions: the board is not listening
 HANDSHAKE_TIMEOUT_S = 2.0  # sync, identify and safe start each get this long
 HANDSHAKE_RETRY_S = 0.25  # re-ask (Heartbeat, Identify, QueryStatus) this often while waiting
@@ -130,6 +126,8 @@ class Link:
         self.safe_start = safe_start
         self.state = LinkState.CONNECTING
         self.lost_reason: str | None = None
+        self.board_restarted = False  # the link was lost because the board restarted
+        self.restart_detail = ""  # how the restart showed
         self.identity: DeviceIdentity | None = None
         self.status: m.StatusReport | None = None
         self.initial_status: m.StatusReport | None = None
@@ -180,6 +178,7 @@ class Link:
     async def _connect(self, transport: Transport) -> None:
         self.state = LinkState.CONNECTING
         self.lost_reason = None
+        self.board_restarted = False
         self._lost.clear()
         self._transport = transport
         self.identity = None
@@ -198,7 +197,9 @@ class Link:
         await self._until(lambda: collector.identity() is not None,
                           lambda: self._send_queued(m.Identify()),
                           f"no complete answer from {name} to identify",
-                          progress=collector.parts)
+                          # A board that keeps answering is heard, even while a damaged line
+                          # eats the one part still missing: wait on, up to the patience.
+                          progress=lambda: collector.received)
         self._collector = None
         identity = collector.identity()
         differences = map_differences(identity, self.profile)
@@ -448,10 +449,12 @@ class Link:
                 await asyncio.sleep(RECONNECT_RETRY_S)
 
     async def close(self, stop: bool = True) -> None:
-        """Stop the board (unless `stop=False`), then release the port."""
+        """Stop the board (unless `stop=False`, or a Stop was sent since the last Reset: the
+        stop path counts its own), then release the port."""
         if self.state is LinkState.CLOSED:
             return
-        if stop and self._transport is not None and not self._transport.closed:
+        if (stop and not self._intent.stopped and self._transport is not None
+                and not self._transport.closed):
             self.send_immediate(m.Stop())
         self.state = LinkState.CLOSED
         self.lost_reason = self.lost_reason or "closed"
@@ -495,6 +498,14 @@ class Link:
             self._lose(str(error))
             return False
         return True
+
+    def _lose_to_restart(self, how: str) -> None:
+        """The board restarted: its queue and state are gone, so the link is lost (the session
+        ends; reconnect() runs the whole handshake again on the same port)."""
+        if self.state is LinkState.CONNECTED:
+            self.board_restarted = True
+            self.restart_detail = how
+        self._lose(f"the board restarted: {how}")
 
     def _lose(self, reason: str) -> None:
         if self.state in (LinkState.LOST, LinkState.CLOSED):
@@ -588,7 +599,7 @@ class Link:
         if self.state is LinkState.CONNECTED and abs(deviation_s) > (
             CLOCK_JUMP_LIMIT_S + (received_s - sent_s)
         ):
-            self._lose(f"the board's clock jumped by {deviation_s:.3f} s: it restarted")
+            self._lose_to_restart(f"its clock jumped by {deviation_s:.3f} s")
 
     def _on_status(self, report: m.StatusReport) -> None:
         previous, self.status = self.status, report
@@ -598,7 +609,7 @@ class Link:
         # after a report without it (or as a jump of its clock, _on_clock).
         if report.stop_cause is m.StopCause.POWER_ON and (
                 previous is None or previous.stop_cause is not m.StopCause.POWER_ON):
-            self._lose("the board restarted (power on)")
+            self._lose_to_restart("it reported power on")
             return
         for message in self._intent.repairs(report):
             self.send_immediate(message)

@@ -66,6 +66,15 @@ MAX_CHANNELS = 32
 MAX_SENSORS = 64
 INTENSITY_SCALE_MAX_PERMILLE = 1000  # SetIntensity never asks for more than 1.0
 
+# The host's time limits that a board maker must know (hardware.md sections 4.4 and 5).
+# The board sends telemetry at 20 Hz and its status at 2 Hz whatever the host does, and
+# answers two heartbeats a second (every frame once it has been quiet for half a second): a
+# second of silence means the board or the cable is gone. A gap in telemetry shorter than this
+# is a damaged line the link rides through (no retransmission brings a report back; the next
+# sample replaces it), so the supervisor calls telemetry stale after the same second.
+SILENCE_LIMIT_S = 1.0
+TELEMETRY_STALE_S = SILENCE_LIMIT_S
+
 
 class BlockKind(IntEnum):
     """High nibble of the control byte."""

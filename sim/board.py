@@ -56,8 +56,8 @@ from massagectl.firmware_bridge.messages import (
     StatusReport,
     StopCause,
 )
-from massagectl.firmware_bridge.wire import MAX_SENSOR_VALUES_PER_REPORT, MAX_SERIAL_NUMBER_BYTES
-from massagectl.routines.device import DeviceProfile
+from massagectl.firmware_bridge.wire import MAX_SERIAL_NUMBER_BYTES
+from massagectl.routines.device import ChannelKind, DeviceProfile
 from massagectl.sim import registry
 from massagectl.sim.board_faults import FaultSwitches
 from massagectl.sim.clock import DEFAULT_CLOCK_HZ, BoardClock, wrap_clock
@@ -85,9 +85,16 @@ QUEUE_CAPACITY = DEFAULT_QUEUE_CAPACITY
 MOTOR_STALL_S = 10.0
 # Movement smaller than this is no encoder pulse.
 STALL_PROGRESS_MM = 1.0
-# The most values one SensorReport carries (one wire block of 64 bytes): a chair's 16 sensors
-# go in one report per sample.
-SENSOR_VALUES_PER_REPORT = MAX_SENSOR_VALUES_PER_REPORT
+# Readings per SensorReport: a block of at most 7 + 8 x 3 + 5 = 36 bytes (hardware.md 5,
+# telemetry). Half the wire's 17: on a line that damages 2 % of its bytes a 36-byte block
+# arrives with probability 0.48 where a 63-byte one does 0.28, so a sensor goes a second
+# without a reading (twenty lost in a row) once in days instead of every minute, for 14 % more
+# telemetry bytes.
+SENSOR_VALUES_PER_REPORT = 8
+# The thermal cut-off of a heat zone (a thermal fuse in series with the element, as heating pads
+# carry) opens this far above the channel's hard max at the contact surface: 48 C on the chair,
+# where a burn takes about 20 minutes, so a welded relay is cut off long before it burns.
+THERMAL_CUTOFF_MARGIN_C = 3.0
 # FaultReport fields on the wire: value as signed 32-bit thousandths, index as a signed byte.
 FAULT_VALUE_LIMIT = 2_000_000.0
 FAULT_INDEX_MAX = 127
@@ -177,6 +184,11 @@ class SimBoard(HostMessageHandling):
         self.latched_cause: StopCause | None = None
         self._all_channels_mask = (1 << len(channels)) - 1
         self._actual_readers = [self.plant.actual_reader(i) for i in range(len(channels))]
+        # Heat zones whose cut-off opens at a contact temperature (C), and those whose cut-off
+        # has opened: it stays open (the hardware needs service), whatever the firmware does.
+        self._cutoff_c = {i: c.max + THERMAL_CUTOFF_MARGIN_C for i, c in enumerate(channels)
+                          if c.kind is ChannelKind.HEAT and i in self.plant.zones}
+        self.cutoff_open: set[int] = set()
         self.faults = FaultSwitches(self)
         self.health = registry.BoardHealth(self.name, self._outputs, self._safe_outputs)
         registry.register(self, self.health)
@@ -275,7 +287,7 @@ class SimBoard(HostMessageHandling):
         event = min(self._next_telemetry_ticks, self._next_status_ticks)
         if self._boundary_ticks is not None and self._boundary_ticks < event:
             event = self._boundary_ticks
-        if self._watchdog_armed and self.state is DeviceState.READY:
+        if self._watchdog_armed and self.state is DeviceState.READY and not self.faults.no_watchdog:
             deadline = self._last_frame_ticks + self._watchdog_ticks
             if deadline < event:
                 event = deadline
@@ -305,6 +317,7 @@ class SimBoard(HostMessageHandling):
             self._watchdog_armed
             and self.state is DeviceState.READY
             and ticks >= self._last_frame_ticks + self._watchdog_ticks
+            and not self.faults.no_watchdog
         ):
             self._shut_down(StopCause.WATCHDOG)
         if ticks >= self._next_telemetry_ticks:
@@ -327,7 +340,7 @@ class SimBoard(HostMessageHandling):
         slews = self._slews
         for index, (schedule, rule) in enumerate(zip(self._schedules, self._output_rules)):
             running = schedule.running
-            if running is None or not mask >> index & 1:
+            if running is None or not mask >> index & 1 or index in self.cutoff_open:
                 outputs[index] = rule.safe
                 if running is not None:
                     slews[index] = None  # disabled: it rises again from safe when enabled
@@ -399,14 +412,28 @@ class SimBoard(HostMessageHandling):
                 [read() for read in self._actual_readers],
                 values,
             )
+        self._check_thermal_cutoffs()  # hardware: it acts in SHUTDOWN too (a welded relay)
         if self.state is not DeviceState.READY:
             return
-        if trip is not None:
+        if trip is not None and not (trip[0] is Trip.SENSOR_RANGE and self.faults.no_range_check):
             kind, index, value = trip
             self._fault(_FAULT_CODE_OF_TRIP[kind], index, value)
             self._shut_down(_STOP_CAUSE_OF_TRIP[kind])
             return
         self._check_stalls()
+
+    def _check_thermal_cutoffs(self) -> None:
+        zones = self.plant.zones
+        for index, cutoff_c in self._cutoff_c.items():
+            zone = zones[index]
+            if index in self.cutoff_open:
+                zone.stuck_on = False  # the open fuse powers nothing, welded relay or not
+            elif zone.contact_c > cutoff_c:
+                self.cutoff_open.add(index)
+                zone.stuck_on = False
+                self._refresh_outputs()
+                self._fault(FaultCode.THERMAL_CUTOFF, index, zone.contact_c)
+                self._shut_down(StopCause.THERMAL_CUTOFF)
 
     def _check_stalls(self) -> None:
         for index, drive in self.plant.drives.items():

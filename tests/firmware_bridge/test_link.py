@@ -252,10 +252,12 @@ def test_heartbeats_keep_the_watchdog_fed_and_the_clock_true_on_a_damaged_line(r
     trips, state, error_ticks, error_s, counters = run_virtual_time(scenario())
     assert trips == [] and state is LinkState.CONNECTED
     assert error_ticks <= error_s * 1_000_000 and error_s < 0.002
-    assert counters.heartbeats_answered > 0.6 * counters.heartbeats_sent
+    # A Heartbeat and its ClockReport (16 bytes) both arrive with probability 0.98**16 = 0.72;
+    # the answers that do keep the clock within 2 ms.
+    assert counters.heartbeats_answered > 0.5 * counters.heartbeats_sent
 
 
-def test_the_watchdog_is_fed_every_100_ms_and_only_one_frame_in_five_asks_for_the_clock(
+def test_the_watchdog_is_fed_every_50_ms_and_only_one_frame_in_ten_asks_for_the_clock(
         run_virtual_time):
     async def scenario():
         link, board = await open_pair()
@@ -269,9 +271,9 @@ def test_the_watchdog_is_fed_every_100_ms_and_only_one_frame_in_five_asks_for_th
 
     sent, trips, counters = run_virtual_time(scenario())
     assert trips == []
-    assert sent.count(m.Heartbeat) + sent.count(m.KeepAlive) == len(sent) == 100
+    assert sent.count(m.Heartbeat) + sent.count(m.KeepAlive) == len(sent) == 200
     assert sent.count(m.Heartbeat) == 20  # two clock samples a second
-    assert counters.keepalives_sent >= 80
+    assert counters.keepalives_sent >= 180
     assert counters.heartbeats_answered == counters.heartbeats_sent  # a clean line
 
 
@@ -388,7 +390,7 @@ def test_a_board_that_stops_answering_is_asked_on_every_frame_until_it_answers(r
         return asked, state, board.watchdog_trips
 
     asked, state, trips = run_virtual_time(scenario())
-    assert asked == [m.Heartbeat] * 3  # every 100 ms, no KeepAlive while the board is quiet
+    assert asked == [m.Heartbeat] * 6  # every 50 ms, no KeepAlive while the board is quiet
     assert state is LinkState.CONNECTED and trips == []
 
 
@@ -415,3 +417,22 @@ def test_a_failure_handling_what_the_board_sent_loses_the_link_and_stops(run_vir
     reason, last = run_virtual_time(scenario())
     assert "handling what the board sent failed: RuntimeError" in reason
     assert last == m.Stop()  # the board is told to stop, not left running unwatched
+
+
+@pytest.mark.parametrize("stopped_before", [False, True])
+def test_closing_stops_the_board_unless_a_stop_was_already_sent(run_virtual_time,
+                                                               stopped_before):
+    """So a stop path that gives up after N STOPs and closes the port has sent N, not N + 1."""
+
+    async def scenario():
+        link, board = await open_pair()
+        if stopped_before:
+            link.send_immediate(m.Stop())
+        await asyncio.sleep(0.1)
+        before = link.counters.immediate_sent
+        await link.close()
+        after = link.counters.immediate_sent
+        await board.close()
+        return after - before
+
+    assert run_virtual_time(scenario()) == (0 if stopped_before else 1)
