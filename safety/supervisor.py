@@ -168,7 +168,9 @@ class Supervisor:
         self._plan_origin_s = 0.0 if anchor_clock is None else self.clock.seconds(anchor_clock)
         self._last_seen = [host_s] * len(self.device.sensors)
         self.chair_time.run(host_s)
-        self.runtime.begin()
+        self.runtime.begin(admitted_rise={
+            limits.index: limits.max_rise_per_s for limits in self.limits.channels
+            if limits.max_rise_per_s is not None})
         self.session_active = True
 
     def end_session(self, host_s: float | None = None) -> None:
