@@ -1,8 +1,8 @@
 """Whatever a person presses, in any order, and whatever the board does wrong: a hypothesis state
-machine drives a session on the simulated chair in virtual time, with pause, resume, intensity
-up and down, zones off and on, heat, stop from every source and injected board faults, and after
-every step checks on the board's own trace (tests.controller.board_oracle, not the code under
-test) that:
+machine drives a session on the simulated chair in virtual time, with pause and resume (the `p`
+key), intensity up and down, zones off and on, heat, stop from three sources and injected board
+faults, and after every step checks on the board's own trace (tests.controller.board_oracle,
+not the code under test) that:
 
 - time on the chair is at most the session timer plus the time stops take;
 - no heat zone was on longer than the heat timeout;
@@ -28,6 +28,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from massagectl.controller.app import terminal_key
 from massagectl.controller.service.chair import Chair
 from massagectl.controller.service.connection import connect
 from massagectl.controller.session.session import Session
@@ -125,21 +126,9 @@ class SessionMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.live)
     @rule(wait_s=st.floats(0.2, 20.0))
-    def pause(self, wait_s):
-        def pause():
-            if self.session.state is SessionState.RUNNING:
-                self.session.pause()
-
-        self._do(pause, wait_s)
-
-    @precondition(lambda self: self.live)
-    @rule(wait_s=st.floats(0.2, 20.0))
-    def resume(self, wait_s):
-        def resume():
-            if self.session.state is SessionState.PAUSED:
-                self.session.resume()
-
-        self._do(resume, wait_s)
+    def pause_key(self, wait_s):
+        """`p`: pause when running, resume when paused (the terminal's own key handler)."""
+        self._do(lambda: terminal_key(self.session, "p"), wait_s)
 
     @precondition(lambda self: self.live)
     @rule(levels=st.sampled_from([-4, -1, 1, 4]), wait_s=st.floats(0.05, 10.0))
