@@ -453,7 +453,7 @@ class Session:
         admitted = admit_or_raise(rest.plan, self.device, self.user, self.limits, mode="adapt",
                                   spent=self.chair.supervisor.chair_time.heat)
         for change in admitted.changes:  # one note per channel and reason, not per resume
-            note = f"after a pause, {change.channel} ended early ({change.why})"
+            note = f"after a pause, {change.channel}: {change.after} ({change.why})"
             if note not in self.notes:
                 self.notes.append(note)
         self._set(SessionEvent.RESUME)
