@@ -245,5 +245,5 @@ def _highest(values: np.ndarray) -> float:
 # CI: a bounded, derandomized set (the `ci` profile); fuzz: the profile's many examples.
 _CI = os.environ.get("HYPOTHESIS_PROFILE", "ci") == "ci"
 SessionMachine.TestCase.settings = settings(
-    settings.default, **({"max_examples": 10, "stateful_step_count": 12} if _CI else {}))
+    settings.default, **({"max_examples": 15, "stateful_step_count": 15} if _CI else {}))
 TestSessionMachine = SessionMachine.TestCase
