@@ -13,6 +13,7 @@ from typing import Protocol
 
 from massagectl.routines.device import ChannelKind, DeviceProfile, Sensor, SensorKind
 from massagectl.safety.channel_limits import ChannelLimits
+from massagectl.safety.element_watch import ElementOffWatch
 from massagectl.safety.faults import Fault, FaultCause
 from massagectl.safety.limits import HEAT_HARD_MAX_C
 from massagectl.safety.thermal_dose import DoseMeter
@@ -209,6 +210,19 @@ class TemperatureWatch(Watcher):
         return None
 
 
+class ElementWatch(Watcher):
+    """A heater or cooler that works while the thermostat has it off (safety.element_watch)."""
+
+    def __init__(self, sensor, channel_index, kind: ChannelKind):
+        super().__init__(sensor, channel_index)
+        self._model = ElementOffWatch(sensor.id, channel_index, kind)
+
+    def update(self, value, board_s, ctx):
+        index = self.channel_index
+        return self._model.update(value, board_s, ctx.commanded(index, board_s),
+                                  ctx.limits_for(index).channel.safe_default)
+
+
 class DriveWatch(Watcher):
     """A position sensor on a drive: motor stall and end stops."""
 
@@ -304,6 +318,11 @@ def watchers_for(device: DeviceProfile) -> list[tuple[Watcher, ...]]:
             watchers.append(TemperatureWatch(sensor, index))
             watchers.append(FrozenWatch(sensor, index, FROZEN_TEMPERATURE_S,
                                         FROZEN_TEMPERATURE_GAP_C, when_off=False))
+        if sensor.kind is SensorKind.TEMPERATURE and channel and channel.zone is not None:
+            # Every heat or cool channel on the sensor's zone (a thermoelectric zone has both).
+            watchers += [ElementWatch(sensor, i, c.kind) for i, c in enumerate(device.channels)
+                         if c.kind in (ChannelKind.HEAT, ChannelKind.COOL)
+                         and c.zone is channel.zone]
         elif sensor.kind is SensorKind.POSITION and channel is not None:
             watchers.append(DriveWatch(sensor, index, channel.min, channel.max))
         elif sensor.kind is SensorKind.OCCUPANCY:

@@ -21,6 +21,8 @@ class FaultCause(StrEnum):
     HEAT_TIMEOUT = "heat_timeout"  # a heat zone on longer than the heat timeout
     STUCK_VALVE = "stuck_valve"  # pressure does not follow the set point down
     HEATER_STUCK_ON = "heater_stuck_on"  # temperature rises with the heat off
+    COOLER_STUCK_ON = "cooler_stuck_on"  # temperature falls with the cooling off
+    HEATER_NOT_HEATING = "heater_not_heating"  # the heat failed, or its cut-off opened
     STALE_TELEMETRY = "stale_telemetry"
     SENSOR_OUT_OF_RANGE = "sensor_out_of_range"
     SENSOR_STUCK = "sensor_stuck"  # a reading frozen while its controller drives hard
