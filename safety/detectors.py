@@ -9,18 +9,18 @@ whether a session runs. Thresholds are named below with the reason for each.
 from __future__ import annotations
 
 from collections import deque
-from typing import Protocol
 
-from massagectl.routines.device import ChannelKind, DeviceProfile, Sensor, SensorKind
+from massagectl.routines.device import ChannelKind, DeviceProfile, SensorKind
 from massagectl.safety.channel_limits import ChannelLimits
 from massagectl.safety.element_watch import ElementOffWatch
-from massagectl.safety.faults import Fault, FaultCause
+from massagectl.safety.faults import FaultCause
 from massagectl.safety.limits import HEAT_HARD_MAX_C
+from massagectl.safety.plausibility import FollowWatch, PumpWatch
 from massagectl.safety.thermal_dose import DoseMeter
+from massagectl.safety.watcher import CONFIRM_READINGS, Context, Watcher
 
-# A limit must be exceeded by this many readings in a row: one reading may be a noise spike;
-# two at the board's 20 Hz is 0.1 s, still far inside any harm.
-CONFIRM_READINGS = 2
+__all__ = ["CONFIRM_READINGS", "Context", "Watcher", "watchers_for"]
+
 # Measured pressure may exceed its cap by the board's bang-bang band (0.3 kPa), sensor noise and
 # the overshoot of a pump at full flow before that is a fault.
 OVER_PRESSURE_MARGIN_KPA = 1.5
@@ -65,36 +65,6 @@ FROZEN_TEMPERATURE_GAP_C = 3.0
 # Someone shifting their weight lifts off the seat for a moment; a second empty means they
 # got up (and hands may be near the mechanism).
 SEAT_VACATED_S = 1.0
-
-
-class Context(Protocol):
-    session_active: bool
-
-    def limits_for(self, channel_index: int) -> ChannelLimits: ...
-
-    def commanded(self, channel_index: int, board_s: float) -> float | None:
-        """The effective set point at `board_s` (None: the channel is in its safe state)."""
-
-
-class Watcher:
-    """Base: the sensor, its channel and the confirm counter."""
-
-    def __init__(self, sensor: Sensor, channel_index: int | None) -> None:
-        self.sensor = sensor
-        self.channel_index = channel_index
-        self._count = 0
-
-    def confirmed(self, condition: bool) -> bool:
-        self._count = self._count + 1 if condition else 0
-        return self._count >= CONFIRM_READINGS
-
-    def fault(self, cause: FaultCause, detail: str, value: float, **extra) -> Fault:
-        values = {self.sensor.id: (value, str(self.sensor.unit))}
-        values.update(extra)
-        return Fault(cause, f"{self.sensor.id}: {detail}", values=values)
-
-    def update(self, value: float, board_s: float, ctx: Context) -> Fault | None:
-        raise NotImplementedError
 
 
 class RangeWatch(Watcher):
@@ -311,6 +281,7 @@ def watchers_for(device: DeviceProfile) -> list[tuple[Watcher, ...]]:
         watchers: list[Watcher] = [RangeWatch(sensor, index)]
         if sensor.kind is SensorKind.PRESSURE and channel and channel.kind is ChannelKind.AIRBAG:
             watchers.append(PressureWatch(sensor, index))
+            watchers.append(PumpWatch(sensor, index))
             watchers.append(FrozenWatch(sensor, index, FROZEN_PRESSURE_S,
                                         FROZEN_PRESSURE_GAP_KPA, when_off=True))
         elif (sensor.kind is SensorKind.TEMPERATURE and channel
@@ -323,6 +294,9 @@ def watchers_for(device: DeviceProfile) -> list[tuple[Watcher, ...]]:
             watchers += [ElementWatch(sensor, i, c.kind) for i, c in enumerate(device.channels)
                          if c.kind in (ChannelKind.HEAT, ChannelKind.COOL)
                          and c.zone is channel.zone]
+        elif (sensor.kind is SensorKind.SPEED and channel
+              and channel.kind in (ChannelKind.KNEAD, ChannelKind.TAP)):
+            watchers.append(FollowWatch(sensor, index))
         elif sensor.kind is SensorKind.POSITION and channel is not None:
             watchers.append(DriveWatch(sensor, index, channel.min, channel.max))
         elif sensor.kind is SensorKind.OCCUPANCY:

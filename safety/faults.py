@@ -26,6 +26,8 @@ class FaultCause(StrEnum):
     STALE_TELEMETRY = "stale_telemetry"
     SENSOR_OUT_OF_RANGE = "sensor_out_of_range"
     SENSOR_STUCK = "sensor_stuck"  # a reading frozen while its controller drives hard
+    SENSOR_IMPLAUSIBLE = "sensor_implausible"  # a reading its command or other sensors belie
+    SEAT_IMPLAUSIBLE = "seat_implausible"  # "occupied", yet rollers and airbags find nobody
     MOTOR_STALL = "motor_stall"
     END_STOP = "end_stop"  # a drive measured beyond its end stop
     SEAT_VACATED = "seat_vacated"

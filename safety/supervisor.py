@@ -38,6 +38,7 @@ from massagectl.safety.detectors import TemperatureWatch, watchers_for
 from massagectl.safety.fault_log import LogEvent
 from massagectl.safety.faults import Fault, FaultCause, FaultLatch
 from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
+from massagectl.safety.plausibility import SeatCheck
 from massagectl.safety.runtime_limits import RuntimeLimits
 from massagectl.safety.segment_guard import SegmentGuard
 from massagectl.safety.stop_path import StopPath, StopSource
@@ -95,6 +96,10 @@ class Supervisor:
         self.guard = SegmentGuard(self.baseline, self.schedule)
         self._index_of = {channel.id: i for i, channel in enumerate(device.channels)}
         self.watchers = watchers_for(device)
+        self.readings: list[float] = [math.nan] * len(device.sensors)
+        self.seat_check: SeatCheck | None = SeatCheck(device)
+        if not self.seat_check.useful:
+            self.seat_check = None
         position = self.schedule.position_index
         self._position_sensor = next(
             (i for i, w in enumerate(self.watchers) if position is not None
@@ -254,6 +259,14 @@ class Supervisor:
                                else StopSource.SUPERVISOR, key=watcher.sensor.id)
             if index == self._position_sensor:
                 self.schedule.observe_position(self.schedule.position_index, value)
+        if values and self.seat_check is not None:
+            readings = self.readings
+            readings[first:first + len(values)] = values
+            back = self.limits.back_map
+            fault = self.seat_check.update(readings, board_s, self,
+                                           None if back is None else back.bands_mm)
+            if fault is not None:
+                self._trip(_stamped(fault, host_s, report.clock), key="seat")
 
     def _on_status(self, status: StatusReport, host_s: float) -> None:
         self._saw_clock(status.clock, host_s)
@@ -395,6 +408,8 @@ class Supervisor:
         self._board_seen = None
         self.schedule.clear()
         self.watchers = watchers_for(self.device)
+        if self.seat_check is not None:
+            self.seat_check = SeatCheck(self.device)
         heat_watchers = [w for w in _flat(self.watchers) if isinstance(w, TemperatureWatch)]
         for watcher, dose in zip(heat_watchers, doses):
             watcher.dose.dose = dose

@@ -93,9 +93,11 @@ class Plant:
         for index, motor in self._motor_items:
             motor.command = outputs[index] or 0.0
             motor.advance(dt_s)
-        for index, airbag in self._airbag_items:
-            airbag.advance(dt_s, outputs[index])
         occupied = self.occupant.present
+        for index, airbag in self._airbag_items:
+            if airbag.holds_body is not occupied:
+                airbag.holds_body = occupied
+            airbag.advance(dt_s, outputs[index])
         for zone, heat_index, cool_index in self._module_items:
             heat_c = None if heat_index is None else outputs[heat_index]
             cool_c = None if cool_index is None else outputs[cool_index]

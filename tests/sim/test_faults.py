@@ -18,6 +18,7 @@ from massagectl.firmware_bridge.messages import (
 from massagectl.routines.errors import InputError, UnknownNameError
 from massagectl.sim.board import MOTOR_STALL_S
 from massagectl.sim.faults import FaultKind
+from massagectl.sim.physics.airbag import PUMP_BLIND_S
 from massagectl.sim.physics.thermal import CUTOFF_HOT_C
 from massagectl.sim.sensors import SENSOR_RANGE_TRIP_READINGS
 from tests.sim.helpers import Host
@@ -195,3 +196,18 @@ def test_heat_running_away_with_a_failed_cut_off_trips_the_boards_own_over_limit
     fault = [m for m in host.messages(FaultReport) if m.code is FaultCode.OVER_LIMIT][0]
     assert fault.value > 45.0
     assert host.board.outputs_safe()
+
+
+def test_a_pump_running_on_a_frozen_pressure_reading_is_stopped_by_the_boards_controller():
+    host = Host()
+    host.schedule("airbag_calves", 0.0, 10.0, 0.0, 14.0)  # filling at 1.4 kPa/s
+    host.wait(3.0)
+    host.board.inject_fault(FaultKind.STUCK_SENSOR, "pressure_calves", now_s=host.now_s)
+    frozen_kpa = host.sensor("pressure_calves")
+    host.wait(5.0)
+    pressure = host.board.trace.actual("airbag_calves")[-100:]
+    # The controller pumped blind for PUMP_BLIND_S at most, then opened the vent.
+    assert pressure.max() < frozen_kpa + PUMP_BLIND_S * 8.0 + 0.5
+    assert pressure[-1] < 1.0
+    assert host.sensor("pressure_calves") == frozen_kpa
+    host.stop()
