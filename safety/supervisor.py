@@ -28,6 +28,7 @@ from massagectl.firmware_bridge.messages import (
     ClockReport, DeviceMessage, DeviceState, FaultCode, FaultReport, KeyPress, RemoteKey,
     ScheduleSegment, SensorReport, StatusReport, StopCause,
 )
+from massagectl.firmware_bridge.wire import TELEMETRY_STALE_S
 from massagectl.routines.device import DeviceProfile, SensorKind
 from massagectl.routines.errors import MassageError, SafetyError
 from massagectl.routines.plan import Segment
@@ -44,10 +45,9 @@ from massagectl.safety.segment_guard import SegmentGuard
 from massagectl.safety.stop_path import StopPath, StopSource
 from massagectl.safety.verdicts import AdmittedPlan, Violation, ViolationKind
 
-# The board reports every sensor at 20 Hz; ten missed periods (0.5 s, the board's own watchdog
-# time) without a reading of some sensor means telemetry is not arriving.
-REPORT_PERIOD_S = 0.05
-STALE_AFTER_PERIODS = 10
+# The board reports every sensor at 20 Hz. A sensor without a reading for TELEMETRY_STALE_S
+# (1 s, the link's own silence limit: twenty samples lost in a row) means telemetry is not
+# arriving; a shorter gap is a damaged line the session rides through (hardware.md 4.4).
 # How often `watch()` runs the time-based checks when nothing arrives from the board.
 POLL_PERIOD_S = 0.1
 # Shutdown causes that are the board protecting itself: a fault, not a person's stop.
@@ -82,7 +82,7 @@ class Supervisor:
         latch: FaultLatch | None = None,
         runtime: RuntimeLimits | None = None,
         safety_limits: SafetyLimits = DEFAULT_LIMITS,
-        report_period_s: float = REPORT_PERIOD_S,
+        stale_after_s: float = TELEMETRY_STALE_S,
     ) -> None:
         self.device = device
         self.stop_path = stop_path
@@ -104,7 +104,7 @@ class Supervisor:
         self._position_sensor = next(
             (i for i, w in enumerate(self.watchers) if position is not None
              and w[0].channel_index == position and w[0].sensor.kind is SensorKind.POSITION), None)
-        self.stale_after_s = STALE_AFTER_PERIODS * report_period_s
+        self.stale_after_s = stale_after_s
         self.session_active = False
         self.board_state: DeviceState | None = None
         self.board_s: float | None = None  # the latest device clock seen, in board seconds
@@ -391,15 +391,15 @@ class Supervisor:
             return  # already latched and stopped for this; do not flood the log
         self._tripped.add(tag)
         self.latch.trip(fault, source, "STOP sent")
-        self._stop(source, str(fault))
+        self._stop(source, str(fault), fault=True)
 
-    def _stop(self, source: StopSource, detail: str) -> None:
+    def _stop(self, source: StopSource, detail: str, fault: bool = False) -> None:
         if self._commanded_memo is not None:
             self._commanded_memo.clear()
         self.schedule.clear()
         self.guard.after_stop()
         self._end_session()
-        self.stop_path.request(source, detail)
+        self.stop_path.request(source, detail, fault=fault)
 
     def _board_restarted(self) -> None:
         """A new board clock from 0: fresh unwrapping and watchers; the skin's dose stays."""

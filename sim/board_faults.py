@@ -22,6 +22,9 @@ class FaultSwitches:
         self._board = board
         self.unplugged = False
         self.deaf_to_stop = False
+        self.no_clamp = False
+        self.no_slew = False
+        self.forgetful_latch = False
         self.active: set[tuple[FaultKind, str | None]] = set()
 
     def switch(self, kind: FaultKind, target: str | None, *, on: bool, now_s: float) -> None:
