@@ -283,7 +283,9 @@ class Supervisor:
         if previous is DeviceState.SHUTDOWN:
             return
         cause = status.stop_cause
-        if cause in BOARD_FAULT_CAUSES:
+        if cause is StopCause.THERMAL_CUTOFF:
+            self._cutoff_opened(-1, math.nan, host_s, status.clock)
+        elif cause in BOARD_FAULT_CAUSES:
             self._trip(Fault(FaultCause.BOARD_SHUTDOWN, f"the board shut down: "
                              f"{cause.name.lower()}", host_s, status.clock), StopSource.BOARD)
         elif cause is StopCause.REMOTE_STOP_KEY:
@@ -295,13 +297,25 @@ class Supervisor:
     def _on_fault_report(self, report: FaultReport, host_s: float) -> None:
         self._saw_clock(report.clock, host_s)
         what = f"{report.code.name.lower()} at index {report.index}, value {report.value:g}"
-        if report.code in BOARD_FAULT_CODES:
+        if report.code is FaultCode.THERMAL_CUTOFF:
+            self._cutoff_opened(report.index, report.value, host_s, report.clock)
+        elif report.code in BOARD_FAULT_CODES:
             self._trip(Fault(FaultCause.BOARD_FAULT, f"the board reports {what}", host_s,
                              report.clock, {"value": (report.value, "")}), StopSource.BOARD,
                        key=f"{report.code.name}:{report.index}")
         else:
             self.stop_path.log.append(LogEvent.NOTICE, "board", report.code.name.lower(),
                                       host_s=host_s, device_clock=report.clock, action=what)
+
+    def _cutoff_opened(self, index: int, contact_c: float, host_s: float, clock: int) -> None:
+        """The board's thermal cut-off ended a heat that nothing else could: a welded relay.
+        Reported twice (FaultReport and StatusReport), latched once."""
+        channels = self.device.channels
+        zone = channels[index].id if 0 <= index < len(channels) else "a heat zone"
+        at = "" if math.isnan(contact_c) else f" at {contact_c:.1f} C"
+        self._trip(Fault(FaultCause.HEATER_STUCK_ON, f"{zone}: the thermal cut-off opened{at}: "
+                         "heat cannot be switched off by the chair. Get up from the chair and "
+                         "unplug it; it needs service", host_s, clock), StopSource.BOARD, key="cut-off")
 
     # --- time and the link ------------------------------------------------------------------
 

@@ -213,6 +213,7 @@ class SimBoard(HostMessageHandling):
         self._next_telemetry_ticks = self._ticks + self.telemetry_period_ticks
         self._next_status_ticks = self._ticks + self.status_period_ticks
         self._stall_marks = {i: (d.position_mm, self._ticks) for i, d in self.plant.drives.items()}
+        self._cutoffs_reported: set[int] = set()  # zones whose open cut-off was reported
         self.sensors.forget_runs()
         self.remote.clear()
         self._refresh_outputs()
@@ -402,6 +403,7 @@ class SimBoard(HostMessageHandling):
                 [read() for read in self._actual_readers],
                 values,
             )
+        self._check_cutoffs()
         if self.state is not DeviceState.READY:
             return
         if trip is not None:
@@ -410,6 +412,16 @@ class SimBoard(HostMessageHandling):
             self._shut_down(_STOP_CAUSE_OF_TRIP[kind])
             return
         self._check_stalls()
+
+    def _check_cutoffs(self) -> None:
+        """A thermal cut-off that opened (the board sees its element's supply gone) is a fault
+        even after a stop: the relay it saved the person from may be welded (hardware.md 5)."""
+        for index, zone in self.plant.zones.items():
+            if zone.cutoff_open and index not in self._cutoffs_reported:
+                self._cutoffs_reported.update(
+                    i for i, z in self.plant.zones.items() if z is zone)
+                self._fault(FaultCode.THERMAL_CUTOFF, index, zone.contact_c)
+                self._shut_down(StopCause.THERMAL_CUTOFF)
 
     def _check_stalls(self) -> None:
         for index, drive in self.plant.drives.items():
