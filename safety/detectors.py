@@ -180,17 +180,32 @@ class TemperatureWatch(Watcher):
         return None
 
 
+# Between two readings further apart than this, the zone's on-time is not counted (the board
+# was silent: a stale-telemetry trip is under way).
+ON_TIME_GAP_S = 1.0
+
+
 class ElementWatch(Watcher):
-    """A heater or cooler that works while the thermostat has it off (safety.element_watch)."""
+    """A heater or cooler that works while the thermostat has it off (safety.element_watch),
+    and how long its channel was on (`on_s`: what the chair's record carries)."""
 
     def __init__(self, sensor, channel_index, kind: ChannelKind):
         super().__init__(sensor, channel_index)
+        self.kind = kind
+        self.on_s = 0.0
+        self._last_s: float | None = None
         self._model = ElementOffWatch(sensor.id, channel_index, kind)
 
     def update(self, value, board_s, ctx):
         index = self.channel_index
-        return self._model.update(value, board_s, ctx.commanded(index, board_s),
-                                  ctx.limits_for(index).channel.safe_default)
+        commanded = ctx.commanded(index, board_s)
+        safe = ctx.limits_for(index).channel.safe_default
+        on = commanded is not None and (commanded < safe if self.kind is ChannelKind.COOL
+                                        else commanded > safe)
+        if on and self._last_s is not None and 0.0 < board_s - self._last_s <= ON_TIME_GAP_S:
+            self.on_s += board_s - self._last_s
+        self._last_s = board_s
+        return self._model.update(value, board_s, commanded, safe)
 
 
 class DriveWatch(Watcher):

@@ -35,7 +35,7 @@ from massagectl.routines.plan import Segment
 from massagectl.routines.user import DEFAULT_USER
 from massagectl.safety.channel_limits import ChannelLimits, PlanLimits, plan_limits
 from massagectl.safety.committed import BoardClock, CommittedSchedule, Sent
-from massagectl.safety.detectors import TemperatureWatch, watchers_for
+from massagectl.safety.detectors import ElementWatch, TemperatureWatch, watchers_for
 from massagectl.safety.fault_log import LogEvent
 from massagectl.safety.faults import Fault, FaultCause, FaultLatch
 from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
@@ -315,7 +315,8 @@ class Supervisor:
         at = "" if math.isnan(contact_c) else f" at {contact_c:.1f} C"
         self._trip(Fault(FaultCause.HEATER_STUCK_ON, f"{zone}: the thermal cut-off opened{at}: "
                          "heat cannot be switched off by the chair. Get up from the chair and "
-                         "unplug it; it needs service", host_s, clock), StopSource.BOARD, key="cut-off")
+                         "unplug it; it needs service", host_s, clock), StopSource.BOARD,
+                   key="cut-off")
 
     # --- time and the link ------------------------------------------------------------------
 
@@ -379,6 +380,15 @@ class Supervisor:
         self._rearm_if_cleared()
         return cleared
 
+    def zone_use(self) -> dict[str, tuple[str, float, float]]:
+        """What every heat and cool channel gave the occupant since this supervisor began:
+        (kind, seconds on, measured thermal dose), by channel id (what a chair's record keeps)."""
+        flat = _flat(self.watchers)
+        doses = {w.channel_index: w.dose.dose for w in flat if isinstance(w, TemperatureWatch)}
+        return {self.device.channels[w.channel_index].id:
+                (str(w.kind), w.on_s, doses.get(w.channel_index, 0.0))
+                for w in flat if isinstance(w, ElementWatch)}
+
     # --- the Context the detectors read -----------------------------------------------------
 
     def limits_for(self, channel_index: int) -> ChannelLimits:
@@ -416,8 +426,10 @@ class Supervisor:
         self.stop_path.request(source, detail, fault=fault)
 
     def _board_restarted(self) -> None:
-        """A new board clock from 0: fresh unwrapping and watchers; the skin's dose stays."""
+        """A new board clock from 0: fresh unwrapping and watchers; the skin's dose and the
+        zones' on-time stay."""
         doses = [w.dose.dose for w in _flat(self.watchers) if isinstance(w, TemperatureWatch)]
+        on_times = [w.on_s for w in _flat(self.watchers) if isinstance(w, ElementWatch)]
         self.clock = BoardClock(self.clock.clock_hz)
         self._board_seen = None
         self.schedule.clear()
@@ -427,6 +439,9 @@ class Supervisor:
         heat_watchers = [w for w in _flat(self.watchers) if isinstance(w, TemperatureWatch)]
         for watcher, dose in zip(heat_watchers, doses):
             watcher.dose.dose = dose
+        zone_watchers = [w for w in _flat(self.watchers) if isinstance(w, ElementWatch)]
+        for watcher, on_s in zip(zone_watchers, on_times, strict=True):
+            watcher.on_s = on_s
 
     def _saw_clock(self, clock: int, host_s: float) -> float:
         board_s = self.clock.seconds(clock)
