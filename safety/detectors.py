@@ -14,7 +14,7 @@ from massagectl.routines.device import ChannelKind, DeviceProfile, SensorKind
 from massagectl.safety.channel_limits import ChannelLimits
 from massagectl.safety.element_watch import ElementOffWatch
 from massagectl.safety.faults import FaultCause
-from massagectl.safety.limits import HEAT_HARD_MAX_C
+from massagectl.safety.limits import COLD_UNDERSHOOT_C, HEAT_HARD_MAX_C
 from massagectl.safety.plausibility import FollowWatch, PumpWatch
 from massagectl.safety.thermal_dose import DoseMeter
 from massagectl.safety.watcher import CONFIRM_READINGS, Context, Watcher
@@ -45,6 +45,12 @@ UNHEATED_MAX_C = 37.0
 HEATER_OFF_SETTLE_S = 60.0
 HEATER_RUNAWAY_RISE_C = 1.0
 HEATER_RUNAWAY_WINDOW_S = 60.0
+# Cold: a surface below the cold floor by the thermostat's undershoot (safety.limits,
+# COLD_UNDERSHOOT_C) and this margin for the cover's lag and noise is too cold for the skin.
+UNDER_TEMPERATURE_MARGIN_C = 0.5
+# A zone that was cooled warms back toward the room and the body with the heat off (the
+# surface's slow time constant is ~5 min): a rise then is no heater, for three of them.
+REWARM_AFTER_COLD_S = 15 * 60.0
 # Motor stall: driven (set point more than STALL_TRACKING_MM away) yet moved less than
 # STALL_MIN_TRAVEL_MM (four encoder steps) in MOTOR_STALL_S. Rongtai's firmware calls 10 s
 # without position pulses a fault; the host acts sooner: a carriage at 30-60 mm/s moves
@@ -136,10 +142,12 @@ class PressureWatch(Watcher):
 class TemperatureWatch(Watcher):
     """Over-temperature, thermal dose, and a heater that heats while it is off."""
 
-    def __init__(self, sensor, channel_index):
+    def __init__(self, sensor, channel_index, cool_index: int | None = None):
         super().__init__(sensor, channel_index)
+        self.cool_index = cool_index  # the zone's cool channel (a thermoelectric module)
         self.dose = DoseMeter()
         self._off_since: float | None = None
+        self._cooled_s: float | None = None  # when the zone was last cooled
         self._window: deque[tuple[float, float]] = deque()  # increasing minima (time, C)
 
     def update(self, value, board_s, ctx):
@@ -158,7 +166,12 @@ class TemperatureWatch(Watcher):
 
     def _runaway(self, value, board_s, ctx, limits: ChannelLimits):
         commanded = ctx.commanded(self.channel_index, board_s)
-        if commanded is not None and commanded > limits.channel.safe_default:
+        if self.cool_index is not None:
+            cool = ctx.commanded(self.cool_index, board_s)
+            if cool is not None and cool < ctx.limits_for(self.cool_index).channel.safe_default:
+                self._cooled_s = board_s
+        rewarming = self._cooled_s is not None and board_s - self._cooled_s < REWARM_AFTER_COLD_S
+        if rewarming or commanded is not None and commanded > limits.channel.safe_default:
             self._off_since = None
             self._window.clear()
             return None
@@ -183,6 +196,20 @@ class TemperatureWatch(Watcher):
 # Between two readings further apart than this, the zone's on-time is not counted (the board
 # was silent: a stale-telemetry trip is under way).
 ON_TIME_GAP_S = 1.0
+
+
+class ColdWatch(Watcher):
+    """A cool channel's surface below the cold floor (numbness, then cold injury)."""
+
+    def update(self, value, board_s, ctx):
+        floor = ctx.limits_for(self.channel_index).floor.value
+        lowest = floor - COLD_UNDERSHOOT_C - UNDER_TEMPERATURE_MARGIN_C
+        if self.confirmed(value < lowest):
+            return self.fault(FaultCause.UNDER_TEMPERATURE, f"{value:g} C at the contact "
+                              f"surface, below {lowest:g} C (the cold floor {floor:g} C less "
+                              "the thermostat's undershoot): too cold for the skin", value,
+                              limit=(lowest, "C"))
+        return None
 
 
 class ElementWatch(Watcher):
@@ -301,14 +328,19 @@ def watchers_for(device: DeviceProfile) -> list[tuple[Watcher, ...]]:
                                         FROZEN_PRESSURE_GAP_KPA, when_off=True))
         elif (sensor.kind is SensorKind.TEMPERATURE and channel
               and channel.kind is ChannelKind.HEAT):
-            watchers.append(TemperatureWatch(sensor, index))
+            cool = next((i for i, c in enumerate(device.channels)
+                         if c.kind is ChannelKind.COOL and c.zone is channel.zone), None)
+            watchers.append(TemperatureWatch(sensor, index, cool))
             watchers.append(FrozenWatch(sensor, index, FROZEN_TEMPERATURE_S,
                                         FROZEN_TEMPERATURE_GAP_C, when_off=False))
         if sensor.kind is SensorKind.TEMPERATURE and channel and channel.zone is not None:
             # Every heat or cool channel on the sensor's zone (a thermoelectric zone has both).
-            watchers += [ElementWatch(sensor, i, c.kind) for i, c in enumerate(device.channels)
-                         if c.kind in (ChannelKind.HEAT, ChannelKind.COOL)
-                         and c.zone is channel.zone]
+            for i, other in enumerate(device.channels):
+                if other.kind in (ChannelKind.HEAT, ChannelKind.COOL) \
+                        and other.zone is channel.zone:
+                    watchers.append(ElementWatch(sensor, i, other.kind))
+                    if other.kind is ChannelKind.COOL:
+                        watchers.append(ColdWatch(sensor, i))
         elif (sensor.kind is SensorKind.SPEED and channel
               and channel.kind in (ChannelKind.KNEAD, ChannelKind.TAP)):
             watchers.append(FollowWatch(sensor, index))

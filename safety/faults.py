@@ -17,6 +17,7 @@ class FaultCause(StrEnum):
     OVER_PRESSURE = "over_pressure"
     PRESSURE_HELD = "pressure_held_too_long"
     OVER_TEMPERATURE = "over_temperature"
+    UNDER_TEMPERATURE = "under_temperature"  # a cooled surface below the cold floor
     THERMAL_DOSE = "thermal_dose"
     HEAT_TIMEOUT = "heat_timeout"  # a heat zone on longer than the heat timeout
     STUCK_VALVE = "stuck_valve"  # pressure does not follow the set point down

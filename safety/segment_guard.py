@@ -31,6 +31,7 @@ class SegmentGuard:
         self._stretch: dict[int, tuple[float, float]] = {}  # airbag: (start_s, above until)
         self._heat_on_s: dict[int, float] = {}
         self._heat_dose: dict[int, float] = {}
+        self._cold_on_s: dict[int, float] = {}
 
     def after_stop(self) -> None:
         """The board dropped everything: bags vent, so no pressure stretch continues."""
@@ -55,6 +56,11 @@ class SegmentGuard:
             found += self._hold_violations(index, limits, segment, label)
         if limits.heat is not None:
             found += self._heat_violations(index, limits, segment, label)
+        if limits.cold is not None:
+            on_s = self._cold_after(index, limits, segment)
+            if on_s > limits.cold.max_on_s + VALUE_EPSILON:
+                found.append(_violation(Kind.COLD_TIME, limits, label, on_s,
+                                        limits.cold.max_on_s, "one cold application", unit=""))
         return found
 
     def commit(self, index: int, segment: Sent) -> None:
@@ -66,7 +72,19 @@ class SegmentGuard:
         if limits.heat is not None:
             on_s, dose = self._heat_after(index, limits, segment.start_s, segment)
             self._heat_on_s[index], self._heat_dose[index] = on_s, dose
+        if limits.cold is not None:
+            self._cold_on_s[index] = self._cold_after(index, limits, segment)
         self.schedule.add(index, segment)
+
+    def _cold_after(self, index, limits: ChannelLimits, segment: Sent) -> float:
+        """Cooling time of the session with `segment` added (the board holding the last value
+        until it starts counts too)."""
+        on_s = self._cold_on_s.get(index, 0.0)
+        off = limits.channel.safe_default - VALUE_EPSILON
+        last = self.schedule.last(index)
+        if last is not None and last.value_at(last.end_s) < off:
+            on_s += _held(last, limits, segment.start_s)
+        return on_s + (segment.duration_s if segment.lower < off else 0.0)
 
     def _jump_violations(self, index, limits: ChannelLimits, segment: Sent, label):
         if limits.max_rise_per_s is None:

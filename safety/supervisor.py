@@ -29,7 +29,7 @@ from massagectl.firmware_bridge.messages import (
     ScheduleSegment, SensorReport, StatusReport, StopCause,
 )
 from massagectl.firmware_bridge.wire import TELEMETRY_STALE_S
-from massagectl.routines.device import DeviceProfile, SensorKind
+from massagectl.routines.device import ChannelKind, DeviceProfile, SensorKind
 from massagectl.routines.errors import MassageError, SafetyError
 from massagectl.routines.plan import Segment
 from massagectl.routines.user import DEFAULT_USER
@@ -311,12 +311,15 @@ class Supervisor:
         """The board's thermal cut-off ended a heat that nothing else could: a welded relay.
         Reported twice (FaultReport and StatusReport), latched once."""
         channels = self.device.channels
-        zone = channels[index].id if 0 <= index < len(channels) else "a heat zone"
+        channel = channels[index] if 0 <= index < len(channels) else None
+        cold = channel is not None and channel.kind is ChannelKind.COOL
+        zone = channel.id if channel is not None else "a heat zone"
         at = "" if math.isnan(contact_c) else f" at {contact_c:.1f} C"
-        self._trip(Fault(FaultCause.HEATER_STUCK_ON, f"{zone}: the thermal cut-off opened{at}: "
-                         "heat cannot be switched off by the chair. Get up from the chair and "
-                         "unplug it; it needs service", host_s, clock), StopSource.BOARD,
-                   key="cut-off")
+        self._trip(Fault(FaultCause.COOLER_STUCK_ON if cold else FaultCause.HEATER_STUCK_ON,
+                         f"{zone}: the thermal cut-off opened{at}: "
+                         f"{'cooling' if cold else 'heat'} cannot be switched off by the chair. "
+                         "Get up from the chair and unplug it; it needs service", host_s, clock),
+                   StopSource.BOARD, key="cut-off")
 
     # --- time and the link ------------------------------------------------------------------
 

@@ -57,7 +57,7 @@ from massagectl.firmware_bridge.messages import (
     StopCause,
 )
 from massagectl.firmware_bridge.wire import MAX_SERIAL_NUMBER_BYTES
-from massagectl.routines.device import DeviceProfile
+from massagectl.routines.device import ChannelKind, DeviceProfile
 from massagectl.sim import registry
 from massagectl.sim.board_faults import FaultSwitches
 from massagectl.sim.clock import DEFAULT_CLOCK_HZ, BoardClock, wrap_clock
@@ -65,6 +65,7 @@ from massagectl.sim.faults import FaultKind
 from massagectl.sim.host_messages import HostMessageHandling
 from massagectl.sim.physics.occupant import Occupant
 from massagectl.sim.physics.plant import Plant
+from massagectl.sim.physics.thermal import AMBIENT_C
 from massagectl.sim.remote import DISPLAY_COLUMNS, DISPLAY_ROWS, HandheldRemote
 from massagectl.sim.schedule import ChannelSchedule
 from massagectl.sim.segments import QueuedSegment, segment_value
@@ -418,9 +419,13 @@ class SimBoard(HostMessageHandling):
         even after a stop: the relay it saved the person from may be welded (hardware.md 5)."""
         for index, zone in self.plant.zones.items():
             if zone.cutoff_open and index not in self._cutoffs_reported:
-                self._cutoffs_reported.update(
-                    i for i, z in self.plant.zones.items() if z is zone)
-                self._fault(FaultCode.THERMAL_CUTOFF, index, zone.contact_c)
+                module = [i for i, z in self.plant.zones.items() if z is zone]
+                self._cutoffs_reported.update(module)
+                # The channel whose direction ran away: the cold side opened below ambient.
+                cold = zone.contact_c < AMBIENT_C
+                reported = next((i for i in module if (self._channels[i].kind
+                                                      is ChannelKind.COOL) == cold), index)
+                self._fault(FaultCode.THERMAL_CUTOFF, reported, zone.contact_c)
                 self._shut_down(StopCause.THERMAL_CUTOFF)
 
     def _check_stalls(self) -> None:

@@ -9,7 +9,7 @@ import pytest
 from massagectl.controller.cli import main
 from massagectl.safety import chair_record
 from massagectl.safety.chair_record import HEAT_REST_S, ChairRecord
-from massagectl.safety.limits import DEFAULT_LIMITS
+from massagectl.safety.limits import COLD_REST_S, DEFAULT_LIMITS
 
 WARM = """
 name = "warm_back"
@@ -53,14 +53,15 @@ def test_five_runs_at_44_c_stay_within_the_heat_time_and_the_dose_budget(
     results = []
     for attempt in range(5):
         results.append(run_in_a_new_state_folder(files, attempt, capsys))
-        ran = results[-1][0] == 0
-        now[0] += (20 * 60.0 if ran else 60.0) + rest_s  # the session (or a refusal), a rest
+        # The clock stands still during a run (the record is stamped at its end): a minute to
+        # the next attempt, and the rest.
+        now[0] += 60.0 + rest_s
     assert results[0][0] == 0, results[0][1]
     for status, text in results[1:]:
         assert status == 1 and "refused by the safety layer" in text, text
         assert stopped_by in text
         assert "recent sessions on this chair used" in text
-    use = ChairRecord.load(SIMULATED_CHAIR).carried("heat_lower_back", now[0] - rest_s)
+    use = ChairRecord.load(SIMULATED_CHAIR).carried("heat_lower_back", now[0] - rest_s - 60.0)
     assert use.dose < DEFAULT_LIMITS.heat.dose_budget
     assert use.on_s <= DEFAULT_LIMITS.heat.max_on_s
     print(f"\nafter five attempts ({rest_s / 60:.0f} min apart): dose {use.dose:.3f}, heat "
@@ -85,3 +86,24 @@ def test_a_fault_latched_on_the_chair_blocks_a_run_from_any_state_folder_until_c
     assert main(["faults", "--clear", "--chair", SIMULATED_CHAIR, "--config", str(config)]) == 0
     assert f"chair {SIMULATED_CHAIR}: cleared 1 latched fault" in capsys.readouterr().out
     assert not ChairRecord.load(SIMULATED_CHAIR).is_latched
+
+
+@pytest.mark.parametrize("rest_s, second_runs", [
+    (COLD_REST_S - 60.0, False),  # the zone has not rested long enough
+    (COLD_REST_S, True),  # a full rest gives the application back
+])
+def test_cold_therapy_twice_needs_a_rest_between(rest_s, second_runs, tmp_path, capsys,
+                                                  monkeypatch):
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(chair_record, "wall_clock", lambda: now[0])
+    config = tmp_path / "config.toml"
+    config.write_text('[logs]\ndirectory = "state"\n')
+    argv = ["run", "cold_therapy", "--device", "pad", "--speed", "max", "--quiet", "--no-scan",
+            "--config", str(config)]
+    assert main(argv) == 0, capsys.readouterr()
+    now[0] += rest_s  # the clock stood still during the run, which is stamped at its end
+    status = main(argv)
+    text = capsys.readouterr()
+    assert (status == 0) is second_runs, text
+    if not second_runs:
+        assert "cools for 14.0 min" in text.err and "cooled a zone for 14.0 min" in text.err
