@@ -41,11 +41,12 @@ CONTACT_TO_SKIN_W_PER_K = 0.3
 # Thermostat band: the element switches on below set point - band and off at the set point.
 THERMOSTAT_BAND_C = 0.3
 # The thermal cut-offs (hardware.md 5). Hot: above the thermostat's overshoot at the highest
-# set point admission allows (44 C + 0.4 C on the warm-up), and low enough that the heat still
-# stored in the element when it opens leaves a seated person below 45 C (44.7 C here).
+# set point admission allows (44 C: +0.25 C warming up under a person, +0.55 C on an empty
+# pad), and low enough that the heat still stored in the element when it opens leaves a seated
+# person below 45 C (44.8 C here).
 # Cold: below the 15 C cold floor's undershoot, and high enough that the cold stored in the
 # module when it opens leaves the surface above the 10 C hard floor.
-CUTOFF_HOT_C = 44.5
+CUTOFF_HOT_C = 44.6
 CUTOFF_COLD_C = 12.0
 # A step longer than this is cut into pieces so that a cut-off opens within a fraction of a
 # degree of its temperature (the surface moves at most ~0.1 C/s).

@@ -4,6 +4,7 @@ admission and at run time, heat and cold never at once, and a cooler stuck on.""
 from __future__ import annotations
 
 import pytest
+
 from massagectl.firmware_bridge.messages import DeviceState
 from massagectl.routines.user import UserProfile
 from massagectl.safety.admission import admit
@@ -13,7 +14,6 @@ from massagectl.safety.limits import COLD_UNDERSHOOT_C, DEFAULT_LIMITS
 from massagectl.safety.supervisor import SegmentRefusedError
 from massagectl.safety.verdicts import AdmittedPlan, Refusal, ViolationKind
 from massagectl.sim.faults import FaultKind
-
 from tests.safety.plans import PAD, lane, plan_of
 from tests.safety.rig import Rig
 from tests.safety.sim_rig import SimRig

@@ -5,11 +5,16 @@ fills. Each ends in a confirmed STOP with its cause."""
 from __future__ import annotations
 
 import pytest
+
 from massagectl.firmware_bridge.messages import DeviceState
 from massagectl.safety.faults import FaultCause
+from massagectl.safety.plausibility import (
+    EMPTY_LOAD_MAX_A, FOLLOW_CONFIRM_S, FOLLOW_TOLERANCE_OF_SPAN, FROZEN_PUMPING_READINGS,
+    PRESSING_DEPTH_MM, RETRACTED_LOAD_MAX_A, SEAT_EVIDENCE_S,
+)
 from massagectl.sim.faults import FaultKind
-
-from tests.safety.plans import CHAIR, lane, plan_of
+from tests.safety.plans import CHAIR, lane, plan_of, squeeze
+from tests.safety.rig import Rig
 from tests.safety.sim_rig import SimRig
 
 TOTAL_S = 240.0
@@ -82,3 +87,88 @@ def test_a_sensor_that_lies_is_caught_by_its_command_or_another_sensor(
     assert seen["peak_calves_kpa"] < 16.0  # never past the calves' cap
     print(f"\n{[k.value + ':' + str(t) for k, t in faults]}: {cause} confirmed safe after "
           f"{seen['safe_s']:.2f} s; calves peak {seen['peak_calves_kpa']:.1f} kPa")
+
+
+# --- each threshold at its edge, with synthetic telemetry -----------------------------------
+
+
+
+@pytest.mark.parametrize("identical, trips", [
+    (FROZEN_PUMPING_READINGS - 1, False), (FROZEN_PUMPING_READINGS, True)])
+def test_pressure_frozen_while_the_pump_surely_runs_at_its_edge(identical, trips,
+                                                                run_virtual_time):
+    async def scenario():
+        rig = Rig(plan_of(CHAIR, squeeze("airbag_calves", 10.0, 10.0, total_s=40.0)))
+        rig.begin()
+        await rig.run(2.0)  # filling at 2 kPa/s, the reading following
+        # Then `identical` readings of 1.0 kPa (the set point is 4 kPa and climbing), then
+        # the reading follows again.
+        await rig.run(identical * 0.05 - 0.01, {"pressure_calves": 1.0},
+                      frozen=("pressure_calves",))
+        await rig.run(1.0)
+        return rig
+
+    rig = run_virtual_time(scenario())
+    faults = rig.supervisor.latch.faults
+    assert bool(faults) is trips, [str(f) for f in faults]
+    if trips:
+        assert faults[0].cause is FaultCause.SENSOR_STUCK
+
+
+@pytest.mark.parametrize("off_by, trips", [(-0.2, False), (0.2, True)])
+def test_a_speed_reading_outside_its_commands_at_the_edge(off_by, trips, run_virtual_time):
+    knead_span = CHAIR.sensor("knead_speed").valid_max - CHAIR.sensor("knead_speed").valid_min
+    tolerance = FOLLOW_TOLERANCE_OF_SPAN * knead_span
+
+    async def scenario():
+        rig = Rig(plan_of(CHAIR, lane("knead_speed", (2, 0, 30, 0), (60, 30, 30, 1),
+                                      (2, 30, 0, 2))))
+        rig.begin()
+        await rig.run(5.0)
+        await rig.run(FOLLOW_CONFIRM_S + 1.0, {"knead_speed": 30.0 + tolerance + off_by},
+                      until=rig.stop_seen, frozen=("knead_speed",))
+        return rig
+
+    faults = run_virtual_time(scenario()).supervisor.latch.faults
+    assert bool(faults) is trips, [str(f) for f in faults]
+    if trips:
+        assert faults[0].cause is FaultCause.SENSOR_IMPLAUSIBLE
+
+
+def pressing_plan():
+    return plan_of(CHAIR, lane("roller_position", (60, 200, 200, 1)),
+                   lane("roller_depth", (4, 0, 12, 0), (52, 12, 12, 1), (4, 12, 0, 2)))
+
+
+@pytest.mark.parametrize("load_a, trips", [(EMPTY_LOAD_MAX_A + 0.02, False),
+                                           (EMPTY_LOAD_MAX_A - 0.02, True)])
+def test_the_seat_says_occupied_and_the_rollers_press_on_nothing_at_the_edge(
+        load_a, trips, run_virtual_time):
+    async def scenario():
+        rig = Rig(pressing_plan())
+        rig.begin()
+        await rig.run(SEAT_EVIDENCE_S + 1.0, {
+            "roller_position": 200.0, "roller_depth": PRESSING_DEPTH_MM + 2.0,
+            "roller_load": load_a, "seat": 1.0}, until=rig.stop_seen)
+        return rig
+
+    faults = run_virtual_time(scenario()).supervisor.latch.faults
+    assert bool(faults) is trips, [str(f) for f in faults]
+    if trips:
+        assert faults[0].cause is FaultCause.SEAT_IMPLAUSIBLE
+
+
+@pytest.mark.parametrize("load_a, trips", [(RETRACTED_LOAD_MAX_A - 0.02, False),
+                                           (RETRACTED_LOAD_MAX_A + 0.02, True)])
+def test_a_load_with_the_heads_retracted_at_the_edge(load_a, trips, run_virtual_time):
+    async def scenario():
+        rig = Rig(pressing_plan())
+        rig.begin()
+        await rig.run(SEAT_EVIDENCE_S + 1.0, {"roller_depth": 0.0, "roller_load": load_a},
+                      until=rig.stop_seen)
+        return rig
+
+    faults = run_virtual_time(scenario()).supervisor.latch.faults
+    assert bool(faults) is trips, [str(f) for f in faults]
+    if trips:
+        assert faults[0].cause is FaultCause.SENSOR_IMPLAUSIBLE

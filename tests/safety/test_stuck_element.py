@@ -4,13 +4,13 @@ harmless, the person told to get up and unplug, and the thermal cut-off ends it 
 from __future__ import annotations
 
 import pytest
+
 from massagectl.firmware_bridge.messages import DeviceState
 from massagectl.routines.user import UserProfile
 from massagectl.safety.element_watch import HEAT_LOST_AFTER_S, HEAT_PROGRESS_C
 from massagectl.safety.faults import FaultCause
 from massagectl.safety.limits import HEAT_HARD_MAX_C
 from massagectl.sim.faults import FaultKind
-
 from tests.safety.plans import CHAIR, lane, plan_of
 from tests.safety.rig import Rig
 from tests.safety.sim_rig import SimRig
