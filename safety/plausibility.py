@@ -53,7 +53,8 @@ PRESSED_ZONES = (Zone.MID_BACK, Zone.LOWER_BACK)
 RETRACTED_DEPTH_MM = 1.0
 RETRACTED_LOAD_MAX_A = 0.5
 # An airbag with a body part in it fills at 0.75 of its pump rate or more below 10 kPa (the
-# reference pump loses a quarter of its flow there); an empty bag, unfolding first, at a quarter.
+# reference pump loses a quarter of its flow there); an empty bag, unfolding first, at a quarter
+# (sim/physics/airbag.py). Half the rate lies between.
 # Judged over FILL_WINDOW_S of continuous pumping at least 1 kPa below the set point.
 FILL_BELOW_KPA = 10.0
 FILL_WINDOW_S = 0.5
@@ -61,6 +62,21 @@ FILL_PUMPING_BELOW_KPA = 1.0
 EMPTY_FILL_OF_PUMP_RATE = 0.5
 # Empty-seat evidence must last this long (a person shifting their weight lifts off briefly).
 SEAT_EVIDENCE_S = 1.0
+
+
+class Lasting:
+    """How long a condition has held, reading by reading (0 when it does not)."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def update(self, holds: bool, board_s: float) -> float:
+        if not holds:
+            self.since = None
+            return 0.0
+        if self.since is None:
+            self.since = board_s
+        return board_s - self.since
 
 
 class PumpWatch(Watcher):
@@ -94,7 +110,7 @@ class FollowWatch(Watcher):
         super().__init__(sensor, channel_index)
         self.tolerance = FOLLOW_TOLERANCE_OF_SPAN * (sensor.valid_max - sensor.valid_min)
         self._commands: deque[tuple[float, float]] = deque()
-        self._off_since: float | None = None
+        self._outside = Lasting()
 
     def update(self, value, board_s, ctx):
         commanded = ctx.commanded(self.channel_index, board_s)
@@ -110,16 +126,12 @@ class FollowWatch(Watcher):
             return None  # not enough history yet to say where the motor should be
         low = min(c for _, c in commands) - self.tolerance
         high = max(c for _, c in commands) + self.tolerance
-        if low <= value <= high:
-            self._off_since = None
-            return None
-        if self._off_since is None:
-            self._off_since = board_s
-        if board_s - self._off_since < FOLLOW_CONFIRM_S:
+        outside_s = self._outside.update(not low <= value <= high, board_s)
+        if outside_s < FOLLOW_CONFIRM_S:
             return None
         unit = self.sensor.unit
         return self.fault(FaultCause.SENSOR_IMPLAUSIBLE, f"reads {value:g} {unit} for "
-                          f"{board_s - self._off_since:.1f} s while commanded "
+                          f"{outside_s:.1f} s while commanded "
                           f"{low + self.tolerance:.1f}..{high - self.tolerance:.1f} {unit}: the "
                           "sensor is stuck or the motor does not do what it is told", value,
                           set_point=(commanded, str(unit)))
@@ -158,8 +170,8 @@ class SeatCheck:
             if s.kind is SensorKind.PRESSURE and s.channel is not None
             and device.channel(s.channel).kind is ChannelKind.AIRBAG]
         self._fills: dict[int, deque[tuple[float, float]]] = {b.sensor: deque() for b in self.bags}
-        self._empty_since: float | None = None
-        self._loaded_since: float | None = None
+        self._empty = Lasting()
+        self._loaded = Lasting()
 
     @property
     def useful(self) -> bool:
@@ -172,15 +184,12 @@ class SeatCheck:
             return stuck_load
         why = self._pressing_nothing(readings, back_bands) or self._bags_fill_empty(
             readings, board_s, ctx)
-        if why is None or readings[self.seat] < 0.5 or not ctx.session_active:
-            self._empty_since = None
-            return None
-        if self._empty_since is None:
-            self._empty_since = board_s
-        if board_s - self._empty_since < SEAT_EVIDENCE_S:
+        empty_s = self._empty.update(
+            why is not None and readings[self.seat] >= 0.5 and ctx.session_active, board_s)
+        if empty_s < SEAT_EVIDENCE_S:
             return None
         return Fault(FaultCause.SEAT_IMPLAUSIBLE, f"the seat switch says occupied, but {why} "
-                     f"for {board_s - self._empty_since:.1f} s: the seat is empty and its switch "
+                     f"for {empty_s:.1f} s: the seat is empty and its switch "
                      "stuck, or a load sensor is", values={"seat": (readings[self.seat], "")})
 
     def _pressing_nothing(self, readings, back_bands) -> str | None:
@@ -219,12 +228,8 @@ class SeatCheck:
         if self.depth is None or self.load is None:
             return None
         depth_mm, load_a = readings[self.depth], readings[self.load]
-        if depth_mm > RETRACTED_DEPTH_MM or load_a <= RETRACTED_LOAD_MAX_A:
-            self._loaded_since = None
-            return None
-        if self._loaded_since is None:
-            self._loaded_since = board_s
-        if board_s - self._loaded_since < SEAT_EVIDENCE_S:
+        loaded = depth_mm <= RETRACTED_DEPTH_MM and load_a > RETRACTED_LOAD_MAX_A
+        if self._loaded.update(loaded, board_s) < SEAT_EVIDENCE_S:
             return None
         return Fault(FaultCause.SENSOR_IMPLAUSIBLE, f"roller load reads {load_a:g} A with the "
                      f"heads retracted ({depth_mm:g} mm), where nothing can press on them: the "
