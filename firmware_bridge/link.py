@@ -126,6 +126,8 @@ class Link:
         self.safe_start = safe_start
         self.state = LinkState.CONNECTING
         self.lost_reason: str | None = None
+        self.board_restarted = False  # the link was lost because the board restarted
+        self.restart_detail = ""  # how the restart showed
         self.identity: DeviceIdentity | None = None
         self.status: m.StatusReport | None = None
         self.initial_status: m.StatusReport | None = None
@@ -176,6 +178,7 @@ class Link:
     async def _connect(self, transport: Transport) -> None:
         self.state = LinkState.CONNECTING
         self.lost_reason = None
+        self.board_restarted = False
         self._lost.clear()
         self._transport = transport
         self.identity = None
@@ -443,10 +446,12 @@ class Link:
                 await asyncio.sleep(RECONNECT_RETRY_S)
 
     async def close(self, stop: bool = True) -> None:
-        """Stop the board (unless `stop=False`), then release the port."""
+        """Stop the board (unless `stop=False`, or a Stop was sent since the last Reset: the
+        stop path counts its own), then release the port."""
         if self.state is LinkState.CLOSED:
             return
-        if stop and self._transport is not None and not self._transport.closed:
+        if (stop and not self._intent.stopped and self._transport is not None
+                and not self._transport.closed):
             self.send_immediate(m.Stop())
         self.state = LinkState.CLOSED
         self.lost_reason = self.lost_reason or "closed"
@@ -490,6 +495,14 @@ class Link:
             self._lose(str(error))
             return False
         return True
+
+    def _lose_to_restart(self, how: str) -> None:
+        """The board restarted: its queue and state are gone, so the link is lost (the session
+        ends; reconnect() runs the whole handshake again on the same port)."""
+        if self.state is LinkState.CONNECTED:
+            self.board_restarted = True
+            self.restart_detail = how
+        self._lose(f"the board restarted: {how}")
 
     def _lose(self, reason: str) -> None:
         if self.state in (LinkState.LOST, LinkState.CLOSED):
@@ -583,7 +596,7 @@ class Link:
         if self.state is LinkState.CONNECTED and abs(deviation_s) > (
             CLOCK_JUMP_LIMIT_S + (received_s - sent_s)
         ):
-            self._lose(f"the board's clock jumped by {deviation_s:.3f} s: it restarted")
+            self._lose_to_restart(f"its clock jumped by {deviation_s:.3f} s")
 
     def _on_status(self, report: m.StatusReport) -> None:
         previous, self.status = self.status, report
@@ -593,7 +606,7 @@ class Link:
         # after a report without it (or as a jump of its clock, _on_clock).
         if report.stop_cause is m.StopCause.POWER_ON and (
                 previous is None or previous.stop_cause is not m.StopCause.POWER_ON):
-            self._lose("the board restarted (power on)")
+            self._lose_to_restart("it reported power on")
             return
         for message in self._intent.repairs(report):
             self.send_immediate(message)

@@ -9,8 +9,11 @@
       4. still none after STOP_ESCALATE_AFTER_S, or the port cannot be written: close the port,
          so the board's watchdog puts it in the safe state within 500 ms.
 
-Stops that arrive while one is under way join it (each input still writes its STOP at once:
-the message is idempotent) and share its outcome. The outcome says how the stop ended, with
+Stops that arrive while one is under way join it and share its outcome. A new input writes
+its STOP at once (the message is idempotent) unless the board has already confirmed this stop;
+the same input reported again (the remote's STOP key arrives as a StatusReport, a KeyPress and
+a menu action) is one input: no second STOP, no second line in the outcome. A fault joining a
+confirmed stop still writes Stop with cause FAULT, so that the board latches it. The outcome says how the stop ended, with
 the latencies, and goes to the fault log. The stop path does not latch faults: a supervisor
 trip latches (safety.faults) and then stops through here with `fault=True`, which sends Stop
 with cause FAULT so that the board latches the shutdown too (until ClearFault, hardware.md 5).
@@ -147,8 +150,12 @@ class StopPath:
             self._write(attempt, loop)
             attempt.task = loop.create_task(self._finish(attempt), name="safety-stop")
         else:
+            if (source, detail) in zip(attempt.sources, attempt.details):
+                return attempt.future  # the same input again: already written and logged
+            upgrade = fault and not attempt.fault
             attempt.fault |= fault
-            self._write(attempt, loop)
+            if attempt.confirmed_s is None or upgrade:
+                self._write(attempt, loop)
         attempt.sources.append(source)
         attempt.details.append(detail)
         self.log.append(LogEvent.STOP, source, detail or "stop requested",

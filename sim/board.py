@@ -181,6 +181,10 @@ class SimBoard(HostMessageHandling):
         self.latched_cause: StopCause | None = None
         self._all_channels_mask = (1 << len(channels)) - 1
         self._actual_readers = [self.plant.actual_reader(i) for i in range(len(channels))]
+        # Heat and cool channels whose zone's thermal cut-off (sim.physics.thermal) has opened:
+        # it stays open (the hardware needs service), whatever the firmware does, and the board,
+        # which senses it, holds those channels safe.
+        self.cutoff_open: set[int] = set()
         self.faults = FaultSwitches(self)
         self.health = registry.BoardHealth(self.name, self._outputs, self._safe_outputs)
         registry.register(self, self.health)
@@ -214,7 +218,6 @@ class SimBoard(HostMessageHandling):
         self._next_telemetry_ticks = self._ticks + self.telemetry_period_ticks
         self._next_status_ticks = self._ticks + self.status_period_ticks
         self._stall_marks = {i: (d.position_mm, self._ticks) for i, d in self.plant.drives.items()}
-        self._cutoffs_reported: set[int] = set()  # zones whose open cut-off was reported
         self.sensors.forget_runs()
         self.remote.clear()
         self._refresh_outputs()
@@ -280,7 +283,7 @@ class SimBoard(HostMessageHandling):
         event = min(self._next_telemetry_ticks, self._next_status_ticks)
         if self._boundary_ticks is not None and self._boundary_ticks < event:
             event = self._boundary_ticks
-        if self._watchdog_armed and self.state is DeviceState.READY:
+        if self._watchdog_armed and self.state is DeviceState.READY and not self.faults.no_watchdog:
             deadline = self._last_frame_ticks + self._watchdog_ticks
             if deadline < event:
                 event = deadline
@@ -310,6 +313,7 @@ class SimBoard(HostMessageHandling):
             self._watchdog_armed
             and self.state is DeviceState.READY
             and ticks >= self._last_frame_ticks + self._watchdog_ticks
+            and not self.faults.no_watchdog
         ):
             self._shut_down(StopCause.WATCHDOG)
         if ticks >= self._next_telemetry_ticks:
@@ -332,7 +336,7 @@ class SimBoard(HostMessageHandling):
         slews = self._slews
         for index, (schedule, rule) in enumerate(zip(self._schedules, self._output_rules)):
             running = schedule.running
-            if running is None or not mask >> index & 1:
+            if running is None or not mask >> index & 1 or index in self.cutoff_open:
                 outputs[index] = rule.safe
                 if running is not None:
                     slews[index] = None  # disabled: it rises again from safe when enabled
@@ -404,10 +408,10 @@ class SimBoard(HostMessageHandling):
                 [read() for read in self._actual_readers],
                 values,
             )
-        self._check_cutoffs()
+        self._check_cutoffs()  # hardware: it acts in SHUTDOWN too (a welded relay)
         if self.state is not DeviceState.READY:
             return
-        if trip is not None:
+        if trip is not None and not (trip[0] is Trip.SENSOR_RANGE and self.faults.no_range_check):
             kind, index, value = trip
             self._fault(_FAULT_CODE_OF_TRIP[kind], index, value)
             self._shut_down(_STOP_CAUSE_OF_TRIP[kind])
@@ -415,12 +419,13 @@ class SimBoard(HostMessageHandling):
         self._check_stalls()
 
     def _check_cutoffs(self) -> None:
-        """A thermal cut-off that opened (the board sees its element's supply gone) is a fault
-        even after a stop: the relay it saved the person from may be welded (hardware.md 5)."""
+        """A thermal cut-off that opened (the board senses its element's supply gone) is a
+        fault even after a stop: the relay it saved the person from may be welded."""
         for index, zone in self.plant.zones.items():
-            if zone.cutoff_open and index not in self._cutoffs_reported:
+            if zone.cutoff_open and index not in self.cutoff_open:
                 module = [i for i, z in self.plant.zones.items() if z is zone]
-                self._cutoffs_reported.update(module)
+                self.cutoff_open.update(module)
+                self._refresh_outputs()
                 # The channel whose direction ran away: the cold side opened below ambient.
                 cold = zone.contact_c < AMBIENT_C
                 reported = next((i for i in module if (self._channels[i].kind

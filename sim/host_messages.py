@@ -88,7 +88,9 @@ class HostMessageHandling:
     def _on_schedule(self, message: ScheduleSegment) -> None:
         arrival = self._ticks
         problem = segment_problem(
-            message, self._channels, self._max_duration_ticks, self.clock_hz
+            message, self._channels, self._max_duration_ticks, self.clock_hz,
+            check_range=not self.faults.no_clamp,
+            check_duration=not self.faults.no_max_duration,
         )
         channel = message.channel if problem is None else _index_or(message.channel)
         planned = arrival

@@ -417,3 +417,22 @@ def test_a_failure_handling_what_the_board_sent_loses_the_link_and_stops(run_vir
     reason, last = run_virtual_time(scenario())
     assert "handling what the board sent failed: RuntimeError" in reason
     assert last == m.Stop()  # the board is told to stop, not left running unwatched
+
+
+@pytest.mark.parametrize("stopped_before", [False, True])
+def test_closing_stops_the_board_unless_a_stop_was_already_sent(run_virtual_time,
+                                                               stopped_before):
+    """So a stop path that gives up after N STOPs and closes the port has sent N, not N + 1."""
+
+    async def scenario():
+        link, board = await open_pair()
+        if stopped_before:
+            link.send_immediate(m.Stop())
+        await asyncio.sleep(0.1)
+        before = link.counters.immediate_sent
+        await link.close()
+        after = link.counters.immediate_sent
+        await board.close()
+        return after - before
+
+    assert run_virtual_time(scenario()) == (0 if stopped_before else 1)

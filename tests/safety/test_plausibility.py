@@ -102,10 +102,11 @@ def test_pressure_frozen_while_the_pump_surely_runs_at_its_edge(identical, trips
         rig.begin()
         await rig.run(2.0)  # filling at 2 kPa/s, the reading following
         # Then `identical` readings of 1.0 kPa (the set point is 4 kPa and climbing), then
-        # the reading follows again.
+        # the reading moves on up again, at the set point's 2 kPa/s.
         await rig.run(identical * 0.05 - 0.01, {"pressure_calves": 1.0},
                       frozen=("pressure_calves",))
-        await rig.run(1.0)
+        await rig.run(1.0, lambda t: {"pressure_calves": 1.1 + 2.0 * t},
+                      frozen=("pressure_calves",))
         return rig
 
     rig = run_virtual_time(scenario())

@@ -163,3 +163,16 @@ def test_a_stop_for_a_latched_fault_asks_the_board_to_latch_it_too(run_virtual_t
 
     causes = run_virtual_time(scenario())
     assert causes == [HostStopCause.REQUESTED, HostStopCause.FAULT]
+
+
+def test_the_same_input_reported_twice_is_one_stop_written_once(run_virtual_time):
+    async def scenario():
+        board = FakeBoard(confirm_delay_s=0.002)
+        stop_path = wired(board)
+        first = stop_path.request(StopSource.REMOTE_KEY, "STOP key on the remote")
+        stop_path.request(StopSource.REMOTE_KEY, "STOP key on the remote")  # its KeyPress
+        return await first, board
+
+    outcome, board = run_virtual_time(scenario())
+    assert board.stops_sent() == 1 and outcome.stops_sent == 1
+    assert outcome.sources == (StopSource.REMOTE_KEY,)
