@@ -3,8 +3,9 @@ stuck sensor cannot hide a fault.
 
 - PumpWatch (an airbag's pressure): the board pumps while the pressure reads below the set
   point by more than its band, and a live reading then climbs every sample. A reading that
-  stays the same while the pump runs has frozen, and the board's controller, blind too, pumps
-  on: STOP opens the vent a fifth of a second later, before the bag can pass its cap.
+  stays the same while the pump surely runs has frozen, and the board's controller, blind
+  too, pumps on: STOP follows a quarter of a second later (the simulated board's controller
+  itself stops a pump that runs blind for 0.25 s).
 - FollowWatch (a motor's speed sensor): a motor follows its command with its rotor's lag, and
   a first-order lag never leaves the range of the commands it followed. A reading outside the
   range of the last FOLLOW_WINDOW_S of commands, by more than the sensor's noise, is frozen or
@@ -24,9 +25,12 @@ from massagectl.routines.device import ChannelKind, DeviceProfile, SensorKind, Z
 from massagectl.safety.faults import Fault, FaultCause
 from massagectl.safety.watcher import Context, Watcher
 
-# The board pumps below the set point less its band (0.3 kPa, hardware.md 5); with noise on
-# top, a reading this far below has the pump surely running.
-PUMP_RUNS_BELOW_KPA = 0.4
+# The board pumps below the set point less its band (0.3 kPa, hardware.md 5). A reading this
+# far below the lower of the set point now and PUMP_LAG_S ago has the pump surely running:
+# the band, the noise, and the board's own slew of a rise (an intensity up or a zone back on
+# starts from where the output was, protocol 3) all stay inside it.
+PUMP_RUNS_BELOW_KPA = 1.0
+PUMP_LAG_S = 0.5
 # A running pump moves a live reading by 0.13 kPa or more per 20 Hz sample (2.7 kPa/s even at
 # 25 kPa, against 0.05 kPa steps). Five identical readings while it runs (0.2 s) mean the
 # sensor froze; a calf bag gains about 1.5 kPa in that time, so it stops below its cap
@@ -38,6 +42,9 @@ FROZEN_PUMPING_READINGS = 5
 # frozen sensor (meanwhile the simulated board's controller stops a pump that runs blind
 # after 0.25 s, sim/physics/airbag.py).
 FROZEN_BELOW_SET_POINT_READINGS = 20
+# Below the set point by at least a sensor step (0.05 kPa): an empty bag at a set point of
+# nearly nothing reads its noise around 0.
+PUMP_STEP_KPA = 0.05
 # Motor speeds: the knead rotor's time constant is 0.4 s and the tap motor's 0.25 s, so after
 # 2 s every older command has faded below 1 %. Noise and tolerance: 5 % of the sensor's span.
 FOLLOW_WINDOW_S = 2.0
@@ -88,8 +95,8 @@ class PumpWatch(Watcher):
         self._same = 0
 
     def update(self, value, board_s, ctx):
-        commanded = ctx.commanded(self.channel_index, board_s)
-        may_pump = commanded is not None and value < commanded
+        commanded = _pumping_to(ctx, self.channel_index, board_s)
+        may_pump = commanded is not None and value < commanded - PUMP_STEP_KPA
         if not may_pump or value != self._reading:
             self._reading, self._same = (value, 1) if may_pump else (None, 0)
             return None
@@ -114,7 +121,7 @@ class FollowWatch(Watcher):
 
     def update(self, value, board_s, ctx):
         commanded = ctx.commanded(self.channel_index, board_s)
-        if commanded is None:
+        if commanded is None or getattr(ctx, "outputs_safe", False):
             commanded = ctx.limits_for(self.channel_index).channel.safe_default or 0.0
         commands = self._commands
         if commands and board_s < commands[-1][0]:
@@ -209,7 +216,7 @@ class SeatCheck:
         for bag in self.bags:
             fills = self._fills[bag.sensor]
             value = readings[bag.sensor]
-            commanded = ctx.commanded(bag.channel, board_s)
+            commanded = _pumping_to(ctx, bag.channel, board_s)
             if (commanded is None or value > FILL_BELOW_KPA
                     or value > commanded - FILL_PUMPING_BELOW_KPA):
                 fills.clear()
@@ -234,3 +241,13 @@ class SeatCheck:
         return Fault(FaultCause.SENSOR_IMPLAUSIBLE, f"roller load reads {load_a:g} A with the "
                      f"heads retracted ({depth_mm:g} mm), where nothing can press on them: the "
                      "load sensor is stuck", values={"roller_load": (load_a, "A")})
+
+
+def _pumping_to(ctx: Context, channel_index: int, board_s: float) -> float | None:
+    """The set point a bag's pump surely works toward: the lower of now and PUMP_LAG_S ago;
+    None when nothing pumps (no set point, or the board says every output is safe)."""
+    if getattr(ctx, "outputs_safe", False):
+        return None
+    now = ctx.commanded(channel_index, board_s)
+    before = ctx.commanded(channel_index, board_s - PUMP_LAG_S)
+    return None if now is None or before is None else min(now, before)

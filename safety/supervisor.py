@@ -114,6 +114,9 @@ class Supervisor:
         self.stale_after_s = stale_after_s
         self.session_active = False
         self.board_state: DeviceState | None = None
+        # The board's own word (StatusReport, 2 Hz) that every output is safe: then nothing
+        # pumps or turns, whatever the host's schedule says (the plausibility checks ask).
+        self.outputs_safe = False  # until the board says so
         self.board_s: float | None = None  # the latest device clock seen, in board seconds
         self._plan_origin_s = 0.0
         # The session's timer and heat spent: kept over a pause, new with each session.
@@ -306,6 +309,7 @@ class Supervisor:
     def _on_status(self, status: StatusReport, host_s: float) -> None:
         board_s = self._saw_clock(status.clock, host_s)
         previous, self.board_state = self.board_state, status.state
+        self.outputs_safe = status.outputs_safe
         if status.stop_cause is StopCause.POWER_ON:
             self._board_restarted()
         if status.stop_cause is StopCause.POWER_ON and self.session_active:

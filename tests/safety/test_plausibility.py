@@ -72,8 +72,8 @@ async def inject_and_wait(faults: list[tuple[FaultKind, str | None]], after_s: f
     # The roller load freezes while the heads press; they retract 2 s later.
     ([(FaultKind.STUCK_SENSOR, "roller_load")], 22.0, FaultCause.SENSOR_IMPLAUSIBLE, 8.0),
     # The calves' pressure freezes as the pump starts to fill.
-    ([(FaultKind.STUCK_SENSOR, "pressure_calves")], 30.5, FaultCause.SENSOR_STUCK, 0.6),
-    ([(FaultKind.STUCK_SENSOR, "pressure_calves")], 33.0, FaultCause.SENSOR_STUCK, 0.6),
+    ([(FaultKind.STUCK_SENSOR, "pressure_calves")], 30.5, FaultCause.SENSOR_STUCK, 1.0),
+    ([(FaultKind.STUCK_SENSOR, "pressure_calves")], 33.0, FaultCause.SENSOR_STUCK, 1.0),
     # ... and just below the set point while the pump tops the bag up.
     ([(FaultKind.STUCK_SENSOR, "pressure_calves")], 36.7, FaultCause.SENSOR_STUCK, 1.2),
 ])
