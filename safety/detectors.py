@@ -171,7 +171,7 @@ class TemperatureWatch(Watcher):
             if cool is not None and cool < ctx.limits_for(self.cool_index).channel.safe_default:
                 self._cooled_s = board_s
         rewarming = self._cooled_s is not None and board_s - self._cooled_s < REWARM_AFTER_COLD_S
-        if rewarming or commanded is not None and commanded > limits.channel.safe_default:
+        if rewarming or (commanded is not None and commanded > limits.channel.safe_default):
             self._off_since = None
             self._window.clear()
             return None
