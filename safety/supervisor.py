@@ -46,15 +46,13 @@ from massagectl.safety.fault_log import LogEvent
 from massagectl.safety.faults import Fault, FaultCause, FaultLatch
 from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
 from massagectl.safety.plausibility import SeatCheck
+from massagectl.safety.reached_safe import ReachedSafe
 from massagectl.safety.rise_check import rise_watchers_for
 from massagectl.safety.runtime_limits import RuntimeLimits
 from massagectl.safety.segment_guard import SegmentGuard
 from massagectl.safety.stop_path import StopPath, StopSource
 from massagectl.safety.verdicts import AdmittedPlan, Violation, ViolationKind
 
-# The board reports every sensor at 20 Hz. A sensor without a reading for TELEMETRY_STALE_S
-# (1 s, the link's own silence limit: twenty samples lost in a row) means telemetry is not
-# arriving; a shorter gap is a damaged line the session rides through (hardware.md 4.4).
 # How often `watch()` runs the time-based checks when nothing arrives from the board.
 POLL_PERIOD_S = 0.1
 # Shutdown causes that are the board protecting itself: a fault, not a person's stop.
@@ -89,6 +87,9 @@ class Supervisor:
         latch: FaultLatch | None = None,
         runtime: RuntimeLimits | None = None,
         safety_limits: SafetyLimits = DEFAULT_LIMITS,
+        # A sensor without a reading for TELEMETRY_STALE_S (1 s, the link's own silence limit:
+        # twenty samples lost in a row) means telemetry is not arriving; a shorter gap is a
+        # damaged line the session rides through (hardware.md 4.4).
         stale_after_s: float = TELEMETRY_STALE_S,
     ) -> None:
         self.device = device
@@ -107,6 +108,7 @@ class Supervisor:
         self.seat_check: SeatCheck | None = SeatCheck(device)
         if not self.seat_check.useful:
             self.seat_check = None
+        self.reached = ReachedSafe(device)  # after a shutdown, each output's hardware follows
         position = self.schedule.position_index
         self._position_sensor = next(
             (i for i, w in enumerate(self.watchers) if position is not None
@@ -297,6 +299,10 @@ class Supervisor:
                                else StopSource.SUPERVISOR, key=watcher.sensor.id)
             if index == self._position_sensor:
                 self.schedule.observe_position(self.schedule.position_index, value)
+            problem = self.reached.judge(index, value, board_s, self)
+            if problem is not None:
+                self._trip(Fault(FaultCause.NOT_SAFE_AFTER_STOP, problem, host_s, report.clock),
+                           key=self.device.sensors[index].id)
         if values and self.seat_check is not None:
             readings = self.readings
             readings[first:first + len(values)] = values
@@ -320,6 +326,7 @@ class Supervisor:
         self.schedule.clear()
         if previous is DeviceState.SHUTDOWN:
             return
+        self.reached.shut_down(board_s)
         cause = status.stop_cause
         if cause is StopCause.THERMAL_CUTOFF:
             self._cutoff_opened(-1, math.nan, host_s, status.clock)
@@ -483,6 +490,7 @@ class Supervisor:
         self.watchers = _watchers_for(self.device)
         if self.seat_check is not None:
             self.seat_check = SeatCheck(self.device)
+        self.reached.forget()
         heat_watchers = [w for w in _flat(self.watchers) if isinstance(w, TemperatureWatch)]
         for watcher, dose in zip(heat_watchers, doses):
             watcher.dose.dose = dose
