@@ -106,16 +106,24 @@ async def stop_samples(folder: Path, count: int) -> dict[str, list[float]]:
     service = ChairService(options(folder))
     await service.open([HandheldRemote()])
     results: dict[str, list[float]] = {"local": [], "host": [], "naive": []}
+    faults: list[str] = []
     try:
         await service.wait_connected()
         board = service.simulator.board
         for index in range(count * 3):
             kind = ("local", "host", "naive")[index % 3]
             while service.state() is not ChairState.IDLE:
+                if service.state() is ChairState.FAULT:  # counted, cleared, and go on
+                    faults.append(service.snapshot().faults[0])
+                    await asyncio.sleep(0.5)
+                    service.clear_faults(Origin.REMOTE)
                 await asyncio.sleep(0.01)
             service.start("bench", Origin.SOCKET)
-            await until(lambda: service.state() is ChairState.RUNNING, 0.01)
-            await until(lambda: not board.outputs_safe(), 0.005)
+            await until(lambda: service.state() in (ChairState.RUNNING, ChairState.FAULT), 0.01)
+            await until(lambda: not board.outputs_safe() or service.state() is ChairState.FAULT,
+                        0.005)
+            if service.state() is ChairState.FAULT:
+                continue
             await asyncio.sleep(0.05)
             loop = asyncio.get_running_loop()
             asked_s = loop.time()
@@ -132,6 +140,7 @@ async def stop_samples(folder: Path, count: int) -> dict[str, list[float]]:
                 service.stop(Origin.SOCKET, "benchmark")
     finally:
         await service.close()
+    results["faults"] = faults  # type: ignore[assignment]
     return results
 
 
@@ -259,6 +268,9 @@ def main() -> None:
         print(row("board-local (the board acts on its own key)", stops["local"], "10"))
         print(row("through the host (the STOP operation)", stops["host"], "10"))
         print(row("naive: asked of the session as a pause", stops["naive"], "-"))
+        if stops["faults"]:
+            print(f"({len(stops['faults'])} sessions tripped a fault before they could be "
+                  f"stopped, and were cleared: {sorted(set(stops['faults']))[0]})")
 
         shown = asyncio.run(display_samples(base / "display", samples))
         print("\n2. Remote key -> display updated, over a real pty at 115200 baud")

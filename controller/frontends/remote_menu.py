@@ -393,7 +393,9 @@ class RemoteMenu:
         return ["Stopping..."]
 
     def _rows_fault(self, view: ChairSnapshot) -> list[str]:
-        cause, _, detail = (view.faults[0] if view.faults else "fault").partition(": ")
+        if not view.faults:  # cleared here; the board is confirming it is safe again
+            return ["Clearing fault...", "please wait"]
+        cause, _, detail = view.faults[0].partition(": ")
         cause = cause.replace("_", " ")  # over_temperature -> "over temperature"
         if self.rows_count < 3:
             return [cause, "OK:clear"]

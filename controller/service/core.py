@@ -117,6 +117,7 @@ class ChairService(SessionActions, OwnerActions):
         self._closing = False
         self._warned_about: set[Path] = set()
         self._background: set[asyncio.Task] = set()
+        self._board_clearing: asyncio.Task | None = None
         self._connected_event = asyncio.Event()
 
     # --- life -------------------------------------------------------------------------------
@@ -239,7 +240,8 @@ class ChairService(SessionActions, OwnerActions):
             return ChairState.DISCONNECTED
         if self.session is not None:
             return _SESSION_STATES[self.session.state]
-        if chair.latch.latched or chair.link.board_fault is not None:
+        clearing = self._board_clearing is not None and not self._board_clearing.done()
+        if chair.latch.latched or chair.link.board_fault is not None or clearing:
             return ChairState.FAULT
         if chair.stop_path.stopping:
             return ChairState.STOPPING

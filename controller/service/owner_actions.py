@@ -51,6 +51,8 @@ class OwnerActions:
         if self.session is not None:
             raise self._refuse("clear", origin, "a session is still ending",
                                "wait until the chair has stopped")
+        if self._board_clearing is not None and not self._board_clearing.done():
+            return ()  # the same clear, already under way
         board_cause = chair.link.board_fault
         if not chair.latch.latched and board_cause is None:
             return ()
@@ -65,6 +67,8 @@ class OwnerActions:
                                                           name="clearing the board's fault")
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+            self._board_clearing = task  # the chair stays in FAULT until the board is READY
+            task.add_done_callback(lambda _: self._changed())
         log.warning("faults cleared from the %s: %s", origin, ", ".join(causes))
         self._emit(FaultsCleared(causes, origin))
         self._changed()
@@ -75,7 +79,6 @@ class OwnerActions:
             await chair.link.clear_board_fault()
         except MassageError as error:
             log.warning("the board did not clear its fault: %s", error)
-        self._changed()
 
     def discomfort(self, origin: Origin) -> str:
         session = self._session_or_refuse("discomfort", origin, "lower")

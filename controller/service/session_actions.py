@@ -57,8 +57,11 @@ class SessionActions:
             raise self._refuse("start", origin, "the chair is not connected",
                                "check the cable and the chair's power; it reconnects by itself")
         if state is ChairState.FAULT:
-            raise self._refuse("start", origin, "a fault is latched: "
-                               + self.snapshot().faults[0],
+            faults = self.snapshot().faults
+            if not faults:
+                raise self._refuse("start", origin, "the board is still clearing its fault",
+                                   "try again in a moment")
+            raise self._refuse("start", origin, f"a fault is latched: {faults[0]}",
                                "check the chair, then clear the fault (OK on the remote)")
         if state is not ChairState.IDLE:
             raise self._refuse("start", origin, f"the chair is {state}",

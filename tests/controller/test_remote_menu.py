@@ -56,6 +56,8 @@ def test_a_fault_is_cleared_only_after_a_confirmation():
                                 "calves at 46.2 C    ", "OK:clear            ")
     menu.press(RemoteKey.OK, fault)
     assert menu.press(RemoteKey.OK, fault) == ClearFault()
+    clearing = view(ChairState.FAULT)  # cleared here, the board still confirming
+    assert menu.rows(clearing)[:2] == ("Clearing fault...   ", "please wait         ")
 
 
 def test_option_screens_close_after_the_idle_timeout_and_when_the_chair_moves_on():

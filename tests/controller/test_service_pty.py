@@ -5,6 +5,7 @@ chair worked on a person), and `massagectl serve` stopped by SIGTERM mid-session
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from massagectl.controller.frontends.control_socket import ask
 from massagectl.controller.service.operations import ChairState, Origin
 from massagectl.firmware_bridge.messages import DeviceState
 from massagectl.routines.device import load_device
@@ -93,6 +93,19 @@ def test_board_unplugged_and_back(tmp_path, while_running):
         assert seen["faults"] == ()
 
 
+async def massagectl(env: dict, *args: str) -> tuple[int, object]:
+    """Run a massagectl command without blocking the loop the simulated board runs on; its
+    exit code, and its output (parsed when it is JSON)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "massagectl", *args, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE)
+    out, _ = await process.communicate()
+    try:
+        return process.returncode, json.loads(out)
+    except ValueError:
+        return process.returncode, out.decode()
+
+
 def test_sigterm_mid_session_stops_safely_and_exits_0(tmp_path):
     seen = {}
     env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path / "run"),
@@ -110,8 +123,10 @@ def test_sigterm_mid_session_stops_safely_and_exits_0(tmp_path):
             try:
                 await until(control.exists)
                 await until(lambda: board.board.remote.rows[0] == "Choose (default)    ")
-                reply = await ask(control, {"op": "start", "routine": "long"})
-                seen["started"] = reply["ok"]
+                seen["idle"] = await massagectl(env, "status", "--json")
+                seen["start"] = await massagectl(env, "start", "long")
+                seen["running"] = await massagectl(env, "status", "--json")
+                seen["started"] = seen["running"][1]["state"] in ("scanning", "running")
                 await until(lambda: not board.board.outputs_safe())
                 serve.send_signal(signal.SIGTERM)
                 loop = asyncio.get_running_loop()
@@ -128,7 +143,11 @@ def test_sigterm_mid_session_stops_safely_and_exits_0(tmp_path):
                 serve.stderr.close()
 
     asyncio.run(serve_then_sigterm())
-    assert seen["started"]
+    code, idle = seen["idle"]
+    assert code == 0 and {"state": "idle", "routine": None, "intensity": 3}.items() <= idle.items()
+    assert {"remaining_s", "chair_id", "faults", "heat_on"} <= idle.keys()
+    assert seen["start"][0] == 0
+    assert seen["started"] and seen["running"][1]["routine"] == "long"
     assert seen["exit"] == 0, seen["log"]
     assert seen["board"] == (DeviceState.SHUTDOWN, True)
     assert "SIGTERM received" in seen["log"]

@@ -103,7 +103,13 @@ def test_a_fault_asks_before_it_is_cleared(tmp_path, run_virtual_time):
             seen["not_yet"] = await press(service, K.BACK)
             service.simulator.driver.clear_fault("motor_stall", "roller_position")
             await press(service, K.OK)
-            seen["cleared"] = await press(service, K.OK)
+            seen["clearing"] = await press(service, K.OK)
+            for _ in range(50):  # the board clears its own latch, then confirms it is safe
+                if service.state() is ChairState.IDLE:
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.2)
+            seen["cleared"] = display(service)
             seen["state"] = service.state()
             seen["board_latch"] = service.chair.link.board_fault
             await press(service, K.OK)  # the next session starts on the board it cleared
