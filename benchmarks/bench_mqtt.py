@@ -220,6 +220,8 @@ def main() -> None:
         args.repeat, args.chairs, args.cpu_window_s = 40, 5, 10.0
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
+        # The simulated chairs' safety records stay in the scratch folder, not the computer's.
+        os.environ["MASSAGECTL_CHAIR_RECORDS"] = str(folder / "chair_records")
         with Mosquitto(folder / "broker") as broker:
             rows = asyncio.run(measure(broker, folder, args.repeat, naive_too=True))
             print_latencies(f"One chair, {args.repeat} stops per row (real time, built-in "
