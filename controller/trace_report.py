@@ -1,4 +1,4 @@
-"""A saved session trace, read back: what was sent against what the board measured."""
+"""Saved traces, read back: a session's sent against measured; a board's segments and states."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from massagectl.controller.session.recorder import SessionTrace
+from massagectl.routines.errors import InputError
 from massagectl.routines.plot import Lane, draw_lanes
+from massagectl.sim.trace import SegmentOutcome, Trace
 
 
 @dataclass(frozen=True)
@@ -59,3 +61,80 @@ def plot_trace(trace: SessionTrace, path: str | Path) -> Path:
         lanes.append(lane)
     title = f"{trace.routine} on {trace.device.name}, {trace.started}: sent and measured"
     return draw_lanes(lanes, title, "session time, minutes", path)
+
+
+@dataclass(frozen=True)
+class BoardChannelRow:
+    channel: str
+    commanded_peak: float | None  # None: never commanded (a position drive left stopped)
+    actual_peak: float | None
+
+
+@dataclass(frozen=True)
+class BoardSummary:
+    """What a board trace (`massagectl sim --trace`) tells at a glance."""
+
+    device: str
+    duration_s: float
+    samples: int
+    segments: dict[str, int]  # outcome name -> count, plus "late"
+    timing_errors_s: np.ndarray
+    channels: list[BoardChannelRow]
+    events: list[tuple[float, str]]  # (seconds since the first sample, what happened)
+
+
+def _peak(column: np.ndarray) -> float | None:
+    finite = column[np.isfinite(column)]
+    return float(np.max(finite)) if finite.size else None
+
+
+def board_summary(trace: Trace) -> BoardSummary:
+    times = trace.times_s
+    start_s = float(times[0]) if len(times) else (trace.events[0].time_s if trace.events else 0.0)
+    end_s = float(times[-1]) if len(times) else start_s
+    segments = trace.segments
+    counts = {outcome.name.lower(): int(np.sum(segments["outcome"] == outcome))
+              for outcome in SegmentOutcome}
+    counts["late"] = int(np.sum(segments["late"])) if len(segments) else 0
+    channels = [
+        BoardChannelRow(channel_id,
+                        _peak(trace.output(channel_id)) if len(times) else None,
+                        _peak(trace.actual(channel_id)) if len(times) else None)
+        for channel_id in trace.channel_ids
+    ]
+    events = []
+    for event in trace.events:
+        if event.kind == "state":
+            text = f"board {event.detail.get('state', '?')} ({event.detail.get('cause', '?')})"
+        elif event.kind == "fault":
+            text = f"board fault {event.detail.get('code', '?')}"
+        elif event.kind == "inject":
+            switched = "on" if event.detail.get("on") else "off"
+            text = f"injected {event.detail.get('fault', '?')} {switched}"
+        elif event.kind == "key":
+            text = f"remote key {event.detail.get('key', '?')}"
+        else:
+            continue  # host commands: too many to list; the segments say what they asked
+        events.append((event.time_s - start_s, text))
+    return BoardSummary(trace.device, end_s - start_s, len(times), counts,
+                        trace.timing_errors_s(), channels, events)
+
+
+def plot_board_trace(trace: Trace, path: str | Path) -> Path:
+    """Commanded against actual per channel that was ever driven, as in a session plot."""
+    lanes = []
+    times = trace.times_s - (trace.times_s[0] if len(trace.times_s) else 0.0)
+    for channel_id in trace.channel_ids:
+        commanded, actual = trace.output(channel_id), trace.actual(channel_id)
+        if not np.any(np.isfinite(commanded)) and not np.any(np.isfinite(actual)):
+            continue
+        values = np.concatenate([commanded[np.isfinite(commanded)], actual[np.isfinite(actual)]])
+        low, high = float(np.min(values)), float(np.max(values))
+        lane = Lane(channel_id, "", low, high + max(1e-6, 0.05 * (high - low)))
+        lane.lines += [(times, commanded, "commanded"), (times, actual, "actual")]
+        lanes.append(lane)
+    if not lanes:
+        raise InputError("the board trace holds no samples; there is nothing to plot",
+                         "was it saved with per-sample rows (`massagectl sim --trace`)?")
+    return draw_lanes(lanes, f"board trace of {trace.device}: commanded and actual",
+                      "board time, minutes", path)

@@ -16,6 +16,8 @@ mapped the same way. A trace file is a compressed numpy archive:
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -188,8 +190,9 @@ def load_trace(path: str | Path) -> SessionTrace:
             )
     except FileNotFoundError:
         raise InvalidFileError(path, [Problem(str(path), "", "no such trace file")]) from None
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        message = f"not a session trace ({type(error).__name__}: {error})"
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error):
+        # The reader's own words (a pydantic dump, a zip error) help nobody here.
+        message = "a session trace that is damaged or incomplete; it cannot be read"
         raise InvalidFileError(path, [Problem(str(path), "", message)]) from None
     if meta.get("format") != TRACE_FORMAT:
         message = f"trace format {meta.get('format')!r}; this version reads {TRACE_FORMAT}"
