@@ -36,7 +36,7 @@ from massagectl.firmware_bridge.messages import KeyPress, ShowText
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import DeviceProfile, load_device
 from massagectl.routines.errors import InputError, MassageError
-from massagectl.routines.library import resolve_routine
+from massagectl.routines.library import refuse_builtin_misfit, resolve_routine
 from massagectl.routines.routine import Routine
 from massagectl.routines.user import UserProfile, load_user
 from massagectl.safety.fault_log import FaultLog, read_fault_log
@@ -89,6 +89,7 @@ def prepare(options: RunOptions) -> Prepared:
     device = load_device(options.device or config.device.profile)
     user = load_user(options.user or config.session.user_profile)
     routine = resolve_routine(options.routine)
+    refuse_builtin_misfit(options.routine, device, user)
     port = chosen_port(options)
     simulator_only = [name for name, given in (("--speed", options.speed != 1.0),
                                                ("--sim-shoulder-mm", options.sim_shoulder_mm))

@@ -7,11 +7,15 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from massagectl.routines.device import builtin_device_names, close_matches, load_device
-from massagectl.routines.errors import UnknownNameError
+from massagectl.routines.device import (
+    DeviceProfile, builtin_device_names, close_matches, load_device,
+)
+from massagectl.routines.errors import InputError, UnknownNameError
 from massagectl.routines.loading import names_a_file, toml_names
 from massagectl.routines.routine import Routine, load_routine
-from massagectl.routines.routine_check import check_routine
+from massagectl.routines.routine_check import check_routine, zone_channels
+from massagectl.routines.steps import Press
+from massagectl.routines.user import UserProfile
 
 BUILTIN_ROUTINE_DIR = resources.files("massagectl.routines") / "library"
 
@@ -57,10 +61,41 @@ def library_entries() -> list[LibraryEntry]:
     entries = []
     for name in builtin_routine_names():
         routine = load_builtin(name)
-        fits = tuple(
-            device for device in builtin_device_names()
-            if not check_routine(routine, load_device(device))
-        )
         entries.append(LibraryEntry(name, routine.description, routine.duration_s,
-                                    tuple(routine.techniques), fits))
+                                    tuple(routine.techniques), builtin_devices_for(routine)))
     return entries
+
+
+def builtin_devices_for(routine: Routine) -> tuple[str, ...]:
+    """The built-in devices a routine runs on (with the default occupant)."""
+    return tuple(device for device in builtin_device_names()
+                 if not check_routine(routine, load_device(device)))
+
+
+def refuse_builtin_misfit(name: str, device: DeviceProfile, user: UserProfile) -> None:
+    """A built-in routine on a device it was not made for: say so, and name the built-in
+    routines that fit, instead of asking the owner to edit a library file (`optional = true`).
+    Routine files and routines that fit pass silently; the compiler checks them as usual."""
+    if name not in builtin_routine_names():
+        return
+    routine = load_builtin(name)
+    if not check_routine(routine, device, user):
+        return
+    missing: dict[str, list[str]] = {}
+    for _, step in routine.leaves():
+        for zone, channels in zone_channels(device, step).items():
+            what = "airbag" if isinstance(step, Press) else step.kind
+            if not channels and not step.optional and zone.value not in missing.get(what, []):
+                missing.setdefault(what, []).append(zone.value)
+    made_for = " and the ".join(builtin_devices_for(routine)) or "another device"
+    lacks = " and ".join(f"no {what} in {_listed(zones)}" for what, zones in missing.items())
+    fitting = [entry.name for entry in library_entries() if device.name in entry.devices]
+    hint = (f"routines made for the {device.name}: {', '.join(fitting)}" if fitting
+            else f"no built-in routine fits the {device.name}")
+    raise InputError(f"routine {name!r} is made for the {made_for}"
+                     + (f"; the {device.name} has {lacks}" if lacks else ""), hint)
+
+
+def _listed(names: list[str]) -> str:
+    """a, b or c"""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"

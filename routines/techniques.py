@@ -137,12 +137,25 @@ class Techniques:
         """Track mm of body positions; beyond the track's reach, the nearest end, noted."""
         spots = [self.track.locate(pct) for pct in pcts]
         if any(spot.clamped for spot in spots):
-            top, bottom = self.track.reach_pct()
-            where = " to ".join(f"{pct:g} %" for pct in pcts)
-            self.note(label, f"{what} at {where} lies beyond the reach of device "
-                      f"{self.device.name!r} for user {self.user.name!r} ({top:.0f} % to "
-                      f"{bottom:.0f} %); the roller works at the nearest end of its track")
+            self.note(label, self._reach_note(pcts, what))
         return [spot.track_mm for spot in spots]
+
+    def _reach_note(self, pcts: tuple[float, ...], what: str) -> str:
+        """Which part of a point or band the track cannot reach, and what the roller does."""
+        top, bottom = self.track.reach_pct()
+        reach = (f"the reach of device {self.device.name!r} for user {self.user.name!r} "
+                 f"({top:.0f} % to {bottom:.0f} %)")
+        where = " to ".join(f"{pct:g} %" for pct in pcts)
+        low, high = min(pcts), max(pcts)
+        if high < top or low > bottom:
+            side, end = ("above", top) if high < top else ("below", bottom)
+            return (f"{what} at {where} lies wholly {side} {reach}; the roller works at "
+                    f"{end:.0f} % instead, the nearest it gets")
+        outside = [part for part, beyond in ((f"above {top:.0f} %", low < top),
+                                              (f"below {bottom:.0f} %", high > bottom)) if beyond]
+        covered = f"{max(low, top):.0f} % to {min(high, bottom):.0f} %"
+        return (f"{what} at {where}: the part {' and '.join(outside)} is beyond {reach}; "
+                f"the roller covers {covered} of it")
 
     def _sweep(self, low: float, high: float, travel_mm_s: float, channel: Channel,
                label: str) -> Sweep:

@@ -11,7 +11,9 @@ from massagectl.controller.session.session import COMPILE_LEVEL
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import DeviceProfile, load_device
 from massagectl.routines.errors import InvalidFileError
-from massagectl.routines.library import library_entries, resolve_routine
+from massagectl.routines.library import (
+    library_entries, refuse_builtin_misfit, resolve_routine,
+)
 from massagectl.routines.plan import Plan
 from massagectl.routines.plan_json import plan_to_json
 from massagectl.routines.routine import load_routine, routine_json_schema
@@ -114,6 +116,7 @@ def validate_files(args: argparse.Namespace) -> int:
 
 def _compile(args: argparse.Namespace) -> Plan:
     device, user = _profiles(args)
+    refuse_builtin_misfit(args.routine, device, user)
     return compile_routine(resolve_routine(args.routine), device, user, args.intensity)
 
 

@@ -121,3 +121,14 @@ def test_a_chair_in_the_config_and_speed_say_how_to_use_the_simulator(capsys, tm
                              "--quiet", "--no-scan", "--config", str(config))
         assert status == 0 and "on built-in simulator" in out
     assert len(list((tmp_path / "state" / "traces").glob("*-tiny*.npz"))) == 2
+
+
+def test_a_built_in_routine_on_a_device_it_was_not_made_for_names_the_ones_that_fit(capsys,
+                                                                                     config):
+    status, out, err = run(capsys, "run", "full_body", "--device", "pad", "--config",
+                           str(config))
+    assert status == 1 and out == ""
+    assert err.startswith("massagectl run: routine 'full_body' is made for the chair; the pad "
+                          "has no heat in calves and no airbag in calves, feet, arms or seat")
+    assert "routines made for the pad: deep_tissue," in err
+    assert "optional" not in err and len(err.splitlines()) == 1
