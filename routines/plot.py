@@ -19,6 +19,7 @@ from massagectl.routines.summary import format_duration
 MAX_SAMPLES_PER_LANE = 20_000
 FINEST_RATE_HZ = 10.0
 LANE_HEIGHT_IN = 1.1
+DEFAULT_SUFFIX = ".png"
 
 
 @dataclass
@@ -62,7 +63,15 @@ def draw_lanes(lanes: list[Lane], title: str, x_label: str, path: str | Path) ->
     path = Path(path)
     # A figure of its own with the Agg canvas: no pyplot, no global backend state.
     figure = Figure(figsize=(11, 0.8 + LANE_HEIGHT_IN * len(lanes)))
-    FigureCanvasAgg(figure)
+    canvas = FigureCanvasAgg(figure)
+    # matplotlib would add ".png" to a name without a suffix on its own, and the caller
+    # would then report a file that does not exist: name the file it writes here.
+    if not path.suffix:
+        path = path.with_name(path.name + DEFAULT_SUFFIX)
+    formats = canvas.get_supported_filetypes()
+    if path.suffix[1:].lower() not in formats:
+        raise InputError(f"cannot draw into {path}: {path.suffix!r} is not an image format "
+                         "matplotlib writes", f"use one of {', '.join(sorted(formats))}")
     axes = figure.subplots(len(lanes), 1, sharex=True, squeeze=False)[:, 0]
     for axis, lane in zip(axes, lanes):
         for x_s, y, name in lane.lines:

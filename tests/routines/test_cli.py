@@ -134,15 +134,25 @@ def test_schema_is_json_schema_for_routine_files(capsys):
     assert "steps" in schema["required"]
 
 
-def test_plot_writes_an_image(tmp_path):
+@pytest.mark.parametrize("name", ["plan.png", "noext"])
+def test_plot_writes_an_image_and_names_the_file_it_wrote(tmp_path, name):
     # In a process of its own: matplotlib keeps its font files open for the life of a process.
-    target = tmp_path / "plan.png"
     done = subprocess.run(
-        [sys.executable, "-m", "massagectl", "plot", "energising_tap", "-o", str(target)],
+        [sys.executable, "-m", "massagectl", "plot", "energising_tap", "-o",
+         str(tmp_path / name)],
         capture_output=True, text=True, timeout=120, check=False,
     )
+    target = tmp_path / "plan.png" if name == "plan.png" else tmp_path / "noext.png"
     assert (done.returncode, done.stdout, done.stderr) == (0, f"wrote {target}\n", "")
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [path.name for path in tmp_path.iterdir()] == [target.name]
+
+
+def test_plot_to_a_suffix_that_is_no_image_format_lists_the_ones_there_are(capsys, tmp_path):
+    status, _, err = run(capsys, "plot", "relax", "-o", str(tmp_path / "plan.txt"))
+    assert status == 1
+    assert "'.txt' is not an image format matplotlib writes (use one of " in err
+    assert "png" in err and not list(tmp_path.iterdir())
 
 
 def test_plot_without_matplotlib_says_how_to_install_it(capsys, tmp_path, monkeypatch):
