@@ -23,14 +23,16 @@ from rich.console import Console
 from massagectl.controller.service.chair import Chair
 from massagectl.controller.config import Config
 from massagectl.controller.service.connection import connect
+from massagectl.controller.session.notes import admission_notes
 from massagectl.controller.session.recorder import SessionRecorder
 from massagectl.controller.frontends.remote_menu import (
     ChangeIntensity, PauseSession, RemoteMenu, ResumeSession, SessionView, StopSession,
     ToggleHeat,
 )
 from massagectl.controller.session.session import COMPILE_LEVEL, Session, SessionOutcome, admit_or_raise
-from massagectl.controller.session.state import SessionState, TransitionError
+from massagectl.controller.session.state import TransitionError
 from massagectl.controller.frontends.status import StatusDisplay
+from massagectl.controller.frontends.keys import press_key
 from massagectl.controller.frontends.terminal import StopSignals, TerminalKeys
 from massagectl.firmware_bridge.messages import KeyPress, ShowText
 from massagectl.routines.compiler import compile_routine
@@ -81,6 +83,7 @@ class Prepared:
     user: UserProfile
     latch: FaultLatch
     fault_log: FaultLog
+    notes: tuple[str, ...] = ()  # what safety changed or the device cannot do, said up front
 
 
 def prepare(options: RunOptions) -> Prepared:
@@ -101,11 +104,11 @@ def prepare(options: RunOptions) -> Prepared:
                          f"only, and {where} names a chair ({port})",
                          f"add `--port {SIMULATOR_PORT}` to use the built-in simulator")
     plan = compile_routine(routine, device, user, intensity=COMPILE_LEVEL)
-    admit_or_raise(plan, device, user, config.limits)  # the refusal names every violation
+    admitted = admit_or_raise(plan, device, user, config.limits)  # names every violation
     fault_log = FaultLog(config.logs.fault_log)
     latch = FaultLatch.restored(fault_log, read_fault_log(config.logs.fault_log))
     latch.raise_if_latched()
-    return Prepared(routine, device, user, latch, fault_log)
+    return Prepared(routine, device, user, latch, fault_log, tuple(admission_notes(admitted)))
 
 
 def chosen_port(options: RunOptions) -> str | None:
@@ -133,6 +136,8 @@ async def _run(options: RunOptions, prepared: Prepared, port: str | None,
     shoulder_mm = options.sim_shoulder_mm or user.shoulder_height_mm
     occupant = Occupant(shoulder_mm, user.back_length_mm)
     body_scan = config.session.body_scan if options.body_scan is None else options.body_scan
+    for note in prepared.notes:  # before the session: the summary repeats them at the end
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
     # The session records its own trace; the built-in board's per-sample rows would go unread.
     async with connect(device, port, baud=config.device.baud, occupant=occupant,
                        board_trace_samples=False) as connection:
@@ -147,13 +152,20 @@ async def _run(options: RunOptions, prepared: Prepared, port: str | None,
         remote = RemoteControl(chair, session, prepared.routine)
         session.on_change = remote.refresh
         tasks = [loop.create_task(remote.keep_display(), name="remote display")]
+        display = StatusDisplay(device, console)
         if options.show_status:
-            display = StatusDisplay(device, console)
             tasks.append(loop.create_task(display.run(session.snapshot), name="status"))
+
+        def on_key(key: str) -> None:
+            answer = press_key(session, key)
+            if answer:
+                display.notice(answer)
+
         try:
             with StopSignals(lambda name: session.stop(StopSource.TERMINAL, f"{name} received")), \
-                    TerminalKeys(lambda key: terminal_key(session, key)):
+                    TerminalKeys(on_key):
                 outcome = await session.run()
+                display.outcome = outcome  # the panel's last frame says how it ended
         finally:
             for task in tasks:
                 task.cancel()
@@ -162,22 +174,6 @@ async def _run(options: RunOptions, prepared: Prepared, port: str | None,
             await chair.close()
         trace = _save_trace(recorder, config.logs.traces, prepared.routine.name, console)
         return RunResult(outcome, trace, config.logs.fault_log, connection.name)
-
-
-def terminal_key(session: Session, key: str) -> None:
-    """q stop, p pause/resume, + and - intensity, h heat. Unknown keys do nothing."""
-    if key in "qQ":
-        session.stop(StopSource.TERMINAL, "q pressed")
-        return
-    with contextlib.suppress(TransitionError, MassageError):
-        if key in "pP ":
-            session.resume() if session.state is SessionState.PAUSED else session.pause()
-        elif key in "+=":
-            session.change_intensity(+1)
-        elif key in "-_":
-            session.change_intensity(-1)
-        elif key in "hH":
-            session.toggle_heat()
 
 
 class RemoteControl:

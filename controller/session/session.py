@@ -32,6 +32,7 @@ from massagectl.controller.session.body_scan import (
     ScanError, ScanResult, find_shoulder_line, scan_plan, scan_supported, scanned_user,
 )
 from massagectl.controller.service.chair import Chair
+from massagectl.controller.session.notes import END_SLACK_S, admission_notes
 from massagectl.controller.session.recorder import SessionRecorder
 from massagectl.controller.session.resume import rest_of_plan
 from massagectl.controller.session.state import SessionEvent, SessionState, TransitionError, next_state
@@ -54,8 +55,6 @@ from massagectl.safety.verdicts import AdmittedPlan, Refusal
 log = logging.getLogger(__name__)
 
 COMPILE_LEVEL = max(LEVELS)  # plans are compiled and admitted at the strongest level
-# Less than a plan's last millisecond left: it is over (times in a plan are whole ms).
-END_SLACK_S = 0.001
 
 
 @dataclass(frozen=True)
@@ -72,6 +71,9 @@ class SessionSnapshot:
     faults: tuple[str, ...]
     readings: dict[str, float] = field(default_factory=dict)
     zones_off: tuple[str, ...] = ()  # body zones the owner switched off
+    heat_off: bool = False  # the owner switched heat off (it stays off until switched on)
+    scan_elapsed_s: float = 0.0  # while the body scan runs: how far it is, and how long
+    scan_duration_s: float = 0.0
 
     @property
     def remaining_s(self) -> float:
@@ -149,6 +151,7 @@ class Session:
         self._plan_heat_ids: list[str] = []  # heat channels the running plan uses
         # Channels the owner switched off (heat, zones): kept over a pause and a resume.
         self._owner_off: set[str] = set()
+        self._zones_off: set[str] = set()  # zones switched off as a whole, by set_zone
         self._error: str | None = None  # why the session could not go on (refusal, scan)
         chair.stop_path.add_listener(self._on_stop)
 
@@ -180,18 +183,31 @@ class Session:
         return level
 
     def toggle_heat(self) -> bool:
-        """Heat off (at once), or back on within what admission accepted."""
-        if not self._heat_ids or self.state is not SessionState.RUNNING:
+        """Heat off (at once), or back on within what admission accepted. Before the routine
+        runs (the body scan) or while paused, the choice holds from the next start on.
+        Returns whether heat is wanted now."""
+        if not self._heat_ids or self.state not in (
+                SessionState.RUNNING, SessionState.SCANNING, SessionState.PAUSED):
             return self.heat_on
-        if self.heat_on:
-            self._owner_off.update(self._heat_ids)
+        if self.heat_off():
+            # Back on, except in zones the owner switched off as a whole.
+            self._owner_off.difference_update(
+                i for i in self._heat_ids if str(self.device.channel(i).zone) not in
+                self._zones_off)
         else:
-            self._owner_off.difference_update(self._heat_ids)
+            self._owner_off.update(self._heat_ids)
+        if self.state is not SessionState.RUNNING:
+            self.on_change()
+            return not self.heat_off()
         self._apply_owner_choices()
         self._record("channels", "heat " + ("on" if self.heat_on else "off"),
                      mask=self.chair.runtime.enabled_mask)
         self.on_change()
         return self.heat_on
+
+    def heat_off(self) -> bool:
+        """The owner switched heat off (every heater of the device is in the owner's off set)."""
+        return bool(self._heat_ids) and all(i in self._owner_off for i in self._heat_ids)
 
     def set_zone(self, zone: Zone | str, on: bool) -> None:
         """Switch every channel of a body zone (its airbags, its heat) off at once, or back on
@@ -207,8 +223,10 @@ class Session:
                              f"zones of the {self.device.name}: {', '.join(self.zones())}")
         if on:
             self._owner_off.difference_update(ids)
+            self._zones_off.discard(str(zone))
         else:
             self._owner_off.update(ids)
+            self._zones_off.add(str(zone))
         if self.state is SessionState.RUNNING:
             self._apply_owner_choices()
             self._record("channels", f"{zone} {'on' if on else 'off'}",
@@ -220,8 +238,8 @@ class Session:
         return [str(z) for z in Zone if any(c.zone is z for c in self.device.channels)]
 
     def zones_off(self) -> tuple[str, ...]:
-        return tuple(z for z in self.zones()
-                     if all(c.id in self._owner_off for c in self.device.channels if c.zone == z))
+        """Zones the owner switched off as a whole (heat switched off is not a zone off)."""
+        return tuple(z for z in self.zones() if z in self._zones_off)
 
     def _apply_owner_choices(self) -> None:
         """Make the board's channel mask what admission allows minus what the owner switched
@@ -254,12 +272,21 @@ class Session:
 
     def snapshot(self) -> SessionSnapshot:
         elapsed_s = self.elapsed_s()
-        duration_s = self.plan.duration_s if self.plan is not None else 0.0
+        # Before the scan has placed it, the plan's length is the routine's.
+        duration_s = self.plan.duration_s if self.plan is not None else self.routine.duration_s
+        scan_elapsed_s = scan_duration_s = 0.0
+        if (self.state is SessionState.SCANNING and self._running_plan is not None
+                and self._plan_start_host_s is not None):
+            scan_duration_s = self._running_plan.duration_s
+            scan_elapsed_s = min(max(0.0, self._loop.time() - self._plan_start_host_s),
+                                 scan_duration_s)
         return SessionSnapshot(
             state=self.state, routine=self.routine.name, elapsed_s=elapsed_s,
             duration_s=duration_s, step=self.current_step(elapsed_s), intensity=self.level,
             heat_on=self.heat_on, faults=tuple(str(f) for f in self.chair.latch.faults),
             readings=dict(self.chair.readings), zones_off=self.zones_off(),
+            heat_off=self.heat_off(), scan_elapsed_s=scan_elapsed_s,
+            scan_duration_s=scan_duration_s,
         )
 
     def elapsed_s(self) -> float:
@@ -298,12 +325,7 @@ class Session:
         await self.chair.link.hold_safe()  # a clean start: queue empty, READY, outputs safe
         plan = compile_routine(self.routine, self.device, self.user, intensity=COMPILE_LEVEL)
         admitted = admit_or_raise(plan, self.device, self.user, self.limits)
-        self.notes += list(admitted.plan.notes) + list(admitted.notes)
-        self.notes += [f"changed: {change}" for change in admitted.changes]
-        if admitted.plan.duration_s > admitted.auto_off_s + END_SLACK_S:
-            self.notes.append(
-                f"the routine lasts {admitted.plan.duration_s / 60:.1f} min, longer than the "
-                f"session timer ({admitted.auto_off_s / 60:g} min): it stops there")
+        self.notes += admission_notes(admitted)
         self._set(SessionEvent.START)
         try:
             if self.want_scan:
@@ -533,6 +555,9 @@ class Session:
                 ended = "stopped"
                 detail = ", ".join(f"{s}: {d}" for s, d in zip(outcome.sources, outcome.details))
         self._massage_s = max(self._massage_s, self.elapsed_s())
+        # Displays after the end show where it ended, with nothing on.
+        self._paused_at_s = self._massage_s
+        self.heat_on = False
         self._record("end", f"{ended}: {detail}")
         return SessionOutcome(self.routine.name, ended, detail, self._massage_s, outcome,
                               faults, self.scan, tuple(self.notes))

@@ -202,3 +202,18 @@ def test_faults_before_any_fault_at_the_default_location_is_normal(capsys, no_co
     assert main(["faults"]) == 0
     out = capsys.readouterr().out
     assert "no records" in out and "no latched fault" in out
+
+
+def test_the_live_panel_shows_the_roller_and_never_a_negative_pressure():
+    snapshot = SessionSnapshot(
+        state=SessionState.RUNNING, routine="relax", elapsed_s=10.0, duration_s=1200.0,
+        step="knead", intensity=3, heat_on=False, heat_off=True, faults=(),
+        readings={"pressure_arms": -0.1, "roller_depth": 6.0, "knead_speed": 21.7,
+                  "tap_rate": 4.25})
+    console = Console(record=True, width=100, force_terminal=True)
+    console.print(render(snapshot, load_device("chair")))
+    text = console.export_text()
+    assert "arms airbag:   0.0 kPa" in text and "-0.1" not in text
+    assert "roller depth:     6 mm" in text and "knead:    22 cycles/min" in text
+    assert "tap:   4.2 Hz" in text
+    assert "heat off" in text and "heat on" not in text
