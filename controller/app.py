@@ -37,7 +37,7 @@ from massagectl.controller.frontends.terminal import StopSignals, TerminalKeys
 from massagectl.firmware_bridge.messages import KeyPress, ShowText
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import DeviceProfile, load_device
-from massagectl.routines.errors import InputError, MassageError
+from massagectl.routines.errors import FaultLatchedError, InputError, MassageError
 from massagectl.routines.library import refuse_builtin_misfit, resolve_routine
 from massagectl.routines.routine import Routine
 from massagectl.routines.user import UserProfile, load_user
@@ -107,7 +107,16 @@ def prepare(options: RunOptions) -> Prepared:
     admitted = admit_or_raise(plan, device, user, config.limits)  # names every violation
     fault_log = FaultLog(config.logs.fault_log)
     latch = FaultLatch.restored(fault_log, read_fault_log(config.logs.fault_log))
-    latch.raise_if_latched()
+    try:
+        latch.raise_if_latched()
+    except FaultLatchedError as error:
+        if port is not None:
+            raise
+        # The fault log belongs to the chair; a latched fault there stops a simulated session
+        # too, which surprises anyone who only wanted to try the simulator: say why.
+        raise FaultLatchedError(
+            f"{error.message}; the built-in simulator shares the chair's fault log "
+            f"({config.logs.fault_log}), so it waits for the clear too", error.hint) from None
     return Prepared(routine, device, user, latch, fault_log, tuple(admission_notes(admitted)))
 
 

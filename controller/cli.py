@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
 import pkgutil
 import sys
+from collections.abc import Iterator
 
 from massagectl.controller import commands
 from massagectl.routines.errors import MassageError
@@ -21,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="massagectl",
         description="Run massage routines on a chair, a pad or the built-in simulator.",
     )
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="also print warnings (-v) and debug messages (-vv) as they happen")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     # Each module in controller/commands/ adds its own subcommands, so a new command is a new
     # file and nothing else changes.
@@ -28,6 +33,26 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"massagectl.controller.commands.{module_info.name}")
         module.register(subcommands)
     return parser
+
+
+@contextlib.contextmanager
+def _log_level(verbose: int) -> Iterator[None]:
+    """Without -v only errors print: every warning a session meets (a lost link, a refused
+    segment) is said once in its summary and its fault log, not again as a log line."""
+    package = logging.getLogger("massagectl")
+    before = package.level
+    package.setLevel({0: logging.ERROR, 1: logging.WARNING}.get(verbose, logging.DEBUG))
+    handler = None
+    if verbose and not logging.getLogger().handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("massagectl: %(levelname)s: %(message)s"))
+        package.addHandler(handler)
+    try:
+        yield
+    finally:
+        package.setLevel(before)
+        if handler is not None:
+            package.removeHandler(handler)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,11 +67,12 @@ def main(argv: list[str] | None = None) -> int:
 
         with CommandSignals(to_the_end=argv is None):
             args = build_parser().parse_args(argv)
-            try:
-                return int(args.handler(args) or EXIT_OK)
-            except MassageError as error:
-                print(f"massagectl {args.command}: {error}", file=sys.stderr)
-                return EXIT_FAILURE
+            with _log_level(args.verbose):
+                try:
+                    return int(args.handler(args) or EXIT_OK)
+                except MassageError as error:
+                    print(f"massagectl {args.command}: {error}", file=sys.stderr)
+                    return EXIT_FAILURE
     except KeyboardInterrupt:
         print("massagectl: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -1,5 +1,5 @@
-"""Where commands print: a console for standard output that never cuts a table to 80 columns
-when the output goes to a file or a pipe."""
+"""Where commands print: a console for standard output that wraps between words on a terminal
+and never cuts a table to 80 columns when the output goes to a file or a pipe."""
 
 from __future__ import annotations
 
@@ -16,5 +16,5 @@ UNBOUNDED_WIDTH = 10_000
 def console_out() -> Console:
     """A console on standard output (looked up at print time, so tests can capture it)."""
     if sys.stdout.isatty():
-        return Console(soft_wrap=True)
+        return Console()  # long lines wrap between words at the terminal's width
     return Console(soft_wrap=True, width=UNBOUNDED_WIDTH)

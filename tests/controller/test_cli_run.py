@@ -94,6 +94,8 @@ def test_a_latched_fault_blocks_run_until_faults_clear(capsys, config, tmp_path)
                outcome="pressure_calves: the vent does not open", latched=True)
     status, _, err = run(capsys, "run", "relax", "--speed", "max", "--config", str(config))
     assert status == 1 and "a fault is latched (stuck_valve)" in err
+    # Why a session on the simulator waits for the chair's clear too.
+    assert "the built-in simulator shares the chair's fault log" in err
     status, out, _ = run(capsys, "faults", "--config", str(config))
     assert "stuck_valve" in out and "latched: 1 fault(s)" in out
     status, out, _ = run(capsys, "faults", "--clear", "--config", str(config))
