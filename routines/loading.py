@@ -72,8 +72,54 @@ def problems_from_validation(
                 message = f"missing; say which {tag_field} this is"
         elif message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")
+        else:
+            message = plain_message(item, location) or message
         problems.append(Problem(source, field_path(location), message))
     return problems
+
+
+# A field's unit, from the suffix its name carries (`pressure_kpa`, `duration_s`).
+UNIT_OF_SUFFIX = {"_kpa": "kPa", "_c": "°C", "_s": "s", "_ms": "ms", "_mm": "mm", "_pct": "%",
+                  "_cpm": "cycles/min", "_hz": "Hz", "_min": "min", "_mm_s": "mm/s"}
+IDENTIFIER_PATTERN = "^[a-z][a-z0-9_]{0,31}$"
+# pydantic's bound errors: (the key of the bound in the error's context, how to say it).
+_BOUNDS = {"less_than_equal": ("le", "{value} is above {bound}, the most allowed"),
+           "less_than": ("lt", "{value} is too large: it must be below {bound}"),
+           "greater_than_equal": ("ge", "{value} is below {bound}, the least allowed"),
+           "greater_than": ("gt", "{value} is too small: it must be above {bound}")}
+
+
+def unit_of(name: str) -> str:
+    """The unit a field's name ends in, or "" (longest suffix first: `_mm_s` before `_s`)."""
+    for suffix in sorted(UNIT_OF_SUFFIX, key=len, reverse=True):
+        if name.endswith(suffix):
+            return UNIT_OF_SUFFIX[suffix]
+    return ""
+
+
+def plain_message(item: Any, location: tuple[int | str, ...]) -> str | None:
+    """pydantic's message for a bound or a name pattern, in the words of the file's author
+    (with the unit), or None to keep pydantic's own."""
+    name = next((part for part in reversed(location) if isinstance(part, str)), "")
+    ctx = item.get("ctx") or {}
+    if item["type"] in _BOUNDS:
+        key, wording = _BOUNDS[item["type"]]
+        unit = unit_of(name)
+        try:
+            value, bound = (f"{float(x):g} {unit}".rstrip() for x in (item.get("input"),
+                                                                      ctx.get(key)))
+        except (TypeError, ValueError):
+            return None
+        if item["type"] == "less_than_equal" and name == "temperature_c":
+            return (f"{value} is above {bound}, the most a routine may ask for; the safety "
+                    "layer's heat cap ([limits.heat] cap_c in the config) is lower still")
+        return wording.format(value=value, bound=bound)
+    if item["type"] == "missing":
+        return "required, and missing; add it"
+    if item["type"] == "string_pattern_mismatch" and ctx.get("pattern") == IDENTIFIER_PATTERN:
+        return (f"{item.get('input')!r} is not a name massagectl accepts: lower-case letters, "
+                "digits and _, starting with a letter, at most 32 characters (e.g. 'evening')")
+    return None
 
 
 def _written_location(
@@ -115,6 +161,9 @@ def read_toml(path: Path) -> dict[str, Any]:
         size = path.stat().st_size
     except OSError as error:
         raise InvalidFileError(source, [Problem(source, "", f"cannot read: {error.strerror}")])
+    if path.is_dir():
+        message = "a folder, not a TOML file; name a file in it"
+        raise InvalidFileError(source, [Problem(source, "", message)])
     if size > MAX_FILE_BYTES:
         message = f"file is {size} bytes, larger than the {MAX_FILE_BYTES} bytes allowed"
         raise InvalidFileError(source, [Problem(source, "", message)])
@@ -127,8 +176,13 @@ def read_toml(path: Path) -> dict[str, Any]:
         # tomllib recurses per nested array or inline table; no file of ours nests that deep.
         message = "arrays or tables nested too deeply to read"
         raise InvalidFileError(source, [Problem(source, "", message)]) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidFileError(source, [Problem(source, "", f"cannot read: {error}")])
+    except UnicodeDecodeError as error:
+        message = (f"not UTF-8 text (byte 0x{error.object[error.start]:02x} at position "
+                   f"{error.start}); save the file as UTF-8")
+        raise InvalidFileError(source, [Problem(source, "", message)]) from None
+    except OSError as error:
+        message = f"cannot read: {error.strerror or error}"
+        raise InvalidFileError(source, [Problem(source, "", message)]) from None
 
 
 def validate_data(source: str, data: dict[str, Any], model: type[ModelT], **context: Any) -> ModelT:

@@ -247,7 +247,7 @@ def _hold_factors(rows, upper, limits: ChannelLimits) -> list[tuple[float, str]]
         in_stretch = above & (from_s >= start_s - VALUE_EPSILON) & (to_s <= end_s + VALUE_EPSILON)
         peak = float(upper[in_stretch].max())
         found.append(((hold.occlusion_kpa - safe) / (peak - safe),
-                      f"held above {hold.occlusion_kpa:g} kPa longer than {hold.max_hold_s:g} s"))
+                      f"held above {round(hold.occlusion_kpa, 1):g} kPa longer than {hold.max_hold_s:g} s"))
     return found
 
 

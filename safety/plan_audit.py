@@ -148,7 +148,7 @@ def _hold_violations(plan, limits: ChannelLimits, rows) -> list[Violation]:
         found.append(_violation(plan, limits, rows, ViolationKind.HOLD, at_s,
                                 stretch_end - stretch_start, hold.max_hold_s,
                                 f"time above the occlusion-risk pressure of "
-                                f"{hold.occlusion_kpa:g} kPa", unit=""))
+                                f"{round(hold.occlusion_kpa, 1):g} kPa", unit=""))
     return found
 
 

@@ -140,7 +140,7 @@ class SegmentGuard:
             return []
         return [_violation(Kind.HOLD, limits, label, held_s, limits.hold.max_hold_s,
                            f"time above the occlusion-risk pressure of "
-                           f"{limits.hold.occlusion_kpa:g} kPa", unit="")]
+                           f"{round(limits.hold.occlusion_kpa, 1):g} kPa", unit="")]
 
     def _heat_after(self, index, limits: ChannelLimits, until_s: float,
                     segment: Sent | None = None) -> tuple[float, float]:
