@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -44,6 +45,19 @@ def resolve_routine(name_or_path: str | Path) -> Routine:
         return load_routine(Path(text))
     known = builtin_routine_names()
     raise UnknownNameError("routine", text, close_matches(text, known), known)
+
+
+def builtin_routine_text(name: str) -> str:
+    """A built-in routine's file, as shipped: a template to copy and change."""
+    known = builtin_routine_names()
+    if name not in known:
+        raise UnknownNameError("routine", name, close_matches(name, known), known)
+    return (BUILTIN_ROUTINE_DIR / f"{name}.toml").read_text(encoding="utf-8")
+
+
+def builtin_routine_file(name: str) -> AbstractContextManager[Path]:
+    """The built-in routine's file on disk, for as long as the context lasts."""
+    return resources.as_file(BUILTIN_ROUTINE_DIR / f"{name}.toml")
 
 
 @dataclass(frozen=True)

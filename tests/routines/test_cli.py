@@ -170,3 +170,22 @@ def test_missing_arguments_are_usage_errors(capsys, argv):
     with pytest.raises(SystemExit) as caught:
         main(argv)
     assert caught.value.code == 2
+
+
+def test_validate_takes_built_in_names_as_run_compile_and_plot_do(capsys):
+    status, out, _ = run(capsys, "validate", "relax")
+    assert status == 0
+    assert out.startswith("relax: valid for device 'chair' and within the safety limits")
+    status, out, _ = run(capsys, "validate", "full_body", "--device", "pad")
+    assert status == 1 and out.startswith("full_body: routine 'full_body' is made for the chair")
+
+
+def test_routines_show_prints_a_built_in_routine_as_a_template(capsys, tmp_path):
+    status, out, _ = run(capsys, "routines", "show", "relax")
+    assert status == 0 and 'name = "relax"' in out
+    copy = tmp_path / "evening.toml"
+    copy.write_text(out.replace('name = "relax"', 'name = "evening"'))
+    status, out, _ = run(capsys, "validate", str(copy))
+    assert status == 0 and "valid for device 'chair'" in out
+    status, _, err = run(capsys, "routines", "show", "relx")
+    assert status == 1 and "unknown routine 'relx' (did you mean 'relax'?)" in err
