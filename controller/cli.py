@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import io
 import logging
+import os
 import pkgutil
 import sys
 from collections.abc import Iterator
+from typing import TextIO
 
 from massagectl.controller import commands
 from massagectl.routines.errors import MassageError
@@ -17,12 +20,57 @@ EXIT_OK = 0
 EXIT_FAILURE = 1  # the command ran and found a problem (invalid file, fault, refusal)
 EXIT_USAGE = 2  # the command line itself was wrong (argparse uses 2 as well)
 EXIT_INTERRUPTED = 130  # Ctrl-C before anything had started (128 + SIGINT, as shells report)
+EXIT_CODES_HELP = """exit status:
+  0    done (run: the routine finished)
+  1    a problem: an invalid file, a refusal, a fault, an error
+  2    the command line was wrong (usage)
+  3    run only: stopped early by a person or the session timer, no fault
+  130  interrupted with Ctrl-C before anything had started"""
+
+
+class ReaderMayLeave:
+    """Standard output whose reader may stop reading early (`massagectl run ... | head -1`).
+
+    The command goes on (a session still ends safe and is logged) and its exit status says how
+    it ended, not that the pipe closed: output after that point is dropped."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._leave()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._leave()
+
+    def _leave(self) -> None:
+        self.gone = True
+        # The interpreter flushes standard output once more at exit; into /dev/null that last
+        # flush succeeds instead of printing "Exception ignored ... BrokenPipeError".
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="massagectl",
         description="Run massage routines on a chair, a pad or the built-in simulator.",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="also print warnings (-v) and debug messages (-vv) as they happen")
@@ -33,6 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"massagectl.controller.commands.{module_info.name}")
         module.register(subcommands)
     return parser
+
+
+@contextlib.contextmanager
+def _reader_may_leave() -> Iterator[None]:
+    stdout = sys.stdout
+    sys.stdout = ReaderMayLeave(stdout)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stdout = stdout
 
 
 @contextlib.contextmanager
@@ -65,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         # of a second) is caught like anywhere else instead of ending in a traceback.
         from massagectl.controller.frontends.terminal import CommandSignals
 
-        with CommandSignals(to_the_end=argv is None):
+        with CommandSignals(to_the_end=argv is None), _reader_may_leave():
             args = build_parser().parse_args(argv)
             with _log_level(args.verbose):
                 try:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,3 +137,32 @@ def test_a_built_in_routine_on_a_device_it_was_not_made_for_names_the_ones_that_
                           "has no heat in calves and no airbag in calves, feet, arms or seat")
     assert "routines made for the pad: deep_tissue," in err
     assert "optional" not in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv", [["routines"], ["run", "TINY", "--speed", "max", "--quiet",
+                                                 "--no-scan"]])
+def test_a_reader_that_stops_early_does_not_change_the_exit_status(tmp_path, argv):
+    """`massagectl run ... | head -1`: the pipe closes before the summary is written."""
+    routine = tmp_path / "tiny.toml"
+    routine.write_text(TINY)
+    argv = [str(routine) if arg == "TINY" else arg for arg in argv]
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    process = subprocess.Popen([sys.executable, "-m", "massagectl", *argv], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before the first line
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert b"BrokenPipe" not in err and b"Traceback" not in err
+
+
+def test_usage_errors_exit_2_and_help_lists_every_exit_status(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["--help"])
+    assert caught.value.code == 0
+    out = capsys.readouterr().out
+    assert "2    the command line was wrong (usage)" in out
+    assert "3    run only: stopped early" in out
+    with pytest.raises(SystemExit) as caught:
+        main(["no-such-command"])
+    assert caught.value.code == 2
