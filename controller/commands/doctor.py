@@ -16,6 +16,7 @@ from rich.table import Table
 from serial.tools import list_ports
 
 from massagectl.controller.cli_options import add_config, config_of
+from massagectl.controller.output import console_out
 from massagectl.firmware_bridge.link import Link
 from massagectl.routines.device import load_device
 
@@ -35,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def doctor_command(args: argparse.Namespace) -> int:
     config = config_of(args)
-    console = Console(soft_wrap=True)
+    console = console_out()
     port = args.port or config.device.port
     if port is None:
         return list_serial_ports(console)

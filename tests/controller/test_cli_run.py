@@ -45,6 +45,9 @@ def test_run_finishes_saves_a_trace_and_trace_reads_it_back(capsys, config, tmp_
     knead = rows["knead_speed"]
     assert abs(float(knead[3]) - float(knead[4])) < 1.5
     assert "tap_rate" in rows
+    # Into a pipe or a file the table keeps every cell whole, however wide (no `roller_posit...`).
+    assert rows["roller_position"][:3] == ["roller_position", "mm", "roller_position"]
+    assert len(rows["tap_rate"]) == 6
     assert (tmp_path / "trace.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     status, out, _ = run(capsys, "faults", "--config", str(config))
