@@ -11,7 +11,10 @@ import os
 import pkgutil
 import sys
 from collections.abc import Iterator
+from importlib import metadata
 from typing import TextIO
+
+import argcomplete
 
 from massagectl.controller import commands
 from massagectl.routines.errors import MassageError
@@ -74,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="also print warnings (-v) and debug messages (-vv) as they happen")
+    parser.add_argument("--version", action="version", version=f"massagectl {_version()}")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     # Each module in controller/commands/ adds its own subcommands, so a new command is a new
     # file and nothing else changes.
@@ -81,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"massagectl.controller.commands.{module_info.name}")
         module.register(subcommands)
     return parser
+
+
+def _version() -> str:
+    try:
+        return metadata.version("massagectl")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
 
 
 @contextlib.contextmanager
@@ -125,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
         from massagectl.controller.frontends.terminal import CommandSignals
 
         with CommandSignals(to_the_end=argv is None), _reader_may_leave():
-            args = build_parser().parse_args(argv)
+            parser = build_parser()
+            # Answers the shell's completion request and exits, when the shell asked
+            # (`massagectl completion` prints the hook); otherwise does nothing.
+            argcomplete.autocomplete(parser)
+            args = parser.parse_args(argv)
             with _log_level(args.verbose):
                 try:
                     return int(args.handler(args) or EXIT_OK)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from massagectl.controller.cli_options import add_config, config_of
+from massagectl.controller.cli_options import add_config, add_routine_argument, config_of
 from massagectl.controller.session.session import COMPILE_LEVEL
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import DeviceProfile, load_device
@@ -70,7 +70,7 @@ def _add_profiles(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_routine(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("routine", metavar="ROUTINE", help="a built-in routine name or a file")
+    add_routine_argument(parser, "a built-in routine name or a file")
     _add_profiles(parser)
     parser.add_argument("--intensity", type=int, choices=range(1, 6), default=None,
                         help="level 1-5 (default: the routine's, else the user's preference)")

@@ -9,7 +9,9 @@ from rich.console import Console
 
 from massagectl.controller.output import console_out
 from massagectl.controller.app import RunOptions, run_routine
-from massagectl.controller.cli_options import add_config, config_of, speed
+from massagectl.controller.cli_options import (
+    add_config, add_routine_argument, config_of, speed,
+)
 from massagectl.routines.errors import RefusedError
 from massagectl.routines.user import UserProfile
 
@@ -40,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "timer), 1 a fault or an error. Keys while running: q stop, p pause/resume, "
         "+/- intensity, h heat; Ctrl-C stops safely.",
     )
-    parser.add_argument("routine", metavar="ROUTINE", help="a built-in name or a routine file")
+    add_routine_argument(parser, "a built-in name or a routine file")
     parser.add_argument("--port", default=None, metavar="URL",
                         help="serial port or pyserial URL of the chair, or `sim` for the "
                         "built-in simulator (default: the config's, else the simulator)")
