@@ -155,6 +155,7 @@ async def _run(options: RunOptions, prepared: Prepared, port: str | None,
                       safety_limits=config.limits)
         recorder = SessionRecorder(device, connection.link, loop.time())
         recorder.routine = prepared.routine.name
+        recorder.user = user.name
         chair.add_listener(recorder.on_message)
         session = Session(chair, prepared.routine, user, limits=config.limits,
                           intensity=options.intensity, body_scan=body_scan, recorder=recorder)
@@ -244,7 +245,9 @@ class RemoteControl:
 
 def _save_trace(recorder: SessionRecorder, directory: Path, routine: str,
                 console: Console) -> Path | None:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    """Named by the session's start, local time (`20261205-120327-relax.npz`): the folder
+    then lists the sessions in the order they began."""
+    stamp = datetime.fromisoformat(recorder.started).astimezone().strftime("%Y%m%d-%H%M%S")
     try:
         for attempt in range(1, TRACE_NAME_ATTEMPTS + 1):
             suffix = "" if attempt == 1 else f"-{attempt}"  # two sessions in the same second

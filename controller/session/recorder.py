@@ -47,6 +47,7 @@ class SessionRecorder:
         self.clock_hz = link.identity.info.clock_hz
         self.started = datetime.now(UTC).isoformat(timespec="seconds")
         self.routine = ""
+        self.user = ""  # the user profile's name, for the list of past sessions
         self._times: list[float] = []
         self._reports: list[tuple[int, int, tuple[float, ...]]] = []  # (row, first, values)
         self._last_clock: int | None = None
@@ -83,7 +84,8 @@ class SessionRecorder:
         """Write the trace to `path`, which must not exist yet (FileExistsError)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {
-            "format": TRACE_FORMAT, "routine": self.routine, "started": self.started,
+            "format": TRACE_FORMAT, "routine": self.routine, "user": self.user,
+            "started": self.started,
             "clock_hz": self.clock_hz, "device": self.device.model_dump(mode="json"),
         }
         sensor_count = len(self.device.sensors)
