@@ -53,11 +53,16 @@ def _show_session_trace(trace: SessionTrace, plot: Path | None) -> None:
                   f"{clock_text(trace.duration_s)} long, {len(trace.segments)} segments, "
                   f"{len(trace.sensor_times_s)} telemetry samples", highlight=False)
     table = Table("channel", "unit", "measured by", "sent max", "measured max",
-                  "mean |error|", box=None)
+                  "mean |error|", "lag", "|error| after lag", box=None)
     for row in compare(trace):
+        lag = f"{row.lag_s:.0f} s" if row.lag_s is not None else "-"
         table.add_row(row.channel, row.unit, row.sensor or "-", _number(row.planned_peak),
-                      _number(row.measured_peak), _number(row.mean_abs_error, 2))
+                      _number(row.measured_peak), _number(row.mean_abs_error, 2), lag,
+                      _number(row.lagged_error, 2))
     console.print(table)
+    console.print("lag: the delay that best explains what was measured (a heater follows its "
+                  "set point minutes late); |error| after lag is what is left once it is "
+                  "allowed for", style="dim", highlight=False)
     stops = [e for e in trace.events if e["kind"] in ("stop", "end", "pause", "resume", "scan")]
     for event in stops:
         console.print(f"{clock_text(event['t_s'])} {event['kind']}: {event['detail']}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from massagectl.controller.cli import main
@@ -66,3 +67,34 @@ def test_other_files_get_one_line_that_says_what_they_are(capsys, tmp_path, name
 def test_a_folder_and_a_missing_file_are_named(capsys, tmp_path):
     assert "a folder, not a trace file" in _refusal(capsys, tmp_path)
     assert _refusal(capsys, tmp_path / "nope.npz").endswith("nope.npz: no such file\n")
+
+
+def test_a_heaters_lag_is_told_apart_from_a_real_error():
+    from massagectl.controller.trace_report import LAG_MUST_EXPLAIN, best_lag
+
+    times = np.arange(0.0, 900.0, 0.5)
+    planned = np.where(times >= 30.0, 40.0, 22.0)
+    lagging = np.where(times >= 90.0, 40.0, 22.0)  # the same, a minute late
+    lag_s, left = best_lag(times, planned, lagging)
+    assert lag_s == pytest.approx(60.0, abs=2.0) and left < 0.1
+    off = planned - 5.0  # a heater that never reaches its set point: a real error
+    lag = best_lag(times, planned, off)
+    assert lag is None or lag[1] >= 5.0 * LAG_MUST_EXPLAIN
+
+
+def test_a_session_plot_marks_the_scan_pauses_and_stops():
+    from massagectl.controller.trace_report import session_marks
+
+    class Events:
+        events = ({"t_s": 0.0, "kind": "plan", "detail": "scan"},
+                  {"t_s": 68.0, "kind": "scan", "detail": "shoulder line 600 mm"},
+                  {"t_s": 300.0, "kind": "pause", "detail": ""},
+                  {"t_s": 360.0, "kind": "resume", "detail": ""},
+                  {"t_s": 500.0, "kind": "stop", "detail": "terminal: q pressed"},
+                  {"t_s": 501.0, "kind": "end", "detail": "stopped: terminal: q pressed"})
+        duration_s = 501.0
+
+    marks = session_marks(Events())  # type: ignore[arg-type]
+    assert [(m.label, m.start_s, m.end_s) for m in marks] == [
+        ("body scan", 0.0, 68.0), ("paused", 300.0, 360.0),
+        ("stop: terminal: q pressed", 500.0, None)]

@@ -189,3 +189,15 @@ def test_routines_show_prints_a_built_in_routine_as_a_template(capsys, tmp_path)
     assert status == 0 and "valid for device 'chair'" in out
     status, _, err = run(capsys, "routines", "show", "relx")
     assert status == 1 and "unknown routine 'relx' (did you mean 'relax'?)" in err
+
+
+def test_the_plan_plot_names_each_step_where_it_begins_on_a_lane():
+    from massagectl.routines.plot import plan_lanes
+
+    plan = compile_routine(load_builtin("relax"), load_device("chair"))
+    lanes = {lane.label: lane for lane in plan_lanes(plan)}
+    names = [name for _, name in lanes["roller_position"].labels]
+    assert names[0] == "warm-up" and names[-1] == "cool-down"
+    assert "knead" in names and "stroke" in names
+    assert [name for _, name in lanes["heat_lower_back"].labels] == ["warm-up", "heat",
+                                                                     "cool-down"]
