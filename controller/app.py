@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from functools import partial
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -130,10 +132,9 @@ def run_routine(options: RunOptions, console: Console | None = None) -> RunResul
     """Prepare, then run on a loop of the right speed; returns when the board is safe."""
     prepared = prepare(options)
     port = chosen_port(options)
+    factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
     if port is None:
-        factory = lambda: VirtualTimeLoop(speed=options.speed)  # noqa: E731
-    else:
-        factory = asyncio.new_event_loop
+        factory = partial(VirtualTimeLoop, speed=options.speed)
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(_run(options, prepared, port, console or Console(stderr=True)))
 

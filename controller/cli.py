@@ -97,7 +97,7 @@ def _version() -> str:
 @contextlib.contextmanager
 def _reader_may_leave() -> Iterator[None]:
     stdout = sys.stdout
-    sys.stdout = ReaderMayLeave(stdout)  # type: ignore[assignment]
+    sys.stdout = ReaderMayLeave(stdout)
     try:
         yield
     finally:

@@ -8,6 +8,7 @@ into it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -84,7 +85,7 @@ def _follows(entry: FaultEntry, record: FaultRecord) -> bool:
     return record.event == LogEvent.STOP or record.cause == FaultCause.STOP_UNCONFIRMED
 
 
-def fault_entries(records: list[FaultRecord]) -> list[FaultEntry]:
+def fault_entries(records: Sequence[FaultRecord]) -> list[FaultEntry]:
     entries: list[FaultEntry] = []
     for record in records:
         if entries and _follows(entries[-1], record):

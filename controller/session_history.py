@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import zipfile
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -48,7 +49,7 @@ def _read(path: Path) -> PastSession:
                        duration_s, ended, detail)
 
 
-def past_sessions(traces: Path, fault_records: list[FaultRecord]) -> list[PastSession]:
+def past_sessions(traces: Path, fault_records: Sequence[FaultRecord]) -> list[PastSession]:
     """Every session that left a trace in `traces`, oldest first, with its faults."""
     sessions = [_read(path) for path in sorted(traces.glob("*.npz"))] if traces.is_dir() else []
     faults = []

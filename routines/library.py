@@ -15,7 +15,7 @@ from massagectl.routines.errors import InputError, UnknownNameError
 from massagectl.routines.loading import names_a_file, toml_names
 from massagectl.routines.routine import Routine, load_routine
 from massagectl.routines.routine_check import check_routine, zone_channels
-from massagectl.routines.steps import Press
+from massagectl.routines.steps import Cool, Heat, Press
 from massagectl.routines.user import UserProfile
 
 BUILTIN_ROUTINE_DIR = resources.files("massagectl.routines") / "library"
@@ -97,6 +97,8 @@ def refuse_builtin_misfit(name: str, device: DeviceProfile, user: UserProfile) -
         return
     missing: dict[str, list[str]] = {}
     for _, step in routine.leaves():
+        if not isinstance(step, (Press, Heat, Cool)):
+            continue  # the roller's steps fit every built-in device
         for zone, channels in zone_channels(device, step).items():
             what = "airbag" if isinstance(step, Press) else step.kind
             if not channels and not step.optional and zone.value not in missing.get(what, []):

@@ -105,11 +105,10 @@ def plain_message(item: Any, location: tuple[int | str, ...]) -> str | None:
     if item["type"] in _BOUNDS:
         key, wording = _BOUNDS[item["type"]]
         unit = unit_of(name)
-        try:
-            value, bound = (f"{float(x):g} {unit}".rstrip() for x in (item.get("input"),
-                                                                      ctx.get(key)))
-        except (TypeError, ValueError):
-            return None
+        written, limit = item.get("input"), ctx.get(key)
+        if not isinstance(written, int | float) or not isinstance(limit, int | float):
+            return None  # not a number (a bound on a length, say): pydantic's words will do
+        value, bound = (f"{x:g} {unit}".rstrip() for x in (written, limit))
         if item["type"] == "less_than_equal" and name == "temperature_c":
             return (f"{value} is above {bound}, the most a routine may ask for; the safety "
                     "layer's heat cap ([limits.heat] cap_c in the config) is lower still")

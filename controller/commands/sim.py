@@ -13,7 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
-from massagectl.routines.device import load_device
+from massagectl.routines.device import DeviceProfile, load_device
 from massagectl.sim.pty_runner import DEFAULT_BAUD, PtyBoard
 
 EXIT_OK = 0
@@ -42,7 +42,7 @@ def run_sim(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _serve(profile, args: argparse.Namespace) -> None:
+async def _serve(profile: DeviceProfile, args: argparse.Namespace) -> None:
     terminated = asyncio.Event()
     # A service manager stops it with SIGTERM: end as cleanly as on Ctrl-C.
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
@@ -52,6 +52,6 @@ async def _serve(profile, args: argparse.Namespace) -> None:
         try:
             await terminated.wait()
         finally:
-            if args.trace is not None:
+            if args.trace is not None and pty_board.board is not None:
                 path = pty_board.board.trace.save(args.trace)
                 print(f"trace saved to {path}", file=sys.stderr)

@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.panel import Panel
 from rich.progress_bar import ProgressBar
@@ -113,7 +113,7 @@ def render(snapshot: SessionSnapshot, device: DeviceProfile,
     progress.add_column()
     progress.add_row(done)
     progress.add_row(times)
-    parts = [header, progress, readings]
+    parts: list[RenderableType] = [header, progress, readings]
     for fault in snapshot.faults:
         parts.append(Text(f"FAULT {fault}", style="bold red"))
     if notice:
@@ -129,7 +129,7 @@ class StatusDisplay:
     def __init__(self, device: DeviceProfile, console: Console | None = None) -> None:
         self.device = device
         self.console = console or Console(stderr=True)
-        self._last_state = None
+        self._last_state: SessionState | None = None
         self._last_line_s = -PLAIN_LINE_EVERY_S
         self.outcome: SessionOutcome | None = None  # set when the session has ended
         self._notice = ""

@@ -68,10 +68,6 @@ class Airbag:
         self._vent_stuck_closed = stuck
         self._flows[ValveMode.VENT] = (0.0, _LEAK_PER_S if stuck else _VENT_OPEN_PER_S)
 
-    @property
-    def pump_on(self) -> bool:
-        return self.mode is ValveMode.PUMP
-
     def advance(self, dt_s: float, set_point_kpa: float | None) -> None:
         """Run the controller and the bag for `dt_s` with a constant set point (None: safe)."""
         if set_point_kpa is None or set_point_kpa <= self.safe_kpa:

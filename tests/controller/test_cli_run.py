@@ -47,7 +47,7 @@ def test_run_finishes_saves_a_trace_and_trace_reads_it_back(capsys, config, tmp_
     assert "tap_rate" in rows
     # Into a pipe or a file the table keeps every cell whole, however wide (no `roller_posit...`).
     assert rows["roller_position"][:3] == ["roller_position", "mm", "roller_position"]
-    assert len(rows["tap_rate"]) == 6
+    assert len(rows["tap_rate"]) == 8  # up to the lag columns, all there
     assert (tmp_path / "trace.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     status, out, _ = run(capsys, "faults", "--config", str(config))
