@@ -16,7 +16,7 @@ import contextlib
 import logging
 from functools import partial
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -59,7 +59,7 @@ REMOTE_REFRESH_S = 1.0  # the remote's clock shows seconds; more often would onl
 @dataclass(frozen=True)
 class RunOptions:
     routine: str
-    config: Config = Config()
+    config: Config = field(default_factory=Config)
     port: str | None = None  # None: the config's port; still None: the built-in simulator
     device: str | None = None
     user: Path | None = None

@@ -159,7 +159,8 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         size = path.stat().st_size
     except OSError as error:
-        raise InvalidFileError(source, [Problem(source, "", f"cannot read: {error.strerror}")])
+        message = f"cannot read: {error.strerror}"
+        raise InvalidFileError(source, [Problem(source, "", message)]) from None
     if path.is_dir():
         message = "a folder, not a TOML file; name a file in it"
         raise InvalidFileError(source, [Problem(source, "", message)])
@@ -170,7 +171,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
-        raise InvalidFileError(source, [Problem(source, "", f"TOML syntax error: {error}")])
+        message = f"TOML syntax error: {error}"
+        raise InvalidFileError(source, [Problem(source, "", message)]) from None
     except RecursionError:
         # tomllib recurses per nested array or inline table; no file of ours nests that deep.
         message = "arrays or tables nested too deeply to read"

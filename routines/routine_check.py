@@ -121,13 +121,13 @@ class _FitCheck:
                     depth = at_level_5(step.depth_mm, channel.safe_default or 0.0)
                     for ramp in ("press_s", "release_s"):
                         self.rate(location + (ramp,), depth, getattr(step, ramp), channel)
-        if isinstance(step, TriggerPoint) and step.point is not None:
-            if trigger_point_pct(step.point, self.user) is None:
-                known = known_trigger_points(self.user)
-                unknown = UnknownNameError("trigger point", step.point,
-                                           close_matches(step.point, known), known)
-                self.add(location + ("point",), f"{unknown.message} for user "
-                         f"{self.user.name!r}; {unknown.hint}")
+        if (isinstance(step, TriggerPoint) and step.point is not None
+                and trigger_point_pct(step.point, self.user) is None):
+            known = known_trigger_points(self.user)
+            unknown = UnknownNameError("trigger point", step.point,
+                                       close_matches(step.point, known), known)
+            self.add(location + ("point",), f"{unknown.message} for user "
+                     f"{self.user.name!r}; {unknown.hint}")
 
     def press(self, location: Location, step: Press, channel: Channel) -> None:
         self.within(location + ("pressure_kpa",), step.pressure_kpa, channel)

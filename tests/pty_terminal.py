@@ -66,7 +66,7 @@ class Terminal:
             found = self.screen.find(text, after)
             if found >= 0:
                 return found + len(text)
-            if time.monotonic() > deadline or not self._read(0.2) and self.process.poll():
+            if time.monotonic() > deadline or (not self._read(0.2) and self.process.poll()):
                 raise AssertionError(f"{text!r} did not appear; the screen:\n{self.screen}")
 
     def press(self, keys: str) -> None:
