@@ -114,7 +114,8 @@ def render(snapshot: SessionSnapshot, device: DeviceProfile,
     progress.add_row(done)
     progress.add_row(times)
     parts: list[RenderableType] = [header, progress, readings]
-    for fault in snapshot.faults:
+    # Once ended, the summary below the panel says each fault; the panel does not repeat it.
+    for fault in snapshot.faults if ended is None else ():
         parts.append(Text(f"FAULT {fault}", style="bold red"))
     if notice:
         parts.append(Text(notice, style="bold"))

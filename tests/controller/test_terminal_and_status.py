@@ -217,3 +217,17 @@ def test_the_live_panel_shows_the_roller_and_never_a_negative_pressure():
     assert "roller depth:     6 mm" in text and "knead:    22 cycles/min" in text
     assert "tap:   4.2 Hz" in text
     assert "heat off" in text and "heat on" not in text
+
+
+def test_the_last_frame_says_how_it_ended_and_leaves_faults_to_the_summary():
+    from massagectl.controller.session.session import SessionOutcome
+
+    snapshot = SessionSnapshot(
+        state=SessionState.FAULT, routine="relax", elapsed_s=0.0, duration_s=1200.0,
+        step="warm-up", intensity=3, heat_on=True, faults=("link_lost: the board went away",))
+    ended = SessionOutcome("relax", "fault", "link_lost: the board went away", 125.0)
+    console = Console(record=True, width=80, force_terminal=True)
+    console.print(render(snapshot, load_device("chair"), ended))
+    text = console.export_text()
+    assert "fault" in text and "02:05 of 20:00 done" in text
+    assert "FAULT" not in text and "warm-up" not in text and "heat on" not in text
