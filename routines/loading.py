@@ -82,6 +82,7 @@ def problems_from_validation(
 UNIT_OF_SUFFIX = {"_kpa": "kPa", "_c": "°C", "_s": "s", "_ms": "ms", "_mm": "mm", "_pct": "%",
                   "_cpm": "cycles/min", "_hz": "Hz", "_min": "min", "_mm_s": "mm/s"}
 IDENTIFIER_PATTERN = "^[a-z][a-z0-9_]{0,31}$"
+_NUMBER_TYPES = {"int_parsing", "int_type", "int_from_float", "float_parsing", "float_type"}
 # pydantic's bound errors: (the key of the bound in the error's context, how to say it).
 _BOUNDS = {"less_than_equal": ("le", "{value} is above {bound}, the most allowed"),
            "less_than": ("lt", "{value} is too large: it must be below {bound}"),
@@ -115,6 +116,19 @@ def plain_message(item: Any, location: tuple[int | str, ...]) -> str | None:
         return wording.format(value=value, bound=bound)
     if item["type"] == "missing":
         return "required, and missing; add it"
+    written = item.get("input")
+    if item["type"] == "enum":
+        return f"{written!r} is not one of {ctx.get('expected', 'the known names')}"
+    if item["type"] in _NUMBER_TYPES:
+        unit = unit_of(name)
+        kind = "a whole number" if item["type"].startswith("int") else "a number"
+        try:
+            float(written)
+        except (TypeError, ValueError):
+            return f"{written!r} is not {kind}" + (f" of {unit}" if unit else "")
+        if isinstance(written, str):
+            return f"{written!r} is text in quotes; write the number without them"
+        return f"{written!r} is not {kind}"
     if item["type"] == "string_pattern_mismatch" and ctx.get("pattern") == IDENTIFIER_PATTERN:
         return (f"{item.get('input')!r} is not a name massagectl accepts: lower-case letters, "
                 "digits and _, starting with a letter, at most 32 characters (e.g. 'evening')")

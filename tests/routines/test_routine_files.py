@@ -46,7 +46,8 @@ def test_syntax_error_names_the_line(tmp_path: Path):
 @pytest.mark.parametrize(
     ("body", "field", "words"),
     [
-        (KNEAD.replace("20", '"fast"'), "steps[0].speed_cpm", "valid number"),
+        (KNEAD.replace("20", '"fast"'), "steps[0].speed_cpm",
+         "'fast' is not a number of cycles/min"),
         (KNEAD.replace("60", "-60"), "steps[0].duration_s", "-60 s is too small: it must be above 0 s"),
         (KNEAD.replace("60", "60.0004"), "steps[0].duration_s", "1 ms resolution"),
         (KNEAD.replace('"upper_back"', '"tail"'), "steps[0].band", "unknown band 'tail'"),
@@ -56,7 +57,7 @@ def test_syntax_error_names_the_line(tmp_path: Path):
         ("steps = []\n", "steps", "at least 1 item"),
         ("", "steps", "required, and missing; add it"),
         ('[[steps]]\nkind = "press"\nzones = ["tail"]\npressure_kpa = 5\nramp_in_s = 5\n'
-         "hold_s = 5\nrelease_s = 5\n", "steps[0].zones[0]", "Input should be 'neck'"),
+         "hold_s = 5\nrelease_s = 5\n", "steps[0].zones[0]", "'tail' is not one of 'neck'"),
         ('[[steps]]\nkind = "heat"\nzone = "calves"\ntemperature_c = 50\nduration_s = 5\n',
          "steps[0].temperature_c",
          "50 °C is above 45 °C, the most a routine may ask for; the safety layer's heat cap "
@@ -205,3 +206,18 @@ def test_files_that_are_no_toml_text_and_bad_names_are_said_in_plain_words(tmp_p
     assert said[named] == ["'Evening' is not a name massagectl accepts: lower-case letters, "
                            "digits and _, starting with a letter, at most 32 characters "
                            "(e.g. 'evening')"]
+
+
+def test_wrong_kinds_of_value_are_said_in_the_authors_words(tmp_path):
+    path = tmp_path / "kinds.toml"
+    path.write_text('name = "kinds"\ndescription = "x"\nintensity = "high"\n[[steps]]\n'
+                    'kind = "heat"\nzone = "tail"\ntemperature_c = "hot"\nduration_s = 60\n')
+    with pytest.raises(InvalidFileError) as caught:
+        load_routine(path)
+    said = {problem.field: problem.message for problem in caught.value.problems}
+    assert said == {
+        "intensity": "'high' is not a whole number",
+        "steps[0].zone": "'tail' is not one of 'neck', 'shoulders', 'upper_back', 'mid_back', "
+                         "'lower_back', 'seat', 'arms', 'calves' or 'feet'",
+        "steps[0].temperature_c": "'hot' is not a number of °C",
+    }
