@@ -28,6 +28,7 @@ from massagectl.firmware_bridge.messages import (
     ClockReport, DeviceMessage, DeviceState, FaultCode, FaultReport, KeyPress, RemoteKey,
     ScheduleSegment, SensorReport, StatusReport, StopCause,
 )
+from massagectl.firmware_bridge.wire import TELEMETRY_STALE_S
 from massagectl.routines.device import DeviceProfile, SensorKind
 from massagectl.routines.errors import MassageError, SafetyError
 from massagectl.routines.plan import Segment
@@ -43,10 +44,9 @@ from massagectl.safety.segment_guard import SegmentGuard
 from massagectl.safety.stop_path import StopPath, StopSource
 from massagectl.safety.verdicts import AdmittedPlan, Violation, ViolationKind
 
-# The board reports every sensor at 20 Hz; ten missed periods (0.5 s, the board's own watchdog
-# time) without a reading of some sensor means telemetry is not arriving.
-REPORT_PERIOD_S = 0.05
-STALE_AFTER_PERIODS = 10
+# The board reports every sensor at 20 Hz. A sensor without a reading for TELEMETRY_STALE_S
+# (1 s, the link's own silence limit: twenty samples lost in a row) means telemetry is not
+# arriving; a shorter gap is a damaged line the session rides through (hardware.md 4.4).
 # How often `watch()` runs the time-based checks when nothing arrives from the board.
 POLL_PERIOD_S = 0.1
 # Shutdown causes that are the board protecting itself: a fault, not a person's stop.
@@ -81,7 +81,7 @@ class Supervisor:
         latch: FaultLatch | None = None,
         runtime: RuntimeLimits | None = None,
         safety_limits: SafetyLimits = DEFAULT_LIMITS,
-        report_period_s: float = REPORT_PERIOD_S,
+        stale_after_s: float = TELEMETRY_STALE_S,
     ) -> None:
         self.device = device
         self.stop_path = stop_path
@@ -99,7 +99,7 @@ class Supervisor:
         self._position_sensor = next(
             (i for i, w in enumerate(self.watchers) if position is not None
              and w[0].channel_index == position and w[0].sensor.kind is SensorKind.POSITION), None)
-        self.stale_after_s = STALE_AFTER_PERIODS * report_period_s
+        self.stale_after_s = stale_after_s
         self.session_active = False
         self.board_state: DeviceState | None = None
         self.board_s: float | None = None  # the latest device clock seen, in board seconds
@@ -261,8 +261,7 @@ class Supervisor:
         if status.stop_cause is StopCause.POWER_ON:
             self._board_restarted()
         if status.stop_cause is StopCause.POWER_ON and self.session_active:
-            self._trip(Fault(FaultCause.BOARD_RESET, "the board restarted during the session",
-                             host_s, status.clock), StopSource.BOARD)
+            self.board_restarted("it reported power on", host_s, status.clock)
         if status.state is not DeviceState.SHUTDOWN:
             return
         self.schedule.clear()
@@ -342,6 +341,12 @@ class Supervisor:
             if timer is not None:
                 timer.cancel()
 
+    def board_restarted(self, how: str, host_s: float, clock: int | None = None) -> None:
+        """The board restarted (a POWER_ON report, or the link saw its clock jump): one trip,
+        however many ways it showed."""
+        self._trip(Fault(FaultCause.BOARD_RESET, f"the board restarted: {how}", host_s, clock),
+                   StopSource.BOARD)
+
     def link_lost(self, detail: str, host_s: float) -> None:
         """The caller found the link dead (no heartbeat answer, port gone)."""
         self._trip(Fault(FaultCause.LINK_LOST, detail, host_s))
@@ -378,15 +383,15 @@ class Supervisor:
             return  # already latched and stopped for this; do not flood the log
         self._tripped.add(tag)
         self.latch.trip(fault, source, "STOP sent")
-        self._stop(source, str(fault))
+        self._stop(source, str(fault), fault=True)
 
-    def _stop(self, source: StopSource, detail: str) -> None:
+    def _stop(self, source: StopSource, detail: str, fault: bool = False) -> None:
         if self._commanded_memo is not None:
             self._commanded_memo.clear()
         self.schedule.clear()
         self.guard.after_stop()
         self._end_session()
-        self.stop_path.request(source, detail)
+        self.stop_path.request(source, detail, fault=fault)
 
     def _board_restarted(self) -> None:
         """A new board clock from 0: fresh unwrapping and watchers; the skin's dose stays."""
