@@ -17,7 +17,7 @@ from massagectl.controller.cli_options import add_config, config_of
 from massagectl.controller.fault_report import fault_entries
 from massagectl.controller.output import console_out
 from massagectl.firmware_bridge.link import Link
-from massagectl.routines.device import load_device
+from massagectl.routines.device import DeviceProfile, load_device
 from massagectl.routines.errors import InputError
 from massagectl.safety.fault_log import FaultLog, read_fault_log
 from massagectl.safety.faults import FaultLatch
@@ -99,11 +99,13 @@ def faults_command(args: argparse.Namespace) -> int:
     return 0
 
 
-async def clear_board_fault(port: str, device, baud: int) -> str:
+async def clear_board_fault(port: str, device: DeviceProfile, baud: int) -> str:
     """Clear the board's latched fault, if it holds one; what happened, in one line."""
     link = await Link.open(port, device, baud=baud)
     try:
-        serial = link.identity.serial_number or "without a serial number"
+        identity = link.identity
+        serial = (identity.serial_number if identity is not None else None) or (
+            "without a serial number")
         cause = await link.clear_board_fault()
     finally:
         await link.close()

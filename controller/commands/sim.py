@@ -56,14 +56,16 @@ async def _serve(profile: DeviceProfile, args: argparse.Namespace) -> None:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
     async with PtyBoard(profile, baud=args.baud, seed=args.seed,
                         serial=args.serial) as pty_board:
+        board = pty_board.board
+        assert board is not None, "PtyBoard makes its board on entry"
         for bug in args.board_fault:
-            pty_board.board.inject_fault(FaultKind(bug), now_s=asyncio.get_running_loop().time())
+            board.inject_fault(FaultKind(bug), now_s=asyncio.get_running_loop().time())
         print(pty_board.port_path, flush=True)
-        print(f"simulated {profile.name} (serial number {pty_board.board.serial_number}) at "
+        print(f"simulated {profile.name} (serial number {board.serial_number}) at "
               f"{args.baud} baud; Ctrl-C to stop", file=sys.stderr)
         try:
             await terminated.wait()
         finally:
-            if args.trace is not None and pty_board.board is not None:
-                path = pty_board.board.trace.save(args.trace)
+            if args.trace is not None:
+                path = board.trace.save(args.trace)
                 print(f"trace saved to {path}", file=sys.stderr)
