@@ -42,3 +42,17 @@ def test_completion_prints_the_shell_hook(capsys):
     assert main(["completion"]) == 0
     hook = capsys.readouterr().out
     assert "massagectl" in hook and "complete" in hook
+
+
+def test_warnings_print_only_with_verbose(caplog):
+    import logging
+
+    from massagectl.controller.cli import _log_level
+
+    log = logging.getLogger("massagectl.firmware_bridge.link")
+    with _log_level(0):
+        log.warning("link to /dev/ttyUSB0 lost")  # the summary and the fault log say it
+    assert caplog.records == []
+    with _log_level(1):
+        log.warning("link to /dev/ttyUSB0 lost")
+    assert [r.getMessage() for r in caplog.records] == ["link to /dev/ttyUSB0 lost"]
