@@ -25,7 +25,8 @@ from rich.console import Console
 from massagectl.controller.service.chair import Chair
 from massagectl.controller.config import Config
 from massagectl.controller.service.connection import connect
-from massagectl.controller.session.notes import admission_notes
+from massagectl.controller.session.body_scan import scan_plan, scan_supported
+from massagectl.controller.session.notes import plan_notes, timer_note
 from massagectl.controller.session.recorder import SessionRecorder
 from massagectl.controller.frontends.remote_menu import (
     ChangeIntensity, PauseSession, RemoteMenu, ResumeSession, SessionView, StopSession,
@@ -119,7 +120,18 @@ def prepare(options: RunOptions) -> Prepared:
         raise FaultLatchedError(
             f"{error.message}; the built-in simulator shares the chair's fault log "
             f"({config.logs.fault_log}), so it waits for the clear too", error.hint) from None
-    return Prepared(routine, device, user, latch, fault_log, tuple(admission_notes(admitted)))
+    notes = plan_notes(admitted)
+    # The body scan is time on the chair too: the session timer counts it.
+    scan_s = (scan_plan(device).plan.duration_s if wants_body_scan(options)
+              and scan_supported(device) else 0.0)
+    note = timer_note(admitted.plan.duration_s, admitted.auto_off_s, scan_s)
+    return Prepared(routine, device, user, latch, fault_log,
+                    tuple(notes + ([note] if note else [])))
+
+
+def wants_body_scan(options: RunOptions) -> bool:
+    """--no-scan, else the config's choice."""
+    return options.config.session.body_scan if options.body_scan is None else options.body_scan
 
 
 def chosen_port(options: RunOptions) -> str | None:
@@ -145,7 +157,7 @@ async def _run(options: RunOptions, prepared: Prepared, port: str | None,
     device, user = prepared.device, prepared.user
     shoulder_mm = options.sim_shoulder_mm or user.shoulder_height_mm
     occupant = Occupant(shoulder_mm, user.back_length_mm)
-    body_scan = config.session.body_scan if options.body_scan is None else options.body_scan
+    body_scan = wants_body_scan(options)
     for note in prepared.notes:  # before the session: the summary repeats them at the end
         console.print(f"note: {note}", highlight=False, soft_wrap=True)
     # The session records its own trace; the built-in board's per-sample rows would go unread.

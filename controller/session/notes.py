@@ -12,11 +12,17 @@ from massagectl.safety.verdicts import AdmittedPlan
 END_SLACK_S = 0.001
 
 
-def admission_notes(admitted: AdmittedPlan) -> list[str]:
+def plan_notes(admitted: AdmittedPlan) -> list[str]:
+    """What the compiler could not honour and what admission changed."""
     notes = list(admitted.plan.notes) + list(admitted.notes)
-    notes += [f"changed: {change}" for change in admitted.changes]
-    if admitted.plan.duration_s > admitted.auto_off_s + END_SLACK_S:
-        notes.append(
-            f"the routine lasts {admitted.plan.duration_s / 60:.1f} min, longer than the "
-            f"session timer ({admitted.auto_off_s / 60:g} min): it stops there")
-    return notes
+    return notes + [f"changed: {change}" for change in admitted.changes]
+
+
+def timer_note(plan_s: float, timer_s: float, scan_s: float = 0.0) -> str | None:
+    """Said when the session timer ends the routine early; the body scan's `scan_s` counts
+    against the timer (time on the chair)."""
+    if plan_s <= timer_s - scan_s + END_SLACK_S:
+        return None
+    scan = f", {scan_s:.0f} s of it used by the body scan" if scan_s else ""
+    return (f"the routine lasts {plan_s / 60:.1f} min, longer than the session timer "
+            f"({timer_s / 60:g} min{scan}): it stops there")
