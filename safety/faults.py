@@ -35,6 +35,7 @@ class FaultCause(StrEnum):
     SEGMENT_REFUSED = "segment_refused"  # an outgoing segment broke a limit
     SUPERVISOR_ERROR = "supervisor_error"  # the supervisor itself failed: it cannot judge
     STOP_UNCONFIRMED = "stop_unconfirmed"  # the board never confirmed a STOP: port closed
+    NOT_SAFE_AFTER_STOP = "not_safe_after_stop"  # an output did not reach its safe state in time
 
 
 @dataclass(frozen=True)

@@ -45,15 +45,13 @@ from massagectl.safety.detectors import TemperatureWatch, watchers_for
 from massagectl.safety.fault_log import LogEvent
 from massagectl.safety.faults import Fault, FaultCause, FaultLatch
 from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
+from massagectl.safety.reached_safe import ReachedSafe
 from massagectl.safety.rise_check import rise_watchers_for
 from massagectl.safety.runtime_limits import RuntimeLimits
 from massagectl.safety.segment_guard import SegmentGuard
 from massagectl.safety.stop_path import StopPath, StopSource
 from massagectl.safety.verdicts import AdmittedPlan, Violation, ViolationKind
 
-# The board reports every sensor at 20 Hz. A sensor without a reading for TELEMETRY_STALE_S
-# (1 s, the link's own silence limit: twenty samples lost in a row) means telemetry is not
-# arriving; a shorter gap is a damaged line the session rides through (hardware.md 4.4).
 # How often `watch()` runs the time-based checks when nothing arrives from the board.
 POLL_PERIOD_S = 0.1
 # Shutdown causes that are the board protecting itself: a fault, not a person's stop.
@@ -88,6 +86,9 @@ class Supervisor:
         latch: FaultLatch | None = None,
         runtime: RuntimeLimits | None = None,
         safety_limits: SafetyLimits = DEFAULT_LIMITS,
+        # A sensor without a reading for TELEMETRY_STALE_S (1 s, the link's own silence limit:
+        # twenty samples lost in a row) means telemetry is not arriving; a shorter gap is a
+        # damaged line the session rides through (hardware.md 4.4).
         stale_after_s: float = TELEMETRY_STALE_S,
     ) -> None:
         self.device = device
@@ -102,6 +103,7 @@ class Supervisor:
         self.guard = SegmentGuard(self.baseline, self.schedule)
         self._index_of = {channel.id: i for i, channel in enumerate(device.channels)}
         self.watchers = _watchers_for(device)
+        self.reached = ReachedSafe(device)  # after a shutdown, each output's hardware follows
         position = self.schedule.position_index
         self._position_sensor = next(
             (i for i, w in enumerate(self.watchers) if position is not None
@@ -289,6 +291,10 @@ class Supervisor:
                                else StopSource.SUPERVISOR, key=watcher.sensor.id)
             if index == self._position_sensor:
                 self.schedule.observe_position(self.schedule.position_index, value)
+            problem = self.reached.judge(index, value, board_s, self)
+            if problem is not None:
+                self._trip(Fault(FaultCause.NOT_SAFE_AFTER_STOP, problem, host_s, report.clock),
+                           key=self.device.sensors[index].id)
 
     def _on_status(self, status: StatusReport, host_s: float) -> None:
         board_s = self._saw_clock(status.clock, host_s)
@@ -303,6 +309,7 @@ class Supervisor:
         self.schedule.clear()
         if previous is DeviceState.SHUTDOWN:
             return
+        self.reached.shut_down(board_s)
         cause = status.stop_cause
         if cause in BOARD_FAULT_CAUSES:
             self._trip(Fault(FaultCause.BOARD_SHUTDOWN, f"the board shut down: "
@@ -435,6 +442,7 @@ class Supervisor:
         self._board_seen = None
         self.schedule.clear()
         self.watchers = _watchers_for(self.device)
+        self.reached.forget()
         heat_watchers = [w for w in _flat(self.watchers) if isinstance(w, TemperatureWatch)]
         for watcher, dose in zip(heat_watchers, doses):
             watcher.dose.dose = dose

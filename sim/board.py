@@ -57,7 +57,7 @@ from massagectl.firmware_bridge.messages import (
     StopCause,
 )
 from massagectl.firmware_bridge.wire import MAX_SERIAL_NUMBER_BYTES
-from massagectl.routines.device import ChannelKind, DeviceProfile
+from massagectl.routines.device import DeviceProfile
 from massagectl.sim import registry
 from massagectl.sim.board_faults import FaultSwitches
 from massagectl.sim.clock import DEFAULT_CLOCK_HZ, BoardClock, wrap_clock
@@ -91,10 +91,6 @@ STALL_PROGRESS_MM = 1.0
 # without a reading (twenty lost in a row) once in days instead of every minute, for 14 % more
 # telemetry bytes.
 SENSOR_VALUES_PER_REPORT = 8
-# The thermal cut-off of a heat zone (a thermal fuse in series with the element, as heating pads
-# carry) opens this far above the channel's hard max at the contact surface: 48 C on the chair,
-# where a burn takes about 20 minutes, so a welded relay is cut off long before it burns.
-THERMAL_CUTOFF_MARGIN_C = 3.0
 # FaultReport fields on the wire: value as signed 32-bit thousandths, index as a signed byte.
 FAULT_VALUE_LIMIT = 2_000_000.0
 FAULT_INDEX_MAX = 127
@@ -184,11 +180,6 @@ class SimBoard(HostMessageHandling):
         self.latched_cause: StopCause | None = None
         self._all_channels_mask = (1 << len(channels)) - 1
         self._actual_readers = [self.plant.actual_reader(i) for i in range(len(channels))]
-        # Heat zones whose cut-off opens at a contact temperature (C), and those whose cut-off
-        # has opened: it stays open (the hardware needs service), whatever the firmware does.
-        self._cutoff_c = {i: c.max + THERMAL_CUTOFF_MARGIN_C for i, c in enumerate(channels)
-                          if c.kind is ChannelKind.HEAT and i in self.plant.zones}
-        self.cutoff_open: set[int] = set()
         self.faults = FaultSwitches(self)
         self.health = registry.BoardHealth(self.name, self._outputs, self._safe_outputs)
         registry.register(self, self.health)
@@ -340,7 +331,7 @@ class SimBoard(HostMessageHandling):
         slews = self._slews
         for index, (schedule, rule) in enumerate(zip(self._schedules, self._output_rules)):
             running = schedule.running
-            if running is None or not mask >> index & 1 or index in self.cutoff_open:
+            if running is None or not mask >> index & 1:
                 outputs[index] = rule.safe
                 if running is not None:
                     slews[index] = None  # disabled: it rises again from safe when enabled
@@ -412,7 +403,6 @@ class SimBoard(HostMessageHandling):
                 [read() for read in self._actual_readers],
                 values,
             )
-        self._check_thermal_cutoffs()  # hardware: it acts in SHUTDOWN too (a welded relay)
         if self.state is not DeviceState.READY:
             return
         if trip is not None and not (trip[0] is Trip.SENSOR_RANGE and self.faults.no_range_check):
@@ -421,19 +411,6 @@ class SimBoard(HostMessageHandling):
             self._shut_down(_STOP_CAUSE_OF_TRIP[kind])
             return
         self._check_stalls()
-
-    def _check_thermal_cutoffs(self) -> None:
-        zones = self.plant.zones
-        for index, cutoff_c in self._cutoff_c.items():
-            zone = zones[index]
-            if index in self.cutoff_open:
-                zone.stuck_on = False  # the open fuse powers nothing, welded relay or not
-            elif zone.contact_c > cutoff_c:
-                self.cutoff_open.add(index)
-                zone.stuck_on = False
-                self._refresh_outputs()
-                self._fault(FaultCode.THERMAL_CUTOFF, index, zone.contact_c)
-                self._shut_down(StopCause.THERMAL_CUTOFF)
 
     def _check_stalls(self) -> None:
         for index, drive in self.plant.drives.items():

@@ -43,7 +43,9 @@ def test_over_pressure(run_virtual_time):
         rig.begin()
         await rig.run(10, lambda t: {"pressure_calves": min(2.0 * t, 10.0)})
         # The calves cap is 16 kPa; the board's bang-bang band and noise are allowed 1.5 more.
-        await rig.run(1, {"pressure_calves": 17.0})
+        # (Climbing there at 3.5 kPa/s, within the admitted 4: a jump would trip the rise
+        # check; and within 2 s, short of the stuck-valve time.)
+        await rig.run(2.0, lambda t: {"pressure_calves": min(10.0 + 3.5 * t, 17.0)})
         assert not rig.supervisor.latch.latched
         await rig.run(5, {"pressure_calves": 17.6}, until=rig.stop_seen)
         return rig, await rig.stopped()
