@@ -27,16 +27,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from massagectl.routines.compiler import _write, compile_routine, resolve_intensity  # noqa: E402
-from massagectl.routines.device import load_device  # noqa: E402
-from massagectl.routines.intensity import intensity_factor  # noqa: E402
-from massagectl.routines.loading import validate_data  # noqa: E402
-from massagectl.routines.plan import Plan, Segment, segment_table, split_segment  # noqa: E402
-from massagectl.routines.routine import Routine  # noqa: E402
-from massagectl.routines.routine_check import raise_if_unfit  # noqa: E402
-from massagectl.routines.techniques import Techniques  # noqa: E402
-from massagectl.routines.timeline import place  # noqa: E402
-from massagectl.routines.user import DEFAULT_USER  # noqa: E402
+from massagectl.routines.compiler import _write, compile_routine, resolve_intensity
+from massagectl.routines.device import load_device
+from massagectl.routines.intensity import intensity_factor
+from massagectl.routines.loading import validate_data
+from massagectl.routines.plan import Plan, Segment, segment_table, split_segment
+from massagectl.routines.routine import Routine
+from massagectl.routines.routine_check import raise_if_unfit
+from massagectl.routines.techniques import Techniques
+from massagectl.routines.timeline import place
+from massagectl.routines.user import DEFAULT_USER
 
 TARGET_30_MIN_MS = 20.0
 

@@ -14,29 +14,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from functools import partial
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
 
-from massagectl.controller.service.chair import Chair
 from massagectl.controller.config import Config
+from massagectl.controller.frontends.keys import press_key
+from massagectl.controller.frontends.remote_menu import (
+    ChangeIntensity,
+    PauseSession,
+    RemoteMenu,
+    ResumeSession,
+    SessionView,
+    StopSession,
+    ToggleHeat,
+)
+from massagectl.controller.frontends.status import StatusDisplay
+from massagectl.controller.frontends.terminal import StopSignals, TerminalKeys
+from massagectl.controller.service.chair import Chair
 from massagectl.controller.service.connection import connect
 from massagectl.controller.session.body_scan import scan_plan, scan_supported
 from massagectl.controller.session.notes import plan_notes, timer_note
 from massagectl.controller.session.recorder import SessionRecorder
-from massagectl.controller.frontends.remote_menu import (
-    ChangeIntensity, PauseSession, RemoteMenu, ResumeSession, SessionView, StopSession,
-    ToggleHeat,
+from massagectl.controller.session.session import (
+    COMPILE_LEVEL,
+    Session,
+    SessionOutcome,
+    admit_or_raise,
 )
-from massagectl.controller.session.session import COMPILE_LEVEL, Session, SessionOutcome, admit_or_raise
 from massagectl.controller.session.state import TransitionError
-from massagectl.controller.frontends.status import StatusDisplay
-from massagectl.controller.frontends.keys import press_key
-from massagectl.controller.frontends.terminal import StopSignals, TerminalKeys
 from massagectl.firmware_bridge.messages import KeyPress, ShowText
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import DeviceProfile, load_device

@@ -211,7 +211,7 @@ class Sensor(BaseModel):
         if self.valid_min >= self.valid_max:
             raise ValueError(f"valid_min ({self.valid_min}) must be below valid_max")
         # As the wire rounds them: 8388.6066 arrives as 8388.607, the saturated reading itself.
-        if not (-READING_LIMIT < round(self.valid_min, 3)
+        if not (round(self.valid_min, 3) > -READING_LIMIT
                 and round(self.valid_max, 3) < READING_LIMIT):
             raise ValueError(f"valid range {self.valid_min:g}..{self.valid_max:g} {self.unit} "
                              f"reaches past what a SensorReport carries (+/-{READING_LIMIT:g}); "

@@ -9,7 +9,10 @@ from importlib import resources
 from pathlib import Path
 
 from massagectl.routines.device import (
-    DeviceProfile, builtin_device_names, close_matches, load_device,
+    DeviceProfile,
+    builtin_device_names,
+    close_matches,
+    load_device,
 )
 from massagectl.routines.errors import InputError, UnknownNameError
 from massagectl.routines.loading import names_a_file, toml_names

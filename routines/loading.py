@@ -144,9 +144,7 @@ def _written_location(
     node = data
     for position, part in enumerate(location):
         names_absent_key = missing and position == len(location) - 1
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
             node = node[part]
         elif isinstance(node, dict) and isinstance(part, str) and not names_absent_key:
             continue  # a name pydantic added, not a key the file has

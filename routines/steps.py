@@ -360,7 +360,7 @@ class Parallel(_Step):
 
 
 Step = Annotated[
-    Union[Knead, Stroke, TriggerPoint, Tap, Press, Heat, Cool, Pause, Repeat, Parallel],
+    Knead | Stroke | TriggerPoint | Tap | Press | Heat | Cool | Pause | Repeat | Parallel,
     Field(discriminator="kind"),
 ]
 LeafStep = Union[Knead, Stroke, TriggerPoint, Tap, Press, Heat, Cool, Pause]

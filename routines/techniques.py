@@ -17,7 +17,14 @@ from massagectl.routines.intensity import at_level_5
 from massagectl.routines.patterns import SAME_VALUE, Hold, Passes, Pattern, Sequence, Sweep
 from massagectl.routines.routine_check import ROLLER_MOTOR, ROLLER_STEPS, zone_channels
 from massagectl.routines.steps import (
-    Cool, Heat, Knead, LeafStep, Press, Stroke, Tap, TriggerPoint,
+    Cool,
+    Heat,
+    Knead,
+    LeafStep,
+    Press,
+    Stroke,
+    Tap,
+    TriggerPoint,
 )
 from massagectl.routines.user import UserProfile
 

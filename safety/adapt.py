@@ -24,7 +24,13 @@ from massagectl.routines.device import BACK_ZONES, ChannelKind, Zone
 from massagectl.routines.plan import SEGMENT_DTYPE, Plan, Segment, freeze_table
 from massagectl.safety.blanking import Region, blank_spans
 from massagectl.safety.channel_limits import ChannelLimits, PlanLimits
-from massagectl.safety.plan_audit import ZONES, VALUE_EPSILON, merge_spans, planned_dose_rates, row_caps
+from massagectl.safety.plan_audit import (
+    VALUE_EPSILON,
+    ZONES,
+    merge_spans,
+    planned_dose_rates,
+    row_caps,
+)
 from massagectl.safety.roller_track import spans_on_band
 from massagectl.safety.segment_math import above_span, rate_bound, rise_bound
 from massagectl.safety.verdicts import Change

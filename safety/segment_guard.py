@@ -21,7 +21,8 @@ from massagectl.safety.committed import CommittedSchedule, Sent
 from massagectl.safety.plan_audit import JUMP_TOLERANCE, VALUE_EPSILON
 from massagectl.safety.segment_math import above_span, rate_bound, rise_bound
 from massagectl.safety.thermal_dose import dose_rate_per_s
-from massagectl.safety.verdicts import Violation, ViolationKind as Kind
+from massagectl.safety.verdicts import Violation
+from massagectl.safety.verdicts import ViolationKind as Kind
 
 
 class SegmentGuard:

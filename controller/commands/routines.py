@@ -12,8 +12,12 @@ from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import DeviceProfile, load_device
 from massagectl.routines.errors import InputError, InvalidFileError
 from massagectl.routines.library import (
-    builtin_routine_file, builtin_routine_names, builtin_routine_text, library_entries,
-    refuse_builtin_misfit, resolve_routine,
+    builtin_routine_file,
+    builtin_routine_names,
+    builtin_routine_text,
+    library_entries,
+    refuse_builtin_misfit,
+    resolve_routine,
 )
 from massagectl.routines.loading import names_a_file
 from massagectl.routines.plan import Plan

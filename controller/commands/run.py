@@ -7,11 +7,14 @@ import sys
 
 from rich.console import Console
 
-from massagectl.controller.output import console_out
 from massagectl.controller.app import RunOptions, run_routine
 from massagectl.controller.cli_options import (
-    add_config, add_routine_argument, config_of, speed,
+    add_config,
+    add_routine_argument,
+    config_of,
+    speed,
 )
+from massagectl.controller.output import console_out
 from massagectl.routines.errors import RefusedError
 from massagectl.routines.user import UserProfile
 

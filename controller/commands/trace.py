@@ -14,7 +14,10 @@ from massagectl.controller.output import console_out
 from massagectl.controller.session.recorder import SessionTrace
 from massagectl.controller.trace_files import read_trace
 from massagectl.controller.trace_report import (
-    board_summary, compare, plot_board_trace, plot_trace,
+    board_summary,
+    compare,
+    plot_board_trace,
+    plot_trace,
 )
 from massagectl.sim.trace import Trace
 

@@ -34,15 +34,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from massagectl.controller.session.body_scan import (
-    ScanError, ScanResult, find_shoulder_line, scan_plan, scan_supported, scanned_user,
-)
 from massagectl.controller.service.chair import Chair
+from massagectl.controller.session.body_scan import (
+    ScanError,
+    ScanResult,
+    find_shoulder_line,
+    scan_plan,
+    scan_supported,
+    scanned_user,
+)
 from massagectl.controller.session.notes import END_SLACK_S, plan_notes, timer_note
 from massagectl.controller.session.recorder import SessionRecorder
 from massagectl.controller.session.resume import rest_of_plan
 from massagectl.controller.session.routine_clock import PlanOnBoard
-from massagectl.controller.session.state import SessionEvent, SessionState, TransitionError, next_state
+from massagectl.controller.session.state import (
+    SessionEvent,
+    SessionState,
+    TransitionError,
+    next_state,
+)
 from massagectl.firmware_bridge.messages import SensorReport
 from massagectl.firmware_bridge.streamer import anchor_after, wire_segments
 from massagectl.routines.compiler import compile_routine, resolve_intensity
@@ -53,8 +63,8 @@ from massagectl.routines.plan import Plan
 from massagectl.routines.routine import Routine
 from massagectl.routines.user import UserProfile
 from massagectl.safety.admission import admit
-from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
 from massagectl.safety.faults import Fault, FaultCause
+from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
 from massagectl.safety.stop_path import StopEnd, StopOutcome, StopSource
 from massagectl.safety.supervisor import SegmentRefusedError
 from massagectl.safety.verdicts import AdmittedPlan, Refusal

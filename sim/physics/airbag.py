@@ -42,7 +42,7 @@ _VENT_OPEN_PER_S = 1.0 / VENT_TIME_CONSTANT_S + _LEAK_PER_S
 class Airbag:
     """One bag with its pump, vent and the board's pressure controller."""
 
-    __slots__ = ("pump_rate_kpa_per_s", "safe_kpa", "pressure_kpa", "mode", "_flows", "_vent_stuck_closed", "sensed_override")
+    __slots__ = ("_flows", "_vent_stuck_closed", "mode", "pressure_kpa", "pump_rate_kpa_per_s", "safe_kpa", "sensed_override")
 
     def __init__(self, pump_rate_kpa_per_s: float, safe_kpa: float) -> None:
         self.pump_rate_kpa_per_s = pump_rate_kpa_per_s

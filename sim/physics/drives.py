@@ -36,7 +36,7 @@ ARRIVED_MM = 0.5
 class LinearDrive:
     """A position-like drive: position follows the target at a bounded speed."""
 
-    __slots__ = ("min_mm", "max_mm", "speed_limit_mm_per_s", "position_mm", "target_mm", "speed_mm_per_s", "stalled")
+    __slots__ = ("max_mm", "min_mm", "position_mm", "speed_limit_mm_per_s", "speed_mm_per_s", "stalled", "target_mm")
 
     def __init__(self, min_mm: float, max_mm: float, speed_limit_mm_per_s: float) -> None:
         self.min_mm = min_mm
@@ -73,7 +73,7 @@ class LinearDrive:
 class SpinMotor:
     """A knead or tap motor: speed lags the command; current rises with speed and load."""
 
-    __slots__ = ("time_constant_s", "idle_a", "a_per_speed", "a_per_n", "speed", "command")
+    __slots__ = ("a_per_n", "a_per_speed", "command", "idle_a", "speed", "time_constant_s")
 
     def __init__(
         self, time_constant_s: float, idle_a: float, a_per_speed: float, a_per_n: float

@@ -257,8 +257,8 @@ def test_the_body_scan_finds_the_shoulder_line_within_10_mm(shoulder_mm, short_r
     user = UserProfile(shoulder_height_mm=600.0)  # the profile's guess; the scan corrects it
 
     async def stop_after_scan(session, driver, chair):
-        await wait_until(lambda: session.scan is not None or session.state is not
-                         SessionState.SCANNING and session.state is not SessionState.IDLE)
+        await wait_until(lambda: session.scan is not None or (session.state is not
+                         SessionState.SCANNING and session.state is not SessionState.IDLE))
         session.stop(StopSource.TERMINAL, "scan checked")
 
     ran = run_virtual_time(run_on_simulator(

@@ -16,10 +16,15 @@ from rich.console import Console
 
 from massagectl.controller import cli
 from massagectl.controller.cli import main
+from massagectl.controller.frontends.status import render
+from massagectl.controller.frontends.terminal import (
+    STOP_SIGNALS,
+    CommandSignals,
+    StopSignals,
+    TerminalKeys,
+)
 from massagectl.controller.session.session import SessionSnapshot
 from massagectl.controller.session.state import SessionState
-from massagectl.controller.frontends.status import render
-from massagectl.controller.frontends.terminal import STOP_SIGNALS, CommandSignals, StopSignals, TerminalKeys
 from massagectl.routines.device import load_device
 
 SIGNAL_WAIT_S = 5.0  # a signal to the own process arrives at once; this only bounds a failure
@@ -150,7 +155,7 @@ def test_a_run_stopped_by_signals_exits_3_with_its_summary(signals, tmp_path):
 def test_a_hung_up_terminal_ends_the_keys_quietly(monkeypatch):
     main_fd, terminal_fd = pty.openpty()
     keys: list[str] = []
-    with open(terminal_fd, "r", closefd=True) as terminal:
+    with open(terminal_fd, closefd=True) as terminal:
         monkeypatch.setattr(sys, "stdin", terminal)
 
         async def session() -> bool:

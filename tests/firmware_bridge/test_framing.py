@@ -11,7 +11,12 @@ from massagectl.firmware_bridge.device_protocol import DeviceProtocol
 from massagectl.firmware_bridge.events import BadMessage, FrameError, HostFrame
 from massagectl.firmware_bridge.framing import Block, BlockDecoder, encode_block
 from massagectl.firmware_bridge.host_protocol import HostProtocol
-from massagectl.firmware_bridge.wire import DEVICE_BLOCK_KINDS, HOST_BLOCK_KINDS, MAX_BLOCK_BYTES, BlockKind
+from massagectl.firmware_bridge.wire import (
+    DEVICE_BLOCK_KINDS,
+    HOST_BLOCK_KINDS,
+    MAX_BLOCK_BYTES,
+    BlockKind,
+)
 from tests.firmware_bridge.wire_helpers import blocks_in, device_messages, events_of
 
 

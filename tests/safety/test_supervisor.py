@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from massagectl.firmware_bridge.messages import (
-    DeviceState, FaultCode, FaultReport, HostStopCause, KeyPress, RemoteKey, ScheduleSegment, Stop,
+    DeviceState,
+    FaultCode,
+    FaultReport,
+    HostStopCause,
+    KeyPress,
+    RemoteKey,
+    ScheduleSegment,
+    Stop,
     StopCause,
 )
 from massagectl.routines.errors import FaultLatchedError
