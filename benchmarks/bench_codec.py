@@ -69,9 +69,9 @@ def naive_encode(segment: m.ScheduleSegment, sequence: int) -> bytes:
     payload += struct.pack("<B", segment.channel)
     payload += struct.pack("<I", segment.start_clock & 0xFFFFFFFF)
     payload += struct.pack("<I", segment.duration_ticks)
-    payload += struct.pack("<i", int(round(segment.start_value * 1000)))
-    payload += struct.pack("<i", int(round(segment.end_value * 1000)))
-    payload += struct.pack("<i", int(round(segment.amplitude * 1000)))
+    payload += struct.pack("<i", round(segment.start_value * 1000))
+    payload += struct.pack("<i", round(segment.end_value * 1000))
+    payload += struct.pack("<i", round(segment.amplitude * 1000))
     payload += struct.pack("<I", segment.period_ticks)
     head = struct.pack("<B", len(payload) + 5) + struct.pack("<B", 0x10 | sequence) + payload
     crc = crc16_bitwise(head)

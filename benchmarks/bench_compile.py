@@ -21,6 +21,7 @@ import argparse
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -126,8 +127,8 @@ def main() -> None:
         fast_plan = compile_routine(routine, chair)
         naive_plan = naive_compile(routine, chair)
         assert np.allclose(fast_plan.table.tolist(), naive_plan.table.tolist(), atol=1e-6)
-        fast = timings_ms(lambda: compile_routine(routine, chair), repeats)
-        naive = timings_ms(lambda: naive_compile(routine, chair), max(3, repeats // 4))
+        fast = timings_ms(partial(compile_routine, routine, chair), repeats)
+        naive = timings_ms(partial(naive_compile, routine, chair), max(3, repeats // 4))
         hours = fast_plan.duration_s / 3600
         median, naive_median = statistics.median(fast), statistics.median(naive)
         print(f"{label:<8} {len(fast_plan):>8} {median:>10.2f} {np.percentile(fast, 99):>8.2f} "

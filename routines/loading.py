@@ -144,14 +144,24 @@ def _written_location(
     node = data
     for position, part in enumerate(location):
         names_absent_key = missing and position == len(location) - 1
-        if (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
-            node = node[part]
+        found, child = _child(node, part)
+        if found:
+            node = child
         elif isinstance(node, dict) and isinstance(part, str) and not names_absent_key:
             continue  # a name pydantic added, not a key the file has
         else:
             node = None
         kept.append(part)
     return tuple(kept)
+
+
+def _child(node: Any, part: int | str) -> tuple[bool, Any]:
+    """(True, the item) if `part` is a key of a dict node or an index of a list node."""
+    if isinstance(node, dict) and part in node:
+        return True, node[part]
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return True, node[part]
+    return False, None
 
 
 def toml_names(folder: Traversable) -> list[str]:

@@ -253,7 +253,8 @@ def _hold_factors(rows, upper, limits: ChannelLimits) -> list[tuple[float, str]]
         in_stretch = above & (from_s >= start_s - VALUE_EPSILON) & (to_s <= end_s + VALUE_EPSILON)
         peak = float(upper[in_stretch].max())
         found.append(((hold.occlusion_kpa - safe) / (peak - safe),
-                      f"held above {round(hold.occlusion_kpa, 1):g} kPa longer than {hold.max_hold_s:g} s"))
+                      f"held above {round(hold.occlusion_kpa, 1):g} kPa longer than "
+                      f"{hold.max_hold_s:g} s"))
     return found
 
 

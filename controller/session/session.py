@@ -228,7 +228,8 @@ class Session:
             zone = Zone(zone)
         except ValueError:
             raise InputError(f"unknown zone {zone!r}",
-                             f"zones of the {self.device.name}: {', '.join(self.zones())}") from None
+                             f"zones of the {self.device.name}: {', '.join(self.zones())}"
+                             ) from None
         ids = [c.id for c in self.device.channels if c.zone is zone]
         if not ids:
             raise InputError(f"the {self.device.name} has nothing to switch in zone {zone}",

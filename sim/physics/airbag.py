@@ -42,7 +42,8 @@ _VENT_OPEN_PER_S = 1.0 / VENT_TIME_CONSTANT_S + _LEAK_PER_S
 class Airbag:
     """One bag with its pump, vent and the board's pressure controller."""
 
-    __slots__ = ("_flows", "_vent_stuck_closed", "mode", "pressure_kpa", "pump_rate_kpa_per_s", "safe_kpa", "sensed_override")
+    __slots__ = ("_flows", "_vent_stuck_closed", "mode", "pressure_kpa", "pump_rate_kpa_per_s",
+                 "safe_kpa", "sensed_override")
 
     def __init__(self, pump_rate_kpa_per_s: float, safe_kpa: float) -> None:
         self.pump_rate_kpa_per_s = pump_rate_kpa_per_s
@@ -52,7 +53,8 @@ class Airbag:
         # (a, b) of dp/dt = a - b * p in each mode, as the hardware really behaves.
         self._flows = {
             ValveMode.HOLD: (0.0, _LEAK_PER_S),
-            ValveMode.PUMP: (pump_rate_kpa_per_s, pump_rate_kpa_per_s / PUMP_DEAD_HEAD_KPA + _LEAK_PER_S),
+            ValveMode.PUMP: (pump_rate_kpa_per_s,
+                             pump_rate_kpa_per_s / PUMP_DEAD_HEAD_KPA + _LEAK_PER_S),
             ValveMode.VENT: (0.0, _VENT_OPEN_PER_S),
         }
         self._vent_stuck_closed = False

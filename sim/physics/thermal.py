@@ -78,7 +78,8 @@ _NETWORKS = {True: _Network(occupied=True), False: _Network(occupied=False)}
 class ThermalZone:
     """A heat (or cool) zone: element, contact surface and the board's thermostat."""
 
-    __slots__ = ("contact_c", "cooling", "element_c", "element_on", "safe_c", "sensed_override", "stuck_on")
+    __slots__ = ("contact_c", "cooling", "element_c", "element_on", "safe_c", "sensed_override",
+                 "stuck_on")
 
     def __init__(self, cooling: bool, safe_c: float) -> None:
         self.cooling = cooling

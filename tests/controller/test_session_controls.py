@@ -281,7 +281,8 @@ def test_the_scanned_shoulder_line_moves_the_roller_work(short_routine, run_virt
         assert ran.outcome.ended == "finished"
         plan_s = (ran.board.trace.ticks - ran.anchor_clock) / ran.board.clock_hz
         kneading = (plan_s > 15) & (plan_s < 60)
-        heights[shoulder_mm] = float(np.nanmean(ran.board.trace.output("roller_position")[kneading]))
+        positions = ran.board.trace.output("roller_position")[kneading]
+        heights[shoulder_mm] = float(np.nanmean(positions))
     assert heights[700.0] - heights[500.0] == pytest.approx(200.0, abs=15.0)
 
 

@@ -97,4 +97,4 @@ def test_endpoints_never_raise_on_well_framed_garbage(blocks, noise):
     host_events = events_of(host)
     allowed = (FrameError, BadMessage, HostFrame, *m.IMMEDIATE_MESSAGES)
     for event in board_events + host_events:
-        assert isinstance(event, allowed) or isinstance(event, m.HostMessage | m.DeviceMessage)
+        assert isinstance(event, (allowed, m.HostMessage | m.DeviceMessage))

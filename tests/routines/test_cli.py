@@ -56,7 +56,8 @@ def test_validate_prints_one_line_per_problem_and_exits_1(capsys, tmp_path):
     lines = out.splitlines()
     assert lines[0] == f"{good}: valid for device 'chair' and within the safety limits"
     assert [line.split(": ")[:2] for line in lines[1:4]] == [
-        [str(bad), "steps[0].duration_s"], [str(bad), "steps[0].band"], [str(bad), "steps[0].depth"]]
+        [str(bad), "steps[0].duration_s"], [str(bad), "steps[0].band"],
+        [str(bad), "steps[0].depth"]]
     assert lines[4].startswith(f"{tmp_path / 'gone.toml'}: cannot read")
 
 

@@ -48,7 +48,8 @@ def test_syntax_error_names_the_line(tmp_path: Path):
     [
         (KNEAD.replace("20", '"fast"'), "steps[0].speed_cpm",
          "'fast' is not a number of cycles/min"),
-        (KNEAD.replace("60", "-60"), "steps[0].duration_s", "-60 s is too small: it must be above 0 s"),
+        (KNEAD.replace("60", "-60"), "steps[0].duration_s",
+         "-60 s is too small: it must be above 0 s"),
         (KNEAD.replace("60", "60.0004"), "steps[0].duration_s", "1 ms resolution"),
         (KNEAD.replace('"upper_back"', '"tail"'), "steps[0].band", "unknown band 'tail'"),
         (KNEAD.replace("knead", "shiatsu"), "steps[0].kind", "unknown kind 'shiatsu'; use one of"),
