@@ -201,17 +201,19 @@ class Session:
         if not self._heat_ids or self.state not in (
                 SessionState.RUNNING, SessionState.SCANNING, SessionState.PAUSED):
             return self.heat_on
+        wanted = set(self._owner_off)
         if self.heat_off():
             # Back on, except in zones the owner switched off as a whole.
-            self._owner_off.difference_update(
+            wanted.difference_update(
                 i for i in self._heat_ids if str(self.device.channel(i).zone) not in
                 self._zones_off)
         else:
-            self._owner_off.update(self._heat_ids)
+            wanted.update(self._heat_ids)
         if self.state is not SessionState.RUNNING:
+            self._owner_off = wanted  # applied when the routine runs
             self.on_change()
             return not self.heat_off()
-        self._apply_owner_choices()
+        self._apply_owner_choices(wanted)
         self._record("channels", "heat " + ("on" if self.heat_on else "off"),
                      mask=self.chair.runtime.enabled_mask)
         self.on_change()
@@ -234,16 +236,21 @@ class Session:
         if not ids:
             raise InputError(f"the {self.device.name} has nothing to switch in zone {zone}",
                              f"zones of the {self.device.name}: {', '.join(self.zones())}")
+        wanted = set(self._owner_off)
         if on:
-            self._owner_off.difference_update(ids)
-            self._zones_off.discard(str(zone))
+            wanted.difference_update(ids)
         else:
-            self._owner_off.update(ids)
-            self._zones_off.add(str(zone))
-        if self.state is SessionState.RUNNING:
-            self._apply_owner_choices()
+            wanted.update(ids)
+        if self.state is not SessionState.RUNNING:
+            self._owner_off = wanted  # applied when the session runs again
+        else:
+            self._apply_owner_choices(wanted)
             self._record("channels", f"{zone} {'on' if on else 'off'}",
                          mask=self.chair.runtime.enabled_mask)
+        if on:
+            self._zones_off.discard(str(zone))
+        else:
+            self._zones_off.add(str(zone))
         self.on_change()
 
     def zones(self) -> list[str]:
@@ -254,9 +261,19 @@ class Session:
         """Zones the owner switched off as a whole (heat switched off is not a zone off)."""
         return tuple(z for z in self.zones() if z in self._zones_off)
 
-    def _apply_owner_choices(self) -> None:
+    def _apply_owner_choices(self, owner_off: set[str] | None = None) -> None:
         """Make the board's channel mask what admission allows minus what the owner switched
-        off. Only ever lowers what admission accepted (RuntimeLimits refuses anything else)."""
+        off (`owner_off`, which becomes the owner's choice once the board took it). Only ever
+        lowers what admission accepted (RuntimeLimits refuses anything else)."""
+        if owner_off is not None:
+            previous, self._owner_off = self._owner_off, owner_off
+            try:
+                self._apply_owner_choices()
+            except MassageError:
+                self._owner_off = previous  # refused: nothing changed
+                self._apply_owner_choices()
+                raise
+            return
         runtime = self.chair.runtime
         off, on = [], []
         for index, channel in enumerate(self.device.channels):
@@ -473,7 +490,7 @@ class Session:
         admitted = admit_or_raise(rest.plan, self.device, self.user, self.limits, mode="adapt",
                                   spent=self.chair.supervisor.chair_time.heat)
         for change in admitted.changes:  # one note per channel and reason, not per resume
-            note = f"after a pause, {change.channel} ended early ({change.why})"
+            note = f"after a pause, {change.channel}: {change.after} ({change.why})"
             if note not in self.notes:
                 self.notes.append(note)
         self._set(SessionEvent.RESUME)
