@@ -138,7 +138,7 @@ def test_a_built_in_routine_on_a_device_it_was_not_made_for_names_the_ones_that_
     assert status == 1 and out == ""
     assert err.startswith("massagectl run: routine 'full_body' is made for the chair; the pad "
                           "has no heat in calves and no airbag in calves, feet, arms or seat")
-    assert "routines made for the pad: deep_tissue," in err
+    assert "routines made for the pad: cold_therapy, deep_tissue," in err
     assert "optional" not in err and len(err.splitlines()) == 1
 
 

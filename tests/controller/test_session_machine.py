@@ -28,7 +28,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from massagectl.controller.app import terminal_key
+from massagectl.controller.frontends.keys import press_key
 from massagectl.controller.service.chair import Chair
 from massagectl.controller.service.connection import connect
 from massagectl.controller.session.session import Session
@@ -128,7 +128,7 @@ class SessionMachine(RuleBasedStateMachine):
     @rule(wait_s=st.floats(0.2, 20.0))
     def pause_key(self, wait_s):
         """`p`: pause when running, resume when paused (the terminal's own key handler)."""
-        self._do(lambda: terminal_key(self.session, "p"), wait_s)
+        self._do(lambda: press_key(self.session, "p"), wait_s)
 
     @precondition(lambda self: self.live)
     @rule(levels=st.sampled_from([-4, -1, 1, 4]), wait_s=st.floats(0.05, 10.0))

@@ -114,7 +114,7 @@ def test_compile_names_an_unknown_routine_and_a_routine_the_device_cannot_run(ca
     # but what it was made for and which routines fit instead, in one line.
     assert err == ("massagectl compile: routine 'myofascial_release' is made for the chair; "
                    "the pad has no airbag in shoulders, seat, arms, calves or feet (routines "
-                   "made for the pad: deep_tissue, energising_tap, heat_therapy, "
+                   "made for the pad: cold_therapy, deep_tissue, energising_tap, heat_therapy, "
                    "lower_back_relief, relax, shoulder_and_neck, trigger_point_release)\n")
 
 
