@@ -28,17 +28,18 @@ from massagectl.controller.frontends.remote_menu import (
     ChangeIntensity, PauseSession, RemoteMenu, ResumeSession, SessionView, StopSession,
     ToggleHeat,
 )
-from massagectl.controller.session.session import COMPILE_LEVEL, Session, SessionOutcome, admit_or_raise
+from massagectl.controller.session.preflight import preflight
+from massagectl.controller.session.session import Session, SessionOutcome
 from massagectl.controller.session.state import SessionState, TransitionError
 from massagectl.controller.frontends.status import StatusDisplay
 from massagectl.controller.frontends.terminal import StopSignals, TerminalKeys
 from massagectl.firmware_bridge.messages import KeyPress, ShowText
-from massagectl.routines.compiler import compile_routine
-from massagectl.routines.device import DeviceProfile, load_device
+from massagectl.routines.device import DeviceProfile
 from massagectl.routines.errors import InputError, MassageError
 from massagectl.routines.library import resolve_routine
 from massagectl.routines.routine import Routine
 from massagectl.routines.user import UserProfile, load_user
+from massagectl.safety.device_check import load_checked_device
 from massagectl.safety.fault_log import FaultLog, read_fault_log
 from massagectl.safety.faults import FaultLatch
 from massagectl.safety.stop_path import StopSource
@@ -86,7 +87,7 @@ class Prepared:
 def prepare(options: RunOptions) -> Prepared:
     """Everything that can fail without hardware fails here, with nothing connected."""
     config = options.config
-    device = load_device(options.device or config.device.profile)
+    device = load_checked_device(options.device or config.device.profile)
     user = load_user(options.user or config.session.user_profile)
     routine = resolve_routine(options.routine)
     port = chosen_port(options)
@@ -99,8 +100,7 @@ def prepare(options: RunOptions) -> Prepared:
         raise InputError(f"{' and '.join(simulator_only)} {verb} with the built-in simulator "
                          f"only, and {where} names a chair ({port})",
                          f"add `--port {SIMULATOR_PORT}` to use the built-in simulator")
-    plan = compile_routine(routine, device, user, intensity=COMPILE_LEVEL)
-    admit_or_raise(plan, device, user, config.limits)  # the refusal names every violation
+    preflight(routine, device, user, config.limits)  # the refusal names every violation
     fault_log = FaultLog(config.logs.fault_log)
     latch = FaultLatch.restored(fault_log, read_fault_log(config.logs.fault_log))
     latch.raise_if_latched()

@@ -32,6 +32,9 @@ from massagectl.controller.session.body_scan import (
     ScanError, ScanResult, find_shoulder_line, scan_plan, scan_supported, scanned_user,
 )
 from massagectl.controller.service.chair import Chair
+from massagectl.controller.session.preflight import (
+    COMPILE_LEVEL, END_SLACK_S, admit_or_raise, preflight, session_notes,
+)
 from massagectl.controller.session.recorder import SessionRecorder
 from massagectl.controller.session.resume import rest_of_plan
 from massagectl.controller.session.state import SessionEvent, SessionState, TransitionError, next_state
@@ -44,18 +47,14 @@ from massagectl.routines.intensity import LEVELS
 from massagectl.routines.plan import Plan
 from massagectl.routines.routine import Routine
 from massagectl.routines.user import UserProfile
-from massagectl.safety.admission import admit
 from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
 from massagectl.safety.faults import Fault, FaultCause
 from massagectl.safety.stop_path import StopEnd, StopOutcome, StopSource
 from massagectl.safety.supervisor import SegmentRefusedError
-from massagectl.safety.verdicts import AdmittedPlan, Refusal
+from massagectl.safety.verdicts import AdmittedPlan
 
 log = logging.getLogger(__name__)
 
-COMPILE_LEVEL = max(LEVELS)  # plans are compiled and admitted at the strongest level
-# Less than a plan's last millisecond left: it is over (times in a plan are whole ms).
-END_SLACK_S = 0.001
 
 
 @dataclass(frozen=True)
@@ -90,14 +89,6 @@ class SessionOutcome:
     faults: tuple[str, ...] = ()
     scan: ScanResult | None = None
     notes: tuple[str, ...] = ()
-
-
-def admit_or_raise(plan: Plan, chair_device, user: UserProfile,
-                   limits: SafetyLimits) -> AdmittedPlan:
-    verdict = admit(plan, chair_device, user, limits)
-    if isinstance(verdict, Refusal):
-        raise verdict.error()
-    return verdict
 
 
 class Session:
@@ -296,14 +287,8 @@ class Session:
         if self.chair.stop_path.stopping:
             await self.chair.stop_path.finished()
         await self.chair.link.hold_safe()  # a clean start: queue empty, READY, outputs safe
-        plan = compile_routine(self.routine, self.device, self.user, intensity=COMPILE_LEVEL)
-        admitted = admit_or_raise(plan, self.device, self.user, self.limits)
-        self.notes += list(admitted.plan.notes) + list(admitted.notes)
-        self.notes += [f"changed: {change}" for change in admitted.changes]
-        if admitted.plan.duration_s > admitted.auto_off_s + END_SLACK_S:
-            self.notes.append(
-                f"the routine lasts {admitted.plan.duration_s / 60:.1f} min, longer than the "
-                f"session timer ({admitted.auto_off_s / 60:g} min): it stops there")
+        admitted = preflight(self.routine, self.device, self.user, self.limits)
+        self.notes += session_notes(admitted)
         self._set(SessionEvent.START)
         try:
             if self.want_scan:

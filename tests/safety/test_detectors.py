@@ -17,7 +17,7 @@ from massagectl.safety.channel_limits import plan_limits
 from massagectl.safety.faults import FaultCause
 from massagectl.safety.stop_path import StopEnd, StopSource
 from massagectl.safety.thermal_dose import burn_time_s
-from tests.safety.plans import CHAIR, lane, plan_of, squeeze, travel
+from tests.safety.plans import CHAIR, HOT_CHAIR, HOT_USER, lane, plan_of, squeeze, travel
 from tests.safety.rig import Rig
 
 
@@ -155,7 +155,7 @@ def test_heater_stuck_on_warms_the_cover_with_the_heat_off(run_virtual_time):
 
 
 def test_thermal_dose_ends_heat_near_the_hard_limit():
-    limits = plan_limits(CHAIR, UserProfile(limits={"temperature_c": 45}))
+    limits = plan_limits(CHAIR, HOT_USER, HOT_CHAIR)
     watch = TemperatureWatch(CHAIR.sensor("temp_calves"), CHAIR.channel_index("heat_calves"))
     context = Holding(44.0, limits)
     fault, t = None, 0.0

@@ -33,7 +33,7 @@ def test_defaults_follow_the_design_facts():
     assert all(z.cap_kpa <= 20.0 for z in DEFAULT_LIMITS.airbag.values())
 
 
-def test_owner_limits_can_only_lower_and_name_the_field():
+def test_owner_limits_raise_caps_up_to_their_ceiling_lower_budgets_and_name_the_field():
     lowered = validate_data("chair.toml", {"heat": {"cap_c": 40},
                                            "airbag": {"calves": {"cap_kpa": 10, "occlusion_kpa": 6,
                                                                  "max_hold_s": 20,
@@ -42,9 +42,16 @@ def test_owner_limits_can_only_lower_and_name_the_field():
     assert lowered.heat.cap_c == 40
     assert lowered.airbag_zone(Zone.CALVES).cap_kpa == 10
     assert lowered.airbag_zone(Zone.FEET) == DEFAULT_LIMITS.airbag_zone(Zone.FEET)
+    # A cap the owner raises, explicitly, up to its absolute ceiling: 40 mm of depth.
+    raised = validate_data("chair.toml", {"roller": {"depth_cap_mm": 40}}, SafetyLimits)
+    assert raised.roller.depth_cap_mm == 40
     with pytest.raises(InvalidFileError) as caught:
-        validate_data("chair.toml", {"roller": {"depth_cap_mm": 35}}, SafetyLimits)
-    assert "roller.depth_cap_mm: 35 is above the default 30" in str(caught.value)
+        validate_data("chair.toml", {"roller": {"depth_cap_mm": 40.1}}, SafetyLimits)
+    assert "roller.depth_cap_mm: 40.1 is above the absolute ceiling of 40 mm" in str(caught.value)
+    with pytest.raises(InvalidFileError) as caught:
+        validate_data("chair.toml", {"heat": {"max_on_s": 1801}}, SafetyLimits)
+    assert ("heat.max_on_s: 1801 is above the default 1800; owner limits can only lower a "
+            "budget") in str(caught.value)
     with pytest.raises(InvalidFileError) as caught:
         validate_data("chair.toml", {"heat": {"cap_c": 46}}, SafetyLimits)
     assert caught.value.problems[0].field == "heat.cap_c"
@@ -99,13 +106,16 @@ def test_unknown_precaution_is_refused_never_ignored():
     assert problem.field == "precautions" and "'epilepsy' is not a known precaution" in str(problem)
 
 
-def test_a_users_own_cap_replaces_the_default_up_to_the_hard_limit_and_is_noted():
+def test_a_users_own_cap_only_lowers_the_chairs_cap_and_a_higher_one_is_noted():
     user = UserProfile(limits={"temperature_c": 44, "pressure_kpa": {"shoulders": 12}})
     limits = plan_limits(CHAIR, user)
-    assert limits.channel("heat_calves").cap.value == 44.0
-    assert plan_limits(CHAIR, UserProfile()).channel("heat_calves").cap.value == 42.0
-    assert ("user profile limits.temperature_c (44 C) is above the default heat cap 42 C; the "
-            "user's limit applies") in limits.notes
+    assert limits.channel("heat_calves").cap.value == 42.0
+    assert ("user profile limits.temperature_c (44 C) is above the chair's cap 42 C (default "
+            "heat cap); the chair's cap applies: only the owner may raise it, in the config "
+            "([limits.heat] cap_c)") in limits.notes
+    # Where the owner raised the cap, the user's own 44 C applies.
+    raised = plan_limits(CHAIR, user, SafetyLimits(heat={"cap_c": 45}))
+    assert raised.channel("heat_calves").cap.value == 44.0 and raised.notes == ()
     assert limits.channel("airbag_shoulders").cap.value == 12.0
     shoulders = limits.channel("airbag_shoulders")
     assert shoulders.cap.reason == "user profile limits.pressure_kpa.shoulders"

@@ -14,7 +14,7 @@ from massagectl.safety.faults import FaultCause
 from massagectl.safety.stop_path import StopEnd, StopSource
 from massagectl.safety.supervisor import SegmentRefusedError
 from tests.safety.fakes import CLOCK_HZ
-from tests.safety.plans import CHAIR, lane, plan_of, squeeze, travel
+from tests.safety.plans import CHAIR, HOT_CHAIR, HOT_USER, lane, plan_of, squeeze, travel
 from tests.safety.rig import Rig
 
 LOWER_BACK_MM, MID_BACK_MM = 100.0, 300.0
@@ -238,7 +238,7 @@ def test_an_error_inside_the_supervisor_is_a_fault_that_stops_the_board(run_virt
 
 def test_a_board_restart_starts_a_fresh_clock_but_keeps_the_thermal_dose(run_virtual_time):
     async def scenario():
-        rig = Rig(shoulders_plan(), UserProfile(limits={"temperature_c": 45}))
+        rig = Rig(shoulders_plan(), HOT_USER, limits=HOT_CHAIR)
         rig.begin(send=False)
         rig.supervisor.end_session()  # between sessions, with this user's limits
         await rig.run(60, {"temp_calves": 44.0})

@@ -1,0 +1,63 @@
+"""What `run` admits, worked out without a board: the plan at the strongest level against the
+safety limits (the owner's included), and the changes and notes a person is shown.
+
+    verdict = verdict_for(routine, device, user, limits)   # AdmittedPlan | Refusal
+    admitted = preflight(routine, device, user, limits)    # or RefusedError
+    notes = session_notes(admitted)
+
+`massagectl run` goes through it before it opens a port and again when the session starts;
+`massagectl validate` goes through it too, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+from massagectl.routines.compiler import compile_routine
+from massagectl.routines.device import DeviceProfile
+from massagectl.routines.intensity import LEVELS
+from massagectl.routines.plan import Plan
+from massagectl.routines.routine import Routine
+from massagectl.routines.user import UserProfile
+from massagectl.safety.admission import admit
+from massagectl.safety.limits import SafetyLimits
+from massagectl.safety.verdicts import AdmittedPlan, Refusal
+
+# Plans are compiled and admitted at the strongest level: intensity + on the remote can reach
+# it in any session, and the board only ever scales it down.
+COMPILE_LEVEL = max(LEVELS)
+# Less than a plan's last millisecond left: it is over (times in a plan are whole ms).
+END_SLACK_S = 0.001
+
+
+def admit_or_raise(plan: Plan, device: DeviceProfile, user: UserProfile,
+                   limits: SafetyLimits) -> AdmittedPlan:
+    verdict = admit(plan, device, user, limits)
+    if isinstance(verdict, Refusal):
+        raise verdict.error()
+    return verdict
+
+
+def verdict_for(routine: Routine, device: DeviceProfile, user: UserProfile,
+                limits: SafetyLimits) -> AdmittedPlan | Refusal:
+    """Compile `routine` at the strongest level and admit it (raises if it does not fit)."""
+    plan = compile_routine(routine, device, user, intensity=COMPILE_LEVEL)
+    return admit(plan, device, user, limits)
+
+
+def preflight(routine: Routine, device: DeviceProfile, user: UserProfile,
+              limits: SafetyLimits) -> AdmittedPlan:
+    """`verdict_for`, raising `RefusedError` (naming every violation) on a refusal."""
+    verdict = verdict_for(routine, device, user, limits)
+    if isinstance(verdict, Refusal):
+        raise verdict.error()
+    return verdict
+
+
+def session_notes(admitted: AdmittedPlan) -> list[str]:
+    """What a person is told before the session: the compiler's and the safety layer's notes,
+    every change admission made (adapt rewrites, injury zones), and a session-timer cut."""
+    notes = list(admitted.plan.notes) + list(admitted.notes)
+    notes += [f"changed: {change}" for change in admitted.changes]
+    if admitted.plan.duration_s > admitted.auto_off_s + END_SLACK_S:
+        notes.append(f"the routine lasts {admitted.plan.duration_s / 60:.1f} min, longer than "
+                     f"the session timer ({admitted.auto_off_s / 60:g} min): it stops there")
+    return notes
