@@ -29,13 +29,13 @@ def ceiling_problems(device: DeviceProfile, source: str) -> list[Problem]:
         if ceiling.value is not None and channel.max > ceiling.value:
             found.append(Problem(source, f"{field}.max", f"{channel.max:g} {unit} on "
                                  f"{channel.id!r} is above the absolute ceiling of "
-                                 f"{ceiling.value:g} {unit} for a {channel.kind} channel "
+                                 f"{ceiling.value:g} {unit} for {channel.kind} channels "
                                  f"({ceiling.value_reason}); lower it"))
         if ceiling.rate_per_s is not None and channel.max_rate_per_s > ceiling.rate_per_s:
             found.append(Problem(source, f"{field}.max_rate_per_s", f"{channel.max_rate_per_s:g} "
                                  f"{unit}/s on {channel.id!r} is above the absolute ceiling of "
-                                 f"{ceiling.rate_per_s:g} {unit}/s for a {channel.kind} "
-                                 f"channel ({ceiling.rate_reason}); lower it"))
+                                 f"{ceiling.rate_per_s:g} {unit}/s for {channel.kind} "
+                                 f"channels ({ceiling.rate_reason}); lower it"))
     return found
 
 
