@@ -7,8 +7,9 @@ import sys
 
 from rich.console import Console
 
-from massagectl.controller.app import RunOptions, run_routine
+from massagectl.controller.app import RunOptions, RunResult, run_routine
 from massagectl.controller.cli_options import add_config, config_of, speed
+from massagectl.controller.frontends.terminal import output_may_be_gone
 from massagectl.routines.errors import RefusedError
 from massagectl.routines.user import UserProfile
 
@@ -78,6 +79,17 @@ def run_command(args: argparse.Namespace) -> int:
         print("  (values as at intensity 5: + can reach it during any session)",
               file=sys.stderr)
         return EXIT_FAULT
+    # A closed terminal (SIGHUP) stopped the session safely; what would be printed cannot
+    # reach it, and must not turn the exit status of that safe stop into a crash's.
+    outcome = result.outcome
+    with output_may_be_gone():
+        _report(result)
+    if outcome.ended in ("fault", "error"):
+        return EXIT_FAULT
+    return EXIT_FINISHED if outcome.ended == "finished" else EXIT_STOPPED
+
+
+def _report(result: RunResult) -> None:
     outcome = result.outcome
     out = Console(soft_wrap=True)
     out.print(f"{outcome.routine}: {outcome.ended} after {outcome.massage_s / 60:.1f} min "
@@ -94,8 +106,5 @@ def run_command(args: argparse.Namespace) -> int:
     out.print(f"fault log: {result.fault_log}", highlight=False)
     if outcome.ended == "fault":
         print(f"massagectl run: stopped by a fault: {outcome.detail}", file=sys.stderr)
-        return EXIT_FAULT
-    if outcome.ended == "error":
+    elif outcome.ended == "error":
         print(f"massagectl run: the session could not go on: {outcome.detail}", file=sys.stderr)
-        return EXIT_FAULT
-    return EXIT_FINISHED if outcome.ended == "finished" else EXIT_STOPPED
