@@ -124,3 +124,27 @@ def test_a_users_own_cap_only_lowers_the_chairs_cap_and_a_higher_one_is_noted():
 def test_session_timer_is_the_users_choice_within_the_cap():
     assert plan_limits(CHAIR, UserProfile(limits={"session_min": 15})).auto_off_s == 900
     assert plan_limits(CHAIR, UserProfile()).auto_off_s == 1800
+
+
+def test_between_two_readings_the_dose_meter_counts_the_hotter_one():
+    # 1 s from 40 C to 50 C counts a second at 50 C, rising or falling: never less than the
+    # skin got. 50 C: 6 h halved six times (Moritz & Henriques), 337.5 s to a burn.
+    rising, falling = DoseMeter(), DoseMeter()
+    for meter, readings in ((rising, (40.0, 50.0)), (falling, (50.0, 40.0))):
+        meter.add(0.0, readings[0])
+        meter.add(1.0, readings[1])
+        assert meter.dose == pytest.approx(1 / 337.5)
+    # A reading from the past (out of order) adds nothing and moves nothing back.
+    assert rising.add(0.5, 60.0) == pytest.approx(1 / 337.5)
+    assert rising.add(2.0, 50.0) == pytest.approx(2 / 337.5)
+
+
+def test_a_users_cap_at_the_chairs_cap_applies_silently_and_just_over_is_noted():
+    at = plan_limits(CHAIR, UserProfile(limits={"pressure_kpa": {"calves": 16}}))
+    assert at.channel("airbag_calves").cap.value == 16 and at.notes == ()
+    over = plan_limits(CHAIR, UserProfile(limits={"pressure_kpa": {"calves": 16.01}}))
+    assert over.channel("airbag_calves").cap.value == 16
+    assert over.channel("airbag_calves").cap.reason == "default cap for calves airbags"
+    assert len(over.notes) == 1
+    below = plan_limits(CHAIR, UserProfile(limits={"pressure_kpa": {"calves": 15.99}}))
+    assert below.channel("airbag_calves").cap.value == 15.99

@@ -250,3 +250,23 @@ def test_a_board_restart_starts_a_fresh_clock_but_keeps_the_thermal_dose(run_vir
     before, after, faults = run_virtual_time(scenario())
     assert CHAIR.sensors[14].id == "temp_calves" and faults == []
     assert before > 0 and after == pytest.approx(2 * before, rel=0.02)
+
+
+def test_a_board_holding_a_last_value_too_long_trips_on_the_timer_alone(run_virtual_time):
+    # Segments end with the calf bag at 9 kPa (above its 8 kPa occlusion level since 2 s) and
+    # nothing follows: the board holds it. Readings say nothing here (no detector runs); the
+    # supervisor's timer alone must end it once 30 s above the level have passed.
+    async def scenario():
+        rig = Rig(plan_of(CHAIR, squeeze("airbag_calves", 9.0, 20.0)))
+        rig.supervisor.watchers = [() for _ in rig.supervisor.watchers]
+        rig.supervisor.begin_session(rig.admitted, rig.now, anchor_clock=rig.board.clock())
+        rig.supervisor.check_segment(Segment("airbag_calves", 0.0, 2.25, 0.0, 9.0))
+        rig.supervisor.check_segment(Segment("airbag_calves", 2.25, 20.0, 9.0, 9.0))
+        start_s = rig.now
+        await rig.run(60, until=rig.stop_seen)  # telemetry at 20 Hz; each report polls
+        return rig.now - start_s, await rig.stopped(), rig.supervisor.latch.faults
+
+    tripped_s, outcome, faults = run_virtual_time(scenario())
+    assert [fault.cause for fault in faults] == [FaultCause.PRESSURE_HELD]
+    assert 32.0 < tripped_s <= 32.0 + 0.3  # 2 s + 30 s, found within a few poll periods
+    assert outcome.ended is StopEnd.CONFIRMED

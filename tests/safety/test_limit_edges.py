@@ -1,0 +1,106 @@
+"""Every limit the segment guard applies, at its edge: just under passes, just over trips with
+the limit's own violation. The guard is fed board-timeline segments as the supervisor sends
+them; the chair's defaults are the limits (airbag calves: cap 16 kPa, rise 4 kPa/s, rate 8 kPa/s,
+8 kPa held at most 30 s; knead: 60 cycles/min, 60 per s; heat: 42 C, 30 min, dose 0.1)."""
+
+from __future__ import annotations
+
+import pytest
+
+from massagectl.routines.user import UserProfile
+from massagectl.safety.channel_limits import plan_limits
+from massagectl.safety.committed import CommittedSchedule, Sent
+from massagectl.safety.segment_guard import SegmentGuard
+from massagectl.safety.verdicts import ViolationKind as Kind
+from tests.safety.plans import CHAIR, HOT_CHAIR, HOT_USER
+
+CALVES = CHAIR.channel_index("airbag_calves")
+KNEAD = CHAIR.channel_index("knead_speed")
+HEAT = CHAIR.channel_index("heat_calves")
+# Just over a limit: well past the guard's float tolerances (1e-9 relative, 1e-6 absolute),
+# far below anything a person could feel.
+OVER = 1e-5
+
+
+def guard(user: UserProfile | None = None, limits=None) -> SegmentGuard:
+    folded = plan_limits(CHAIR, user or UserProfile(), *(() if limits is None else (limits,)))
+    return SegmentGuard(folded, CommittedSchedule(CHAIR))
+
+
+def send(segment_guard: SegmentGuard, index: int, *segments: Sent) -> set[Kind]:
+    """Check and commit each segment in turn; the kinds of the first refusal (empty: none)."""
+    for segment in segments:
+        found = segment_guard.check(index, segment, "edge")
+        if found:
+            return {violation.kind for violation in found}
+        segment_guard.commit(index, segment)
+    return set()
+
+
+# (what, channel, segments just under, segments just over, the violation just over)
+EDGES = [
+    ("calves cap 16 kPa", CALVES,
+     [Sent(0, 4, 0, 16)], [Sent(0, 4, 0, 16 + OVER)], Kind.ABOVE_CAP),
+    ("knead hard max 60 cycles/min", KNEAD,
+     [Sent(0, 1, 0, 60)], [Sent(0, 1.1, 0, 60 + OVER)], Kind.HARD_RANGE),
+    ("airbag hard min 0 kPa", CALVES,
+     [Sent(0, 1, 0, 0)], [Sent(0, 1, 0, -OVER)], Kind.HARD_RANGE),
+    ("knead rate 60 per s", KNEAD,
+     [Sent(0, 1, 0, 60)], [Sent(0, 1 - OVER, 0, 60)], Kind.RATE),
+    ("knead rate of an oscillation: 2 pi A / p", KNEAD,
+     [Sent(0, 10, 30, 30, 10, 2 * 3.141592653589793 * 10 / 60)],
+     [Sent(0, 10, 30, 30, 10, 2 * 3.141592653589793 * 10 / 60 * (1 - OVER))], Kind.RATE),
+    ("calves rise 4 kPa/s", CALVES,
+     [Sent(0, 1, 0, 4)], [Sent(0, 1 - OVER, 0, 4)], Kind.RISE),
+    ("no rise at once after a segment", CALVES,
+     [Sent(0, 1, 0, 4), Sent(1, 1, 4 + 1e-7, 4)], [Sent(0, 1, 0, 4), Sent(1, 1, 4 + OVER, 4)],
+     Kind.JUMP),
+    ("no rise at once from the safe state after a gap", CALVES,
+     [Sent(5, 1, 0, 4)], [Sent(5, 1, OVER, 4)], Kind.JUMP),
+    ("a segment no longer than max_duration_s (120 s)", KNEAD,
+     [Sent(0, 120, 0, 0)], [Sent(0, 120 + OVER, 0, 0)], Kind.MALFORMED),
+    ("a segment does not start before the previous ends", KNEAD,
+     [Sent(0, 10, 0, 0), Sent(10 - 1e-7, 1, 0, 0)], [Sent(0, 10, 0, 0), Sent(10 - OVER, 1, 0, 0)],
+     Kind.MALFORMED),
+    # Above 8 kPa from 2.0 s (rising at 4 kPa/s) until 0.25 s into the fall from 9 kPa.
+    ("calves above 8 kPa at most 30 s", CALVES,
+     [Sent(0, 2.25, 0, 9), Sent(2.25, 29.5, 9, 9), Sent(31.75, 2.25, 9, 0)],
+     [Sent(0, 2.25, 0, 9), Sent(2.25, 29.5 + OVER, 9, 9), Sent(31.75 + OVER, 2.25, 9, 0)],
+     Kind.HOLD),
+    ("heat on at most 30 min", HEAT,
+     [Sent(300 * i, 300, 40, 40) for i in range(6)],
+     [*(Sent(300 * i, 300, 40, 40) for i in range(6)), Sent(1800, OVER, 40, 40)],
+     Kind.HEAT_TIME),
+    ("heat cap 42 C", HEAT,
+     [Sent(0, 10, 42, 42)], [Sent(0, 10, 42 + OVER, 42)], Kind.ABOVE_CAP),
+]
+
+
+@pytest.mark.parametrize(("what", "index", "under", "over", "kind"), EDGES,
+                         ids=[edge[0] for edge in EDGES])
+def test_each_limit_passes_at_its_edge_and_trips_just_over(what, index, under, over, kind):
+    assert send(guard(), index, *under) == set(), what
+    assert kind in send(guard(), index, *over), what
+
+
+def test_the_thermal_dose_budget_at_its_edge():
+    # At 44 C (45 C with the thermostat's overshoot) a burn takes 3 h; a tenth of it is 1080 s.
+    heat_for = [Sent(300 * i, 300, 44, 44) for i in range(3)]
+    assert send(guard(HOT_USER, HOT_CHAIR), HEAT, *heat_for, Sent(900, 179.9, 44, 44)) == set()
+    over = send(guard(HOT_USER, HOT_CHAIR), HEAT, *heat_for, Sent(900, 180.1, 44, 44))
+    assert over == {Kind.THERMAL_DOSE}
+
+
+def test_a_held_last_value_counts_against_the_budgets_until_max_duration():
+    # Heat on for 1700 s, then the board holds 40 C after the last segment: 100 s more of it
+    # is the whole heat timeout, and the guard says so when the board is past it.
+    heat = guard()
+    assert send(heat, HEAT, *(Sent(300 * i, 300, 40, 40) for i in range(5)),
+                Sent(1500, 200, 40, 40)) == set()
+    assert heat.overdue(1800.0) == []
+    assert {v.kind for v in heat.overdue(1800.0 + 1e-3)} == {Kind.HEAT_TIME}
+    # Pressure: above 8 kPa from 2.0 s, the last segment holds 9 kPa from 22.25 s on.
+    calves = guard()
+    assert send(calves, CALVES, Sent(0, 2.25, 0, 9), Sent(2.25, 20, 9, 9)) == set()
+    assert calves.overdue(32.0) == []
+    assert {v.kind for v in calves.overdue(32.0 + 1e-3)} == {Kind.HOLD}
