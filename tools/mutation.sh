@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Mutation testing over the safety layer and the stop path: a surviving mutant is a missing test.
 #
-#   tools/mutation.sh                 # mutate, test, print the score (low CPU priority)
-#   tools/mutation.sh results         # any mutmut command, run in the staging tree
+#   tools/mutation.sh                 # every mutant (low CPU priority; an hour or more)
+#   tools/mutation.sh run 'massagectl.safety.thermal_dose.*'   # only the mutants named
+#   tools/mutation.sh results         # survivors; any other mutmut command runs there too
 #
 # mutmut names a mutant's module after its file's path (safety/limits.py -> safety.limits), but
 # the project installs as massagectl.safety.limits; so the folders are staged below a
@@ -11,8 +12,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 stage="$root/.mutation"
-python="$root/.venv/bin/python"
-mutmut="$root/.venv/bin/mutmut"
+venv="${MUTATION_VENV:-$root/.venv}"
 
 mkdir -p "$stage/massagectl"
 cp -p "$root"/massagectl/*.py "$stage/massagectl/"
@@ -25,10 +25,14 @@ for package in routines safety firmware_bridge sim controller; do
 done
 rm -rf "$stage/tests"
 cp -rp "$root/tests" "$root/pyproject.toml" "$stage/"
-# A fresh mutant tree each time: the source or the tests may have changed since the last run.
 cd "$stage"
 if [ $# -eq 0 ]; then
-    rm -rf "$stage/mutants"
-    set -- run --max-children "${MUTATION_JOBS:-2}"
+    set -- run
 fi
-PATH="$root/.venv/bin:$PATH" exec nice -n 19 "$mutmut" "$@"
+if [ "$1" = run ]; then
+    # A fresh mutant tree for every run: the source or the tests may have changed since.
+    rm -rf "$stage/mutants"
+    shift
+    set -- run --max-children "${MUTATION_JOBS:-2}" "$@"
+fi
+PATH="$venv/bin:$PATH" exec nice -n 19 "$venv/bin/mutmut" "$@"

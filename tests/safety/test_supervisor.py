@@ -270,3 +270,38 @@ def test_a_board_holding_a_last_value_too_long_trips_on_the_timer_alone(run_virt
     assert [fault.cause for fault in faults] == [FaultCause.PRESSURE_HELD]
     assert 32.0 < tripped_s <= 32.0 + 0.3  # 2 s + 30 s, found within a few poll periods
     assert outcome.ended is StopEnd.CONFIRMED
+
+
+@pytest.mark.parametrize(("after_s", "stopped"), [(0.5, False), (0.5 + 1e-3, True)])
+def test_stale_telemetry_at_its_edge(after_s, stopped, run_virtual_time):
+    # Ten missed report periods (0.5 s, the board's own watchdog time) without a reading.
+    async def scenario():
+        rig = Rig(shoulders_plan())
+        rig.begin(send=False)
+        rig.supervisor.poll(rig.now + after_s)
+        seen = rig.stop_seen()
+        if seen:
+            await rig.stopped()
+        return seen, rig.supervisor.latch.faults
+
+    seen, faults = run_virtual_time(scenario())
+    assert seen is stopped
+    assert [f.cause for f in faults] == ([FaultCause.STALE_TELEMETRY] if stopped else [])
+
+
+@pytest.mark.parametrize(("after_s", "stopped"), [(600 - 1e-6, False), (600, True)])
+def test_the_session_timer_at_its_edge(after_s, stopped, run_virtual_time):
+    async def scenario():
+        rig = Rig(shoulders_plan())
+        rig.supervisor.stale_after_s = float("inf")
+        start_s = rig.now
+        rig.supervisor.begin_session(rig.admitted, start_s, auto_off_s=600)
+        rig.supervisor.poll(start_s + after_s)
+        outcome = await rig.stopped() if rig.stop_seen() else None
+        return outcome, rig.supervisor.latch.faults
+
+    outcome, faults = run_virtual_time(scenario())
+    assert faults == []
+    assert (outcome is not None) is stopped
+    if stopped:
+        assert outcome.sources == (StopSource.SESSION_TIMER,)
