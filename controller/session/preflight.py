@@ -46,10 +46,8 @@ def verdict_for(routine: Routine, device: DeviceProfile, user: UserProfile,
 def preflight(routine: Routine, device: DeviceProfile, user: UserProfile,
               limits: SafetyLimits) -> AdmittedPlan:
     """`verdict_for`, raising `RefusedError` (naming every violation) on a refusal."""
-    verdict = verdict_for(routine, device, user, limits)
-    if isinstance(verdict, Refusal):
-        raise verdict.error()
-    return verdict
+    plan = compile_routine(routine, device, user, intensity=COMPILE_LEVEL)
+    return admit_or_raise(plan, device, user, limits)
 
 
 def session_notes(admitted: AdmittedPlan) -> list[str]:

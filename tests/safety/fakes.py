@@ -77,3 +77,20 @@ class FakeBoard:
 
     def stops_sent(self) -> int:
         return sum(isinstance(m, Stop) for _, m in self.sent)
+
+
+class Holding:
+    """The detectors' context: a session runs and the set point stays at `value` (None: the
+    channel is in its safe state)."""
+
+    session_active = True
+
+    def __init__(self, value: float | None, limits) -> None:
+        self.value = value
+        self.limits = limits
+
+    def limits_for(self, index):
+        return self.limits.channels[index]
+
+    def commanded(self, index, board_s):
+        return self.value

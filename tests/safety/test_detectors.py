@@ -17,6 +17,7 @@ from massagectl.safety.channel_limits import plan_limits
 from massagectl.safety.faults import FaultCause
 from massagectl.safety.stop_path import StopEnd, StopSource
 from massagectl.safety.thermal_dose import burn_time_s
+from tests.safety.fakes import Holding
 from tests.safety.plans import CHAIR, HOT_CHAIR, HOT_USER, lane, plan_of, squeeze, travel
 from tests.safety.rig import Rig
 
@@ -94,20 +95,6 @@ def test_a_frozen_pressure_reading_while_the_pump_fills(run_virtual_time):
     assert took == pytest.approx(1.0 + FROZEN_PRESSURE_S, abs=0.15)
 
 
-class Holding:
-    """A context whose set point stays at `value`."""
-
-    session_active = True
-
-    def __init__(self, value: float, limits) -> None:
-        self.value = value
-        self.limits = limits
-
-    def limits_for(self, index):
-        return self.limits.channels[index]
-
-    def commanded(self, index, board_s):
-        return self.value
 
 
 def test_pressure_held_above_the_occlusion_level_too_long():
