@@ -8,11 +8,14 @@ from __future__ import annotations
 import pytest
 
 from massagectl.routines.user import UserProfile
+from massagectl.safety.admission import admit
 from massagectl.safety.channel_limits import plan_limits
 from massagectl.safety.committed import CommittedSchedule, Sent
+from massagectl.safety.limits import SafetyLimits
 from massagectl.safety.segment_guard import SegmentGuard
+from massagectl.safety.verdicts import AdmittedPlan
 from massagectl.safety.verdicts import ViolationKind as Kind
-from tests.safety.plans import CHAIR, HOT_CHAIR, HOT_USER
+from tests.safety.plans import CHAIR, HOT_CHAIR, HOT_USER, lane, plan_of
 
 CALVES = CHAIR.channel_index("airbag_calves")
 KNEAD = CHAIR.channel_index("knead_speed")
@@ -104,3 +107,54 @@ def test_a_held_last_value_counts_against_the_budgets_until_max_duration():
     assert send(calves, CALVES, Sent(0, 2.25, 0, 9), Sent(2.25, 20, 9, 9)) == set()
     assert calves.overdue(32.0) == []
     assert {v.kind for v in calves.overdue(32.0 + 1e-3)} == {Kind.HOLD}
+
+
+# --- admission, the first tier: the same limits over a whole plan ----------------------------
+
+def admission_kinds(*lanes, user=None, limits=None) -> set[Kind]:
+    verdict = admit(plan_of(CHAIR, *lanes), CHAIR, user or UserProfile(),
+                    *(() if limits is None else (limits,)))
+    return set() if isinstance(verdict, AdmittedPlan) else {v.kind for v in verdict.violations}
+
+
+ADMISSION_EDGES = [
+    ("calves cap 16 kPa",
+     lane("airbag_calves", (4, 0, 16, 0), (4, 16, 0, 2)),
+     lane("airbag_calves", (4, 0, 16 + OVER, 0), (4, 16 + OVER, 0, 2)), Kind.ABOVE_CAP),
+    ("calves rise 4 kPa/s",
+     lane("airbag_calves", (2, 0, 8, 0), (2, 8, 0, 2)),
+     lane("airbag_calves", (2 - OVER, 0, 8, 0), (2, 8, 0, 2)), Kind.RISE),
+    # Plan times are whole milliseconds: just over is a millisecond shorter. (The owner lowers
+    # the travel speed to 40 mm/s below; a plan past the device's own rate is malformed.)
+    ("travel speed 40 mm/s",
+     lane("roller_position", (1, 100, 140, 1)),
+     lane("roller_position", (0.999, 100, 140, 1)), Kind.RATE),
+    # Above 8 kPa from 2.0 s (rising at 4 kPa/s) until 0.25 s into the fall from 9 kPa.
+    ("calves above 8 kPa at most 30 s",
+     lane("airbag_calves", (2.25, 0, 9, 0), (29.5, 9, 9, 1), (2.25, 9, 0, 2)),
+     lane("airbag_calves", (2.25, 0, 9, 0), (29.6, 9, 9, 1), (2.25, 9, 0, 2)), Kind.HOLD),
+    # On from the first millisecond of the ramp up to the last of the ramp down.
+    ("heat on at most 30 min (in a 60 min session)",
+     lane("heat_calves", (8, 0, 40, 0), (1784, 40, 40, 1), (8, 40, 0, 2)),
+     lane("heat_calves", (8, 0, 40, 0), (1784.001, 40, 40, 1), (8, 40, 0, 2)), Kind.HEAT_TIME),
+]
+
+
+@pytest.mark.parametrize(("what", "under", "over", "kind"), ADMISSION_EDGES,
+                         ids=[edge[0] for edge in ADMISSION_EDGES])
+def test_admission_passes_each_limit_at_its_edge_and_refuses_just_over(what, under, over, kind):
+    long_sessions = SafetyLimits(session={"cap_min": 60},
+                                 roller={"travel_speed_mm_per_s": 40})
+    assert admission_kinds(under, limits=long_sessions) == set(), what
+    assert kind in admission_kinds(over, limits=long_sessions), what
+
+
+def test_the_session_cap_at_its_edge_names_the_config_key_and_the_maximum():
+    assert admission_kinds(lane("knead_speed", (30 * 60, 0, 0, 1))) == set()
+    verdict = admit(plan_of(CHAIR, lane("knead_speed", (30 * 60 + 0.001, 0, 0, 1))), CHAIR,
+                    UserProfile())
+    [violation] = verdict.violations
+    assert violation.kind is Kind.SESSION
+    assert str(violation) == ("plan at 1800.0 s: lasts 30.0 min, longer than the 30 min session "
+                              "cap (the owner may raise it up to 60 min in the config: "
+                              "[limits.session] cap_min)")
