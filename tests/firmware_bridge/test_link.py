@@ -7,13 +7,14 @@ import dataclasses
 
 import pytest
 
+from massagectl.firmware_bridge import link as host_link
 from massagectl.firmware_bridge import messages as m
-from massagectl.firmware_bridge.events import Disposition, HostFrame
+from massagectl.firmware_bridge.events import BlockKind, Disposition, HostFrame
 from massagectl.firmware_bridge.faults import ByteFaults, FaultyTransport
 from massagectl.firmware_bridge.identity import device_profile_map
-from massagectl.firmware_bridge.link import ACK_LIMIT_S, HEARTBEAT_PERIOD_S, Link, LinkState
+from massagectl.firmware_bridge.link import Link, LinkState
 from massagectl.firmware_bridge.memory_transport import memory_pair
-from massagectl.firmware_bridge.wire import CLOCK_MODULUS, BlockKind
+from massagectl.firmware_bridge.wire import CLOCK_MODULUS
 from massagectl.routines.device import load_device
 from massagectl.routines.errors import HandshakeError, LinkLostError, PortError, RefusedError
 from tests.firmware_bridge.fake_board import WATCHDOG_S, FakeBoard
@@ -346,6 +347,38 @@ def test_a_board_that_restarts_or_falls_silent_loses_the_link(run_virtual_time):
     assert "no answer from the board" in silent and noticed_s <= 1.2
 
 
+def test_a_block_left_unacked_loses_the_link_at_the_ack_limit(run_virtual_time):
+    # The board keeps talking (status at 2 Hz, every report carrying the sequence it expects)
+    # and hears every frame, but accepts no queued block any more, so nothing new is acked:
+    # the host gives the link up once its oldest block has waited ACK_LIMIT_S (2 s), not before.
+    async def scenario():
+        link, board = await open_pair()
+        await asyncio.sleep(1.0)
+        accept = board.protocol._on_block
+
+        def stuck(block):
+            if block.kind is BlockKind.IMMEDIATE:
+                return accept(block)
+            board.protocol._events.append(HostFrame(block.kind, block.sequence,
+                                                    Disposition.OUT_OF_ORDER))
+            return None
+
+        board.protocol._on_block = stuck
+        loop = asyncio.get_running_loop()
+        assert link.send_nowait(m.ShowText(0, "unacked"))  # a queued block, waiting for its ack
+        deaf_s = loop.time()
+        try:
+            detail = await asyncio.wait_for(link.wait_lost(), host_link.ACK_LIMIT_S + 1.0)
+        finally:
+            await close_all(link, board)
+        return detail, loop.time() - deaf_s
+
+    detail, lost_after_s = run_virtual_time(scenario())
+    assert detail.startswith("a block stayed unacked for")
+    limit_s = host_link.ACK_LIMIT_S
+    assert limit_s < lost_after_s <= limit_s + 2 * host_link.HEARTBEAT_PERIOD_S
+
+
 def test_listeners_and_the_message_iterator_see_every_report(run_virtual_time):
     async def scenario():
         link, board = await open_pair()
@@ -415,34 +448,3 @@ def test_a_failure_handling_what_the_board_sent_loses_the_link_and_stops(run_vir
     reason, last = run_virtual_time(scenario())
     assert "handling what the board sent failed: RuntimeError" in reason
     assert last == m.Stop()  # the board is told to stop, not left running unwatched
-
-
-def test_a_block_left_unacked_loses_the_link_at_the_ack_limit(run_virtual_time):
-    # The board keeps talking (status at 2 Hz, every report carrying the sequence it expects)
-    # and hears every frame, but accepts no queued block any more, so nothing new is acked:
-    # the host gives the link up once its oldest block has waited ACK_LIMIT_S (2 s), not before.
-    async def scenario():
-        link, board = await open_pair()
-        await asyncio.sleep(1.0)
-        accept = board.protocol._on_block
-
-        def stuck(block):
-            if block.kind is BlockKind.IMMEDIATE:
-                return accept(block)
-            board.protocol._events.append(HostFrame(block.kind, block.sequence,
-                                                    Disposition.OUT_OF_ORDER))
-            return None
-
-        board.protocol._on_block = stuck
-        loop = asyncio.get_running_loop()
-        assert link.send_nowait(m.ShowText(0, "unacked"))  # a queued block, waiting for its ack
-        deaf_s = loop.time()
-        try:
-            detail = await asyncio.wait_for(link.wait_lost(), ACK_LIMIT_S + 1.0)
-        finally:
-            await close_all(link, board)
-        return detail, loop.time() - deaf_s
-
-    detail, lost_after_s = run_virtual_time(scenario())
-    assert detail.startswith("a block stayed unacked for")
-    assert ACK_LIMIT_S < lost_after_s <= ACK_LIMIT_S + 2 * HEARTBEAT_PERIOD_S
