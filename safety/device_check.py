@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from massagectl.routines.device import DeviceProfile, builtin_device_names, load_device
+from massagectl.routines.device import DeviceProfile, load_device
 from massagectl.routines.errors import InvalidFileError, Problem
 from massagectl.safety.limits import CEILINGS
 
@@ -42,9 +42,7 @@ def ceiling_problems(device: DeviceProfile, source: str) -> list[Problem]:
 def load_checked_device(name_or_path: str | Path) -> DeviceProfile:
     """`routines.device.load_device`, then refused if any channel passes a ceiling."""
     device = load_device(name_or_path)
-    text = str(name_or_path)
-    source = f"{text}.toml (built-in)" if text in builtin_device_names() else text
-    problems = ceiling_problems(device, source)
+    problems = ceiling_problems(device, str(name_or_path))
     if problems:
-        raise InvalidFileError(source, problems)
+        raise InvalidFileError(name_or_path, problems)
     return device

@@ -120,10 +120,14 @@ class AirbagZoneLimits(BaseModel):
     )
 
 
+# Runs only while this module loads, before a mutation run can switch a mutant on (the values
+# it builds are checked by the tests of the defaults).
+# pragma: no mutate start
 def _airbag(cap: float, occlusion: float, hold: float, rise: float) -> AirbagZoneLimits:
     return AirbagZoneLimits(
         cap_kpa=cap, occlusion_kpa=occlusion, max_hold_s=hold, max_rise_kpa_per_s=rise
     )
+# pragma: no mutate end
 
 
 # Defaults per zone. No published chair airbag pressures exist (Rongtai inflates open-loop by

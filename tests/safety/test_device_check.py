@@ -81,6 +81,7 @@ def test_a_profile_past_a_ceiling_is_refused_at_load_naming_file_and_field(tmp_p
     path = _chair_file_with(tmp_path, max=100)
     with pytest.raises(InvalidFileError) as caught:
         load_checked_device(path)
+    assert caught.value.source == str(path)
     [problem] = caught.value.problems
     assert str(problem).startswith(f"{path}: channels[5].max: 100 kPa on 'airbag_shoulders' is "
                                    "above the absolute ceiling of 30 kPa for airbag channels")

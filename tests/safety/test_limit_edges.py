@@ -18,6 +18,9 @@ from massagectl.safety.verdicts import ViolationKind as Kind
 from tests.safety.plans import CHAIR, HOT_CHAIR, HOT_USER, lane, plan_of
 
 CALVES = CHAIR.channel_index("airbag_calves")
+DEPTH = CHAIR.channel_index("roller_depth")
+POSITION = CHAIR.channel_index("roller_position")
+MID_BACK_MM = 300.0  # the carriage on the default occupant's mid back
 KNEAD = CHAIR.channel_index("knead_speed")
 HEAT = CHAIR.channel_index("heat_calves")
 # Just over a limit: well past the guard's float tolerances (1e-9 relative, 1e-6 absolute),
@@ -84,6 +87,36 @@ EDGES = [
 def test_each_limit_passes_at_its_edge_and_trips_just_over(what, index, under, over, kind):
     assert send(guard(), index, *under) == set(), what
     assert kind in send(guard(), index, *over), what
+
+
+def test_a_zone_cap_under_the_roller_at_its_edge_named_in_the_refusal():
+    # An injured mid back: the roller's depth there is held at its safe default, 0 mm.
+    injured = UserProfile(injury_zones={"mid_back"})
+    carriage = Sent(0, 10, MID_BACK_MM, MID_BACK_MM)
+    at_cap = guard(injured)
+    assert send(at_cap, POSITION, carriage) == set()
+    assert send(at_cap, DEPTH, Sent(0, 1, 0, 0)) == set()
+    over = guard(injured)
+    send(over, POSITION, carriage)
+    [violation] = over.check(DEPTH, Sent(0, 1, 0, OVER), "steps[3] (knead)")
+    assert (violation.kind, violation.zone) == (Kind.ABOVE_CAP, "mid_back")
+    assert str(violation) == ("steps[3] (knead): roller_depth on mid_back reaches 1e-05 mm, above "
+                              "the limit of 0 mm (injury zone mid_back: skipped)")
+
+
+def test_a_violation_names_its_step_value_limit_reason_and_unit():
+    [rate] = guard().check(KNEAD, Sent(0, 0.5, 0, 60), "steps[0] (warm up)")
+    assert str(rate) == ("steps[0] (warm up): knead_speed changes at 120 cycles/min/s, faster "
+                         "than 60 cycles/min/s (how fast the channel may change)")
+    assert (rate.channel, rate.value, rate.limit, rate.unit) == ("knead_speed", 120.0, 60.0,
+                                                                  "cycles/min")
+    # A time budget's value and limit are seconds, not the channel's unit.
+    calves = guard()
+    send(calves, CALVES, Sent(0, 2.25, 0, 9))
+    [hold] = calves.check(CALVES, Sent(2.25, 40, 9, 9), "x")
+    assert str(hold) == ("x: airbag_calves on calves stays high for 40.25 s, longer than 30 s "
+                         "(time above the occlusion-risk pressure of 8 kPa)")
+    assert hold.unit == ""
 
 
 def test_the_thermal_dose_budget_at_its_edge():

@@ -47,7 +47,12 @@ def test_owner_limits_raise_caps_up_to_their_ceiling_lower_budgets_and_name_the_
     assert raised.roller.depth_cap_mm == 40
     with pytest.raises(InvalidFileError) as caught:
         validate_data("chair.toml", {"roller": {"depth_cap_mm": 40.1}}, SafetyLimits)
-    assert "roller.depth_cap_mm: 40.1 is above the absolute ceiling of 40 mm" in str(caught.value)
+    assert ("roller.depth_cap_mm: 40.1 is above the absolute ceiling of 40 mm (the 3D travel of "
+            "a chair's roller heads;") in str(caught.value)
+    with pytest.raises(InvalidFileError) as caught:
+        validate_data("chair.toml", {"roller": {"travel_speed_mm_per_s": 61}}, SafetyLimits)
+    assert ("roller.travel_speed_mm_per_s: 61 is above the absolute ceiling of 60 mm/s "
+            "(commercial L-track carriages travel at 30-60 mm/s)") in str(caught.value)
     with pytest.raises(InvalidFileError) as caught:
         validate_data("chair.toml", {"heat": {"max_on_s": 1801}}, SafetyLimits)
     assert ("heat.max_on_s: 1801 is above the default 1800; owner limits can only lower a "
