@@ -127,6 +127,30 @@ def test_the_thermal_dose_budget_at_its_edge():
     assert over == {Kind.THERMAL_DOSE}
 
 
+def test_heat_at_its_off_value_counts_as_off_sent_or_held():
+    # 25 min at 40 C, then off: segments at 0 C and a board holding 0 C add no heat time, so
+    # another 4.5 min of heat later still fits the 30 min timeout.
+    heat = guard()
+    on = [Sent(300 * i, 300, 40, 40) for i in range(5)]
+    off = [Sent(1500, 8, 40, 0), Sent(1508, 300, 0, 0), Sent(1808, 300, 0, 0)]
+    assert send(heat, HEAT, *on, *off) == set()
+    [timeout] = heat.check(HEAT, Sent(2408, 292.1, 40, 40), "steps[9] (heat)")
+    assert send(heat, HEAT, Sent(2408, 284, 40, 40)) == set()  # after a 300 s gap, held at 0
+    assert str(timeout) == ("steps[9] (heat): heat_calves on calves heats for 30.0 min, longer "
+                            "than 30 min (heat timeout)")
+    assert (timeout.value, timeout.limit, timeout.unit) == (pytest.approx(1800.1), 1800.0, "")
+
+
+def test_a_held_hot_value_counts_its_dose_at_the_set_point_plus_overshoot():
+    # 44 C set, 45 C with the thermostat's overshoot: a tenth of a burn after 1080 s, 900 s of
+    # them sent and the rest held by the board after the last segment.
+    hot = guard(HOT_USER, HOT_CHAIR)
+    assert send(hot, HEAT, *(Sent(300 * i, 300, 44, 44) for i in range(3))) == set()
+    assert hot.overdue(1079.9) == []
+    [dose] = hot.overdue(1080.1)
+    assert dose.kind is Kind.THERMAL_DOSE and dose.value == pytest.approx(0.1, rel=1e-3)
+
+
 def test_a_held_last_value_counts_against_the_budgets_until_max_duration():
     # Heat on for 1700 s, then the board holds 40 C after the last segment: 100 s more of it
     # is the whole heat timeout, and the guard says so when the board is past it.
