@@ -295,7 +295,7 @@ def _lower(cap: Cap, value: float, reason: str) -> Cap:
 
 
 def _rule_cap(rule: WorkRule, channel: Channel, current: float) -> float:
-    safe = channel.safe_default if channel.safe_default is not None else channel.min
+    safe = channel.off_value  # rules touch only channels with an off value (routines.device)
     if rule.forbids:
         return safe
     if rule.cap is not None:

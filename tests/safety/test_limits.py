@@ -153,3 +153,13 @@ def test_a_users_cap_at_the_chairs_cap_applies_silently_and_just_over_is_noted()
     assert len(over.notes) == 1
     below = plan_limits(CHAIR, UserProfile(limits={"pressure_kpa": {"calves": 15.99}}))
     assert below.channel("airbag_calves").cap.value == 15.99
+
+
+def test_a_fraction_rule_keeps_that_fraction_above_the_channels_off_value():
+    # A bag that rests at 1 kPa: osteoporosis halves the pressure above that, 1 + (16 - 1) / 2.
+    resting = CHAIR.model_copy(update={"channels": tuple(
+        c.model_copy(update={"min": 1.0, "safe_default": 1.0}) if c.id == "airbag_calves" else c
+        for c in CHAIR.channels)})
+    user = UserProfile(precautions={"osteoporosis"})
+    assert plan_limits(resting, user).channel("airbag_calves").cap.value == 8.5
+    assert plan_limits(CHAIR, user).channel("airbag_calves").cap.value == 8.0
