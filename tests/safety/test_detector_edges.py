@@ -140,7 +140,7 @@ def test_a_frozen_pressure_reading_after_its_time():
 
 def test_an_empty_seat_after_its_time():
     watch = d.SeatWatch(CHAIR.sensor("seat"), None)
-    readings = seconds(0.0, d.SEAT_VACATED_S - 1 / RATE_HZ) + [1.0] + seconds(0.0, 2)
+    readings = [*seconds(0.0, d.SEAT_VACATED_S - 1 / RATE_HZ), 1.0, *seconds(0.0, 2)]
     t, fault = feed(watch, readings, set_point(None))
     assert fault.cause is FaultCause.SEAT_VACATED
     # The first empty stretch, a reading short of the limit, did not count; the second did.
