@@ -149,6 +149,9 @@ def test_a_held_hot_value_counts_its_dose_at_the_set_point_plus_overshoot():
     assert hot.overdue(1079.9) == []
     [dose] = hot.overdue(1080.1)
     assert dose.kind is Kind.THERMAL_DOSE and dose.value == pytest.approx(0.1, rel=1e-3)
+    assert str(dose) == ("heat_calves held after its last segment: heat_calves on calves reaches "
+                         "10.0% of a burn dose, above the 10% budget (planned thermal dose)")
+    assert (dose.limit, dose.unit) == (0.1, "")
 
 
 def test_a_held_last_value_counts_against_the_budgets_until_max_duration():

@@ -163,3 +163,18 @@ def test_a_fraction_rule_keeps_that_fraction_above_the_channels_off_value():
     user = UserProfile(precautions={"osteoporosis"})
     assert plan_limits(resting, user).channel("airbag_calves").cap.value == 8.5
     assert plan_limits(CHAIR, user).channel("airbag_calves").cap.value == 8.0
+
+
+@pytest.mark.parametrize("temperature_c", [36.9, 37.0, 37.1, 43.0, 43.9, 44.0, 44.5, 45.0, 50.0,
+                                           250.0, 1000.0])
+def test_dose_rates_at_the_model_edges_match_the_source(temperature_c):
+    # Moritz & Henriques: 6 h at 44 C, halving per degree above; CEM43's quartering below; none
+    # at body temperature; far above, the rate stops growing (2**200) so it stays finite.
+    if temperature_c <= 37.0:
+        expected = 0.0
+    elif temperature_c >= 44.0:
+        expected = 2.0 ** min(temperature_c - 44.0, 200.0) / 21600
+    else:
+        expected = 4.0 ** (temperature_c - 44.0) / 21600
+    assert dose_rate_per_s(temperature_c) == pytest.approx(expected, rel=1e-12)
+    assert dose_rates_per_s(np.array([temperature_c]))[0] == pytest.approx(expected, rel=1e-12)
