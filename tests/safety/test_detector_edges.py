@@ -156,3 +156,12 @@ def test_a_reading_outside_the_valid_range():
         found = feed(d.RangeWatch(sensor, CALVES), seconds(edge + past, 1), set_point(None))
         assert found[1].cause is FaultCause.SENSOR_OUT_OF_RANGE
         assert found[0] == pytest.approx((d.CONFIRM_READINGS - 1) / RATE_HZ)
+
+
+def test_spikes_that_never_come_twice_in_a_row_never_trip():
+    # Every other reading over the cap (noise on a live sensor): a limit must be exceeded by
+    # CONFIRM_READINGS readings in a row, and a reading inside it starts the count again.
+    edge = LIMITS.channels[CALVES].cap.value + d.OVER_PRESSURE_MARGIN_KPA
+    watch = d.PressureWatch(CHAIR.sensor("pressure_calves"), CALVES)
+    spikes = [edge + 1.0 if n % 2 else edge for n in range(100)]
+    assert feed(watch, spikes, set_point(edge)) is None
