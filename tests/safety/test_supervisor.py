@@ -305,3 +305,4 @@ def test_the_session_timer_at_its_edge(after_s, stopped, run_virtual_time):
     assert (outcome is not None) is stopped
     if stopped:
         assert outcome.sources == (StopSource.SESSION_TIMER,)
+        assert outcome.details == ("auto-off after 30 min",)  # the admitted timer's length
