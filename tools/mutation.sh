@@ -4,6 +4,8 @@
 #   tools/mutation.sh                 # every mutant (low CPU priority; an hour or more)
 #   tools/mutation.sh run 'massagectl.safety.thermal_dose.*'   # only the mutants named
 #   tools/mutation.sh results         # survivors; any other mutmut command runs there too
+#   MUTATION_TESTS="tests/safety/test_limit_edges.py ..." tools/mutation.sh run ...
+#                                     # judged by these tests only: quicker, a lower bound
 #
 # mutmut names a mutant's module after its file's path (safety/limits.py -> safety.limits), but
 # the project installs as massagectl.safety.limits; so the folders are staged below a
@@ -25,6 +27,11 @@ for package in routines safety firmware_bridge sim controller; do
 done
 rm -rf "$stage/tests"
 cp -rp "$root/tests" "$root/pyproject.toml" "$stage/"
+if [ -n "${MUTATION_TESTS:-}" ]; then
+    selection=$(printf '"%s", ' $MUTATION_TESTS)
+    sed -i "s|^pytest_add_cli_args_test_selection = .*|pytest_add_cli_args_test_selection = [${selection%, }]|" \
+        "$stage/pyproject.toml"
+fi
 cd "$stage"
 if [ $# -eq 0 ]; then
     set -- run
