@@ -18,6 +18,7 @@ from massagectl.safety.verdicts import ViolationKind as Kind
 from tests.safety.plans import CHAIR, HOT_CHAIR, HOT_USER, lane, plan_of
 
 CALVES = CHAIR.channel_index("airbag_calves")
+FEET = CHAIR.channel_index("airbag_feet")
 DEPTH = CHAIR.channel_index("roller_depth")
 POSITION = CHAIR.channel_index("roller_position")
 MID_BACK_MM = 300.0  # the carriage on the default occupant's mid back
@@ -117,6 +118,63 @@ def test_a_violation_names_its_step_value_limit_reason_and_unit():
     assert str(hold) == ("x: airbag_calves on calves stays high for 40.25 s, longer than 30 s "
                          "(time above the occlusion-risk pressure of 8 kPa)")
     assert hold.unit == ""
+
+
+def test_a_jump_refusal_names_the_step_the_rise_and_the_limit():
+    calves = guard()
+    send(calves, CALVES, Sent(0, 1, 0, 4))
+    [jump] = calves.check(CALVES, Sent(1, 1, 6, 6), "steps[2] (press)")
+    assert str(jump) == ("steps[2] (press): airbag_calves on calves rises by 2 kPa at once; it may "
+                         "rise at most 4 kPa/s (values may not rise at once)")
+
+
+def test_moving_the_carriage_under_pressing_work_names_every_channel_it_would_break():
+    # Depth and kneading both run while the carriage moves onto an injured mid back.
+    injured = guard(UserProfile(injury_zones={"mid_back"}))
+    assert send(injured, POSITION, Sent(0, 4, 100, 100)) == set()  # on the lower back
+    assert send(injured, DEPTH, Sent(0, 1, 0, 5), Sent(1, 9, 5, 5)) == set()
+    assert send(injured, KNEAD, Sent(0, 1, 0, 20), Sent(1, 9, 20, 20)) == set()
+    found = injured.check(POSITION, Sent(4, 4, 100, MID_BACK_MM), "steps[5] (stroke)")
+    assert {(v.channel, v.zone) for v in found} == {("roller_depth", "mid_back"),
+                                                   ("knead_speed", "mid_back")}
+    assert all(str(v).startswith("steps[5] (stroke): ") for v in found)
+
+
+@pytest.mark.parametrize(("below_s", "refused"), [(9.99, True), (10.0, False)])
+def test_a_pressure_stretch_ends_only_after_release_s_below_the_level(below_s, refused):
+    # 25 s above 8 kPa, then below it for `below_s`, then above again for 20 s: a release
+    # shorter than 10 s continues the stretch (45 s > 30 s), a full one starts a new one.
+    calves = guard()
+    first = [Sent(0, 2.25, 0, 9), Sent(2.25, 24.75, 9, 9), Sent(27, 2.25, 9, 0)]
+    assert send(calves, CALVES, *first) == set()
+    back = 27.25 + below_s - 2.0  # the next rise passes 8 kPa 2 s after it starts
+    again = [Sent(back, 2.25, 0, 9), Sent(back + 2.25, 20, 9, 9)]
+    assert (send(calves, CALVES, *again) == {Kind.HOLD}) is refused
+
+
+def test_a_bag_held_at_the_occlusion_level_itself_is_not_above_it():
+    # The last segment ends at exactly 8 kPa and the board holds it for 15 s: not above the
+    # level, so the stretch ended with the fall to it, and the next squeeze starts a new one.
+    calves = guard()
+    squeeze = [Sent(0, 2.25, 0, 9), Sent(2.25, 20, 9, 9), Sent(22.25, 0.25, 9, 8)]
+    assert send(calves, CALVES, *squeeze) == set()
+    assert send(calves, CALVES, Sent(37.5, 2.25, 0, 9), Sent(39.75, 20, 9, 9)) == set()
+
+
+def test_overdue_names_every_channel_the_board_is_holding_too_long():
+    both = guard()
+    for index in (CALVES, FEET):
+        assert send(both, index, Sent(0, 2.25, 0, 9), Sent(2.25, 20, 9, 9)) == set()
+    assert send(both, HEAT, *(Sent(300 * i, 300, 40, 40) for i in range(6))) == set()
+    found = both.overdue(1800.1)
+    assert sorted((v.channel, v.kind) for v in found) == [
+        ("airbag_calves", Kind.HOLD), ("airbag_feet", Kind.HOLD), ("heat_calves", Kind.HEAT_TIME)]
+    hold = next(v for v in found if v.channel == "airbag_calves")
+    assert str(hold).startswith("airbag_calves held after its last segment: ")
+    # A bag that stayed below its occlusion level has no stretch to judge.
+    low = guard()
+    assert send(low, CALVES, Sent(0, 1, 0, 4), Sent(1, 20, 4, 4)) == set()
+    assert low.overdue(100.0) == []
 
 
 def test_the_thermal_dose_budget_at_its_edge():

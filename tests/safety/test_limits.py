@@ -178,3 +178,8 @@ def test_dose_rates_at_the_model_edges_match_the_source(temperature_c):
         expected = 4.0 ** (temperature_c - 44.0) / 21600
     assert dose_rate_per_s(temperature_c) == pytest.approx(expected, rel=1e-12)
     assert dose_rates_per_s(np.array([temperature_c]))[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_an_unknown_temperature_counts_as_a_burn_now():
+    assert dose_rate_per_s(math.nan) == math.inf
+    assert list(dose_rates_per_s(np.array([math.nan, 40.0]))) == [math.inf, 4.0**-4 / 21600]
