@@ -13,7 +13,9 @@ Prints three tables:
    handed to the kernel, against a naive link that queues the write to a writer task, while
    the loop runs other work in 0.3 ms slices;
 3. the line budget: bytes per second each way for a plan sending `--segment-rate` segments per
-   second, as a share of a 115200 baud line, next to streaming every channel sampled at 50 Hz.
+   second and the remote's display sent `--text-rate` rows per second (ShowText of a full
+   20-character row; a session measured 93 rows in 2.5 minutes, 0.62 a second), as a share of
+   a 115200 baud line, next to streaming every channel sampled at 50 Hz.
 """
 
 from __future__ import annotations
@@ -39,11 +41,12 @@ from massagectl.firmware_bridge.memory_transport import BITS_PER_BYTE  # noqa: E
 from massagectl.firmware_bridge.wire import (  # noqa: E402
     BLOCK_OVERHEAD_BYTES,
     HOST_BLOCK_KINDS,
-    MAX_SENSOR_VALUES_PER_REPORT,
     READING_BYTES,
     BlockKind,
 )
 from massagectl.routines.device import load_device  # noqa: E402
+from massagectl.sim.board import SENSOR_VALUES_PER_REPORT  # noqa: E402
+from massagectl.sim.remote import DISPLAY_COLUMNS  # noqa: E402
 
 BAUD = 115200
 WATCHDOG_FRAME_HZ = round(1 / HEARTBEAT_PERIOD_S)  # a Heartbeat or a KeepAlive, same size
@@ -210,7 +213,7 @@ def stop_table(repeat: int) -> None:
 # --- line budget -----------------------------------------------------------------------------
 
 
-def budget_table(segment_rate: float) -> None:
+def budget_table(segment_rate: float, text_rate: float) -> None:
     chair = load_device("chair")
     identity = device_profile_map(chair)
     line = BAUD / BITS_PER_BYTE
@@ -220,29 +223,34 @@ def budget_table(segment_rate: float) -> None:
     ack = BLOCK_OVERHEAD_BYTES
     clock_report = len(encode_block(BlockKind.REPORT, 0, encode_message(m.ClockReport(0))))
     sensors = len(identity.sensors)
-    reports = -(-sensors // MAX_SENSOR_VALUES_PER_REPORT)
+    reports = -(-sensors // SENSOR_VALUES_PER_REPORT)
     telemetry = reports * (BLOCK_OVERHEAD_BYTES + 7) + READING_BYTES * sensors
     status = BLOCK_OVERHEAD_BYTES + len(encode_message(m.StatusReport(
         0, m.DeviceState.READY, m.StopCause.NONE, True, 0, 1.0, 0, 0)))
-    down = segment_rate * segment_block + WATCHDOG_FRAME_HZ * heartbeat
-    up_link = segment_rate * ack + CLOCK_SAMPLE_HZ * clock_report
+    text_block = len(encode_block(BlockKind.DATA, 0, encode_message(
+        m.ShowText(1, "x" * DISPLAY_COLUMNS))))
+    down = segment_rate * segment_block + WATCHDOG_FRAME_HZ * heartbeat + text_rate * text_block
+    up_link = (segment_rate + text_rate) * ack + CLOCK_SAMPLE_HZ * clock_report
     up_telemetry = TELEMETRY_HZ * telemetry + STATUS_HZ * status
     channels = len(chair.channels)
     sampled = SAMPLED_HZ * (BLOCK_OVERHEAD_BYTES + 1 + 4 * channels)  # one frame of all values
     print(f"\nLine budget, chair ({channels} channels, {sensors} sensors), 115200 baud = "
-          f"{line:.0f} bytes/s each way, {segment_rate:g} segments/s")
+          f"{line:.0f} bytes/s each way, {segment_rate:g} segments/s, {text_rate:g} display "
+          "rows/s")
     print("| traffic                                        | bytes/s | share of line |")
     print("|------------------------------------------------|---------|---------------|")
     for name, rate in [
         (f"host -> board: segments ({segment_block} B each)", segment_rate * segment_block),
         (f"host -> board: watchdog frames ({heartbeat} B at {WATCHDOG_FRAME_HZ} Hz)",
          WATCHDOG_FRAME_HZ * heartbeat),
+        (f"host -> board: display rows ({text_block} B each)", text_rate * text_block),
         ("host -> board: total", down),
         (f"board -> host: acks, clock reports at {CLOCK_SAMPLE_HZ:g} Hz", up_link),
-        (f"board -> host: telemetry {TELEMETRY_HZ} Hz + status {STATUS_HZ} Hz", up_telemetry),
+        (f"board -> host: telemetry {TELEMETRY_HZ} Hz ({reports} reports), status "
+         f"{STATUS_HZ} Hz", up_telemetry),
         (f"naive: all channels sampled at {SAMPLED_HZ} Hz", sampled),
     ]:
-        print(f"| {name:<46} | {rate:7.0f} | {100 * rate / line:12.2f}% |")
+        print(f"| {name:<55} | {rate:7.0f} | {100 * rate / line:12.2f}% |")
     print(f"segments use {sampled / (segment_rate * segment_block):.0f}x fewer bytes than "
           f"sampling at {SAMPLED_HZ} Hz ({sampled / down:.0f}x counting heartbeats)")
 
@@ -251,12 +259,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--segment-rate", type=float, default=4.0,
                         help="segments per second of the busiest plan (default 4)")
+    parser.add_argument("--text-rate", type=float, default=0.62,
+                        help="display rows per second (default 0.62: 93 rows in 2.5 minutes)")
     parser.add_argument("--repeat", type=int, default=20_000, help="codec runs per operation")
     parser.add_argument("--stop-repeat", type=int, default=2_000, help="STOP writes measured")
     args = parser.parse_args()
     codec_table(args.repeat)
     stop_table(args.stop_repeat)
-    budget_table(args.segment_rate)
+    budget_table(args.segment_rate, args.text_rate)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ import json
 import sys
 
 from massagectl.controller.cli_options import add_config, config_of
-from massagectl.controller.session.preflight import COMPILE_LEVEL, session_notes, verdict_for
+from massagectl.controller.session.preflight import (
+    COMPILE_LEVEL, session_notes, timer_note, verdict_for,
+)
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import DeviceProfile, load_device
 from massagectl.routines.errors import InvalidFileError
@@ -115,7 +117,7 @@ def validate_files(args: argparse.Namespace) -> int:
                   f"{len(verdict.changes)} change(s) that run makes:")
         else:
             print(f"{path}: valid for device {device.name!r} and within the safety limits")
-        for note in session_notes(verdict):
+        for note in [*session_notes(verdict), *filter(None, [timer_note(verdict)])]:
             changed = note.startswith("changed: ")
             print(f"{path}: {note if changed else 'note: ' + note}",
                   file=sys.stdout if changed else sys.stderr)

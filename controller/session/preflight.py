@@ -28,9 +28,10 @@ COMPILE_LEVEL = max(LEVELS)
 END_SLACK_S = 0.001
 
 
-def admit_or_raise(plan: Plan, device: DeviceProfile, user: UserProfile,
-                   limits: SafetyLimits) -> AdmittedPlan:
-    verdict = admit(plan, device, user, limits)
+def admit_or_raise(plan: Plan, device: DeviceProfile, user: UserProfile, limits: SafetyLimits,
+                   **how) -> AdmittedPlan:
+    """`safety.admit`, raising RefusedError on a refusal; `how`: its keyword options."""
+    verdict = admit(plan, device, user, limits, **how)
     if isinstance(verdict, Refusal):
         raise verdict.error()
     return verdict
@@ -52,10 +53,17 @@ def preflight(routine: Routine, device: DeviceProfile, user: UserProfile,
 
 def session_notes(admitted: AdmittedPlan) -> list[str]:
     """What a person is told before the session: the compiler's and the safety layer's notes,
-    every change admission made (adapt rewrites, injury zones), and a session-timer cut."""
+    and every change admission made (adapt rewrites, injury zones). See also `timer_note`."""
     notes = list(admitted.plan.notes) + list(admitted.notes)
-    notes += [f"changed: {change}" for change in admitted.changes]
-    if admitted.plan.duration_s > admitted.auto_off_s + END_SLACK_S:
-        notes.append(f"the routine lasts {admitted.plan.duration_s / 60:.1f} min, longer than "
-                     f"the session timer ({admitted.auto_off_s / 60:g} min): it stops there")
-    return notes
+    return notes + [f"changed: {change}" for change in admitted.changes]
+
+
+def timer_note(admitted: AdmittedPlan, used_s: float = 0.0) -> str | None:
+    """The note that the session timer ends the routine early, if it does; `used_s` of the
+    timer went to the body scan before the routine starts."""
+    timer_s = admitted.auto_off_s
+    if admitted.plan.duration_s <= timer_s - used_s + END_SLACK_S:
+        return None
+    scan = f", {used_s:.0f} s of it used by the body scan" if used_s > 0 else ""
+    return (f"the routine lasts {admitted.plan.duration_s / 60:.1f} min, longer than the "
+            f"session timer ({timer_s / 60:g} min{scan}): it stops there")

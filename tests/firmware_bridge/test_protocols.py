@@ -126,7 +126,7 @@ def test_window_holds_eight_blocks_and_immediate_messages_bypass_it():
     assert [b.kind for b in blocks_in(decoder, sent)] == [BlockKind.DATA] * MAX_UNACKED_BLOCKS
     assert host.outbox == 40 - 2 * MAX_UNACKED_BLOCKS
     stop = host.send(m.Stop(), now_s=0.001)
-    assert blocks_in(decoder, stop) == [Block(BlockKind.IMMEDIATE, 0, b"\x10")]
+    assert blocks_in(decoder, stop) == [Block(BlockKind.IMMEDIATE, 0, b"\x10\x00")]
 
 
 def test_duplicate_block_is_acked_again_but_not_executed():

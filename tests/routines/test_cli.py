@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from massagectl.controller.cli import main
-from massagectl.controller.session.preflight import session_notes, verdict_for
+from massagectl.controller.session.preflight import session_notes, timer_note, verdict_for
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import BUILTIN_DEVICE_DIR, load_device
 from massagectl.routines.library import BUILTIN_ROUTINE_DIR, load_builtin
@@ -179,8 +179,8 @@ def test_validate_shows_the_changes_and_notes_run_shows(capsys, tmp_path, user_t
     assert status == 0
     # Exactly what `run` would tell the person, from the same admission.
     chair, user = load_device("chair"), load_user(user_path)
-    shown = session_notes(verdict_for(load_routine(path, chair, user), chair, user,
-                                      DEFAULT_LIMITS))
+    verdict = verdict_for(load_routine(path, chair, user), chair, user, DEFAULT_LIMITS)
+    shown = [*session_notes(verdict), *filter(None, [timer_note(verdict)])]
     assert any(expected in note for note in shown)
     printed = [line.removeprefix(f"{path}: ") for line in (out + err).splitlines()[1:]]
     assert sorted(printed) == sorted(n if n.startswith("changed: ") else f"note: {n}"

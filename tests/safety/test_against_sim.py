@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from massagectl.firmware_bridge.messages import DeviceState, RemoteKey, Reset
+from massagectl.firmware_bridge.messages import ClearFault, DeviceState, RemoteKey, Reset
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.errors import FaultLatchedError
 from massagectl.routines.library import load_builtin
@@ -128,6 +128,10 @@ def test_a_latched_fault_blocks_a_new_session_until_cleared(run_virtual_time):
             rig.board.clear_fault(FaultKind.MOTOR_STALL, "roller_position",
                                   now_s=rig.loop.time())
             rig.supervisor.clear_faults("owner, after checking the carriage", rig.loop.time())
+            await rig.link.send(Reset())
+            await rig.run_for(0.5)
+            assert rig.board.state is DeviceState.SHUTDOWN  # the board keeps its latch
+            await rig.link.send(ClearFault())
             await rig.link.send(Reset())
             await rig.run_for(0.5)
             rig.start(admitted)
