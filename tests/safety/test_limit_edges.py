@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from massagectl.routines.device import Channel, ChannelKind
 from massagectl.routines.user import UserProfile
 from massagectl.safety.admission import admit
 from massagectl.safety.channel_limits import plan_limits
@@ -44,50 +45,90 @@ def send(segment_guard: SegmentGuard, index: int, *segments: Sent) -> set[Kind]:
     return set()
 
 
-# (what, channel, segments just under, segments just over, the violation just over)
+# (what, channel, segments just under, segments just over, the violation just over, and the
+# reason it gives)
 EDGES = [
     ("calves cap 16 kPa", CALVES,
-     [Sent(0, 4, 0, 16)], [Sent(0, 4, 0, 16 + OVER)], Kind.ABOVE_CAP),
+     [Sent(0, 4, 0, 16)], [Sent(0, 4, 0, 16 + OVER)], Kind.ABOVE_CAP,
+     "default cap for calves airbags"),
     ("knead hard max 60 cycles/min", KNEAD,
-     [Sent(0, 1, 0, 60)], [Sent(0, 1.1, 0, 60 + OVER)], Kind.HARD_RANGE),
+     [Sent(0, 1, 0, 60)], [Sent(0, 1.1, 0, 60 + OVER)], Kind.HARD_RANGE,
+     "hard limit of knead_speed (device profile)"),
     ("airbag hard min 0 kPa", CALVES,
-     [Sent(0, 1, 0, 0)], [Sent(0, 1, 0, -OVER)], Kind.HARD_RANGE),
+     [Sent(0, 1, 0, 0)], [Sent(0, 1, 0, -OVER)], Kind.HARD_RANGE,
+     "hard limit of airbag_calves (device profile)"),
     ("knead rate 60 per s", KNEAD,
-     [Sent(0, 1, 0, 60)], [Sent(0, 1 - OVER, 0, 60)], Kind.RATE),
+     [Sent(0, 1, 0, 60)], [Sent(0, 1 - OVER, 0, 60)], Kind.RATE,
+     "how fast the channel may change"),
     ("knead rate of an oscillation: 2 pi A / p", KNEAD,
      [Sent(0, 10, 30, 30, 10, 2 * 3.141592653589793 * 10 / 60)],
-     [Sent(0, 10, 30, 30, 10, 2 * 3.141592653589793 * 10 / 60 * (1 - OVER))], Kind.RATE),
+     [Sent(0, 10, 30, 30, 10, 2 * 3.141592653589793 * 10 / 60 * (1 - OVER))], Kind.RATE,
+     "how fast the channel may change"),
     ("calves rise 4 kPa/s", CALVES,
-     [Sent(0, 1, 0, 4)], [Sent(0, 1 - OVER, 0, 4)], Kind.RISE),
+     [Sent(0, 1, 0, 4)], [Sent(0, 1 - OVER, 0, 4)], Kind.RISE,
+     "fastest inflation or pressing allowed"),
     ("no rise at once after a segment", CALVES,
      [Sent(0, 1, 0, 4), Sent(1, 1, 4 + 1e-7, 4)], [Sent(0, 1, 0, 4), Sent(1, 1, 4 + OVER, 4)],
-     Kind.JUMP),
+     Kind.JUMP, "values may not rise at once"),
     ("no rise at once from the safe state after a gap", CALVES,
-     [Sent(5, 1, 0, 4)], [Sent(5, 1, OVER, 4)], Kind.JUMP),
+     [Sent(5, 1, 0, 4)], [Sent(5, 1, OVER, 4)], Kind.JUMP, "values may not rise at once"),
     ("a segment no longer than max_duration_s (120 s)", KNEAD,
-     [Sent(0, 120, 0, 0)], [Sent(0, 120 + OVER, 0, 0)], Kind.MALFORMED),
+     [Sent(0, 120, 0, 0)], [Sent(0, 120 + OVER, 0, 0)], Kind.MALFORMED,
+     "knead_speed: lasts 120 s, longer than the channel's max_duration_s 120"),
     ("a segment does not start before the previous ends", KNEAD,
      [Sent(0, 10, 0, 0), Sent(10 - 1e-7, 1, 0, 0)], [Sent(0, 10, 0, 0), Sent(10 - OVER, 1, 0, 0)],
-     Kind.MALFORMED),
+     Kind.MALFORMED, "knead_speed: starts at 10.000 s, before the previous knead_speed segment "
+     "ends at 10.000 s"),
     # Above 8 kPa from 2.0 s (rising at 4 kPa/s) until 0.25 s into the fall from 9 kPa.
     ("calves above 8 kPa at most 30 s", CALVES,
      [Sent(0, 2.25, 0, 9), Sent(2.25, 29.5, 9, 9), Sent(31.75, 2.25, 9, 0)],
      [Sent(0, 2.25, 0, 9), Sent(2.25, 29.5 + OVER, 9, 9), Sent(31.75 + OVER, 2.25, 9, 0)],
-     Kind.HOLD),
+     Kind.HOLD, "time above the occlusion-risk pressure of 8 kPa"),
     ("heat on at most 30 min", HEAT,
      [Sent(300 * i, 300, 40, 40) for i in range(6)],
      [*(Sent(300 * i, 300, 40, 40) for i in range(6)), Sent(1800, OVER, 40, 40)],
-     Kind.HEAT_TIME),
+     Kind.HEAT_TIME, "heat timeout"),
     ("heat cap 42 C", HEAT,
-     [Sent(0, 10, 42, 42)], [Sent(0, 10, 42 + OVER, 42)], Kind.ABOVE_CAP),
+     [Sent(0, 10, 42, 42)], [Sent(0, 10, 42 + OVER, 42)], Kind.ABOVE_CAP, "default heat cap"),
 ]
 
 
-@pytest.mark.parametrize(("what", "index", "under", "over", "kind"), EDGES,
+@pytest.mark.parametrize(("what", "index", "under", "over", "kind", "reason"), EDGES,
                          ids=[edge[0] for edge in EDGES])
-def test_each_limit_passes_at_its_edge_and_trips_just_over(what, index, under, over, kind):
+def test_each_limit_passes_at_its_edge_and_trips_just_over(what, index, under, over, kind,
+                                                           reason):
     assert send(guard(), index, *under) == set(), what
-    assert kind in send(guard(), index, *over), what
+    over_guard = guard()
+    *before, last = over
+    assert send(over_guard, index, *before) == set()
+    found = [v for v in over_guard.check(index, last, "steps[1] (work)") if v.kind is kind]
+    assert found, what
+    assert all(str(v).startswith("steps[1] (work)") for v in found), what
+    assert any(v.reason == reason for v in found), [v.reason for v in found]
+
+
+def test_a_channel_index_the_device_lacks_is_malformed():
+    [violation] = guard().check(len(CHAIR.channels), Sent(0, 1, 0, 0), "segment 7")
+    assert (violation.kind, str(violation)) == (
+        Kind.MALFORMED, f"segment 7: channel index {len(CHAIR.channels)} does not exist on "
+        "device 'chair'")
+
+
+def test_a_cooler_on_an_injured_zone_stays_at_its_off_value():
+    # Cooling is off at the top of its range: an injured zone's cooler is held there, and a
+    # set point a hundredth of a degree below it is refused as below the floor.
+    cool = Channel(id="cool_calves", kind=ChannelKind.COOL, zone="calves", min=10.0, max=35.0,
+                   safe_default=35.0, max_rate_per_s=2.0, max_duration_s=300.0)
+    pad = CHAIR.model_copy(update={"channels": (*CHAIR.channels, cool)})
+    limits = plan_limits(pad, UserProfile(injury_zones={"calves"}))
+    index = len(CHAIR.channels)
+    at_off = SegmentGuard(limits, CommittedSchedule(pad))
+    assert at_off.check(index, Sent(0, 10, 35, 35), "x") == []
+    below = SegmentGuard(limits, CommittedSchedule(pad))
+    [violation] = below.check(index, Sent(0, 10, 34.99, 34.99), "steps[0] (cool)")
+    assert violation.kind is Kind.BELOW_FLOOR
+    assert str(violation) == ("steps[0] (cool): cool_calves on calves goes down to 34.99 C, "
+                              "below the limit of 35 C (injury zone calves: skipped)")
 
 
 def test_a_zone_cap_under_the_roller_at_its_edge_named_in_the_refusal():
