@@ -148,9 +148,10 @@ def check_owner_limits(limits: SafetyLimits, device: DeviceProfile) -> list[Prob
 
 
 def _owner_caps(limits: SafetyLimits, device: DeviceProfile):
-    for zone in sorted(device.zones, key=list(Zone).index):
-        yield (ChannelKind.AIRBAG, limits.airbag_zone(zone).cap_kpa,
-               f"limits.airbag.{zone}.cap_kpa")
+    for zone in Zone:  # head to toe
+        if zone in device.zones:
+            yield (ChannelKind.AIRBAG, limits.airbag_zone(zone).cap_kpa,
+                   f"limits.airbag.{zone}.cap_kpa")
     yield ChannelKind.HEAT, limits.heat.cap_c, "limits.heat.cap_c"
     yield ChannelKind.DEPTH, limits.roller.depth_cap_mm, "limits.roller.depth_cap_mm"
     yield ChannelKind.TAP, limits.roller.tap_cap_hz, "limits.roller.tap_cap_hz"

@@ -183,3 +183,31 @@ def test_dose_rates_at_the_model_edges_match_the_source(temperature_c):
 def test_an_unknown_temperature_counts_as_a_burn_now():
     assert dose_rate_per_s(math.nan) == math.inf
     assert list(dose_rates_per_s(np.array([math.nan, 40.0]))) == [math.inf, 4.0**-4 / 21600]
+
+
+def test_every_user_limit_the_device_cannot_take_is_named():
+    user = UserProfile.model_construct(**{
+        **UserProfile().__dict__, "name": "kim",
+        "precautions": frozenset({"flu", "epilepsy"}),
+        "limits": UserProfile().limits.model_copy(update={
+            "pressure_kpa": {Zone.SHOULDERS: 28.0, Zone.ARMS: 26.0, Zone.SEAT: math.nan,
+                             Zone.CALVES: -1.0, Zone.FEET: 0.0},
+            "temperature_c": 45.5, "depth_mm": 41.0, "session_min": 25}),
+    })
+    problems = [str(p) for p in check_user_limits(user, CHAIR)]
+    known = ", ".join(["pregnancy", "dvt", "osteoporosis", "cancer"])
+    assert problems == [
+        f"user profile 'kim': precautions: 'epilepsy' is not a known precaution; known: {known}",
+        f"user profile 'kim': precautions: 'flu' is not a known precaution; known: {known}",
+        "user profile 'kim': limits.pressure_kpa.arms: 26 is above the device's hard limit of "
+        "25 kPa",
+        "user profile 'kim': limits.pressure_kpa.seat: nan is not a pressure in kPa",
+        "user profile 'kim': limits.pressure_kpa.calves: -1.0 is not a pressure in kPa",
+        "user profile 'kim': limits.temperature_c: 45.5 is above the hard limit of 45 C",
+        "user profile 'kim': limits.depth_mm: 41 is above the device's hard limit of 40 mm",
+        "user profile 'kim': limits.session_min: 25 is not one of 10, 15, 20, 30 min",
+    ]
+    # At each edge: 45 C and 40 mm are the hard limits themselves, 0 kPa a pressure.
+    edge = UserProfile(limits={"temperature_c": 45, "depth_mm": 40, "pressure_kpa": {
+        "shoulders": 30, "feet": 0}})
+    assert check_user_limits(edge, CHAIR) == []

@@ -212,3 +212,19 @@ def test_a_partial_airbag_zone_still_may_not_raise_a_field():
         owner({"airbag": {"calves": {"max_hold_s": 45}}})
     assert "airbag.calves.max_hold_s: 45 is above the default 30" in str(caught.value)
     assert "can only lower a budget" in str(caught.value)
+
+
+def test_owner_caps_past_a_smaller_device_are_named_head_to_toe_with_their_config_keys():
+    small = CHAIR.model_copy(update={"channels": tuple(
+        c.model_copy(update={"max": {"heat": 43.0, "depth": 32.0}.get(c.kind, c.max)})
+        for c in CHAIR.channels)})
+    raised = owner({"heat": {"cap_c": 44}, "roller": {"depth_cap_mm": 35, "tap_cap_hz": 11},
+                    "airbag": {"shoulders": {"cap_kpa": 28}, "arms": {"cap_kpa": 26},
+                               "feet": {"cap_kpa": 26}}})
+    # Shoulders at 28 kPa is within their 30 kPa bag; arms and feet pass their 25 kPa.
+    assert [p.field for p in check_owner_limits(raised, small)] == [
+        "[limits.airbag.arms] cap_kpa", "[limits.airbag.feet] cap_kpa", "[limits.heat] cap_c",
+        "[limits.roller] depth_cap_mm"]  # 11 Hz of tapping is within the chair's 12 Hz
+    [tap] = check_owner_limits(raised, PAD)  # the pad's tapping stops at 8 Hz
+    assert str(tap) == ("config: [limits.roller] tap_cap_hz: 11 Hz is above the device's hard "
+                        "limit of 8 Hz; an owner may raise a cap up to it, not past it")
