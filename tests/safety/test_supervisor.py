@@ -272,6 +272,9 @@ def test_a_board_holding_a_last_value_too_long_trips_on_the_timer_alone(run_virt
 
     tripped_s, outcome, faults = run_virtual_time(scenario())
     assert [fault.cause for fault in faults] == [FaultCause.PRESSURE_HELD]
+    assert faults[0].detail.startswith("airbag_calves held after its last segment: "
+                                       "airbag_calves on calves stays high for 30.")
+    assert faults[0].host_s is not None
     assert 32.0 < tripped_s <= 32.0 + 0.3  # 2 s + 30 s, found within a few poll periods
     assert outcome.ended is StopEnd.CONFIRMED
 
@@ -282,15 +285,19 @@ def test_stale_telemetry_at_its_edge(after_s, stopped, run_virtual_time):
     async def scenario():
         rig = Rig(shoulders_plan())
         rig.begin(send=False)
-        rig.supervisor.poll(rig.now + after_s)
+        polled_s = rig.now + after_s
+        rig.supervisor.poll(polled_s)
         seen = rig.stop_seen()
         if seen:
             await rig.stopped()
-        return seen, rig.supervisor.latch.faults
+        return seen, rig.supervisor.latch.faults, polled_s
 
-    seen, faults = run_virtual_time(scenario())
+    seen, faults, polled_s = run_virtual_time(scenario())
     assert seen is stopped
     assert [f.cause for f in faults] == ([FaultCause.STALE_TELEMETRY] if stopped else [])
+    if stopped:
+        assert faults[0].detail == f"no reading of roller_position for {after_s:.2f} s"
+        assert faults[0].host_s == polled_s
 
 
 @pytest.mark.parametrize(("after_s", "stopped"), [(1800 - 1e-6, False), (1800, True)])
