@@ -317,3 +317,24 @@ def test_the_session_cap_at_its_edge_names_the_config_key_and_the_maximum():
     assert str(violation) == ("plan at 1800.0 s: lasts 30.0 min, longer than the 30 min session "
                               "cap (the owner may raise it up to 60 min in the config: "
                               "[limits.session] cap_min)")
+
+
+@pytest.mark.parametrize(("segment", "problem"), [
+    (Sent(0, 1, float("nan"), 0), "a value is not a finite number"),
+    (Sent(0, 0, 0, 0), "the segment has no positive duration"),
+    (Sent(0, 1, 10, 10, 5, 0), "an oscillation needs a positive period"),
+])
+def test_a_malformed_segment_says_what_is_wrong_with_it(segment, problem):
+    [violation] = guard().check(KNEAD, segment, "x")
+    assert (violation.kind, violation.channel) == (Kind.MALFORMED, "knead_speed")
+    assert violation.reason == f"knead_speed: {problem}"
+    # A short period is no mistake: kneading may swing twice a second within its rate.
+    assert guard().check(KNEAD, Sent(0, 1, 10, 10, 1, 0.5), "x") == []
+
+
+def test_a_session_whose_whole_heat_allowance_is_one_segment():
+    # An owner who allows 5 min of heat: the first 5 min segment uses all of it.
+    owner = SafetyLimits(heat={"max_on_s": 300})
+    assert send(guard(limits=owner), HEAT, Sent(0, 300, 40, 40)) == set()
+    assert send(guard(limits=owner), HEAT, Sent(0, 300, 40, 40), Sent(300, 0.01, 40, 40)) == \
+        {Kind.HEAT_TIME}
