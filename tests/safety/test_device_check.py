@@ -53,8 +53,26 @@ def test_every_ceiling_passes_at_its_edge_and_refuses_just_over(kind, zone, valu
         assert f"above the absolute ceiling of {value_ceiling:g}" in problem.message
     if rate_ceiling is not None:
         [problem] = ceiling_problems(one_channel(kind, zone, high, rate + JUST_OVER), "edge.toml")
-        assert problem.field == "channels[0].max_rate_per_s"
+        assert (problem.source, problem.field) == ("edge.toml", "channels[0].max_rate_per_s")
         assert f"above the absolute ceiling of {rate_ceiling:g}" in problem.message
+
+
+def test_a_kind_without_ceilings_does_not_end_the_check():
+    cool = Channel(id="cool", kind=ChannelKind.COOL, zone="calves", min=10.0, max=35.0,
+                   safe_default=35.0, max_rate_per_s=2.0, max_duration_s=60.0)
+    strong = one_channel(ChannelKind.AIRBAG, "calves", 100.0, 5.0).channels[0]
+    device = DeviceProfile(name="mixed", description="x", channels=(cool, strong))
+    assert [p.field for p in ceiling_problems(device, "m.toml")] == ["channels[1].max"]
+
+
+def test_an_unchecked_profile_still_gets_no_cap_past_a_ceiling():
+    fast = CHAIR.model_copy(update={"channels": tuple(
+        c.model_copy(update={"max": 600.0}) if c.id == "knead_speed" else c
+        for c in CHAIR.channels)})
+    cap = plan_limits(fast, UserProfile()).channel("knead_speed").cap
+    assert (cap.value, cap.reason) == (60.0, "absolute ceiling for a knead channel")
+    plain = plan_limits(CHAIR, UserProfile()).channel("knead_speed").cap
+    assert (plain.value, plain.reason) == (60.0, "hard limit of knead_speed (device profile)")
 
 
 def test_the_built_in_profiles_are_within_every_ceiling():

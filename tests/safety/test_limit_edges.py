@@ -338,3 +338,10 @@ def test_a_session_whose_whole_heat_allowance_is_one_segment():
     assert send(guard(limits=owner), HEAT, Sent(0, 300, 40, 40)) == set()
     assert send(guard(limits=owner), HEAT, Sent(0, 300, 40, 40), Sent(300, 0.01, 40, 40)) == \
         {Kind.HEAT_TIME}
+
+
+def test_a_segment_both_too_fast_and_on_a_capped_zone_is_refused_for_both():
+    injured = guard(UserProfile(injury_zones={"mid_back"}))
+    send(injured, POSITION, Sent(0, 10, MID_BACK_MM, MID_BACK_MM))
+    found = injured.check(DEPTH, Sent(0, 0.1, 0, 5), "x")  # 50 mm/s, and on the mid back
+    assert {v.kind for v in found} >= {Kind.RATE, Kind.ABOVE_CAP}

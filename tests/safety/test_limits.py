@@ -211,3 +211,10 @@ def test_every_user_limit_the_device_cannot_take_is_named():
     edge = UserProfile(limits={"temperature_c": 45, "depth_mm": 40, "pressure_kpa": {
         "shoulders": 30, "feet": 0}})
     assert check_user_limits(edge, CHAIR) == []
+
+
+def test_a_users_heat_is_judged_against_this_devices_heaters():
+    cooler = CHAIR.model_copy(update={"channels": tuple(
+        c.model_copy(update={"max": 43.0}) if c.kind == "heat" else c for c in CHAIR.channels)})
+    [problem] = check_user_limits(UserProfile(limits={"temperature_c": 44}), cooler)
+    assert str(problem).endswith("limits.temperature_c: 44 is above the hard limit of 43 C")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from massagectl.firmware_bridge.messages import (
@@ -283,6 +285,7 @@ def test_a_board_holding_a_last_value_too_long_trips_on_the_timer_alone(run_virt
                                                   (TELEMETRY_STALE_S + 1e-3, True)])
 def test_stale_telemetry_at_its_edge(after_s, stopped, run_virtual_time):
     async def scenario():
+        await asyncio.sleep(3.0)  # readings were last seen at a time other than 0
         rig = Rig(shoulders_plan())
         rig.begin(send=False)
         polled_s = rig.now + after_s
@@ -318,3 +321,28 @@ def test_the_session_timer_at_its_edge(after_s, stopped, run_virtual_time):
     if stopped:
         assert outcome.sources == (StopSource.SESSION_TIMER,)
         assert outcome.details == ("auto-off after 30 min on the chair",)
+
+
+def test_the_timer_alone_finds_an_overdue_hold_on_the_boards_clock(run_virtual_time):
+    # No telemetry after the segments (staleness is another check): the supervisor's timer
+    # works out the board's time from the last clock it saw, 1000 s ahead of the host's.
+    async def scenario():
+        await asyncio.sleep(5.0)  # the host has been up a while
+        rig = Rig(plan_of(CHAIR, squeeze("airbag_calves", 9.0, 20.0)), clock_offset_s=1000.0)
+        supervisor = rig.supervisor
+        supervisor.watchers = [() for _ in supervisor.watchers]
+        supervisor.stale_after_s = float("inf")
+        start_s = rig.now
+        supervisor.begin_session(rig.admitted, start_s, anchor_clock=rig.board.clock())
+        supervisor.check_segment(Segment("airbag_calves", 0.0, 2.25, 0.0, 9.0))
+        supervisor.check_segment(Segment("airbag_calves", 2.25, 20.0, 9.0, 9.0))
+        rig.report()
+        supervisor.poll(start_s + 31.9)
+        early = rig.stop_seen()
+        supervisor.poll(start_s + 32.1)
+        await rig.stopped()
+        return early, supervisor.latch.faults
+
+    early, faults = run_virtual_time(scenario())
+    assert not early
+    assert [fault.cause for fault in faults] == [FaultCause.PRESSURE_HELD]
