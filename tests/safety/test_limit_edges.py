@@ -328,6 +328,8 @@ def test_a_malformed_segment_says_what_is_wrong_with_it(segment, problem):
     [violation] = guard().check(KNEAD, segment, "x")
     assert (violation.kind, violation.channel) == (Kind.MALFORMED, "knead_speed")
     assert violation.reason == f"knead_speed: {problem}"
+    [on_calves] = guard().check(CALVES, segment, "x")  # a zone's channel names its zone
+    assert (on_calves.channel, on_calves.zone) == ("airbag_calves", "calves")
     # A short period is no mistake: kneading may swing twice a second within its rate.
     assert guard().check(KNEAD, Sent(0, 1, 10, 10, 1, 0.5), "x") == []
 
