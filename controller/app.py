@@ -39,23 +39,19 @@ from massagectl.controller.service.chair import Chair
 from massagectl.controller.service.connection import connect
 from massagectl.controller.session.body_scan import scan_plan, scan_supported
 from massagectl.controller.session.notes import plan_notes, timer_note
+from massagectl.controller.session.preflight import preflight
 from massagectl.controller.session.recorder import SessionRecorder
-from massagectl.controller.session.session import (
-    COMPILE_LEVEL,
-    Session,
-    SessionOutcome,
-    admit_or_raise,
-)
+from massagectl.controller.session.session import Session, SessionOutcome
 from massagectl.controller.session.state import TransitionError
 from massagectl.firmware_bridge.messages import KeyPress, ShowText
-from massagectl.routines.compiler import compile_routine
-from massagectl.routines.device import DeviceProfile, load_device
+from massagectl.routines.device import DeviceProfile
 from massagectl.routines.errors import FaultLatchedError, InputError, MassageError
 from massagectl.routines.library import refuse_builtin_misfit, resolve_routine
 from massagectl.routines.routine import Routine
 from massagectl.routines.user import UserProfile, load_user
 from massagectl.safety import chair_record
 from massagectl.safety.chair_record import ChairRecord
+from massagectl.safety.device_check import load_checked_device
 from massagectl.safety.fault_log import FaultLog, read_fault_log
 from massagectl.safety.faults import FaultLatch
 from massagectl.safety.stop_path import StopSource
@@ -104,7 +100,7 @@ class Prepared:
 def prepare(options: RunOptions) -> Prepared:
     """Everything that can fail without hardware fails here, with nothing connected."""
     config = options.config
-    device = load_device(options.device or config.device.profile)
+    device = load_checked_device(options.device or config.device.profile)
     user = load_user(options.user or config.session.user_profile)
     routine = resolve_routine(options.routine)
     refuse_builtin_misfit(options.routine, device, user)
@@ -118,8 +114,7 @@ def prepare(options: RunOptions) -> Prepared:
         raise InputError(f"{' and '.join(simulator_only)} {verb} with the built-in simulator "
                          f"only, and {where} names a chair ({port})",
                          f"add `--port {SIMULATOR_PORT}` to use the built-in simulator")
-    plan = compile_routine(routine, device, user, intensity=COMPILE_LEVEL)
-    admitted = admit_or_raise(plan, device, user, config.limits)  # names every violation
+    admitted = preflight(routine, device, user, config.limits)  # names every violation
     fault_log = FaultLog(config.logs.fault_log)
     latch = FaultLatch.restored(fault_log, read_fault_log(config.logs.fault_log))
     try:

@@ -155,10 +155,12 @@ class TemperatureWatch(Watcher):
         limits = ctx.limits_for(self.channel_index)
         ceiling = max(min(limits.cap.value + OVER_TEMPERATURE_MARGIN_C, HEAT_HARD_MAX_C),
                       UNHEATED_MAX_C + OVER_TEMPERATURE_MARGIN_C)
+        # Count first, then judge: the dose of a reading above the ceiling is the largest of
+        # all, and it belongs to the skin whatever trips on it.
+        dose = self.dose.add(board_s, value)
         if self.confirmed(value > ceiling):
             return self.fault(FaultCause.OVER_TEMPERATURE, f"{value:g} C at the contact surface, "
                               f"above {ceiling:g} C", value, limit=(ceiling, "C"))
-        dose = self.dose.add(board_s, value)
         if dose >= limits.heat.dose_budget:
             return self.fault(FaultCause.THERMAL_DOSE, f"thermal dose {dose:.1%} of a burn "
                               f"reached the {limits.heat.dose_budget:.0%} budget", value,

@@ -13,6 +13,7 @@ import numpy as np
 from massagectl.routines.device import ChannelKind, Zone
 from massagectl.routines.plan import Plan
 from massagectl.safety.channel_limits import ChannelLimits, PlanLimits
+from massagectl.safety.limits import SESSION_HARD_MAX_MIN, config_key
 from massagectl.safety.roller_track import position_ranges
 from massagectl.safety.segment_math import (
     above_span,
@@ -57,7 +58,8 @@ def audit_plan(plan: Plan, limits: PlanLimits) -> list[Violation]:
     found += _heat_and_cold(plan, limits)
     if plan.duration_s > limits.session_cap_s:
         found.append(Violation(
-            ViolationKind.SESSION, "plan", "the owner may raise the cap up to the hard maximum",
+            ViolationKind.SESSION, "plan", f"the owner may raise it up to "
+            f"{SESSION_HARD_MAX_MIN} min in the config: {config_key('limits.session.cap_min')}",
             time_s=limits.session_cap_s, value=plan.duration_s, limit=limits.session_cap_s,
             unit="s",
         ))

@@ -46,7 +46,8 @@ def test_device_file_with_bad_safe_default_names_the_field(tmp_path: Path):
         load_device(bad)
     [problem] = caught.value.problems
     assert problem.field == "channels[0]"
-    assert "safe_default 50.0 is outside the hard range 0.0..45.0 C" in problem.message
+    assert problem.message == ("safe_default 50 is not the off value of a heat channel: its safe "
+                               "state is off, its min (0 C)")
 
 
 def test_user_profile_refuses_unknown_precaution(tmp_path: Path):

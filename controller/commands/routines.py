@@ -7,7 +7,8 @@ import json
 import sys
 
 from massagectl.controller.cli_options import add_config, add_routine_argument, config_of
-from massagectl.controller.session.session import COMPILE_LEVEL
+from massagectl.controller.session.notes import plan_notes, timer_note
+from massagectl.controller.session.preflight import COMPILE_LEVEL, verdict_for
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import DeviceProfile, load_device
 from massagectl.routines.errors import InputError, InvalidFileError
@@ -25,7 +26,7 @@ from massagectl.routines.plan_json import plan_to_json
 from massagectl.routines.routine import Routine, load_routine, routine_json_schema
 from massagectl.routines.summary import format_duration, plan_summary
 from massagectl.routines.user import UserProfile, load_user
-from massagectl.safety.admission import admit
+from massagectl.safety.device_check import ceiling_problems, load_checked_device
 from massagectl.safety.verdicts import Refusal
 
 EXIT_OK = 0
@@ -81,7 +82,7 @@ def _add_routine(parser: argparse.ArgumentParser) -> None:
 
 
 def _profiles(args: argparse.Namespace) -> tuple[DeviceProfile, UserProfile]:
-    return load_device(args.device), load_user(args.user)
+    return load_checked_device(args.device), load_user(args.user)
 
 
 def _print_problems(error: InvalidFileError, stream=None) -> int:
@@ -104,9 +105,16 @@ def list_routines(args: argparse.Namespace) -> int:
 
 
 def validate_files(args: argparse.Namespace) -> int:
-    device, user = _profiles(args)
+    """Each file as `run` would take it: fit for the device, then admitted (with the owner's
+    limits) through the same code as `run`, showing every change and note `run` shows. A device
+    profile past a ceiling is reported once, and the routines are still checked."""
+    # Loaded unchecked: the device's own problems are reported with the routines' below.
+    device, user = load_device(args.device), load_user(args.user)
     limits = config_of(args).limits
     status = EXIT_OK
+    for problem in ceiling_problems(device, str(args.device)):
+        print(problem)
+        status = EXIT_FAILURE
     for path in args.paths:
         try:
             routine = _load_for_validation(path, device, user)
@@ -117,18 +125,22 @@ def validate_files(args: argparse.Namespace) -> int:
             print(f"{path}: {error}")
             status = EXIT_FAILURE
             continue
-        # What `run` admits: the plan at the strongest level (intensity + on the remote can
-        # reach it in any session), against the safety limits and the owner's lowered ones.
-        verdict = admit(compile_routine(routine, device, user, COMPILE_LEVEL), device, user,
-                        limits)
+        verdict = verdict_for(routine, device, user, limits)
         if isinstance(verdict, Refusal):
             for violation in verdict.violations:
                 print(f"{path}: safety (as at intensity {COMPILE_LEVEL}): {violation}")
             status = EXIT_FAILURE
             continue
-        print(f"{path}: valid for device {device.name!r} and within the safety limits")
-        for note in compile_routine(routine, device, user).notes:
-            print(f"{path}: note: {note}", file=sys.stderr)
+        if verdict.changes:
+            print(f"{path}: valid for device {device.name!r}; within the safety limits after "
+                  f"{len(verdict.changes)} change(s) that run makes:")
+        else:
+            print(f"{path}: valid for device {device.name!r} and within the safety limits")
+        timer = timer_note(verdict.plan.duration_s, verdict.auto_off_s)
+        for note in [*plan_notes(verdict), *filter(None, [timer])]:
+            changed = note.startswith("changed: ")
+            print(f"{path}: {note if changed else 'note: ' + note}",
+                  file=sys.stdout if changed else sys.stderr)
     return status
 
 

@@ -7,13 +7,14 @@ import sys
 
 from rich.console import Console
 
-from massagectl.controller.app import RunOptions, run_routine
+from massagectl.controller.app import RunOptions, RunResult, run_routine
 from massagectl.controller.cli_options import (
     add_config,
     add_routine_argument,
     config_of,
     speed,
 )
+from massagectl.controller.frontends.terminal import output_may_be_gone
 from massagectl.controller.output import console_out
 from massagectl.routines.errors import RefusedError
 from massagectl.routines.user import UserProfile
@@ -84,6 +85,17 @@ def run_command(args: argparse.Namespace) -> int:
         print("  (values as at intensity 5: + can reach it during any session)",
               file=sys.stderr)
         return EXIT_FAULT
+    # A closed terminal (SIGHUP) stopped the session safely; what would be printed cannot
+    # reach it, and must not turn the exit status of that safe stop into a crash's.
+    outcome = result.outcome
+    with output_may_be_gone():
+        _report(result)
+    if outcome.ended in ("fault", "error"):
+        return EXIT_FAULT
+    return EXIT_FINISHED if outcome.ended == "finished" else EXIT_STOPPED
+
+
+def _report(result: RunResult) -> None:
     outcome = result.outcome
     out = console_out()
     # Each event is said once: a fault in its own line, not again in the summary line nor as
@@ -101,6 +113,3 @@ def run_command(args: argparse.Namespace) -> int:
     if result.trace is not None:
         out.print(f"trace: {result.trace}  (massagectl trace {result.trace})", highlight=False)
     out.print(f"fault log: {result.fault_log}", highlight=False)
-    if outcome.ended in ("fault", "error"):
-        return EXIT_FAULT
-    return EXIT_FINISHED if outcome.ended == "finished" else EXIT_STOPPED

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import signal
 import sys
 import termios
 import tty
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any, ClassVar
 
@@ -86,6 +87,23 @@ class TerminalKeys:
 
 
 Handler = Callable[[int, FrameType | None], Any] | int | None
+
+
+@contextlib.contextmanager
+def output_may_be_gone() -> Iterator[None]:
+    """Around what a command prints after a session: a terminal that hung up (closed window,
+    dropped SSH) raises EIO on every write. Then the output goes nowhere, from here to the
+    interpreter's last flush, so the exit status still says how the session ended. (The fault
+    log holds the session's end either way.)"""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in (errno.EIO, errno.EPIPE, errno.ENXIO):
+            raise
+        nowhere = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):  # buffered text left in sys.stdout and sys.stderr now flushes fine
+            os.dup2(nowhere, fd)
+        os.close(nowhere)
 
 
 class StopSignals:

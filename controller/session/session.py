@@ -44,6 +44,7 @@ from massagectl.controller.session.body_scan import (
     scanned_user,
 )
 from massagectl.controller.session.notes import END_SLACK_S, plan_notes, timer_note
+from massagectl.controller.session.preflight import COMPILE_LEVEL, admit_or_raise, preflight
 from massagectl.controller.session.recorder import SessionRecorder
 from massagectl.controller.session.resume import rest_of_plan
 from massagectl.controller.session.routine_clock import PlanOnBoard
@@ -62,16 +63,14 @@ from massagectl.routines.intensity import LEVELS
 from massagectl.routines.plan import Plan
 from massagectl.routines.routine import Routine
 from massagectl.routines.user import UserProfile
-from massagectl.safety.admission import admit
 from massagectl.safety.faults import Fault, FaultCause
 from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
 from massagectl.safety.stop_path import StopEnd, StopOutcome, StopSource
 from massagectl.safety.supervisor import SegmentRefusedError
-from massagectl.safety.verdicts import AdmittedPlan, Refusal
+from massagectl.safety.verdicts import AdmittedPlan
 
 log = logging.getLogger(__name__)
 
-COMPILE_LEVEL = max(LEVELS)  # plans are compiled and admitted at the strongest level
 
 
 @dataclass(frozen=True)
@@ -110,15 +109,6 @@ class SessionOutcome:
     scan: ScanResult | None = None
     notes: tuple[str, ...] = ()
     chair_s: float = 0.0  # time on the chair: scan and ramps included, pauses not
-
-
-def admit_or_raise(plan: Plan, chair_device, user: UserProfile, limits: SafetyLimits,
-                   **how) -> AdmittedPlan:
-    """`safety.admit`, raising RefusedError on a refusal; `how`: its keyword options."""
-    verdict = admit(plan, chair_device, user, limits, **how)
-    if isinstance(verdict, Refusal):
-        raise verdict.error()
-    return verdict
 
 
 class Session:
@@ -354,8 +344,7 @@ class Session:
         if self.chair.stop_path.stopping:
             await self.chair.stop_path.finished()
         await self.chair.link.hold_safe()  # a clean start: queue empty, READY, outputs safe
-        plan = compile_routine(self.routine, self.device, self.user, intensity=COMPILE_LEVEL)
-        admitted = admit_or_raise(plan, self.device, self.user, self.limits)
+        admitted = preflight(self.routine, self.device, self.user, self.limits)
         self.notes += plan_notes(admitted)
         self._set(SessionEvent.START)
         try:

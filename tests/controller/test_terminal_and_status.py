@@ -4,11 +4,14 @@ Ctrl-C outside a session, the live panel's text, and `massagectl faults` with a 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import json
 import os
 import pty
 import signal
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -150,6 +153,42 @@ def test_a_run_stopped_by_signals_exits_3_with_its_summary(signals, tmp_path):
     assert run.returncode == 3, err
     assert "relax: stopped after" in out and f"{name} received" in out
     assert "Traceback" not in err
+
+
+def _take_terminal() -> None:
+    """In the child: a session of its own, with the pseudo-terminal as controlling terminal, so
+    that closing it sends SIGHUP as closing a terminal window does."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def test_closing_the_terminal_stops_safely_and_exits_3(tmp_path):
+    # The finding: the chair stopped safely but the summary, written to the gone terminal,
+    # raised EIO and the program exited 1.
+    main_fd, terminal_fd = pty.openpty()
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    run = subprocess.Popen([sys.executable, "-m", "massagectl", "run", "relax", "--no-scan",
+                            "--speed", "10"], stdin=terminal_fd, stdout=terminal_fd,
+                           stderr=terminal_fd, env=env, preexec_fn=_take_terminal)
+    os.close(terminal_fd)
+    try:
+        seen = b""
+        while b"running" not in seen:  # bounded by the child: it ends, and reads fail, if not
+            seen += os.read(main_fd, 4096)
+        os.close(main_fd)
+        main_fd = None
+        assert run.wait(timeout=60) == 3
+    finally:
+        if main_fd is not None:
+            os.close(main_fd)
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    stops = [json.loads(line) for line in
+             (tmp_path / "state" / "massagectl" / "faults.jsonl").read_text().splitlines()]
+    assert stops[-1]["cause"] == "SIGHUP received"
+    assert stops[-1]["outcome"].startswith("confirmed safe after")
 
 
 def test_a_hung_up_terminal_ends_the_keys_quietly(monkeypatch):

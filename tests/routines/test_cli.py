@@ -10,11 +10,15 @@ from pathlib import Path
 import pytest
 
 from massagectl.controller.cli import main
+from massagectl.controller.session.notes import plan_notes, timer_note
+from massagectl.controller.session.preflight import verdict_for
 from massagectl.routines.compiler import compile_routine
-from massagectl.routines.device import load_device
-from massagectl.routines.library import load_builtin
+from massagectl.routines.device import BUILTIN_DEVICE_DIR, load_device
+from massagectl.routines.library import BUILTIN_ROUTINE_DIR, load_builtin
 from massagectl.routines.plan_json import plan_from_json
+from massagectl.routines.routine import load_routine
 from massagectl.routines.user import load_user
+from massagectl.safety.limits import DEFAULT_LIMITS
 
 GOOD = ('name = "back"\ndescription = "a test routine"\n[[steps]]\nkind = "knead"\n'
         'duration_s = 60\nspeed_cpm = 20\nband = "upper_back"\ndepth_mm = 6\n')
@@ -202,3 +206,63 @@ def test_the_plan_plot_names_each_step_where_it_begins_on_a_lane():
     assert "knead" in names and "stroke" in names
     assert [name for _, name in lanes["heat_lower_back"].labels] == ["warm-up", "heat",
                                                                      "cool-down"]
+def _user_file(tmp_path, text: str) -> str:
+    path = tmp_path / "me.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def _routine_file(tmp_path, name: str) -> str:
+    path = tmp_path / f"{name}.toml"
+    path.write_text((BUILTIN_ROUTINE_DIR / f"{name}.toml").read_text())
+    return str(path)
+
+
+@pytest.mark.parametrize(("user_text", "routine", "expected"), [
+    # Pregnancy in adapt mode: the lower back's heat is taken out, as `run` does.
+    ('precautions = ["pregnancy"]\nmedical_clearance = true\non_precaution = "adapt"\n',
+     "heat_therapy", "changed: "),
+    # An injured zone is skipped.
+    ('injury_zones = ["lower_back"]\n', "heat_therapy", "changed: "),
+    # A routine longer than the user's session timer is cut there.
+    ("limits = { session_min = 10 }\n", "relax", "longer than the session timer (10 min)"),
+])
+def test_validate_shows_the_changes_and_notes_run_shows(capsys, tmp_path, user_text, routine,
+                                                       expected):
+    user_path = _user_file(tmp_path, user_text)
+    path = _routine_file(tmp_path, routine)
+    status, out, err = run(capsys, "validate", "--user", user_path, path)
+    assert status == 0
+    # Exactly what `run` would tell the person, from the same admission.
+    chair, user = load_device("chair"), load_user(user_path)
+    verdict = verdict_for(load_routine(path, chair, user), chair, user, DEFAULT_LIMITS)
+    timer = timer_note(verdict.plan.duration_s, verdict.auto_off_s)
+    shown = [*plan_notes(verdict), *filter(None, [timer])]
+    assert any(expected in note for note in shown)
+    printed = [line.removeprefix(f"{path}: ") for line in (out + err).splitlines()[1:]]
+    assert sorted(printed) == sorted(n if n.startswith("changed: ") else f"note: {n}"
+                                     for n in shown)
+    if expected == "changed: ":
+        assert "valid for device 'chair' and within the safety limits" not in out
+        assert "change(s) that run makes" in out.splitlines()[0]
+
+
+def test_validate_reports_a_device_past_a_ceiling_and_the_routines_problems_in_one_pass(
+        capsys, tmp_path):
+    body = (BUILTIN_DEVICE_DIR / "chair.toml").read_text()
+    start = body.index('id = "airbag_calves"')
+    body = body[:start] + body[start:].replace("max = 25", "max = 100", 1)
+    strong = tmp_path / "strong.toml"
+    strong.write_text(body)
+    legs = tmp_path / "legs.toml"
+    legs.write_text('name = "legs"\ndescription = "x"\n[[steps]]\nkind = "press"\n'
+                    'zones = ["calves"]\npressure_kpa = 15\nramp_in_s = 10\nhold_s = 20\n'
+                    'release_s = 10\n')
+    status, out, _ = run(capsys, "validate", "--device", str(strong), str(legs))
+    assert status == 1
+    lines = out.splitlines()
+    assert lines[0].startswith(f"{strong}: channels[8].max: 100 kPa on 'airbag_calves' is above "
+                               "the absolute ceiling of 30 kPa")
+    assert any(line.startswith(f"{legs}: safety (as at intensity 5):") and "above the limit "
+               "of 16 kPa" in line for line in lines[1:])
+    assert "valid for device" not in out

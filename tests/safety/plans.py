@@ -6,9 +6,15 @@ import itertools
 
 from massagectl.routines.device import DeviceProfile, load_device
 from massagectl.routines.plan import Plan, Segment, segment_table, split_segment
+from massagectl.routines.user import UserProfile
+from massagectl.safety.limits import SafetyLimits
 
 CHAIR = load_device("chair")
 PAD = load_device("pad")
+# An owner who raised the heat cap to the 45 C contact limit (set points to 44 C), and a person
+# who wants all of it: heat near the hard limit, where the dose budget ends it.
+HOT_CHAIR = SafetyLimits(heat={"cap_c": 45})
+HOT_USER = UserProfile(name="hot", limits={"temperature_c": 45})
 
 STEPS = ("steps[0] (warm up)", "steps[1] (work)", "steps[2] (cool down)")
 
