@@ -31,13 +31,14 @@ from massagectl.firmware_bridge.wire import PROTOCOL_VERSION, SEQUENCE_MODULUS, 
 from massagectl.routines.device import ChannelKind, DeviceProfile, SensorKind
 
 # How long the checks wait for what hardware.md says comes "at once": a block of 64 bytes takes
-# 5.6 ms at 115200 baud each way; 150 ms leaves room for a slow board and a busy host.
-ANSWER_S = 0.15
+# 5.6 ms at 115200 baud each way. The host's stop path gives a board 250 ms to confirm a STOP
+# before it closes the port (section 4.9), so a later answer fails a real host too.
+ANSWER_S = 0.25
 WATCHDOG_S = 0.5  # hardware.md 5
 # The watchdog must act after 500 ms of silence, neither much before nor after: the host's
 # frames are 50 ms apart, and a board samples its timer at least every telemetry period.
 WATCHDOG_EARLIEST_S = 0.45
-WATCHDOG_LATEST_S = 0.6
+WATCHDOG_LATEST_S = 0.65
 TELEMETRY_HZ = 20
 RANGE_READINGS = 5  # a reading out of range this many times in a row shuts the board down
 # A slew measured from telemetry: the steepest rise over this window, against the channel's
@@ -77,8 +78,15 @@ class Context:
         return bool(passed)
 
     @property
+    def board(self) -> DeviceIdentity:
+        """The board's answer to Identify (the checks run only once there is one)."""
+        if self.identity is None:
+            raise RuntimeError("the handshake did not identify the board")
+        return self.identity
+
+    @property
     def clock_hz(self) -> int:
-        return self.identity.info.clock_hz
+        return self.board.info.clock_hz
 
     def segment(self, channel: int, start_in_s: float, duration_s: float, value: float,
                 end_value: float | None = None) -> m.ScheduleSegment:
@@ -154,7 +162,7 @@ async def _shutdown_status(context: Context, mark: int) -> m.StatusReport | None
 
 def _work_channel(context: Context) -> int:
     """A channel with a safe default for the checks that run something (kneading, if any)."""
-    channels = context.identity.channels
+    channels = context.board.channels
     usable = [c for c in channels if c.safe_default is not None]
     return next((c.index for c in usable if c.kind is ChannelKind.KNEAD), usable[0].index)
 
@@ -165,7 +173,7 @@ def _gentle(info: m.ChannelInfo) -> float:
 
 
 def _is_fault(code: m.FaultCode) -> Callable[[object], bool]:
-    return lambda message: message.code is code
+    return lambda message: isinstance(message, m.FaultReport) and message.code is code
 
 
 # --- 4.8 handshake -----------------------------------------------------------------------------
@@ -318,7 +326,7 @@ async def _heartbeat(context: Context) -> None:
 async def _start_work(context: Context, duration_s: float = 4.0) -> int:
     """A gentle hold on the work channel from 0.2 s on, and three more queued behind it."""
     channel = _work_channel(context)
-    info = context.identity.channels[channel]
+    info = context.board.channels[channel]
     probe = context.probe
     probe.data(context.segment(channel, 0.2, duration_s, _gentle(info)))
     for k in range(3):
@@ -330,7 +338,7 @@ async def _start_work(context: Context, duration_s: float = 4.0) -> int:
 
 async def _stop(context: Context) -> None:
     probe = context.probe
-    capacity = context.identity.info.queue_capacity
+    capacity = context.board.info.queue_capacity
     await _start_work(context)
     before = await _status(context)
     running = before is not None and not before.outputs_safe
@@ -345,12 +353,12 @@ async def _stop(context: Context) -> None:
         detail = "" if stopped else f"status {_brief(status)}"
     context.record("5", "Stop: SHUTDOWN (HOST_STOP) with outputs safe, reported at once",
                    running and stopped, detail)
-    if not stopped:
+    if status is None or not stopped:
         return
     context.record("5", "Stop: every queued segment cleared", status.queue_free == capacity,
                    f"queue_free {status.queue_free} of {capacity}")
     channel = _work_channel(context)
-    probe.data(context.segment(channel, 0.2, 1.0, _gentle(context.identity.channels[channel])))
+    probe.data(context.segment(channel, 0.2, 1.0, _gentle(context.board.channels[channel])))
     await asyncio.sleep(0.5)
     during = await _status(context)
     context.record("5", "in SHUTDOWN a segment is dropped",
@@ -426,7 +434,7 @@ async def _watchdog(context: Context) -> None:
 async def _refused(context: Context) -> None:
     probe = context.probe
     channel = _work_channel(context)
-    info = context.identity.channels[channel]
+    info = context.board.channels[channel]
     above = info.max + 0.1 * (info.max - info.min)
     mark = probe.mark()
     probe.data(context.segment(channel, 0.2, 1.0, _gentle(info), above))
@@ -455,7 +463,7 @@ async def _refused(context: Context) -> None:
 async def _late(context: Context) -> None:
     probe = context.probe
     channel = _work_channel(context)
-    info = context.identity.channels[channel]
+    info = context.board.channels[channel]
     before = await _status(context)
     mark = probe.mark()
     probe.data(context.segment(channel, -LATE_BY_S, 2.0, _gentle(info)))
@@ -486,7 +494,7 @@ async def _late(context: Context) -> None:
 
 async def _telemetry(context: Context) -> None:
     probe = context.probe
-    sensors = context.identity.sensors
+    sensors = context.board.sensors
     mark = probe.mark()
     await asyncio.sleep(1.0)
     readings: dict[int, list[float]] = {s.index: [] for s in sensors}
@@ -502,9 +510,11 @@ async def _telemetry(context: Context) -> None:
                       and status.stop_cause is m.StopCause.SENSOR_RANGE)
     outside = []
     for sensor in sensors:
+        def outside_range(value: float, sensor: m.SensorInfo = sensor) -> bool:
+            return not sensor.valid_min <= value <= sensor.valid_max
+
         run = max((len(list(group)) for bad, group in itertools.groupby(
-            readings[sensor.index], lambda v, s=sensor: not s.valid_min <= v <= s.valid_max)
-            if bad), default=0)
+            readings[sensor.index], outside_range) if bad), default=0)
         if run >= RANGE_READINGS:
             outside.append(sensor.index)
     if outside:
@@ -525,10 +535,10 @@ def _slew_pair(context: Context) -> tuple[m.ChannelInfo, m.SensorInfo] | None:
     # roller head's drive may be no faster than its rise rate.
     readable = ((ChannelKind.AIRBAG, SensorKind.PRESSURE), (ChannelKind.DEPTH, SensorKind.POSITION))
     for kind, sensor_kind in readable:
-        for channel in context.identity.channels:
+        for channel in context.board.channels:
             if channel.kind is not kind or channel.safe_default is None or channel.rise_per_s <= 0:
                 continue
-            for sensor in context.identity.sensors:
+            for sensor in context.board.sensors:
                 if sensor.channel == channel.index and sensor.kind is sensor_kind:
                     return channel, sensor
     return None
@@ -587,7 +597,7 @@ async def _slew(context: Context) -> None:
 async def _thermal_cutoff(context: Context) -> None:
     seen = [x for _, x in context.probe.since(0, m.FaultReport)
             if x.code is m.FaultCode.THERMAL_CUTOFF]
-    heat = [c for c in context.identity.channels if c.kind is ChannelKind.HEAT]
+    heat = [c for c in context.board.channels if c.kind is ChannelKind.HEAT]
     if not heat:
         context.record("5", "thermal cut-off", None, "no heat channel")
     elif not seen:

@@ -116,7 +116,7 @@ class Probe:
     def since(self, mark: int, kind: type | None = None) -> list[tuple[Arrival, object]]:
         """Every message (or, with `kind=None`, every block as (arrival, None) followed by its
         messages) that arrived after `mark`."""
-        found = []
+        found: list[tuple[Arrival, object]] = []
         for arrival in self.arrivals[mark:]:
             if kind is None:
                 found.append((arrival, None))
@@ -204,6 +204,7 @@ class Probe:
         if found is None:
             return False
         arrival, report = found
+        assert isinstance(report, m.ClockReport)
         self.sequence = arrival.block.sequence
         self._clock_sample = ((sent_s + arrival.host_s) / 2, report.clock)
         return True

@@ -17,14 +17,19 @@ class FaultCause(StrEnum):
     OVER_PRESSURE = "over_pressure"
     PRESSURE_HELD = "pressure_held_too_long"
     OVER_TEMPERATURE = "over_temperature"
+    UNDER_TEMPERATURE = "under_temperature"  # a cooled surface below the cold floor
     THERMAL_DOSE = "thermal_dose"
     HEAT_TIMEOUT = "heat_timeout"  # a heat zone on longer than the heat timeout
     STUCK_VALVE = "stuck_valve"  # pressure does not follow the set point down
     RISE_TOO_FAST = "rise_too_fast"  # a bag fills (a head presses) faster than admitted
     HEATER_STUCK_ON = "heater_stuck_on"  # temperature rises with the heat off
+    COOLER_STUCK_ON = "cooler_stuck_on"  # temperature falls with the cooling off
+    HEATER_NOT_HEATING = "heater_not_heating"  # the heat failed, or its cut-off opened
     STALE_TELEMETRY = "stale_telemetry"
     SENSOR_OUT_OF_RANGE = "sensor_out_of_range"
     SENSOR_STUCK = "sensor_stuck"  # a reading frozen while its controller drives hard
+    SENSOR_IMPLAUSIBLE = "sensor_implausible"  # a reading its command or other sensors belie
+    SEAT_IMPLAUSIBLE = "seat_implausible"  # "occupied", yet rollers and airbags find nobody
     MOTOR_STALL = "motor_stall"
     END_STOP = "end_stop"  # a drive measured beyond its end stop
     SEAT_VACATED = "seat_vacated"
@@ -35,6 +40,7 @@ class FaultCause(StrEnum):
     SEGMENT_REFUSED = "segment_refused"  # an outgoing segment broke a limit
     SUPERVISOR_ERROR = "supervisor_error"  # the supervisor itself failed: it cannot judge
     STOP_UNCONFIRMED = "stop_unconfirmed"  # the board never confirmed a STOP: port closed
+    NOT_SAFE_AFTER_STOP = "not_safe_after_stop"  # an output did not reach its safe state in time
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@
       4. still none after STOP_ESCALATE_AFTER_S, or the port cannot be written: close the port,
          so the board's watchdog puts it in the safe state within 500 ms.
 
-Stops that arrive while one is under way join it and share its outcome. A new input writes
-its STOP at once (the message is idempotent) unless the board has already confirmed this stop;
-the same input reported again (the remote's STOP key arrives as a StatusReport, a KeyPress and
-a menu action) is one input: no second STOP, no second line in the outcome. A fault joining a
-confirmed stop still writes Stop with cause FAULT, so that the board latches it. The outcome says how the stop ended, with
-the latencies, and goes to the fault log. The stop path does not latch faults: a supervisor
-trip latches (safety.faults) and then stops through here with `fault=True`, which sends Stop
-with cause FAULT so that the board latches the shutdown too (until ClearFault, hardware.md 5).
+Stops that arrive while one is under way join it and share its outcome. A new input writes its STOP
+at once (the message is idempotent) unless the board has already confirmed this stop; the same input
+reported again (the remote's STOP key arrives as a StatusReport, a KeyPress and a menu action) is
+one input: no second STOP, no second line in the outcome. A fault joining a confirmed stop still
+writes Stop with cause FAULT, so that the board latches it. The outcome says how the stop ended,
+with the latencies, and goes to the fault log. The stop path does not latch faults: a supervisor
+trip latches (safety.faults) and then stops through here with `fault=True`, which sends Stop with
+cause FAULT so that the board latches the shutdown too (until ClearFault, hardware.md 5).
 """
 
 from __future__ import annotations

@@ -65,6 +65,7 @@ from massagectl.sim.faults import FaultKind
 from massagectl.sim.host_messages import HostMessageHandling
 from massagectl.sim.physics.occupant import Occupant
 from massagectl.sim.physics.plant import Plant
+from massagectl.sim.physics.thermal import AMBIENT_C
 from massagectl.sim.remote import DISPLAY_COLUMNS, DISPLAY_ROWS, HandheldRemote
 from massagectl.sim.schedule import ChannelSchedule
 from massagectl.sim.segments import QueuedSegment, segment_value
@@ -91,10 +92,6 @@ STALL_PROGRESS_MM = 1.0
 # without a reading (twenty lost in a row) once in days instead of every minute, for 14 % more
 # telemetry bytes.
 SENSOR_VALUES_PER_REPORT = 8
-# The thermal cut-off of a heat zone (a thermal fuse in series with the element, as heating pads
-# carry) opens this far above the channel's hard max at the contact surface: 48 C on the chair,
-# where a burn takes about 20 minutes, so a welded relay is cut off long before it burns.
-THERMAL_CUTOFF_MARGIN_C = 3.0
 # FaultReport fields on the wire: value as signed 32-bit thousandths, index as a signed byte.
 FAULT_VALUE_LIMIT = 2_000_000.0
 FAULT_INDEX_MAX = 127
@@ -186,10 +183,9 @@ class SimBoard(HostMessageHandling):
         self.latched_cause: StopCause | None = None
         self._all_channels_mask = (1 << len(channels)) - 1
         self._actual_readers = [self.plant.actual_reader(i) for i in range(len(channels))]
-        # Heat zones whose cut-off opens at a contact temperature (C), and those whose cut-off
-        # has opened: it stays open (the hardware needs service), whatever the firmware does.
-        self._cutoff_c = {i: c.max + THERMAL_CUTOFF_MARGIN_C for i, c in enumerate(channels)
-                          if c.kind is ChannelKind.HEAT and i in self.plant.zones}
+        # Heat and cool channels whose zone's thermal cut-off (sim.physics.thermal) has opened:
+        # it stays open (the hardware needs service), whatever the firmware does, and the board,
+        # which senses it, holds those channels safe.
         self.cutoff_open: set[int] = set()
         self.faults = FaultSwitches(self)
         self.health = registry.BoardHealth(self.name, self._outputs, self._safe_outputs)
@@ -414,7 +410,7 @@ class SimBoard(HostMessageHandling):
                 [read() for read in self._actual_readers],
                 values,
             )
-        self._check_thermal_cutoffs()  # hardware: it acts in SHUTDOWN too (a welded relay)
+        self._check_cutoffs()  # hardware: it acts in SHUTDOWN too (a welded relay)
         if self.state is not DeviceState.READY:
             return
         if trip is not None and not (trip[0] is Trip.SENSOR_RANGE and self.faults.no_range_check):
@@ -424,17 +420,19 @@ class SimBoard(HostMessageHandling):
             return
         self._check_stalls()
 
-    def _check_thermal_cutoffs(self) -> None:
-        zones = self.plant.zones
-        for index, cutoff_c in self._cutoff_c.items():
-            zone = zones[index]
-            if index in self.cutoff_open:
-                zone.stuck_on = False  # the open fuse powers nothing, welded relay or not
-            elif zone.contact_c > cutoff_c:
-                self.cutoff_open.add(index)
-                zone.stuck_on = False
+    def _check_cutoffs(self) -> None:
+        """A thermal cut-off that opened (the board senses its element's supply gone) is a
+        fault even after a stop: the relay it saved the person from may be welded."""
+        for index, zone in self.plant.zones.items():
+            if zone.cutoff_open and index not in self.cutoff_open:
+                module = [i for i, z in self.plant.zones.items() if z is zone]
+                self.cutoff_open.update(module)
                 self._refresh_outputs()
-                self._fault(FaultCode.THERMAL_CUTOFF, index, zone.contact_c)
+                # The channel whose direction ran away: the cold side opened below ambient.
+                cold = zone.contact_c < AMBIENT_C
+                reported = next((i for i in module if (self._channels[i].kind
+                                                      is ChannelKind.COOL) == cold), index)
+                self._fault(FaultCode.THERMAL_CUTOFF, reported, zone.contact_c)
                 self._shut_down(StopCause.THERMAL_CUTOFF)
 
     def _check_stalls(self) -> None:

@@ -93,6 +93,8 @@ class HostMessageHandling:
             check_duration=not self.faults.no_max_duration,
         )
         channel = message.channel if problem is None else _index_or(message.channel)
+        if not 0 <= channel < len(self._channels):
+            channel = -1  # FaultReport's index names only the board's own channels (4.7)
         planned = arrival
         if isinstance(message.start_clock, numbers.Integral):
             planned = unwrap_clock(int(message.start_clock), arrival)
