@@ -261,11 +261,13 @@ async def a_day(folder: Path, hours: int) -> list[tuple[int, float, int, int, st
             if hour % 3 == 2:
                 service.simulator.driver.inject_fault("unplug")
                 await asyncio.sleep(30.0)
-                service.simulator.driver.clear_fault("unplug")
-                await until(lambda: service.state() is ChairState.IDLE, 0.5)
+                # Plugged back in (the board's end of the line: the service closed its own).
+                service.simulator.board.clear_fault("unplug", None,
+                                                    now_s=asyncio.get_running_loop().time())
+                await until(lambda: service.state() is ChairState.IDLE, 0.5, limit_s=600.0)
             service.start("tiny", Origin.SOCKET)
             await asyncio.sleep(60.0)
-            await until(lambda: service.state() is ChairState.IDLE, 0.5)
+            await until(lambda: service.state() is ChairState.IDLE, 0.5, limit_s=600.0)
             await asyncio.sleep(3600.0 - 60.0 - (30.0 if hour % 3 == 2 else 0.0))
     finally:
         await service.close()

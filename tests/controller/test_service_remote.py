@@ -52,8 +52,8 @@ def test_the_menu_walked_from_the_remote(tmp_path, run_virtual_time):
             seen["summary"] = service.snapshot().last_session
 
     run_virtual_time(walk())
-    assert seen["home"] == ("Choose (default)    ", ">deep_tissue     20m",
-                            " energising_tap  12m", " full_body       26m")
+    assert seen["home"] == ("Choose (default)    ", ">cold_therapy    14m",
+                            " deep_tissue     20m", " energising_tap  12m")
     # Up from the top wraps to the owner's own routines, after the built-in ones.
     assert seen["chosen"] == ("Choose (default)    ", " trigger_point_r 16m",
                               ">short_mix        2m", " tiny            15s")
