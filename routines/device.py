@@ -176,9 +176,9 @@ class Channel(BaseModel):
         if self.max_rise_per_s is not None and self.max_rise_per_s > self.max_rate_per_s:
             raise ValueError(f"max_rise_per_s ({self.max_rise_per_s}) is above max_rate_per_s "
                              f"({self.max_rate_per_s}): the hardware cannot rise that fast")
-        if self.kind in (ChannelKind.AIRBAG, ChannelKind.HEAT, ChannelKind.COOL):
-            if self.zone is None:
-                raise ValueError(f"a {self.kind} channel must name the zone it acts on")
+        if (self.kind in (ChannelKind.AIRBAG, ChannelKind.HEAT, ChannelKind.COOL)
+                and self.zone is None):
+            raise ValueError(f"a {self.kind} channel must name the zone it acts on")
         return self
 
 
@@ -199,8 +199,10 @@ class Sensor(BaseModel):
     channel: Identifier | None = Field(
         default=None, description="The actuator channel this sensor observes, if any."
     )
-    valid_min: float = Field(allow_inf_nan=False, description="Readings below mean a broken sensor.")
-    valid_max: float = Field(allow_inf_nan=False, description="Readings above mean a broken sensor.")
+    valid_min: float = Field(allow_inf_nan=False,
+                             description="Readings below mean a broken sensor.")
+    valid_max: float = Field(allow_inf_nan=False,
+                             description="Readings above mean a broken sensor.")
     resolution: float = Field(gt=0, allow_inf_nan=False, description="Quantisation step.")
 
     @model_validator(mode="after")
@@ -211,7 +213,7 @@ class Sensor(BaseModel):
         if self.valid_min >= self.valid_max:
             raise ValueError(f"valid_min ({self.valid_min}) must be below valid_max")
         # As the wire rounds them: 8388.6066 arrives as 8388.607, the saturated reading itself.
-        if not (-READING_LIMIT < round(self.valid_min, 3)
+        if not (round(self.valid_min, 3) > -READING_LIMIT
                 and round(self.valid_max, 3) < READING_LIMIT):
             raise ValueError(f"valid range {self.valid_min:g}..{self.valid_max:g} {self.unit} "
                              f"reaches past what a SensorReport carries (+/-{READING_LIMIT:g}); "
@@ -254,7 +256,8 @@ class DeviceProfile(BaseModel):
             raise ValueError(f"sensor ids must be unique; repeated: {', '.join(duplicated)}")
         for sensor in self.sensors:
             if sensor.channel is not None and sensor.channel not in channel_ids:
-                raise ValueError(f"sensor {sensor.id!r} observes unknown channel {sensor.channel!r}")
+                raise ValueError(f"sensor {sensor.id!r} observes unknown channel "
+                                 f"{sensor.channel!r}")
         has_roller = any(c.kind is ChannelKind.POSITION for c in self.channels)
         if has_roller and self.track is None:
             raise ValueError("a device with a position channel needs a [track] table")

@@ -18,8 +18,12 @@ from massagectl.routines.errors import Problem
 from massagectl.routines.user import UserProfile
 from massagectl.safety.body_map import BackZoneMap
 from massagectl.safety.limits import (
-    DEFAULT_LIMITS, HEAT_HARD_MAX_C, HEAT_OVERSHOOT_C, PRESSURE_RELEASE_S,
-    SESSION_TIMER_CHOICES_MIN, SafetyLimits,
+    DEFAULT_LIMITS,
+    HEAT_HARD_MAX_C,
+    HEAT_OVERSHOOT_C,
+    PRESSURE_RELEASE_S,
+    SESSION_TIMER_CHOICES_MIN,
+    SafetyLimits,
 )
 from massagectl.safety.precautions import PRECAUTION_RULES, WorkRule
 

@@ -129,7 +129,8 @@ class PressureWatch(Watcher):
                 self._stretch_start = board_s
             held_s = board_s - self._stretch_start
             if held_s > hold.max_hold_s + PRESSURE_HELD_GRACE_S:
-                return self.fault(FaultCause.PRESSURE_HELD, f"above {hold.occlusion_kpa:g} kPa "
+                return self.fault(FaultCause.PRESSURE_HELD,
+                                  f"above {round(hold.occlusion_kpa, 1):g} kPa "
                                   f"for {held_s:.1f} s (at most {hold.max_hold_s:g} s)", value,
                                   held=(held_s, "s"))
         elif self._stretch_start is not None:

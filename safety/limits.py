@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from massagectl.routines.device import Zone
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from massagectl.routines.device import Zone
 
 # --- hard constants (not configurable) -------------------------------------------------------
 

@@ -15,7 +15,12 @@ from massagectl.routines.plan import Plan
 from massagectl.safety.channel_limits import ChannelLimits, PlanLimits
 from massagectl.safety.roller_track import position_ranges
 from massagectl.safety.segment_math import (
-    above_span, end_value, lower_bound, rate_bound, rise_bound, upper_bound,
+    above_span,
+    end_value,
+    lower_bound,
+    rate_bound,
+    rise_bound,
+    upper_bound,
 )
 from massagectl.safety.thermal_dose import dose_rates_per_s
 from massagectl.safety.verdicts import Violation, ViolationKind
@@ -151,7 +156,7 @@ def _hold_violations(plan, limits: ChannelLimits, rows) -> list[Violation]:
         found.append(_violation(plan, limits, rows, ViolationKind.HOLD, at_s,
                                 stretch_end - stretch_start, hold.max_hold_s,
                                 f"time above the occlusion-risk pressure of "
-                                f"{hold.occlusion_kpa:g} kPa", unit=""))
+                                f"{round(hold.occlusion_kpa, 1):g} kPa", unit=""))
     return found
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from massagectl.controller.cli import main
 from massagectl.safety import chair_record
 from massagectl.safety.chair_record import HEAT_REST_S, ChairRecord

@@ -6,7 +6,13 @@ import asyncio
 from collections.abc import Callable
 
 from massagectl.firmware_bridge.messages import (
-    DeviceMessage, DeviceState, SensorReport, SetChannelMask, SetIntensity, StatusReport, Stop,
+    DeviceMessage,
+    DeviceState,
+    SensorReport,
+    SetChannelMask,
+    SetIntensity,
+    StatusReport,
+    Stop,
     StopCause,
 )
 from massagectl.routines.errors import PortError

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from massagectl.routines.device import DeviceProfile, load_device
 from massagectl.routines.plan import Plan, Segment, segment_table, split_segment
 
@@ -56,5 +58,5 @@ def travel(points_mm: list[float], leg_s: float, start_hold_s: float = 0.0) -> l
     pieces = []
     if start_hold_s:
         pieces.append((start_hold_s, points_mm[0], points_mm[0], 1))
-    pieces += [(leg_s, a, b, 1) for a, b in zip(points_mm, points_mm[1:])]
+    pieces += [(leg_s, a, b, 1) for a, b in itertools.pairwise(points_mm)]
     return lane("roller_position", *pieces)

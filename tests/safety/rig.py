@@ -14,7 +14,6 @@ from massagectl.safety.fault_log import FaultLog
 from massagectl.safety.stop_path import StopOutcome, StopPath
 from massagectl.safety.supervisor import Supervisor
 from massagectl.safety.verdicts import AdmittedPlan
-
 from tests.safety.fakes import CLOCK_HZ, FakeBoard
 from tests.safety.plans import CHAIR
 

@@ -27,7 +27,7 @@ def adapted(plan, user) -> AdmittedPlan:
 
 def test_pregnancy_keeps_the_roller_off_the_lower_back_and_lowers_it_elsewhere():
     verdict = adapted(roller_plan(depth_mm=20), UserProfile(precautions={"pregnancy"}))
-    times, lanes = verdict.plan.render(1.0, ["roller_depth", "roller_position"])
+    _times, lanes = verdict.plan.render(1.0, ["roller_depth", "roller_position"])
     on_lower_back = lanes["roller_position"] <= LOWER_BACK_MM
     on_mid_back = lanes["roller_position"] >= MID_BACK_MM
     assert lanes["roller_depth"][on_lower_back].max() == 0.0
@@ -53,7 +53,7 @@ def test_heat_ends_early_when_its_dose_budget_would_run_out():
     plan = plan_of(CHAIR, lane("heat_calves", (10, 0, 44, 0), (25 * 60, 44, 44, 1),
                                (10, 44, 0, 2)))
     verdict = adapted(plan, hot_user)
-    times, lanes = verdict.plan.render(1.0, ["heat_calves"])
+    _times, lanes = verdict.plan.render(1.0, ["heat_calves"])
     heated_min = (lanes["heat_calves"] > 0).sum() / 60
     assert 16 <= heated_min <= 18  # a tenth of the 3 h burn time at 45 C
     [change] = [c for c in verdict.changes if c.step == "steps[1] (work)"]

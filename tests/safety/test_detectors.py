@@ -9,12 +9,16 @@ import pytest
 from massagectl.firmware_bridge.messages import DeviceState
 from massagectl.firmware_bridge.wire import TELEMETRY_STALE_S
 from massagectl.routines.user import UserProfile
-from massagectl.safety.detectors import (
-    FROZEN_PRESSURE_S, HEATER_OFF_SETTLE_S, MOTOR_STALL_S, PRESSURE_HELD_GRACE_S,
-    STUCK_VALVE_AFTER_S, VENT_LAG_S,
-    PressureWatch, TemperatureWatch,
-)
 from massagectl.safety.channel_limits import plan_limits
+from massagectl.safety.detectors import (
+    HEATER_OFF_SETTLE_S,
+    MOTOR_STALL_S,
+    PRESSURE_HELD_GRACE_S,
+    STUCK_VALVE_AFTER_S,
+    VENT_LAG_S,
+    PressureWatch,
+    TemperatureWatch,
+)
 from massagectl.safety.faults import FaultCause
 from massagectl.safety.plausibility import PUMP_LAG_S, PUMP_RUNS_BELOW_KPA
 from massagectl.safety.stop_path import StopEnd, StopSource
@@ -123,7 +127,7 @@ def test_pressure_held_above_the_occlusion_level_too_long():
     watch = PressureWatch(sensor, CHAIR.channel_index("airbag_calves"))
     context = Holding(10.0, limits)
     budget_s = limits.channel("airbag_calves").hold.max_hold_s
-    faults = [(t / 20, watch.update(10.0, t / 20, context)) for t in range(int(60 * 20))]
+    faults = [(t / 20, watch.update(10.0, t / 20, context)) for t in range(60 * 20)]
     first = next((t, f) for t, f in faults if f is not None)
     assert first[1].cause is FaultCause.PRESSURE_HELD
     assert first[0] == pytest.approx(budget_s + PRESSURE_HELD_GRACE_S, abs=0.1)

@@ -14,7 +14,12 @@ from massagectl.routines.errors import InvalidFileError
 from massagectl.routines.loading import validate_data
 from massagectl.routines.user import UserProfile
 from massagectl.safety.channel_limits import check_user_limits, plan_limits
-from massagectl.safety.limits import DEFAULT_LIMITS, HEAT_HARD_MAX_C, SESSION_HARD_MAX_MIN, SafetyLimits
+from massagectl.safety.limits import (
+    DEFAULT_LIMITS,
+    HEAT_HARD_MAX_C,
+    SESSION_HARD_MAX_MIN,
+    SafetyLimits,
+)
 from massagectl.safety.thermal_dose import DoseMeter, burn_time_s, dose_rate_per_s, dose_rates_per_s
 from tests.safety.plans import CHAIR, PAD
 

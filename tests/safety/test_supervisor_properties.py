@@ -17,10 +17,10 @@ from massagectl.safety.body_map import BACK_ZONE_BANDS_PCT
 from massagectl.safety.segment_math import rate_bound, rise_bound
 from massagectl.safety.supervisor import SegmentRefusedError
 from massagectl.safety.thermal_dose import dose_rate_per_s
+from massagectl.sim.virtual_loop import run_virtual
 from tests.safety.plans import CHAIR, lane, plan_of
 from tests.safety.rig import Rig
 from tests.safety.strategies import users
-from massagectl.sim.virtual_loop import run_virtual
 
 START_POSITION_MM = 200.0
 SAMPLE_HZ = 20.0
