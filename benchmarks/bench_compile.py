@@ -21,22 +21,23 @@ import argparse
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from massagectl.routines.compiler import _write, compile_routine, resolve_intensity  # noqa: E402
-from massagectl.routines.device import load_device  # noqa: E402
-from massagectl.routines.intensity import intensity_factor  # noqa: E402
-from massagectl.routines.loading import validate_data  # noqa: E402
-from massagectl.routines.plan import Plan, Segment, segment_table, split_segment  # noqa: E402
-from massagectl.routines.routine import Routine  # noqa: E402
-from massagectl.routines.routine_check import raise_if_unfit  # noqa: E402
-from massagectl.routines.techniques import Techniques  # noqa: E402
-from massagectl.routines.timeline import place  # noqa: E402
-from massagectl.routines.user import DEFAULT_USER  # noqa: E402
+from massagectl.routines.compiler import _write, compile_routine, resolve_intensity
+from massagectl.routines.device import load_device
+from massagectl.routines.intensity import intensity_factor
+from massagectl.routines.loading import validate_data
+from massagectl.routines.plan import Plan, Segment, segment_table, split_segment
+from massagectl.routines.routine import Routine
+from massagectl.routines.routine_check import raise_if_unfit
+from massagectl.routines.techniques import Techniques
+from massagectl.routines.timeline import place
+from massagectl.routines.user import DEFAULT_USER
 
 TARGET_30_MIN_MS = 20.0
 
@@ -126,8 +127,8 @@ def main() -> None:
         fast_plan = compile_routine(routine, chair)
         naive_plan = naive_compile(routine, chair)
         assert np.allclose(fast_plan.table.tolist(), naive_plan.table.tolist(), atol=1e-6)
-        fast = timings_ms(lambda: compile_routine(routine, chair), repeats)
-        naive = timings_ms(lambda: naive_compile(routine, chair), max(3, repeats // 4))
+        fast = timings_ms(partial(compile_routine, routine, chair), repeats)
+        naive = timings_ms(partial(naive_compile, routine, chair), max(3, repeats // 4))
         hours = fast_plan.duration_s / 3600
         median, naive_median = statistics.median(fast), statistics.median(naive)
         print(f"{label:<8} {len(fast_plan):>8} {median:>10.2f} {np.percentile(fast, 99):>8.2f} "

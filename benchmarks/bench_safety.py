@@ -38,25 +38,25 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from massagectl.firmware_bridge import messages as m  # noqa: E402
-from massagectl.firmware_bridge.host_protocol import HostProtocol  # noqa: E402
-from massagectl.firmware_bridge.link import Link  # noqa: E402
-from massagectl.firmware_bridge.memory_transport import memory_pair  # noqa: E402
-from massagectl.firmware_bridge.serial_transport import SerialTransport  # noqa: E402
-from massagectl.firmware_bridge.streamer import wire_segments  # noqa: E402
-from massagectl.firmware_bridge.wire import MAX_SENSOR_VALUES_PER_REPORT  # noqa: E402
-from massagectl.routines.device import ChannelKind, load_device  # noqa: E402
-from massagectl.routines.plan import Plan, Segment, segment_table, split_segment  # noqa: E402
-from massagectl.routines.user import UserProfile  # noqa: E402
-from massagectl.safety.admission import admit  # noqa: E402
-from massagectl.safety.channel_limits import plan_limits  # noqa: E402
-from massagectl.safety.plan_audit import audit_plan  # noqa: E402
-from massagectl.safety.rise_check import RiseWatch  # noqa: E402
-from massagectl.safety.stop_path import StopPath, StopSource  # noqa: E402
-from massagectl.safety.supervisor import Supervisor  # noqa: E402
-from massagectl.safety.verdicts import AdmittedPlan  # noqa: E402
-from massagectl.sim.attach import AttachedBoard  # noqa: E402
-from massagectl.sim.board import SimBoard  # noqa: E402
+from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.host_protocol import HostProtocol
+from massagectl.firmware_bridge.link import Link
+from massagectl.firmware_bridge.memory_transport import memory_pair
+from massagectl.firmware_bridge.serial_transport import SerialTransport
+from massagectl.firmware_bridge.streamer import wire_segments
+from massagectl.firmware_bridge.wire import MAX_SENSOR_VALUES_PER_REPORT
+from massagectl.routines.device import ChannelKind, load_device
+from massagectl.routines.plan import Plan, Segment, segment_table, split_segment
+from massagectl.routines.user import UserProfile
+from massagectl.safety.admission import admit
+from massagectl.safety.channel_limits import plan_limits
+from massagectl.safety.plan_audit import audit_plan
+from massagectl.safety.rise_check import RiseWatch
+from massagectl.safety.stop_path import StopPath, StopSource
+from massagectl.safety.supervisor import Supervisor
+from massagectl.safety.verdicts import AdmittedPlan
+from massagectl.sim.attach import AttachedBoard
+from massagectl.sim.board import SimBoard
 
 CHAIR = load_device("chair")
 CLOCK_HZ = 1_000_000

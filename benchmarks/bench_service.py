@@ -40,14 +40,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from massagectl.controller.config import Config, LogSettings  # noqa: E402
-from massagectl.controller.frontends.handheld import HandheldRemote  # noqa: E402
-from massagectl.controller.service.core import ChairService, ServiceOptions  # noqa: E402
-from massagectl.controller.service.operations import ChairState, Origin  # noqa: E402
-from massagectl.firmware_bridge.messages import RemoteKey  # noqa: E402
-from massagectl.routines.device import load_device  # noqa: E402
-from massagectl.sim.pty_runner import PtyBoard  # noqa: E402
-from massagectl.sim.virtual_loop import VirtualTimeLoop  # noqa: E402
+from massagectl.controller.config import Config, LogSettings
+from massagectl.controller.frontends.handheld import HandheldRemote
+from massagectl.controller.service.core import ChairService, ServiceOptions
+from massagectl.controller.service.operations import ChairState, Origin, Refused
+from massagectl.firmware_bridge.messages import RemoteKey
+from massagectl.routines.device import load_device
+from massagectl.sim.pty_runner import PtyBoard
+from massagectl.sim.virtual_loop import VirtualTimeLoop
 
 CHAIR = load_device("chair")
 LONG = """
@@ -68,7 +68,7 @@ TINY = LONG.replace("duration_s = 600", "duration_s = 20").replace('"bench"', '"
 
 def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def row(name: str, samples: list[float], target: str) -> str:
@@ -91,10 +91,14 @@ def options(folder: Path, **overrides) -> ServiceOptions:
                               "user_folder": folder / "users"} | overrides))
 
 
-async def until(predicate, step_s: float = 0.0) -> float:
-    """Wait for `predicate`, looking at every turn of the loop; the loop time it came true."""
+async def until(predicate, step_s: float = 0.0, limit_s: float = 20.0) -> float:
+    """Wait for `predicate`, looking at every turn of the loop; the loop time it came true.
+    TimeoutError after `limit_s` (a sample that went another way is skipped, not waited out)."""
     loop = asyncio.get_running_loop()
+    deadline_s = loop.time() + limit_s
     while not predicate():
+        if loop.time() > deadline_s:
+            raise TimeoutError
         await asyncio.sleep(step_s)
     return loop.time()
 
@@ -107,41 +111,56 @@ async def stop_samples(folder: Path, count: int) -> dict[str, list[float]]:
     await service.open([HandheldRemote()])
     results: dict[str, list[float]] = {"local": [], "host": [], "naive": []}
     faults: list[str] = []
+    skipped: list[str] = []
     try:
         await service.wait_connected()
         board = service.simulator.board
         for index in range(count * 3):
             kind = ("local", "host", "naive")[index % 3]
-            while service.state() is not ChairState.IDLE:
-                if service.state() is ChairState.FAULT:  # counted, cleared, and go on
-                    faults.append(service.snapshot().faults[0])
-                    await asyncio.sleep(0.5)
-                    service.clear_faults(Origin.REMOTE)
-                await asyncio.sleep(0.01)
-            service.start("bench", Origin.SOCKET)
-            await until(lambda: service.state() in (ChairState.RUNNING, ChairState.FAULT), 0.01)
-            await until(lambda: not board.outputs_safe() or service.state() is ChairState.FAULT,
-                        0.005)
-            if service.state() is ChairState.FAULT:
-                continue
-            await asyncio.sleep(0.05)
-            loop = asyncio.get_running_loop()
-            asked_s = loop.time()
-            if kind == "local":
-                service.simulator.driver.press(RemoteKey.STOP)
-            elif kind == "host":
-                service.stop(Origin.REMOTE, "benchmark")
-            else:
-                service.pause(Origin.REMOTE)
-            safe_s = await until(board.outputs_safe)
-            results[kind].append((safe_s - asked_s) * 1000)
-            if kind == "naive":
-                await until(lambda: service.state() is ChairState.PAUSED, 0.01)
-                service.stop(Origin.SOCKET, "benchmark")
+            try:
+                await stop_once(service, board, kind, results, faults)
+            except (TimeoutError, Refused):
+                skipped.append(kind)
     finally:
         await service.close()
     results["faults"] = faults  # type: ignore[assignment]
+    results["skipped"] = skipped  # type: ignore[assignment]
     return results
+
+
+async def stop_once(service, board, kind, results, faults) -> None:
+    """One stop sample of `kind`; a session that faulted first is counted and skipped."""
+    loop = asyncio.get_running_loop()
+    deadline_s = loop.time() + 60.0
+    while service.state() is not ChairState.IDLE:
+        if loop.time() > deadline_s:
+            raise TimeoutError
+        latched = service.snapshot().faults
+        if service.state() is ChairState.FAULT and latched:  # counted, cleared
+            faults.append(latched[0])
+            await asyncio.sleep(0.5)
+            service.clear_faults(Origin.REMOTE)
+        await asyncio.sleep(0.01)
+    service.start("bench", Origin.SOCKET)
+    await until(lambda: service.state() in (ChairState.RUNNING, ChairState.FAULT), 0.01)
+    await until(lambda: not board.outputs_safe() or service.state() is ChairState.FAULT,
+                0.005)
+    if service.state() is ChairState.FAULT:
+        return
+    await asyncio.sleep(0.05)
+    loop = asyncio.get_running_loop()
+    asked_s = loop.time()
+    if kind == "local":
+        service.simulator.driver.press(RemoteKey.STOP)
+    elif kind == "host":
+        service.stop(Origin.REMOTE, "benchmark")
+    else:
+        service.pause(Origin.REMOTE)
+    safe_s = await until(board.outputs_safe)
+    results[kind].append((safe_s - asked_s) * 1000)
+    if kind == "naive":
+        await until(lambda: service.state() is ChairState.PAUSED, 0.01)
+        service.stop(Origin.SOCKET, "benchmark")
 
 
 # --- 2. key to display -----------------------------------------------------------------------
@@ -242,11 +261,13 @@ async def a_day(folder: Path, hours: int) -> list[tuple[int, float, int, int, st
             if hour % 3 == 2:
                 service.simulator.driver.inject_fault("unplug")
                 await asyncio.sleep(30.0)
-                service.simulator.driver.clear_fault("unplug")
-                await until(lambda: service.state() is ChairState.IDLE, 0.5)
+                # Plugged back in (the board's end of the line: the service closed its own).
+                service.simulator.board.clear_fault("unplug", None,
+                                                    now_s=asyncio.get_running_loop().time())
+                await until(lambda: service.state() is ChairState.IDLE, 0.5, limit_s=600.0)
             service.start("tiny", Origin.SOCKET)
             await asyncio.sleep(60.0)
-            await until(lambda: service.state() is ChairState.IDLE, 0.5)
+            await until(lambda: service.state() is ChairState.IDLE, 0.5, limit_s=600.0)
             await asyncio.sleep(3600.0 - 60.0 - (30.0 if hour % 3 == 2 else 0.0))
     finally:
         await service.close()
@@ -258,7 +279,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--hours", type=int, default=None)
     args = parser.parse_args()
-    samples = 40 if args.quick else 100
+    samples = 30 if args.quick else 60
     hours = args.hours or (2 if args.quick else 24)
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
@@ -268,6 +289,8 @@ def main() -> None:
         print(row("board-local (the board acts on its own key)", stops["local"], "10"))
         print(row("through the host (the STOP operation)", stops["host"], "10"))
         print(row("naive: asked of the session as a pause", stops["naive"], "-"))
+        if stops["skipped"]:
+            print(f"({len(stops['skipped'])} samples skipped: the session went another way)")
         if stops["faults"]:
             print(f"({len(stops['faults'])} sessions tripped a fault before they could be "
                   f"stopped, and were cleared: {sorted(set(stops['faults']))[0]})")

@@ -118,21 +118,24 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rich.console import Console  # noqa: E402
+from rich.console import Console
 
-from massagectl.controller.app import RunOptions, run_routine  # noqa: E402
-from massagectl.controller.config import Config, LogSettings  # noqa: E402
-from massagectl.firmware_bridge.codec import encode_message, pack_payloads  # noqa: E402
-from massagectl.firmware_bridge.framing import encode_block  # noqa: E402
-from massagectl.firmware_bridge.link import Link  # noqa: E402
-from massagectl.firmware_bridge.memory_transport import BITS_PER_BYTE  # noqa: E402
-from massagectl.firmware_bridge.messages import DeviceState, ScheduleSegment  # noqa: E402
-from massagectl.firmware_bridge.wire import (  # noqa: E402
-    BLOCK_OVERHEAD_BYTES, CLOCK_MODULUS, MAX_PAYLOAD_BYTES, BlockKind,
+from massagectl.controller.app import RunOptions, run_routine
+from massagectl.controller.config import Config, LogSettings
+from massagectl.firmware_bridge.codec import encode_message, pack_payloads
+from massagectl.firmware_bridge.framing import encode_block
+from massagectl.firmware_bridge.link import Link
+from massagectl.firmware_bridge.memory_transport import BITS_PER_BYTE
+from massagectl.firmware_bridge.messages import DeviceState, ScheduleSegment
+from massagectl.firmware_bridge.wire import (
+    BLOCK_OVERHEAD_BYTES,
+    CLOCK_MODULUS,
+    MAX_PAYLOAD_BYTES,
+    BlockKind,
 )
-from massagectl.routines.device import load_device  # noqa: E402
-from massagectl.sim.board import SimBoard  # noqa: E402
-from massagectl.sim.trace import SegmentOutcome, Trace  # noqa: E402
+from massagectl.routines.device import load_device
+from massagectl.sim.board import SimBoard
+from massagectl.sim.trace import SegmentOutcome, Trace
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable

@@ -16,13 +16,31 @@ import asyncio
 import logging
 
 from massagectl.controller.frontends.remote_menu import (
-    AllowRemoteStart, ChangeIntensity, ChooseUser, ClearFault, Discomfort, MarkSpot,
-    PauseSession, RemoteMenu, ResumeSession, SetTimer, SetZone, StartRoutine, StopSession,
-    ToggleHeat, display_size, shorten,
+    AllowRemoteStart,
+    ChangeIntensity,
+    ChooseUser,
+    ClearFault,
+    Discomfort,
+    MarkSpot,
+    PauseSession,
+    RemoteMenu,
+    ResumeSession,
+    SetTimer,
+    SetZone,
+    StartRoutine,
+    StopSession,
+    ToggleHeat,
+    display_size,
+    shorten,
 )
 from massagectl.controller.service.core import ChairService
 from massagectl.controller.service.operations import (
-    ChairState, ConnectionChanged, KeyPressed, Origin, Refused, StateChanged,
+    ChairState,
+    ConnectionChanged,
+    KeyPressed,
+    Origin,
+    Refused,
+    StateChanged,
 )
 from massagectl.firmware_bridge.messages import RemoteKey
 

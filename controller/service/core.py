@@ -32,8 +32,18 @@ from massagectl.controller.service.chair import Chair
 from massagectl.controller.service.connection import BuiltInBoard
 from massagectl.controller.service.history import SessionHistory
 from massagectl.controller.service.operations import (
-    ChairEvent, ChairSnapshot, ChairState, ConnectionChanged, Extension, FaultLatched,
-    KeyPressed, Listener, Origin, RoutineChoice, SessionSummary, StateChanged,
+    ChairEvent,
+    ChairSnapshot,
+    ChairState,
+    ConnectionChanged,
+    Extension,
+    FaultLatched,
+    KeyPressed,
+    Listener,
+    Origin,
+    RoutineChoice,
+    SessionSummary,
+    StateChanged,
 )
 from massagectl.controller.service.owner_actions import OwnerActions
 from massagectl.controller.service.reconnect import ReconnectLogic
@@ -48,6 +58,8 @@ from massagectl.routines.device import DeviceProfile, SensorKind, Zone, load_dev
 from massagectl.routines.errors import MassageError
 from massagectl.routines.library import builtin_routine_names, load_builtin
 from massagectl.routines.routine import Routine, load_routine
+from massagectl.safety import chair_record
+from massagectl.safety.chair_record import ChairRecord
 from massagectl.safety.fault_log import FaultLog, read_fault_log
 from massagectl.safety.faults import FaultLatch
 from massagectl.sim.physics.occupant import Occupant
@@ -105,6 +117,8 @@ class ChairService(SessionActions, OwnerActions):
         self.timer_min: int | None = None
         self.zones_off: set[str] = set()
         self.last_summary: SessionSummary | None = None
+        self.record: ChairRecord | None = None
+        self._recorded_use: dict[str, tuple[float, float]] = {}
         self._listeners: list[Listener] = []
         self._reconnect: ReconnectLogic | None = None
         self._faults_seen = 0
@@ -180,6 +194,10 @@ class ChairService(SessionActions, OwnerActions):
         latch = FaultLatch.restored(fault_log, read_fault_log(folder / "faults.jsonl"))
         self._faults_seen = len(latch.faults)
         self.history = SessionHistory(folder / "sessions.json")
+        # The safety layer's record of this chair (latched faults, heat and cold the zones
+        # carry), shared with `massagectl run` and every other process on this machine.
+        self.record = ChairRecord.load(serial or f"unnamed-{self.device.name}")
+        self._recorded_use = {}  # a new supervisor counts from zero
         if self.history.sessions and self.last_summary is None:
             self.last_summary = self.history.sessions[-1]
         self.chair = Chair(link, self.device, fault_log, latch=latch,
@@ -241,7 +259,8 @@ class ChairService(SessionActions, OwnerActions):
         if self.session is not None:
             return _SESSION_STATES[self.session.state]
         clearing = self._board_clearing is not None and not self._board_clearing.done()
-        if chair.latch.latched or chair.link.board_fault is not None or clearing:
+        if chair.latch.latched or chair.link.board_fault is not None or clearing \
+                or (self.record is not None and self.record.is_latched):
             return ChairState.FAULT
         if chair.stop_path.stopping:
             return ChairState.STOPPING
@@ -269,15 +288,36 @@ class ChairService(SessionActions, OwnerActions):
                              remaining_s=snap.remaining_s, intensity=snap.intensity,
                              heat_on=snap.heat_on, zones_off=snap.zones_off, **common)
 
-    @staticmethod
-    def _faults(chair: Chair) -> tuple[str, ...]:
+    def _faults(self, chair: Chair) -> tuple[str, ...]:
         """The host's latched faults, and the board's own latch when the host holds none
         (a board that latched while another process or service had it)."""
         faults = tuple(str(f) for f in chair.latch.faults)
+        if not faults and self.record is not None:
+            faults = tuple(f"{entry['cause']}: {entry['detail']} (the chair's record, "
+                           f"{entry['time']})" for entry in self.record.latched)
         board = chair.link.board_fault
         if not faults and board is not None:
             faults = (f"board_fault: the board holds a latched {board.name.lower()} stop",)
         return faults
+
+    def keep_record(self) -> None:
+        """Add what the sessions since the last call gave the chair's zones, and its latched
+        faults, to the chair's safety record (the supervisor counts since it began)."""
+        chair, record = self.chair, self.record
+        if chair is None or record is None:
+            return
+        now_s = chair_record.wall_clock()
+        for channel_id, (kind, on_s, dose) in chair.supervisor.zone_use().items():
+            last_on_s, last_dose = self._recorded_use.get(channel_id, (0.0, 0.0))
+            record.add_use(channel_id, kind, on_s - last_on_s, dose - last_dose, now_s)
+            self._recorded_use[channel_id] = (on_s, dose)
+        for fault in chair.latch.faults:
+            record.latch(fault)
+        try:
+            record.save()
+        except OSError as error:
+            log.error("could not save the chair's safety record %s: %s; the next session "
+                      "will not know this one's heat", record.path, error)
 
     def _idle_intensity(self) -> int:
         if self.next_intensity is not None:

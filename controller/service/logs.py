@@ -32,3 +32,5 @@ def set_up_logging(level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # The command line quiets the package to errors unless -v; the service's own option wins.
+    logging.getLogger("massagectl").setLevel(level.upper())

@@ -11,7 +11,10 @@ import logging
 
 from massagectl.controller.service.operations import FaultsCleared, Origin, ProfileChanged
 from massagectl.controller.service.spots import (
-    roller_pct, with_sensitive_spot, with_trigger_point, worked_now,
+    roller_pct,
+    with_sensitive_spot,
+    with_trigger_point,
+    worked_now,
 )
 from massagectl.controller.session.state import SessionState
 from massagectl.routines.errors import MassageError
@@ -54,11 +57,21 @@ class OwnerActions:
         if self._board_clearing is not None and not self._board_clearing.done():
             return ()  # the same clear, already under way
         board_cause = chair.link.board_fault
-        if not chair.latch.latched and board_cause is None:
+        record = self.record
+        in_record = record is not None and record.is_latched
+        if not chair.latch.latched and board_cause is None and not in_record:
             return ()
         cleared = chair.supervisor.clear_faults(str(origin), asyncio.get_running_loop().time())
         self._faults_seen = 0
         causes = tuple(dict.fromkeys(str(f.cause) for f in cleared))
+        if in_record:
+            causes += tuple(entry["cause"] for entry in record.clear()
+                            if entry["cause"] not in causes)
+            try:
+                record.save()
+            except OSError as error:
+                log.error("could not save the chair's safety record %s: %s", record.path,
+                          error)
         if board_cause is not None:
             causes += (f"board {board_cause.name.lower()}",)
             # The board's own latch ends only with ClearFault; the chair shows the fault

@@ -12,22 +12,28 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from massagectl.controller.service.operations import (
-    TIMER_CHOICES_MIN, ChairState, OperationRefused, Origin, Refused, SessionEnded,
-    SessionStarted, SessionSummary,
+    TIMER_CHOICES_MIN,
+    ChairState,
+    OperationRefused,
+    Origin,
+    Refused,
+    SessionEnded,
+    SessionStarted,
+    SessionSummary,
 )
 from massagectl.controller.service.traces import save_trace
+from massagectl.controller.session.preflight import preflight
 from massagectl.controller.session.recorder import SessionRecorder
-from massagectl.controller.session.session import (
-    COMPILE_LEVEL, Session, SessionOutcome, admit_or_raise,
-)
+from massagectl.controller.session.session import Session, SessionOutcome
 from massagectl.controller.session.state import SessionState, TransitionError
-from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import close_matches
 from massagectl.routines.errors import MassageError, UnknownNameError
 from massagectl.routines.intensity import LEVELS
 from massagectl.routines.library import builtin_routine_names, load_builtin
 from massagectl.routines.routine import Routine
 from massagectl.routines.user import UserProfile
+from massagectl.safety import chair_record
+from massagectl.safety.limits import SafetyLimits
 from massagectl.safety.stop_path import StopSource
 
 log = logging.getLogger(__name__)
@@ -82,11 +88,15 @@ class SessionActions:
             if self.timer_min is not None:
                 user = user.model_copy(update={"limits": user.limits.model_copy(
                     update={"session_min": self.timer_min})})
-            plan = compile_routine(chosen, self.device, user, intensity=COMPILE_LEVEL)
-            admit_or_raise(plan, self.device, user, self.config.limits)
+            # The owner's budgets less the heat and cold the chair's zones still carry.
+            limits, notes = self.record.remaining(self.config.limits, self.device,
+                                                  chair_record.wall_clock())
+            for note in notes:
+                log.info("%s", note)
+            preflight(chosen, self.device, user, limits)  # what run admits, refused the same
         except MassageError as error:
             raise self._refuse("start", origin, str(error.message), error.hint) from None
-        self._begin(chosen, user, origin, intensity)
+        self._begin(chosen, user, origin, intensity, limits)
 
     def _routine(self, name: str) -> Routine:
         own = self._own_routines()
@@ -99,13 +109,13 @@ class SessionActions:
         raise UnknownNameError("routine", name, close_matches(name, known), known)
 
     def _begin(self, routine: Routine, user: UserProfile, origin: Origin,
-               intensity: int | None) -> None:
+               intensity: int | None, limits: SafetyLimits) -> None:
         chair = self.chair
         loop = asyncio.get_running_loop()
         recorder = SessionRecorder(self.device, chair.link, loop.time())
         recorder.routine = routine.name
         remove = chair.add_listener(recorder.on_message)
-        session = Session(chair, routine, user, limits=self.config.limits,
+        session = Session(chair, routine, user, limits=limits,
                           intensity=intensity or self.next_intensity, body_scan=self.body_scan,
                           recorder=recorder, on_change=self._changed)
         for zone in self.zones_off:
@@ -135,6 +145,7 @@ class SessionActions:
         finally:
             remove()
             self._cancel_timer()
+            self.keep_record()
             trace = self._save_trace(session)
             summary = SessionSummary(
                 routine=session.routine.name, user=self.user_name,

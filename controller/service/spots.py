@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from massagectl.routines.body import zone_at_pct
+from massagectl.routines.body import BACK_BANDS_PCT
 from massagectl.routines.device import ChannelKind, DeviceProfile, SensorKind, Zone
 from massagectl.routines.intensity import intensity_factor
 from massagectl.routines.plan import Plan
@@ -35,6 +35,14 @@ class Worked:
     zone: str  # a body zone; for the roller, the back zone it is on
     felt: float  # in the channel's unit
     position_pct: float | None  # the roller's place on the back, when known
+
+
+def back_zone_at(position_pct: float) -> Zone:
+    """The back zone a relative position lies in (above the shoulder line: the neck)."""
+    for zone, (_, bottom_pct) in sorted(BACK_BANDS_PCT.items(), key=lambda z: z[1][0]):
+        if position_pct < bottom_pct:
+            return zone
+    return Zone.LOWER_BACK
 
 
 def roller_pct(device: DeviceProfile, readings: dict[str, float],
@@ -71,7 +79,7 @@ def worked_now(plan: Plan, plan_s: float, level: int, readings: dict[str, float]
         if channel.zone is not None:
             zone = str(channel.zone)
         elif pct is not None:
-            zone = str(zone_at_pct(pct))
+            zone = str(back_zone_at(pct))
         else:
             zone = "back"
         worked = Worked(channel_id, channel.kind, zone, felt, pct)

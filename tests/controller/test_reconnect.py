@@ -4,10 +4,13 @@ stays away, an immediate try when its device path comes back."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 
 from massagectl.controller.service.reconnect import (
-    MAX_BACKOFF_S, ConnectionState, ReconnectLogic,
+    MAX_BACKOFF_S,
+    ConnectionState,
+    ReconnectLogic,
 )
 from massagectl.routines.errors import HandshakeError, PortError
 
@@ -30,10 +33,10 @@ def test_a_board_that_stays_away_is_tried_with_capped_backoff_and_logged_once(
 
     with caplog.at_level(logging.DEBUG, logger="massagectl.controller.service.reconnect"):
         state = run_virtual_time(away_for_an_hour())
-    gaps = [b - a for a, b in zip(tries, tries[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(tries)]
     assert state is ConnectionState.DISCONNECTED
     assert gaps[0] < 1.0
-    assert all(later >= earlier - 1e-6 for earlier, later in zip(gaps, gaps[1:], strict=False))
+    assert all(later >= earlier - 1e-6 for earlier, later in itertools.pairwise(gaps))
     assert max(gaps) <= MAX_BACKOFF_S + 1e-6 and gaps[-1] >= MAX_BACKOFF_S - 1e-6
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "cannot connect to the chair" in warnings[0].getMessage()

@@ -6,9 +6,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from massagectl.controller.frontends.remote_menu import (
-    TRANSITIONS, AllowRemoteStart, ChangeIntensity, ClearFault, Discomfort, MarkSpot,
-    PauseSession, RemoteMenu, ResumeSession, Screen, SetTimer, StartRoutine, StopSession,
-    display_size, shorten, two_sided,
+    TRANSITIONS,
+    AllowRemoteStart,
+    ChangeIntensity,
+    ClearFault,
+    Discomfort,
+    MarkSpot,
+    PauseSession,
+    RemoteMenu,
+    ResumeSession,
+    Screen,
+    SetTimer,
+    StartRoutine,
+    StopSession,
+    display_size,
+    shorten,
+    two_sided,
 )
 from massagectl.controller.service.operations import ChairSnapshot, ChairState, RoutineChoice
 from massagectl.firmware_bridge.messages import RemoteKey

@@ -24,7 +24,7 @@ def test_the_virtual_remote_in_an_80x24_terminal(tmp_path):
                           env=env, dimensions=(24, 80), encoding="utf-8", timeout=TIMEOUT_S)
     try:
         child.expect("massagectl remote")
-        child.expect(r">deep_tissue\s+20m")
+        child.expect(r">cold_therapy\s+14m")
         child.expect(r"\[s\]\S* STOP")  # the legend names every key and its shortcut
         child.send("k")  # up: wraps to the owner's routine at the end of the list
         child.expect(r">tiny\s+1m")

@@ -52,8 +52,8 @@ def test_the_menu_walked_from_the_remote(tmp_path, run_virtual_time):
             seen["summary"] = service.snapshot().last_session
 
     run_virtual_time(walk())
-    assert seen["home"] == ("Choose (default)    ", ">deep_tissue     20m",
-                            " energising_tap  12m", " full_body       26m")
+    assert seen["home"] == ("Choose (default)    ", ">cold_therapy    14m",
+                            " deep_tissue     20m", " energising_tap  12m")
     # Up from the top wraps to the owner's own routines, after the built-in ones.
     assert seen["chosen"] == ("Choose (default)    ", " trigger_point_r 16m",
                               ">short_mix        2m", " tiny            15s")
@@ -65,14 +65,14 @@ def test_the_menu_walked_from_the_remote(tmp_path, run_virtual_time):
     assert seen["scale"] == pytest.approx(intensity_factor(4), abs=0.001)
     assert seen["heat_off"][2] == "int 4/5             "
     assert not seen["heat_enabled"]
-    # Heat off leaves the lower back (heat only, on this chair) with nothing on.
+    # Heat off is the heat key's choice, not a zone switched off.
     assert seen["options"] == ("Options             ", ">Timer             -",
-                               " Zones         1 off", "                    ")
+                               " Zones           all", "                    ")
     assert seen["timer"] == ("Timer               ", ">10 min             ",
                              " 15 min             ", " 20 min             ")
     assert seen["timer_set"][1] == ">Timer           10m"
     assert seen["zones"] == ("Zones OK:on/off     ", ">shoulders        on",
-                             " lower_back      off", " seat             on")
+                             " lower_back       on", " seat             on")
     assert seen["calves"] == ("Zones OK:on/off     ", " arms             on",
                               ">calves           on", " feet             on")
     assert seen["calves_off"][2] == ">calves          off"

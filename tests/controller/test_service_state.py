@@ -10,7 +10,11 @@ import numpy as np
 import pytest
 
 from massagectl.controller.service.operations import (
-    ChairState, Origin, ProfileChanged, Refused, SessionEnded,
+    ChairState,
+    Origin,
+    ProfileChanged,
+    Refused,
+    SessionEnded,
 )
 from massagectl.controller.service.users import UserFolder
 from massagectl.firmware_bridge.messages import RemoteKey as K
@@ -19,6 +23,7 @@ from massagectl.routines.device import load_device
 from massagectl.routines.routine import load_routine
 from massagectl.routines.user import UserProfile
 from massagectl.safety.admission import admit
+from massagectl.safety.chair_record import ChairRecord
 from massagectl.safety.verdicts import AdmittedPlan
 from tests.controller.service_rig import display, press, running_service
 
@@ -43,6 +48,7 @@ def test_a_latched_fault_and_the_history_survive_a_restart(tmp_path, run_virtual
             service.simulator.driver.inject_fault("motor_stall", "roller_position")
             await until(lambda: service.state() is ChairState.FAULT)
             seen["before"] = service.snapshot().faults
+            seen["in_record"] = ChairRecord.load(service.chair_id).is_latched
         async with running_service(tmp_path) as service:  # a new service, a new board
             seen["after"] = service.snapshot()
             seen["folder"] = service.state_folder
@@ -51,12 +57,16 @@ def test_a_latched_fault_and_the_history_survive_a_restart(tmp_path, run_virtual
                 service.start("tiny", Origin.SOCKET)
             seen["refused"] = str(refused.value)
             service.clear_faults(Origin.REMOTE)
+            await until(lambda: service.state() is not ChairState.FAULT)
             seen["cleared"] = service.state()
+            seen["record_cleared"] = not ChairRecord.load(service.chair_id).is_latched
         async with running_service(tmp_path) as service:
             seen["third"] = service.state()
 
     run_virtual_time(fault_then_restart())
     assert seen["before"]
+    # The safety layer's per-chair record (shared with `massagectl run`) holds it too.
+    assert seen["in_record"] and seen["record_cleared"]
     assert seen["after"].state is ChairState.FAULT
     assert seen["after"].faults[0].startswith(seen["before"][0].split(":")[0])
     assert seen["after"].last_session.routine == "tiny"
