@@ -40,10 +40,10 @@ sys.path.insert(0, str(REPO))
 
 import aiomqtt  # noqa: E402
 from bench_codec import percentile  # noqa: E402
+
 from massagectl.controller.service.operations import ChairState, Origin, Refused  # noqa: E402
 from massagectl.firmware_bridge import messages as m  # noqa: E402
 from massagectl.mqtt_bridge import bridge as bridge_module  # noqa: E402
-
 from tests.mqtt_bridge.broker import Mosquitto  # noqa: E402
 from tests.mqtt_bridge.service_chairs import service_with_bridge  # noqa: E402
 

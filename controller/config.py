@@ -13,10 +13,11 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from massagectl.routines.errors import InvalidFileError, Problem
 from massagectl.routines.loading import load_model
 from massagectl.safety.limits import SafetyLimits
-from pydantic import BaseModel, ConfigDict, Field
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 

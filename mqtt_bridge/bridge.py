@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import aiomqtt
+
 from massagectl.controller.config import MqttSettings
 from massagectl.controller.service.operations import (
     ChairEvent,
@@ -85,13 +86,13 @@ def stop_first_queue(stop_topics: frozenset[str]) -> type[asyncio.Queue[aiomqtt.
     """An incoming queue that hands out stop commands before anything that came earlier."""
     order = itertools.count()
 
-    class StopFirst(asyncio.PriorityQueue):  # type: ignore[type-arg]
+    class StopFirst(asyncio.PriorityQueue):
         def _put(self, item: aiomqtt.Message) -> None:
             rank = 0 if str(item.topic) in stop_topics else 1
             heapq.heappush(self._queue, (rank, next(order), item))  # type: ignore[attr-defined]
 
         def _get(self) -> aiomqtt.Message:
-            return heapq.heappop(self._queue)[2]  # type: ignore[attr-defined,no-any-return]
+            return heapq.heappop(self._queue)[2]  # type: ignore[attr-defined]
 
     return StopFirst
 

@@ -17,11 +17,12 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+
 from massagectl.routines.device import close_matches
 from massagectl.routines.errors import InputError
 from massagectl.routines.intensity import LEVELS
 from massagectl.safety.limits import SESSION_HARD_MAX_MIN
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
 # A command is a word and a short value; anything longer is a mistake or an attack, and is
 # refused before it is decoded or parsed.
@@ -267,7 +268,9 @@ def parse_plain_command(topic: str, word: str, zone: str | None, payload: bytes,
 def _plain(topic: str, word: str, zone: str | None, text: str) -> Command:
     if word in ("stop", "pause", "resume"):
         # The payload does not matter: Home Assistant's buttons send PRESS, people send "".
-        return {"stop": Stop, "pause": Pause, "resume": Resume}[word]()
+        plain: dict[str, type[Stop | Pause | Resume]] = {"stop": Stop, "pause": Pause,
+                                                          "resume": Resume}
+        return plain[word]()
     if word == "start":
         return Start(text or None)
     if word == "routine":

@@ -24,8 +24,9 @@ from enum import StrEnum
 from pathlib import Path
 
 import aiomqtt
-from massagectl.mqtt_bridge.backoff import Backoff
 from paho.mqtt.reasoncodes import ReasonCode
+
+from massagectl.mqtt_bridge.backoff import Backoff
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import aiomqtt
+from paho.mqtt.properties import Properties
+
 from massagectl.controller.service.operations import ChairEvent, ChairOperations
 from massagectl.mqtt_bridge.discovery import ChairDescription, DiscoveryForm
 
@@ -31,7 +33,7 @@ class Outgoing:
     payload: str | bytes
     retain: bool = False
     qos: int = 0
-    properties: object | None = None  # paho Properties (MQTT 5 correlation data)
+    properties: Properties | None = None  # paho Properties (MQTT 5 correlation data)
 
 
 @dataclass
@@ -52,7 +54,7 @@ class BridgeContext:
     reannounce: Callable[[], None] = lambda: None
 
     def publish(self, topic: str, payload: str | bytes, *, retain: bool = False, qos: int = 0,
-                properties: object | None = None) -> None:
+                properties: Properties | None = None) -> None:
         if len(self.outbox) == self.outbox.maxlen:
             self.dropped_messages += 1
         self.outbox.append(Outgoing(topic, payload, retain, qos, properties))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from massagectl import __version__
 from massagectl.controller.service.operations import ChairState
 from massagectl.firmware_bridge.messages import RemoteKey
 from massagectl.mqtt_bridge.discovery import ChairDescription
@@ -10,8 +11,6 @@ from massagectl.routines.device import BACK_ZONES, DeviceProfile, SensorKind, Zo
 from massagectl.routines.intensity import LEVELS
 from massagectl.safety.faults import FaultCause
 from massagectl.safety.limits import SESSION_TIMER_CHOICES_MIN
-
-from massagectl import __version__
 
 # How a session ended, as the session reports it (`SessionOutcome.ended`).
 SESSION_ENDS = ("finished", "stopped", "fault", "error")

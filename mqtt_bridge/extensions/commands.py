@@ -23,6 +23,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
 from massagectl.controller.service.operations import Origin
 from massagectl.mqtt_bridge.commands import (
     ChairVocabulary,
@@ -45,8 +48,6 @@ from massagectl.mqtt_bridge.commands import (
 from massagectl.mqtt_bridge.context import BridgeContext, BridgeExtension, MessageHandler
 from massagectl.mqtt_bridge.rate_limit import BURST_COMMANDS, COMMANDS_PER_S, TokenBucket
 from massagectl.routines.errors import MassageError
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 log = logging.getLogger(__name__)
 

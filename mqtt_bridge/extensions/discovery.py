@@ -21,6 +21,7 @@ import random
 import secrets
 
 import aiomqtt
+
 from massagectl.mqtt_bridge.context import BridgeContext, BridgeExtension, MessageHandler
 from massagectl.mqtt_bridge.discovery import (
     MIGRATE,
@@ -73,7 +74,7 @@ class Discovery(BridgeExtension):
                              retain=True, qos=1)
 
     def _on_other_form(self, message: aiomqtt.Message) -> None:
-        payload = bytes(message.payload or b"")  # type: ignore[arg-type]
+        payload = bytes(message.payload or b"")
         if not message.retain or not payload or payload == MIGRATE.encode():
             return
         self._old_topics.append(str(message.topic))

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
 import aiomqtt
+
 from massagectl.mqtt_bridge.bridge import BridgeSettings, MqttBridge
 from massagectl.mqtt_bridge.connection import BrokerSettings
 from massagectl.routines.device import load_device

@@ -11,7 +11,6 @@ from pathlib import Path
 from massagectl.controller.config import Config, SessionSettings
 from massagectl.controller.service.core import ChairService
 from massagectl.mqtt_bridge.bridge import MqttBridge
-
 from tests.controller.service_rig import service_options
 
 from .broker import Mosquitto

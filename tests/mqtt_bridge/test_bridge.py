@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
 from massagectl.controller.service.operations import KeyPressed
 from massagectl.mqtt_bridge.discovery import MIGRATE, DiscoveryForm, entity_payloads
 from massagectl.mqtt_bridge.removal import forget_chair
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from .fake_ops import FakeOperations
 from .harness import observing, running_bridge

@@ -8,6 +8,7 @@ from contextlib import suppress
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from massagectl.mqtt_bridge.commands import (
     MAX_PAYLOAD_BYTES,
     ChairVocabulary,

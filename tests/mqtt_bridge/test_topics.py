@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from massagectl.mqtt_bridge.topics import ChairTopics, CommandTopic, chair_id_from_serial
 
 
