@@ -67,9 +67,10 @@ def figures(seconds: float, workdir: Path) -> list[Figure]:
     # 10-second windows give the figure its resolution.
     per_window = [100 * (kept[i + 10][1] - kept[i][1]) / (kept[i + 10][0] - kept[i][0])
                   for i in range(0, len(kept) - 10, 10)]
+    window = "10 s" if per_window else "second (quick run: coarse, 10 ms ticks)"
     whole = 100 * (kept[-1][1] - kept[0][1]) / (kept[-1][0] - kept[0][0])
     return [
-        Figure("8 footprint", f"massagectl run {ROUTINE}, live status: CPU per 10 s",
+        Figure("8 footprint", f"massagectl run {ROUTINE}, live status: CPU per {window}",
                "% core", per_window or per_second, CPU_PERCENT,
                note=f"over the whole {kept[-1][0] - kept[0][0]:.0f} s: {whole:.2f} %; exit code "
                f"{controller.returncode} (3: stopped by Ctrl-C)", extra={"whole_percent": whole}),
