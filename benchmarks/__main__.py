@@ -20,6 +20,8 @@ from pathlib import Path
 
 from benchmarks import (
     compile as compile_bench,
+)
+from benchmarks import (
     footprint,
     host_gone,
     stop_latency,

@@ -1,25 +1,19 @@
-"""Codec cost per frame, STOP write latency, and the line budget of a plan's segment rate.
+"""Codec cost per frame: the project's codec against a naive one, measured in the same run.
 
 Run from the repository root:
 
-    python benchmarks/bench_codec.py                       # default: 4 segments/s
-    python benchmarks/bench_codec.py --segment-rate 12 --repeat 20000
+    python benchmarks/bench_codec.py
+    python benchmarks/bench_codec.py --repeat 100000
 
-Prints three tables:
-1. encode and decode cost per frame (median, p99), the project's codec (precompiled structs,
-   table CRC, one pass) against a naive one measured in the same run (struct.pack per field,
-   bitwise CRC, bytes rebuilt per field), with the ratio;
-2. STOP latency over a pty: from `link.send_immediate(Stop())` being called to the bytes being
-   handed to the kernel, against a naive link that queues the write to a writer task, while
-   the loop runs other work in 0.3 ms slices;
-3. the line budget: bytes per second each way for a plan sending `--segment-rate` segments per
-   second, as a share of a 115200 baud line, next to streaming every channel sampled at 50 Hz.
+Encode and decode cost per frame (median, p99) of the project's codec (precompiled structs,
+table CRC, one pass) against a naive one (struct.pack per field, bitwise CRC, bytes rebuilt per
+field), with the ratio. (STOP latency and the wire's share are measured end to end by
+`python -m benchmarks --only stop,wire`.)
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import struct
 import sys
@@ -28,22 +22,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from massagectl.firmware_bridge import messages as m  # noqa: E402
-from massagectl.firmware_bridge.codec import QUEUED_IDS, decode_messages, encode_message  # noqa: E402
-from massagectl.firmware_bridge.crc import crc16_bitwise  # noqa: E402
-from massagectl.firmware_bridge.framing import BlockDecoder, encode_block  # noqa: E402
-from massagectl.firmware_bridge.host_protocol import HostProtocol  # noqa: E402
-from massagectl.firmware_bridge.identity import device_profile_map  # noqa: E402
-from massagectl.firmware_bridge.link import CLOCK_SAMPLE_EVERY, HEARTBEAT_PERIOD_S  # noqa: E402
-from massagectl.firmware_bridge.memory_transport import BITS_PER_BYTE  # noqa: E402
-from massagectl.firmware_bridge.wire import (  # noqa: E402
-    BLOCK_OVERHEAD_BYTES,
+from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.codec import QUEUED_IDS, decode_messages, encode_message
+from massagectl.firmware_bridge.crc import crc16_bitwise
+from massagectl.firmware_bridge.framing import BlockDecoder, encode_block
+from massagectl.firmware_bridge.link import CLOCK_SAMPLE_EVERY, HEARTBEAT_PERIOD_S
+from massagectl.firmware_bridge.wire import (
     HOST_BLOCK_KINDS,
-    MAX_SENSOR_VALUES_PER_REPORT,
-    READING_BYTES,
     BlockKind,
 )
-from massagectl.routines.device import load_device  # noqa: E402
 
 BAUD = 115200
 WATCHDOG_FRAME_HZ = round(1 / HEARTBEAT_PERIOD_S)  # a Heartbeat or a KeepAlive, same size
@@ -147,116 +134,11 @@ def codec_table(repeat: int) -> None:
               timed(naive_decode, frame, repeat)))
 
 
-# --- STOP latency over a pty -----------------------------------------------------------------
-
-
-async def _stop_latencies(repeat: int) -> tuple[list[float], list[float]]:
-    import os
-    import tty
-
-    from massagectl.firmware_bridge.serial_transport import SerialTransport
-
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    port = SerialTransport.open(os.ttyname(slave))
-    protocol = HostProtocol()
-    loop = asyncio.get_running_loop()
-    direct, queued = [], []
-    writes: asyncio.Queue = asyncio.Queue()
-
-    async def writer() -> None:  # the naive link: one task owns the port, others queue to it
-        while True:
-            data, called_ns = await writes.get()
-            port.write(data)
-            queued.append((time.perf_counter_ns() - called_ns) / 1000)
-
-    async def busy() -> None:  # other work on the loop: telemetry, supervisor, display
-        while True:
-            until_ns = time.perf_counter_ns() + LOOP_WORK_NS
-            while time.perf_counter_ns() < until_ns:
-                pass
-            await asyncio.sleep(0)
-
-    task = loop.create_task(writer())
-    load = loop.create_task(busy())
-    try:
-        for _ in range(repeat):
-            start = time.perf_counter_ns()
-            port.write(protocol.send(m.Stop(), loop.time()))  # what Link.send_immediate does
-            direct.append((time.perf_counter_ns() - start) / 1000)
-            await writes.put((protocol.send(m.Stop(), loop.time()), time.perf_counter_ns()))
-            await asyncio.sleep(0.001)
-            os.read(master, 4096)
-    finally:
-        task.cancel()
-        load.cancel()
-        await asyncio.gather(task, load, return_exceptions=True)
-        await port.close()
-        os.close(slave)
-        os.close(master)
-    return direct, queued
-
-
-def stop_table(repeat: int) -> None:
-    direct, queued = asyncio.run(_stop_latencies(repeat))
-    print(f"\nSTOP: call -> bytes handed to the pty, {repeat} runs, microseconds")
-    print("| path                         |  median  |   p99    | naive med | naive p99 | ratio |")
-    print("|------------------------------|----------|----------|-----------|-----------|-------|")
-    print(row("encode + write, synchronous", direct, queued))
-    print("(naive: the write is queued to a writer task; the loop also runs other work in "
-          f"{LOOP_WORK_NS / 1000:.0f} us slices; target p99 <= 2000 us)")
-
-
-# --- line budget -----------------------------------------------------------------------------
-
-
-def budget_table(segment_rate: float) -> None:
-    chair = load_device("chair")
-    identity = device_profile_map(chair)
-    line = BAUD / BITS_PER_BYTE
-    segment_block = len(fast_encode(SEGMENT, 0))
-    heartbeat = len(encode_block(BlockKind.IMMEDIATE, 0, encode_message(m.Heartbeat())))
-    assert heartbeat == len(encode_block(BlockKind.IMMEDIATE, 0, encode_message(m.KeepAlive())))
-    ack = BLOCK_OVERHEAD_BYTES
-    clock_report = len(encode_block(BlockKind.REPORT, 0, encode_message(m.ClockReport(0))))
-    sensors = len(identity.sensors)
-    reports = -(-sensors // MAX_SENSOR_VALUES_PER_REPORT)
-    telemetry = reports * (BLOCK_OVERHEAD_BYTES + 7) + READING_BYTES * sensors
-    status = BLOCK_OVERHEAD_BYTES + len(encode_message(m.StatusReport(
-        0, m.DeviceState.READY, m.StopCause.NONE, True, 0, 1.0, 0, 0)))
-    down = segment_rate * segment_block + WATCHDOG_FRAME_HZ * heartbeat
-    up_link = segment_rate * ack + CLOCK_SAMPLE_HZ * clock_report
-    up_telemetry = TELEMETRY_HZ * telemetry + STATUS_HZ * status
-    channels = len(chair.channels)
-    sampled = SAMPLED_HZ * (BLOCK_OVERHEAD_BYTES + 1 + 4 * channels)  # one frame of all values
-    print(f"\nLine budget, chair ({channels} channels, {sensors} sensors), 115200 baud = "
-          f"{line:.0f} bytes/s each way, {segment_rate:g} segments/s")
-    print("| traffic                                        | bytes/s | share of line |")
-    print("|------------------------------------------------|---------|---------------|")
-    for name, rate in [
-        (f"host -> board: segments ({segment_block} B each)", segment_rate * segment_block),
-        (f"host -> board: watchdog frames ({heartbeat} B at {WATCHDOG_FRAME_HZ} Hz)",
-         WATCHDOG_FRAME_HZ * heartbeat),
-        ("host -> board: total", down),
-        (f"board -> host: acks, clock reports at {CLOCK_SAMPLE_HZ:g} Hz", up_link),
-        (f"board -> host: telemetry {TELEMETRY_HZ} Hz + status {STATUS_HZ} Hz", up_telemetry),
-        (f"naive: all channels sampled at {SAMPLED_HZ} Hz", sampled),
-    ]:
-        print(f"| {name:<46} | {rate:7.0f} | {100 * rate / line:12.2f}% |")
-    print(f"segments use {sampled / (segment_rate * segment_block):.0f}x fewer bytes than "
-          f"sampling at {SAMPLED_HZ} Hz ({sampled / down:.0f}x counting heartbeats)")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--segment-rate", type=float, default=4.0,
-                        help="segments per second of the busiest plan (default 4)")
     parser.add_argument("--repeat", type=int, default=20_000, help="codec runs per operation")
-    parser.add_argument("--stop-repeat", type=int, default=2_000, help="STOP writes measured")
     args = parser.parse_args()
     codec_table(args.repeat)
-    stop_table(args.stop_repeat)
-    budget_table(args.segment_rate)
 
 
 if __name__ == "__main__":

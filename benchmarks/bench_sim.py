@@ -41,15 +41,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from massagectl.firmware_bridge.link import CLOCK_SAMPLE_EVERY  # noqa: E402
-from massagectl.firmware_bridge.messages import Heartbeat, KeepAlive, ScheduleSegment, Stop  # noqa: E402
-from massagectl.routines.compiler import compile_routine  # noqa: E402
-from massagectl.routines.device import ChannelKind, DeviceProfile, load_device  # noqa: E402
-from massagectl.routines.library import load_builtin  # noqa: E402
-from massagectl.sim.board import SimBoard  # noqa: E402
-from massagectl.sim.clock import wrap_clock  # noqa: E402
-from massagectl.sim.physics import airbag, thermal  # noqa: E402
-from massagectl.sim.physics.plant import CURRENT_FILTER_TIME_CONSTANT_S, Plant  # noqa: E402
+from massagectl.firmware_bridge.link import CLOCK_SAMPLE_EVERY
+from massagectl.firmware_bridge.messages import Heartbeat, KeepAlive, ScheduleSegment, Stop
+from massagectl.routines.compiler import compile_routine
+from massagectl.routines.device import ChannelKind, DeviceProfile, load_device
+from massagectl.routines.library import load_builtin
+from massagectl.sim.board import SimBoard
+from massagectl.sim.clock import wrap_clock
+from massagectl.sim.physics import airbag, thermal
+from massagectl.sim.physics.plant import CURRENT_FILTER_TIME_CONSTANT_S, Plant
 
 SESSION_S = 1800.0
 NAIVE_SESSION_S = 120.0

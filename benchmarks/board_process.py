@@ -120,7 +120,8 @@ class Taps:
 
     def _out_of_range(self, report: SensorReport) -> bool:
         ranges = self._ranges[report.first_index:]
-        return any(not low <= value <= high for value, (low, high) in zip(report.values, ranges))
+        pairs = zip(report.values, ranges, strict=False)
+        return any(not low <= value <= high for value, (low, high) in pairs)
 
     def _watch_state(self) -> None:
         board = self.board

@@ -16,18 +16,18 @@ from __future__ import annotations
 import time
 
 import numpy as np
-
 from massagectl.routines.compiler import _write, compile_routine, resolve_intensity
 from massagectl.routines.device import load_device
 from massagectl.routines.intensity import intensity_factor
+from massagectl.routines.library import builtin_routine_names, load_builtin
 from massagectl.routines.loading import validate_data
 from massagectl.routines.plan import Plan, Segment, segment_table, split_segment
 from massagectl.routines.routine import Routine
 from massagectl.routines.routine_check import raise_if_unfit
 from massagectl.routines.techniques import Techniques
 from massagectl.routines.timeline import place
-from massagectl.routines.library import builtin_routine_names, load_builtin
 from massagectl.routines.user import DEFAULT_USER
+
 from benchmarks.figures import Figure, Target
 
 TARGET_30_MIN_MS = Target("median", "<=", 20.0)

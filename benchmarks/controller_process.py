@@ -21,8 +21,6 @@ import json
 import os
 import time
 
-from rich.console import Console
-
 from massagectl.controller.app import RemoteControl, terminal_key
 from massagectl.controller.frontends.status import StatusDisplay
 from massagectl.controller.frontends.terminal import StopSignals, TerminalKeys
@@ -34,6 +32,7 @@ from massagectl.routines.library import resolve_routine
 from massagectl.routines.user import DEFAULT_USER
 from massagectl.safety.fault_log import FaultLog
 from massagectl.safety.stop_path import StopSource
+from rich.console import Console
 
 
 async def control_lines(fd: int) -> asyncio.Queue[str]:
@@ -68,7 +67,8 @@ async def serve(args: argparse.Namespace) -> None:
                 outcome = await one_session(chair, routine, args.status)
                 stop = outcome.stop
                 print(json.dumps({
-                    "ev": "ended", "t": time.monotonic(), "ended": outcome.ended, "detail": outcome.detail,
+                    "ev": "ended", "t": time.monotonic(), "ended": outcome.ended,
+                    "detail": outcome.detail,
                     "sources": [str(s) for s in stop.sources] if stop else [],
                     "requested_s": stop.requested_s if stop else None,
                     "written_s": stop.written_s if stop else None,

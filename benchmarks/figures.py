@@ -107,8 +107,8 @@ def _number(value: float | None) -> str:
     return f"{value:.3f}"
 
 
-HEADER = ["section", "measurement", "unit", "n", "min", "p1", "median", "p99", "max", "target", "met",
-          "naive (median)"]
+HEADER = ["section", "measurement", "unit", "n", "min", "p1", "median", "p99", "max", "target",
+          "met", "naive (median)"]
 
 
 def rows(figures: list[Figure]) -> list[list[str]]:
@@ -118,8 +118,8 @@ def rows(figures: list[Figure]) -> list[list[str]]:
         naive = "-"
         if f.baseline is not None:
             naive = f"{_number(f.baseline.stat('median'))} ({f.baseline.name})"
-        table.append([f.section, f.name, f.unit, str(len(f.samples)), _number(f.stat("min")),
-                      _number(f.stat("p1")), _number(f.stat("median")), _number(f.stat("p99")), _number(f.stat("max")),
+        stats = [_number(f.stat(name)) for name in STATS]
+        table.append([f.section, f.name, f.unit, str(len(f.samples)), *stats,
                       str(f.target) if f.target else "-", met, naive])
     return table
 

@@ -9,6 +9,7 @@ resident memory is VmHWM just before the Ctrl-C that ends it.
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import sys
@@ -62,7 +63,7 @@ def figures(seconds: float, workdir: Path) -> list[Figure]:
             time.sleep(0.05)
         board.finish()
     kept = [s for s in samples if s[0] >= started + SKIP_FIRST_S]
-    per_second = [100 * (b[1] - a[1]) / (b[0] - a[0]) for a, b in zip(kept, kept[1:])]
+    per_second = [100 * (b[1] - a[1]) / (b[0] - a[0]) for a, b in itertools.pairwise(kept)]
     # The kernel counts CPU time in clock ticks (10 ms), so one second's share is coarse;
     # 10-second windows give the figure its resolution.
     per_window = [100 * (kept[i + 10][1] - kept[i][1]) / (kept[i + 10][0] - kept[i][0])

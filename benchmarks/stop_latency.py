@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from massagectl.safety.detectors import CONFIRM_READINGS
+
 from benchmarks.figures import Figure, Target
 from benchmarks.rig import BoardProcess, ControllerProcess, Rig
 

@@ -15,14 +15,14 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from rich.console import Console
-
 from massagectl.controller.app import RunOptions, run_routine
 from massagectl.controller.config import Config, LogSettings
 from massagectl.firmware_bridge.memory_transport import BITS_PER_BYTE, MemoryTransport
 from massagectl.firmware_bridge.wire import BLOCK_OVERHEAD_BYTES
 from massagectl.routines.device import load_device
 from massagectl.routines.library import builtin_routine_names
+from rich.console import Console
+
 from benchmarks.figures import Figure, Target
 
 BAUD = 115200
@@ -72,8 +72,9 @@ class ByteCounter:
 
 def routine_bytes(name: str) -> ByteCounter:
     with tempfile.TemporaryDirectory(prefix="bench-wire-") as directory:
-        options = RunOptions(routine=name, config=Config(logs=LogSettings(directory=Path(directory))),
-                             speed=None, show_status=False, body_scan=False)
+        logs = LogSettings(directory=Path(directory))
+        options = RunOptions(routine=name, config=Config(logs=logs), speed=None,
+                             show_status=False, body_scan=False)
         with ByteCounter() as counter:
             result = run_routine(options, Console(file=io.StringIO()))
     if result.outcome.ended != "finished":

@@ -1,0 +1,28 @@
+"""`python -m benchmarks --quick` still measures everything: a smoke check, no timing asserted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SECTIONS = ["1 stop", "2 streaming", "3 host gone", "4 wire", "6 compile", "7 virtual",
+            "8 footprint"]
+
+
+def test_quick_benchmark_run_reports_every_section_with_the_machine(tmp_path):
+    out = tmp_path / "figures.json"
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert {"cpu", "cores", "python", "date"} <= set(report["machine"])
+    figures = report["figures"]
+    assert sorted({f["section"] for f in figures}) == SECTIONS
+    assert all(f["n"] >= 1 and f["median"] is not None for f in figures)
+    # A quick run has too few samples for a p99 to mean anything: none is shown.
+    stops = [f for f in figures if f["section"] == "1 stop"]
+    assert stops and all(f["p99"] is None for f in stops)
+    assert "| section" in done.stdout and "targets not met:" in done.stdout
