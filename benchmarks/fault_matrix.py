@@ -95,6 +95,7 @@ class Fault:
     watch_s: float = WATCH_S
     host_alive: bool = True  # False: nothing the host does after the fault counts
     known_gap: str = ""  # a fault the safety layer does not catch yet, and why
+    harms: str | None = None  # the channel it harms through: no harm if a routine leaves it be
 
 
 def device_fault(kind: FaultKind, target: str | None = None) -> Action:
@@ -155,18 +156,18 @@ FAULTS = [
           host_alive=False),
     Fault("board deaf to STOP, then a stop", stop_while_deaf, moments=("mid-ramp", "mid-hold")),
     Fault("stuck valve (seat)", device_fault(FaultKind.STUCK_VALVE, "airbag_seat"),
-          moments=("mid-ramp", "mid-hold")),
+          moments=("mid-ramp", "mid-hold"), harms="airbag_seat"),
     Fault("pressure sensor stuck (seat)", device_fault(FaultKind.STUCK_SENSOR, "pressure_seat"),
-          moments=("mid-ramp", "mid-hold")),
+          moments=("mid-ramp", "mid-hold"), harms="airbag_seat"),
     Fault("pressure sensor dead, out of range (seat)",
           device_fault(FaultKind.DEAD_SENSOR, "pressure_seat")),
     Fault("heater stuck on (lower back)",
           device_fault(FaultKind.HEATER_STUCK_ON, "heat_lower_back"),
-          moments=("during heat", "during a pause"), watch_s=600.0,
+          moments=("during heat", "during a pause"), watch_s=600.0, harms="heat_lower_back",
           note="the element heats on after a stop: the board's thermal cut-off's duty",
           known_gap="a welded relay is not told from a heater that was asked to heat"),
     Fault("motor stall (roller position)", device_fault(FaultKind.MOTOR_STALL, "roller_position"),
-          moments=("mid-hold", "during heat")),
+          moments=("mid-hold", "during heat"), harms="roller_position"),
     Fault("seat vacated", device_fault(FaultKind.SEAT_VACATED)),
     Fault("seat switch stuck at occupied, then vacated",
           both(device_fault(FaultKind.STUCK_SENSOR, "seat"),
