@@ -13,15 +13,28 @@ The board process's own timer lateness is reported beside it for what it is: how
 Python simulator woke for its events (a firmware's timer interrupt is late by microseconds),
 not a property of the protocol. The simulated board starts a queued segment at its planned tick
 whenever its process wakes, so an "execution error" would be 0 by construction and is not shown.
+
+The naive baseline, measured in the same run on the same board: host-timed sending. This
+process opens the link itself, sleeps until each segment of the same routine is due and only
+then sends it (asyncio sleeps, as a simple controller would); its lead is negative, by how late
+each segment reached the board, which starts it on arrival.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
+from dataclasses import replace
 from pathlib import Path
 
+from massagectl.firmware_bridge.link import Link
+from massagectl.firmware_bridge.streamer import anchor_after, wire_segments
+from massagectl.firmware_bridge.wire import CLOCK_MODULUS
+from massagectl.routines.compiler import compile_routine
+from massagectl.routines.device import load_device
+from massagectl.routines.library import load_builtin
 from benchmarks.figures import Figure, Target
 from benchmarks.rig import Rig
 
@@ -64,15 +77,46 @@ def margin(seconds: float, workdir: Path, loaded: bool, stalls: bool
     return summary, survived
 
 
+async def host_timed(port: str, seconds: float) -> None:
+    """Send each segment of ROUTINE's first `seconds` only when it is due."""
+    loop = asyncio.get_running_loop()
+    chair = load_device("chair")
+    link = await Link.open(port, chair)
+    try:
+        plan = compile_routine(load_builtin(ROUTINE), chair)
+        anchor = anchor_after(link)
+        hz = link.identity.info.clock_hz
+        due = sorted((s for s in wire_segments(plan, anchor, hz)
+                      if s.start_clock - anchor < seconds * hz), key=lambda s: s.start_clock)
+        for segment in due:
+            await asyncio.sleep(max(0.0, link.clock.host_time_at(segment.start_clock)
+                                    - loop.time()))
+            await link.schedule(replace(segment, start_clock=segment.start_clock % CLOCK_MODULUS))
+        await asyncio.sleep(0.3)
+    finally:
+        await link.close()
+
+
+def naive_margin(seconds: float, workdir: Path, loaded: bool) -> dict:
+    with Rig(workdir, loaded=loaded) as rig:
+        board = rig.board()
+        asyncio.run(host_timed(board.port, seconds))
+        return board.finish()
+
+
 def figures(seconds: float, workdir: Path, loads=(False, True)) -> list[Figure]:
     result = []
     for loaded in loads:
         load = "loaded" if loaded else "idle"
         summary, survived = margin(seconds, workdir, loaded, stalls=not loaded)
+        naive = naive_margin(seconds, workdir, loaded)
+        baseline = Figure("2 streaming", "host-timed sending", "ms", naive["lead_ms"],
+                          note=f"late: {sum(naive['late'])} of {len(naive['late'])}")
         lead = Figure("2 streaming", f"segment lead before due, {load}", "ms",
-                      summary["lead_ms"], LEAD_MIN_MS,
+                      summary["lead_ms"], LEAD_MIN_MS, baseline,
                       note=f"late segments: {sum(summary['late'])} of {len(summary['late'])} "
-                      "(target 0)",
+                      f"(target 0); naive host-timed: {sum(naive['late'])} of "
+                      f"{len(naive['late'])} late, worst {min(naive['lead_ms']):.1f} ms",
                       extra={"late": sum(summary["late"]), "segments": len(summary["late"])})
         result.append(lead)
         result.append(Figure("2 streaming", f"simulator's own timer lateness, {load}", "ms",
