@@ -28,6 +28,7 @@ from massagectl.controller.service.chair import Chair
 from massagectl.controller.service.connection import connect
 from massagectl.controller.session.session import Session
 from massagectl.routines.device import load_device
+from massagectl.routines.errors import MassageError
 from massagectl.routines.library import resolve_routine
 from massagectl.routines.user import DEFAULT_USER
 from massagectl.safety.fault_log import FaultLog
@@ -64,7 +65,14 @@ async def serve(args: argparse.Namespace) -> None:
         chair = Chair(connection.link, device, FaultLog(args.fault_log))
         try:
             while (await lines.get()) == "go":
-                outcome = await one_session(chair, routine, args.status)
+                try:
+                    outcome = await one_session(chair, routine, args.status)
+                except MassageError as error:  # refused or latched: say so, take the next
+                    print(json.dumps({"ev": "ended", "t": time.monotonic(), "ended": "error",
+                                      "detail": str(error)}), flush=True)
+                    if chair.latch.latched:
+                        chair.latch.clear("benchmark", asyncio.get_running_loop().time())
+                    continue
                 stop = outcome.stop
                 print(json.dumps({
                     "ev": "ended", "t": time.monotonic(), "ended": outcome.ended,

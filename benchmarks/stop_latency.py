@@ -25,7 +25,7 @@ from pathlib import Path
 from massagectl.safety.detectors import CONFIRM_READINGS
 
 from benchmarks.figures import Figure, Target
-from benchmarks.rig import BoardProcess, ControllerProcess, Rig
+from benchmarks.rig import BoardProcess, ControllerProcess, Rig, RigError
 
 TO_WIRE_MS = Target("p99", "<=", 2.0)
 TO_SAFE_MS = Target("p99", "<=", 10.0)
@@ -100,6 +100,16 @@ STOP_SOURCES = [
 ]
 
 
+def live_before(board: BoardProcess, controller: ControllerProcess, began: float) -> None:
+    """Wait for an output to go live; a session that ended first is a failure of the rig."""
+    try:
+        board.wait("live", began)
+    except RigError:
+        ended = controller.events.since("ended", began)
+        raise RigError(f"no output went live: {ended[0] if ended else 'the session runs on'}"
+                       ) from None
+
+
 def measure(source: StopInput, stops: int, workdir: Path, loaded: bool
             ) -> tuple[list[float], list[float], list[str]]:
     """(to-the-wire ms, to-safe ms, anything odd) over `stops` stops."""
@@ -112,7 +122,7 @@ def measure(source: StopInput, stops: int, workdir: Path, loaded: bool
         controller = rig.controller(board, str(routine))
         for _ in range(stops):
             began = controller.go()
-            board.wait("live", began)
+            live_before(board, controller, began)
             time.sleep(rng.uniform(0, RANDOM_DELAY_S))
             fired = source.fire(board, controller)
             safe = board.wait("safe", fired)
