@@ -211,6 +211,7 @@ async def run_case(fault: Fault, moment: str, seed: int = 0) -> Row:
     world = World(board, attached, line)
     stops: list[tuple[float, str]] = []
     injected_s = loop.time()
+    safe_when_injected = False
     link = None
     try:
         if moment == HANDSHAKE:
@@ -230,6 +231,7 @@ async def run_case(fault: Fault, moment: str, seed: int = 0) -> Row:
                 await _until(lambda: session.state is SessionState.PAUSED)
                 await asyncio.sleep(PAUSED_BEFORE_S)
             injected_s = loop.time()
+            safe_when_injected = board.outputs_safe()
             await _act(fault.start, world)
         await _watch(world, fault, moment)
         with contextlib.suppress(asyncio.CancelledError):
@@ -245,7 +247,10 @@ async def run_case(fault: Fault, moment: str, seed: int = 0) -> Row:
         await attached.aclose()
         await board_end.close()
         await line.close()
-    return _row(fault, moment, world, injected_s, stops)
+    row = _row(fault, moment, world, injected_s, stops)
+    if safe_when_injected and row.to_safe_s is not None:
+        row.notes.insert(0, "outputs already safe when injected")
+    return row
 
 
 async def _until(predicate: Callable[[], bool], limit_s: float = 600.0) -> None:
@@ -287,7 +292,8 @@ def _row(fault: Fault, moment: str, world: World, injected_s: float,
     shutdowns = [(e.time_s, e.detail.get("cause", "?")) for e in board.trace.events_of("state")
                  if e.detail.get("state") == "SHUTDOWN" and e.time_s >= injected_s]
     row_end = "terminal: end of the fault matrix row"
-    host = [(t, f"host: {why}") for t, why in stops
+    # "supervisor: stuck_valve: pressure_seat: 5.65 kPa ..." -> "host: supervisor: stuck_valve"
+    host = [(t, "host: " + ": ".join(why.split(": ")[:2])) for t, why in stops
             if t >= injected_s and fault.host_alive and why != row_end]
     board_own = [(t, f"board: {cause.lower()}") for t, cause in shutdowns
                  if cause not in ("HOST_STOP", "POWER_ON")]
@@ -295,7 +301,8 @@ def _row(fault: Fault, moment: str, world: World, injected_s: float,
     notes = []
     if not candidates:
         detected, to_safe = ("NOBODY", None) if fault.must_stop else ("- (no stop needed)", None)
-        how = "the routine's end" if all(why != row_end for _, why in stops) else "a stop"
+        how = ("the routine's end" if all(why != row_end for _, why in stops)
+               else "the terminal's stop at the row's end")
         outcome = (f"NOT DETECTED in {fault.watch_s:.0f} s; ended safe by {how}"
                    if fault.must_stop else f"ran on; ended safe by {how}")
     else:
