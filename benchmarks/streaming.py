@@ -35,6 +35,7 @@ from massagectl.firmware_bridge.wire import CLOCK_MODULUS
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import load_device
 from massagectl.routines.library import load_builtin
+
 from benchmarks.figures import Figure, Target
 from benchmarks.rig import Rig
 
