@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from massagectl.controller.service.chair import Chair
@@ -41,6 +41,8 @@ from massagectl.sim.attach import AttachedBoard
 from massagectl.sim.board import SimBoard
 from massagectl.sim.faults import FaultKind
 from massagectl.sim.virtual_loop import VirtualTimeLoop
+
+from benchmarks.figures import markdown_table
 
 BAUD = 115200
 WATCH_S = 30.0  # after the fault: longer than the slowest detector (a stalled motor, 10 s)
@@ -75,6 +77,7 @@ class World:
     board: SimBoard
     attached: AttachedBoard
     line: FaultyTransport
+    link: Link | None = None
     chair: Chair | None = None
     session: Session | None = None
     running: asyncio.Task | None = None
@@ -193,6 +196,30 @@ class Row:
     detected: bool = False
 
 
+@contextlib.asynccontextmanager
+async def simulated_chair(seed: int, drift_ppm: float = 0.0) -> AsyncIterator[World]:
+    """A simulated chair behind a line a fault can damage; all of it closed on the way out."""
+    loop = asyncio.get_running_loop()
+    host_end, board_end = memory_pair(baud=BAUD)
+    line = FaultyTransport(host_end, seed=seed)
+    board = SimBoard(load_device("chair"), now_s=loop.time(), seed=seed, drift_ppm=drift_ppm,
+                     trace_samples=False)
+    attached = AttachedBoard(board, board_end)
+    attached.start()
+    world = World(board, attached, line)
+    try:
+        yield world
+    finally:
+        if world.running is not None and not world.running.done():
+            world.running.cancel()
+            await asyncio.gather(world.running, return_exceptions=True)
+        if world.link is not None:
+            await world.link.close()
+        await attached.aclose()
+        await board_end.close()
+        await line.close()
+
+
 async def _act(action: Action, world: World) -> None:
     result = action(world)
     if asyncio.iscoroutine(result):
@@ -202,22 +229,15 @@ async def _act(action: Action, world: World) -> None:
 async def run_case(fault: Fault, moment: str, seed: int = 0) -> Row:
     loop = asyncio.get_running_loop()
     device = load_device("chair")
-    host_end, board_end = memory_pair(baud=BAUD)
-    line = FaultyTransport(host_end, seed=seed)
-    board = SimBoard(device, now_s=loop.time(), seed=seed, drift_ppm=fault.drift_ppm,
-                     trace_samples=False)
-    attached = AttachedBoard(board, board_end)
-    attached.start()
-    world = World(board, attached, line)
     stops: list[tuple[float, str]] = []
     injected_s = loop.time()
     safe_when_injected = False
-    link = None
-    try:
+    async with simulated_chair(seed, fault.drift_ppm) as world:
+        board = world.board
         if moment == HANDSHAKE:
             await _act(fault.start, world)
-        link = await Link.open(line, device)
-        chair = Chair(link, device, FaultLog(None))
+        world.link = await Link.open(world.line, device)
+        chair = Chair(world.link, device, FaultLog(None))
         world.chair = chair
         chair.stop_path.add_listener(
             lambda source, detail: stops.append((loop.time(), f"{source}: {detail}")))
@@ -238,15 +258,6 @@ async def run_case(fault: Fault, moment: str, seed: int = 0) -> Row:
             await world.running
         await asyncio.sleep(SETTLE_S)
         await chair.close()
-    finally:
-        if world.running is not None and not world.running.done():
-            world.running.cancel()
-            await asyncio.gather(world.running, return_exceptions=True)
-        if link is not None:
-            await link.close()
-        await attached.aclose()
-        await board_end.close()
-        await line.close()
     row = _row(fault, moment, world, injected_s, stops)
     if safe_when_injected and row.to_safe_s is not None:
         row.notes.insert(0, "outputs already safe when injected")
@@ -340,13 +351,7 @@ def print_matrix(rows: list[Row], out=sys.stdout) -> None:
     body = [[r.fault, r.moment, r.detected_by,
              "-" if r.to_safe_s is None else f"{1000 * r.to_safe_s:.0f} ms",
              r.outcome + (f" ({'; '.join(r.notes)})" if r.notes else "")] for r in rows]
-    widths = [max([len(h)] + [len(b[i]) for b in body]) for i, h in enumerate(header)]
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |",
-          file=out)
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|", file=out)
-    for b in body:
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(b, widths, strict=True)) + " |",
-              file=out)
+    markdown_table(header, body, out)
 
 
 def main() -> int:

@@ -124,16 +124,20 @@ def rows(figures: list[Figure]) -> list[list[str]]:
     return table
 
 
-def print_table(figures: list[Figure], out=sys.stdout) -> None:
-    """One Markdown table, so README can carry it as printed."""
-    body = rows(figures)
-    widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(HEADER)]
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(HEADER, widths, strict=True)) + " |",
+def markdown_table(header: list[str], body: list[list[str]], out=sys.stdout) -> None:
+    """Columns padded to their widest cell, so the table reads as text and as Markdown."""
+    widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(header)]
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |",
           file=out)
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|", file=out)
     for row in body:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |",
               file=out)
+
+
+def print_table(figures: list[Figure], out=sys.stdout) -> None:
+    """One Markdown table, so README can carry it as printed."""
+    markdown_table(HEADER, rows(figures), out)
     notes = [f"{f.section} {f.name}: {f.note}" for f in figures if f.note]
     for note in notes:
         print(f"- {note}", file=out)

@@ -30,9 +30,7 @@ from pathlib import Path
 
 from massagectl.controller.service.chair import Chair
 from massagectl.controller.session.session import Session
-from massagectl.firmware_bridge.faults import FaultyTransport
 from massagectl.firmware_bridge.link import Link
-from massagectl.firmware_bridge.memory_transport import memory_pair
 from massagectl.firmware_bridge.messages import RemoteKey
 from massagectl.routines.device import load_device
 from massagectl.routines.errors import MassageError
@@ -40,11 +38,17 @@ from massagectl.routines.library import builtin_routine_names, load_builtin
 from massagectl.routines.user import DEFAULT_USER
 from massagectl.safety.fault_log import FaultLog
 from massagectl.safety.stop_path import StopSource
-from massagectl.sim.attach import AttachedBoard
-from massagectl.sim.board import SimBoard
 from massagectl.sim.virtual_loop import VirtualTimeLoop
 
-from benchmarks.fault_matrix import BAUD, FAULTS, SETTLE_S, UNPLUGGED_S, Fault, World, _act
+from benchmarks.fault_matrix import (
+    FAULTS,
+    SETTLE_S,
+    UNPLUGGED_S,
+    Fault,
+    World,
+    _act,
+    simulated_chair,
+)
 
 SESSION_LIMIT_S = 240.0  # virtual seconds a session may run before the terminal stops it
 AFTER_FAULT_S = 60.0  # the slowest detector the matrix shows is a stuck valve, ~21 s
@@ -107,85 +111,70 @@ def random_input(rng: random.Random, session: Session) -> None:
 
 
 async def one_session(rng: random.Random, log_path: Path) -> SessionResult:
-    loop = asyncio.get_running_loop()
     device = load_device("chair")
     name = rng.choice(builtin_routine_names())
     ending = rng.choice(ENDINGS)
     fault: Fault | None = rng.choice(FAULTS) if ending == "fault" else None
-    host_end, board_end = memory_pair(baud=BAUD)
-    line = FaultyTransport(host_end, seed=rng.randrange(2**31))
-    board = SimBoard(device, now_s=loop.time(), seed=rng.randrange(2**31),
-                     drift_ppm=fault.drift_ppm if fault else rng.choice(DRIFTS_PPM),
-                     trace_samples=False)
-    attached = AttachedBoard(board, board_end)
-    attached.start()
-    world = World(board, attached, line)
+    drift_ppm = fault.drift_ppm if fault else rng.choice(DRIFTS_PPM)
     result = SessionResult(name, ending, fault.name if fault else None, "")
-    link = None
-    try:
-        link = await Link.open(line, device)
-        chair = Chair(link, device, FaultLog(log_path))
-        world.chair = chair
-        session = Session(chair, load_builtin(name), DEFAULT_USER,
-                          body_scan=rng.random() < 0.2)
-        world.session = session
-        running = world.running = loop.create_task(session.run(), name="soak session")
-        for _ in range(rng.randint(0, 4)):
-            await asyncio.wait([running], timeout=rng.uniform(0.5, 30.0))
-            if running.done():
-                break
-            random_input(rng, session)
-        if not running.done():
-            await asyncio.wait([running], timeout=rng.uniform(0.1, 20.0))
-        if not running.done():
-            if ending == "terminal":
-                session.stop(StopSource.TERMINAL, "q pressed")
-            elif ending == "remote":
-                attached.driver.press(RemoteKey.STOP)
-            elif fault is not None:
-                await _act(fault.start, world)
-                if fault.end is not None:
-                    await asyncio.wait([running], timeout=UNPLUGGED_S)
-                    await _act(fault.end, world)
-        await asyncio.wait([running], timeout=AFTER_FAULT_S if fault else SESSION_LIMIT_S)
-        if not running.done():
-            caught = False
-            session.stop(StopSource.TERMINAL, "end of the soak session")
-            await asyncio.wait([running], timeout=SESSION_LIMIT_S)
-        else:
-            caught = True
-        if running.cancelled():
-            result.outcome = "host killed"
-        elif running.done() and running.exception() is not None:
-            result.outcome = f"error: {running.exception()!r}"
-        elif running.done():
-            result.outcome = running.result().ended
-        else:
-            result.problems.append("the session did not end after its stop")
-        # Whether a fault was caught depends on what the routine did with it (a stalled motor
-        # that is not asked to move, an empty seat while paused harm nobody): the fault matrix
-        # checks that at each fault's worst moments. Here it is counted.
-        result.caught = caught and fault is not None
-        await chair.close()
-        await asyncio.sleep(SETTLE_S)  # the board left to itself: its watchdog acts
-        logged = {entry.get("cause") for entry in _log_entries(log_path)}
-        for latched in chair.latch.faults:
-            if str(latched.cause) not in logged:
-                result.problems.append(f"latched fault {latched.cause} not in the fault log")
-    except Exception as error:  # a crash of the controller is a finding, not the soak's end
-        result.problems.append(f"{type(error).__name__}: {error}")
-    finally:
-        if world.running is not None and not world.running.done():
-            world.running.cancel()
-            await asyncio.gather(world.running, return_exceptions=True)
-        if link is not None:
-            await link.close()
-        await attached.aclose()
-        await board_end.close()
-        await line.close()
-    if not board.outputs_safe():
+    async with simulated_chair(rng.randrange(2**31), drift_ppm) as world:
+        try:
+            await _session(rng, world, device, name, ending, fault, log_path, result)
+        except Exception as error:  # a crash of the controller is a finding, not the end
+            result.problems.append(f"{type(error).__name__}: {error}")
+    if not world.board.outputs_safe():
         result.problems.append("outputs not safe at the end")
     return result
+
+
+async def _session(rng: random.Random, world: World, device, name: str, ending: str,
+                   fault: Fault | None, log_path: Path, result: SessionResult) -> None:
+    loop = asyncio.get_running_loop()
+    world.link = await Link.open(world.line, device)
+    chair = Chair(world.link, device, FaultLog(log_path))
+    world.chair = chair
+    session = Session(chair, load_builtin(name), DEFAULT_USER, body_scan=rng.random() < 0.2)
+    world.session = session
+    running = world.running = loop.create_task(session.run(), name="soak session")
+    for _ in range(rng.randint(0, 4)):
+        await asyncio.wait([running], timeout=rng.uniform(0.5, 30.0))
+        if running.done():
+            break
+        random_input(rng, session)
+    if not running.done():
+        await asyncio.wait([running], timeout=rng.uniform(0.1, 20.0))
+    if not running.done():
+        if ending == "terminal":
+            session.stop(StopSource.TERMINAL, "q pressed")
+        elif ending == "remote":
+            world.attached.driver.press(RemoteKey.STOP)
+        elif fault is not None:
+            await _act(fault.start, world)
+            if fault.end is not None:
+                await asyncio.wait([running], timeout=UNPLUGGED_S)
+                await _act(fault.end, world)
+    await asyncio.wait([running], timeout=AFTER_FAULT_S if fault else SESSION_LIMIT_S)
+    # Whether a fault was caught depends on what the routine did with it (a stalled motor that
+    # is not asked to move, an empty seat while paused harm nobody): the fault matrix checks
+    # that at each fault's worst moments. Here it is counted.
+    result.caught = running.done() and fault is not None
+    if not running.done():
+        session.stop(StopSource.TERMINAL, "end of the soak session")
+        await asyncio.wait([running], timeout=SESSION_LIMIT_S)
+    if running.cancelled():
+        result.outcome = "host killed"
+    elif running.done() and running.exception() is not None:
+        result.outcome = f"error: {running.exception()!r}"
+    elif running.done():
+        result.outcome = running.result().ended
+    else:
+        result.problems.append("the session did not end after its stop")
+    await chair.close()
+    await asyncio.sleep(SETTLE_S)  # the board left to itself: its watchdog acts
+    logged = {entry.get("cause") for entry in _log_entries(log_path)}
+    for latched in chair.latch.faults:
+        if str(latched.cause) not in logged:
+            result.problems.append(f"latched fault {latched.cause} not in the fault log")
 
 
 def _log_entries(path: Path) -> list[dict]:
