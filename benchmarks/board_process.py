@@ -145,6 +145,8 @@ class Taps:
         lead_ms = (segments["planned_ticks"] - segments["arrival_ticks"])[arrived] / hz * 1000
         return {
             "lead_ms": lead_ms.tolist(),
+            "planned_ticks": segments["planned_ticks"][arrived].tolist(),
+            "clock_hz": hz,
             "late": segments["late"][arrived].astype(int).tolist(),
             "timer_lateness_ms": [1000 * s for s in self.timer_lateness_s],
             "bytes_per_second": {way: {str(k): v for k, v in per.items()}

@@ -26,10 +26,11 @@ from massagectl.controller.frontends.status import StatusDisplay
 from massagectl.controller.frontends.terminal import StopSignals, TerminalKeys
 from massagectl.controller.service.chair import Chair
 from massagectl.controller.service.connection import connect
-from massagectl.controller.session.session import Session
+from massagectl.controller.session.session import Session, SessionOutcome
 from massagectl.routines.device import load_device
 from massagectl.routines.errors import MassageError
 from massagectl.routines.library import resolve_routine
+from massagectl.routines.routine import Routine
 from massagectl.routines.user import DEFAULT_USER
 from massagectl.safety.fault_log import FaultLog
 from massagectl.safety.stop_path import StopSource
@@ -66,7 +67,7 @@ async def serve(args: argparse.Namespace) -> None:
         try:
             while (await lines.get()) == "go":
                 try:
-                    outcome = await one_session(chair, routine, args.status)
+                    outcome, anchor_clock = await one_session(chair, routine, args.status)
                 except MassageError as error:  # refused or latched: say so, take the next
                     print(json.dumps({"ev": "ended", "t": time.monotonic(), "ended": "error",
                                       "detail": str(error)}), flush=True)
@@ -81,6 +82,7 @@ async def serve(args: argparse.Namespace) -> None:
                     "requested_s": stop.requested_s if stop else None,
                     "written_s": stop.written_s if stop else None,
                     "confirmed_s": stop.confirmed_s if stop else None,
+                    "anchor_clock": anchor_clock,  # the board tick of the plan's time 0
                 }), flush=True)
                 if chair.latch.latched:
                     chair.latch.clear("benchmark", asyncio.get_running_loop().time())
@@ -88,7 +90,8 @@ async def serve(args: argparse.Namespace) -> None:
             await chair.close()
 
 
-async def one_session(chair: Chair, routine, status: bool):
+async def one_session(chair: Chair, routine: Routine, status: bool
+                      ) -> tuple[SessionOutcome, int | None]:
     loop = asyncio.get_running_loop()
     session = Session(chair, routine, DEFAULT_USER, body_scan=False)
     remote = RemoteControl(chair, session, routine)
@@ -100,7 +103,7 @@ async def one_session(chair: Chair, routine, status: bool):
     try:
         with StopSignals(lambda name: session.stop(StopSource.TERMINAL, f"{name} received")), \
                 TerminalKeys(lambda key: terminal_key(session, key)):
-            return await session.run()
+            return await session.run(), session.anchor_clock
     finally:
         for task in tasks:
             task.cancel()
