@@ -36,6 +36,7 @@ from massagectl.firmware_bridge.framing import BlockDecoder
 from massagectl.firmware_bridge.messages import DeviceState, RemoteKey, SensorReport, Stop
 from massagectl.firmware_bridge.wire import DEVICE_BLOCK_KINDS, HOST_BLOCK_KINDS, BlockKind
 from massagectl.routines.device import load_device
+from massagectl.sim.attach import AttachedBoard
 from massagectl.sim.pty_runner import PtyBoard
 from massagectl.sim.trace import SegmentOutcome
 
@@ -47,7 +48,7 @@ def say(event: str, t: float, **detail: object) -> None:
 class Taps:
     """Watches one PtyBoard: its wire both ways, its state, its timer."""
 
-    def __init__(self, pty_board: PtyBoard, attached) -> None:
+    def __init__(self, pty_board: PtyBoard, attached: AttachedBoard) -> None:
         self.pty_board = pty_board
         self.board = pty_board.board
         self.driver = attached.driver

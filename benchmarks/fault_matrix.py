@@ -24,6 +24,7 @@ import contextlib
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TextIO
 
 from massagectl.controller.service.chair import Chair
 from massagectl.controller.session.session import Session
@@ -346,7 +347,7 @@ def run_matrix(faults: list[Fault] = FAULTS) -> list[Row]:
     return rows
 
 
-def print_matrix(rows: list[Row], out=sys.stdout) -> None:
+def print_matrix(rows: list[Row], out: TextIO = sys.stdout) -> None:
     header = ["fault", "when injected", "detected by", "time to safe", "outcome"]
     body = [[r.fault, r.moment, r.detected_by,
              "-" if r.to_safe_s is None else f"{1000 * r.to_safe_s:.0f} ms",

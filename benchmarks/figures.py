@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -124,7 +125,8 @@ def rows(figures: list[Figure]) -> list[list[str]]:
     return table
 
 
-def markdown_table(header: list[str], body: list[list[str]], out=sys.stdout) -> None:
+def markdown_table(header: list[str], body: list[list[str]],
+                   out: TextIO = sys.stdout) -> None:
     """Columns padded to their widest cell, so the table reads as text and as Markdown."""
     widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(header)]
     print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |",
@@ -135,7 +137,7 @@ def markdown_table(header: list[str], body: list[list[str]], out=sys.stdout) -> 
               file=out)
 
 
-def print_table(figures: list[Figure], out=sys.stdout) -> None:
+def print_table(figures: list[Figure], out: TextIO = sys.stdout) -> None:
     """One Markdown table, so README can carry it as printed."""
     markdown_table(HEADER, rows(figures), out)
     notes = [f"{f.section} {f.name}: {f.note}" for f in figures if f.note]

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -37,7 +38,7 @@ class RigError(RuntimeError):
 class Events:
     """JSON lines from a process's stdout, kept in order, read by a thread (readline blocks)."""
 
-    def __init__(self, stream, name: str, *, first_line_plain: bool = False) -> None:
+    def __init__(self, stream: IO[str], name: str, *, first_line_plain: bool = False) -> None:
         self.name = name
         self._first_line_plain = first_line_plain
         self.first_line: queue.Queue[str] = queue.Queue()
@@ -46,7 +47,7 @@ class Events:
         self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
         self._thread.start()
 
-    def _read(self, stream) -> None:
+    def _read(self, stream: IO[str]) -> None:
         first = self._first_line_plain
         for line in stream:
             if first:

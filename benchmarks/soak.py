@@ -32,7 +32,7 @@ from massagectl.controller.service.chair import Chair
 from massagectl.controller.session.session import Session
 from massagectl.firmware_bridge.link import Link
 from massagectl.firmware_bridge.messages import RemoteKey
-from massagectl.routines.device import load_device
+from massagectl.routines.device import DeviceProfile, load_device
 from massagectl.routines.errors import MassageError
 from massagectl.routines.library import builtin_routine_names, load_builtin
 from massagectl.routines.user import DEFAULT_USER
@@ -127,7 +127,8 @@ async def one_session(rng: random.Random, log_path: Path) -> SessionResult:
     return result
 
 
-async def _session(rng: random.Random, world: World, device, name: str, ending: str,
+async def _session(rng: random.Random, world: World, device: DeviceProfile, name: str,
+                   ending: str,
                    fault: Fault | None, log_path: Path, result: SessionResult) -> None:
     loop = asyncio.get_running_loop()
     world.link = await Link.open(world.line, device)

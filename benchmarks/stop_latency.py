@@ -115,7 +115,8 @@ def start_live(board: BoardProcess, controller: ControllerProcess, odd: list[str
             ended = controller.events.since("ended", began)
             if not ended:
                 raise
-            odd.append(f"a session ended before going live: {ended[0]['detail']}")
+            odd.append(f"a session ended before going live ({ended[0]['detail'][:60]}...); "
+                       "started again")
             time.sleep(SETTLE_S)
     raise RigError(f"{ATTEMPTS} sessions in a row ended before going live: {odd[-1]}")
 
@@ -156,7 +157,8 @@ def figures(stops: int, workdir: Path, loads=(False, True)) -> list[Figure]:
         load = "loaded" if loaded else "idle"
         for source in STOP_SOURCES:
             wire_ms, safe_ms, odd = measure(source, stops, workdir, loaded)
-            note = "; ".join(filter(None, [source.note, ", ".join(sorted(set(odd)))]))
+            counted = [f"{odd.count(what)}x {what}" for what in sorted(set(odd))]
+            note = "; ".join([source.note, *counted] if source.note else counted)
             result.append(Figure("1 stop", f"{source.name} -> STOP on the wire, {load}", "ms",
                                  wire_ms, TO_WIRE_MS))
             result.append(Figure("1 stop", f"{source.name} -> board safe, {load}", "ms",
