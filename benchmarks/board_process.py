@@ -8,7 +8,8 @@ process's time.monotonic() (CLOCK_MONOTONIC: the same clock in every process on 
 
     {"ev": "live"}          the board went from every output safe to one output live
     {"ev": "safe", "cause"} the board went to SHUTDOWN with every output safe
-    {"ev": "stop_bytes"}    a block carrying a Stop left the pty for the line (a wire tap)
+    {"ev": "stop_bytes"}    a block carrying a Stop left the pty for the line (a wire tap);
+                            `reaches_board`: when the piece that ends it is due at the board
     {"ev": "late"}          a segment arrived after its planned start (it starts on arrival)
     {"ev": "bad_report"}    a SensorReport with a reading outside its sensor's range was handed
                             to the pty for the host (the input of a supervisor trip)
@@ -69,8 +70,10 @@ class Taps:
         fire = self.driver._fire
 
         def tapped_line_write(data: bytes) -> None:
-            self._host_bytes(bytes(data))
             line_write(data)
+            # When the last of these bytes reaches the board: behind what the line still
+            # carries, at 10 bits a byte (firmware_bridge.memory_transport).
+            self._host_bytes(bytes(data), pty_board._line_end._line_free_at_s)
 
         def tapped_flush() -> None:
             self._board_bytes(bytes(pty_board._unread))
@@ -89,7 +92,7 @@ class Taps:
         self.driver.after_turn = tapped_after_turn
         self.driver._fire = tapped_fire
 
-    def _host_bytes(self, data: bytes) -> None:
+    def _host_bytes(self, data: bytes, reaches_board_s: float) -> None:
         now = time.monotonic()
         self.bytes_per_second["to_board"][int(now)] += len(data)
         decoder = self._from_host
@@ -101,7 +104,7 @@ class Taps:
                 except ValueError:
                     continue
                 if any(isinstance(message, Stop) for message in messages):
-                    say("stop_bytes", now)
+                    say("stop_bytes", now, reaches_board=reaches_board_s)
 
     def _board_bytes(self, data: bytes) -> None:
         now = time.monotonic()
