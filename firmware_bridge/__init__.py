@@ -13,6 +13,7 @@ Sans-IO protocol (no serial, no asyncio):
     identity.py         the actuator map, device_profile_map(), map_differences()
     clock.py            ClockSync: the board's clock fitted on host time
     segment_check.py    the last hard-limit check before a segment reaches the wire
+    conformance.py      the board's duties from hardware.md, checked over the line
 
 Transports and the link (asyncio):
     transport.py        the Transport seam
@@ -22,6 +23,7 @@ Transports and the link (asyncio):
     link.py             Link: handshake, streaming, STOP, heartbeat, loss and reconnect
     counters.py         LinkCounters
     streamer.py         a Plan's segments on the board's absolute clock, through the link
+    probe.py            a bare host writing blocks exactly as asked, for the conformance checks
 
 hardware.md at the repository root describes the protocol byte for byte.
 """

@@ -12,6 +12,7 @@ from massagectl.firmware_bridge import messages as m
 from massagectl.firmware_bridge.wire import (
     MAX_CHANNELS,
     MAX_FIRMWARE_VERSION_BYTES,
+    MAX_SERIAL_NUMBER_BYTES,
     MAX_SENSOR_VALUES_PER_REPORT,
     MAX_SENSORS,
     READING_BYTES,
@@ -40,8 +41,8 @@ from massagectl.firmware_bridge.wire_types import (
     wire_clock,
 )
 
-DEVICE_INFO = struct.Struct("<BIHBB")  # then the firmware version text
-CHANNEL_INFO = struct.Struct("<BBBBiiiI")
+DEVICE_INFO = struct.Struct("<BIHBBBB")  # then the firmware version and serial number texts
+CHANNEL_INFO = struct.Struct("<BBBBiiiIi")
 SENSOR_INFO = struct.Struct("<BBBBii")
 CLOCK_REPORT = struct.Struct("<I")
 SENSOR_REPORT = struct.Struct("<IBB")  # then `count` 24-bit readings
@@ -51,25 +52,43 @@ FAULT_REPORT = struct.Struct("<IBbi")
 
 FLAG_HAS_SAFE_DEFAULT = 0x01  # ChannelInfo.flags
 FLAG_OUTPUTS_SAFE = 0x01  # StatusReport.flags
+FLAG_FAULT_LATCHED = 0x02  # StatusReport.flags
+# A serial number is printable ASCII without spaces: it names the chair in files and topics.
+_SERIAL_CHARACTERS = frozenset(range(0x21, 0x7F))
+
+
+def _check_serial(serial_number: str, error: type[ValueError]) -> str:
+    if not serial_number.isascii() or not set(serial_number.encode()) <= _SERIAL_CHARACTERS:
+        raise error(f"DeviceInfo.serial_number: {serial_number!r} is not printable ASCII "
+                    "without spaces")
+    return serial_number
 
 
 def encode_device_info(msg: m.DeviceInfo) -> bytes:
     head = DEVICE_INFO.pack(msg.protocol_version, check_u32(msg.clock_hz, "DeviceInfo.clock_hz"),
-                            msg.queue_capacity, msg.channel_count, msg.sensor_count)
-    return head + encode_text(msg.firmware_version, MAX_FIRMWARE_VERSION_BYTES,
-                              "DeviceInfo.firmware_version")
+                            msg.queue_capacity, msg.channel_count, msg.sensor_count,
+                            msg.display_rows, msg.display_cols)
+    firmware = encode_text(msg.firmware_version, MAX_FIRMWARE_VERSION_BYTES,
+                           "DeviceInfo.firmware_version")
+    serial = encode_text(_check_serial(msg.serial_number, ValueError), MAX_SERIAL_NUMBER_BYTES,
+                         "DeviceInfo.serial_number")
+    return head + firmware + serial
 
 
 def decode_device_info(payload: bytes, offset: int):
-    version, clock_hz, capacity, channels, sensors = decode_fixed(DEVICE_INFO, payload, offset,
-                                                                  "DeviceInfo")
+    version, clock_hz, capacity, channels, sensors, rows, cols = decode_fixed(
+        DEVICE_INFO, payload, offset, "DeviceInfo")
     if channels > MAX_CHANNELS:
         raise PayloadError(f"DeviceInfo.channel_count: {channels}, at most {MAX_CHANNELS}")
     if sensors > MAX_SENSORS:
         raise PayloadError(f"DeviceInfo.sensor_count: {sensors}, at most {MAX_SENSORS}")
     firmware, end = decode_text(payload, offset + DEVICE_INFO.size, MAX_FIRMWARE_VERSION_BYTES,
                                 "DeviceInfo.firmware_version")
-    return m.DeviceInfo(version, firmware, clock_hz, capacity, channels, sensors), end
+    serial, end = decode_text(payload, end, MAX_SERIAL_NUMBER_BYTES, "DeviceInfo.serial_number")
+    _check_serial(serial, PayloadError)
+    message = m.DeviceInfo(version, firmware, clock_hz, capacity, channels, sensors, serial,
+                           rows, cols)
+    return message, end
 
 
 def encode_channel_info(msg: m.ChannelInfo) -> bytes:
@@ -83,11 +102,12 @@ def encode_channel_info(msg: m.ChannelInfo) -> bytes:
         to_counts(msg.max, "ChannelInfo.max"),
         to_counts(msg.safe_default, "ChannelInfo.safe_default") if has_default else 0,
         check_u32(msg.max_duration_ticks, "ChannelInfo.max_duration_ticks"),
+        to_counts(msg.rise_per_s, "ChannelInfo.rise_per_s"),
     )
 
 
 def decode_channel_info(payload: bytes, offset: int):
-    index, kind, zone, flags, low, high, default, max_ticks = decode_fixed(
+    index, kind, zone, flags, low, high, default, max_ticks, rise = decode_fixed(
         CHANNEL_INFO, payload, offset, "ChannelInfo")
     if index >= MAX_CHANNELS:
         raise PayloadError(f"ChannelInfo.index: {index}, at most {MAX_CHANNELS - 1}")
@@ -99,6 +119,7 @@ def decode_channel_info(payload: bytes, offset: int):
         from_counts(high),
         from_counts(default) if flags & FLAG_HAS_SAFE_DEFAULT else None,
         max_ticks,
+        from_counts(rise),
     )
     return message, offset + CHANNEL_INFO.size
 
@@ -189,7 +210,8 @@ def decode_sensor_report(payload: bytes, offset: int):
 def encode_status(msg: m.StatusReport) -> bytes:
     return STATUS_REPORT.pack(
         wire_clock(msg.clock, "StatusReport.clock"), int(msg.state), int(msg.stop_cause),
-        FLAG_OUTPUTS_SAFE if msg.outputs_safe else 0, msg.queue_free,
+        (FLAG_OUTPUTS_SAFE if msg.outputs_safe else 0)
+        | (FLAG_FAULT_LATCHED if msg.fault_latched else 0), msg.queue_free,
         encode_scale(msg.intensity_scale, "StatusReport.intensity_scale"),
         check_u32(msg.enabled_mask, "StatusReport.enabled_mask"),
         check_u32(msg.late_segments, "StatusReport.late_segments"),
@@ -208,6 +230,7 @@ def decode_status(payload: bytes, offset: int):
         decode_scale(permille, "StatusReport.intensity_scale"),
         mask,
         late,
+        bool(flags & FLAG_FAULT_LATCHED),
     )
     return message, offset + STATUS_REPORT.size
 

@@ -38,7 +38,8 @@ _LAYOUTS: dict[type, tuple[int, Callable[[object], bytes], Decoder]] = {
     m.Reset: (0x03, *_no_fields(m.Reset)),
     m.QueryStatus: (0x04, *_no_fields(m.QueryStatus)),
     m.ShowText: (0x05, host.encode_show_text, host.decode_show_text),
-    m.Stop: (0x10, *_no_fields(m.Stop)),
+    m.ClearFault: (0x06, *_no_fields(m.ClearFault)),
+    m.Stop: (0x10, host.encode_stop, host.decode_stop),
     m.SetIntensity: (0x11, host.encode_intensity, host.decode_intensity),
     m.SetChannelMask: (0x12, host.encode_mask, host.decode_mask),
     m.Heartbeat: (0x13, *_no_fields(m.Heartbeat)),
@@ -60,7 +61,7 @@ _DECODERS: dict[int, Decoder] = {message_id: decode for message_id, _, decode in
                                  _LAYOUTS.values()}
 
 QUEUED_IDS = frozenset(MESSAGE_IDS[c] for c in (m.Identify, m.ScheduleSegment, m.Reset,
-                                                  m.QueryStatus, m.ShowText))
+                                                  m.QueryStatus, m.ShowText, m.ClearFault))
 IMMEDIATE_IDS = frozenset(MESSAGE_IDS[c] for c in m.IMMEDIATE_MESSAGES)
 DEVICE_IDS = frozenset(i for i in MESSAGE_IDS.values() if i >= 0x80)
 

@@ -47,6 +47,7 @@ from massagectl.firmware_bridge.wire import (
 @dataclass
 class DeviceStats:
     blocks_accepted: int = 0
+    payload_bytes_accepted: int = 0  # of accepted DATA blocks: what reached the board once
     immediate_blocks: int = 0
     duplicates: int = 0
     out_of_order: int = 0
@@ -118,6 +119,7 @@ class DeviceProtocol:
         ahead = sequence_distance(self.expected_sequence, block.sequence)
         if ahead == 0:
             self.stats.blocks_accepted += 1
+            self.stats.payload_bytes_accepted += len(block.payload)
             self._nak_sent = False
             self._last_gap_ahead = None
             self.expected_sequence = (self.expected_sequence + 1) % SEQUENCE_MODULUS

@@ -27,6 +27,7 @@ SEGMENT = struct.Struct("<BIIiiiI")  # channel, start_clock, duration, start, en
 SHOW_TEXT = struct.Struct("<B")  # row; then the text
 SET_INTENSITY = struct.Struct("<H")
 SET_CHANNEL_MASK = struct.Struct("<I")
+STOP = struct.Struct("<B")  # cause
 
 
 def encode_segment(msg: m.ScheduleSegment) -> bytes:
@@ -82,3 +83,15 @@ def encode_mask(msg: m.SetChannelMask) -> bytes:
 def decode_mask(payload: bytes, offset: int):
     (mask,) = decode_fixed(SET_CHANNEL_MASK, payload, offset, "SetChannelMask")
     return m.SetChannelMask(mask), offset + SET_CHANNEL_MASK.size
+
+
+def encode_stop(msg: m.Stop) -> bytes:
+    return STOP.pack(int(m.HostStopCause(msg.cause)))
+
+
+def decode_stop(payload: bytes, offset: int):
+    (cause,) = decode_fixed(STOP, payload, offset, "Stop")
+    # Never refused: a Stop in a refused block would not stop. A cause the board does not know
+    # counts as FAULT, the side that latches.
+    known = cause == m.HostStopCause.REQUESTED
+    return m.Stop(m.HostStopCause.REQUESTED if known else m.HostStopCause.FAULT), offset + STOP.size

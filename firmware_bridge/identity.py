@@ -38,6 +38,19 @@ class DeviceIdentity:
         """The answer in the order the board sends it."""
         return (self.info, *self.channels, *self.sensors)
 
+    @property
+    def serial_number(self) -> str:
+        """The board's serial number: the chair's identity for its per-chair safety state."""
+        return self.info.serial_number
+
+    @property
+    def display_rows(self) -> int:
+        return self.info.display_rows
+
+    @property
+    def display_cols(self) -> int:
+        return self.info.display_cols
+
 
 def device_profile_map(
     profile: DeviceProfile,
@@ -45,6 +58,9 @@ def device_profile_map(
     clock_hz: int = DEFAULT_CLOCK_HZ,
     queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
     firmware_version: str = SIMULATED_FIRMWARE_VERSION,
+    serial_number: str = "",
+    display_rows: int = 0,
+    display_cols: int = 0,
 ) -> DeviceIdentity:
     """What a board built for `profile` reports when identified."""
     channel_index = {channel.id: index for index, channel in enumerate(profile.channels)}
@@ -57,6 +73,7 @@ def device_profile_map(
             max=channel.max,
             safe_default=channel.safe_default,
             max_duration_ticks=round(channel.max_duration_s * clock_hz),
+            rise_per_s=channel.rise_per_s,
         )
         for index, channel in enumerate(profile.channels)
     )
@@ -78,6 +95,9 @@ def device_profile_map(
         queue_capacity=queue_capacity,
         channel_count=len(channels),
         sensor_count=len(sensors),
+        serial_number=serial_number,
+        display_rows=display_rows,
+        display_cols=display_cols,
     )
     return DeviceIdentity(info, channels, sensors)
 
@@ -141,6 +161,8 @@ def map_differences(identity: DeviceIdentity, profile: DeviceProfile) -> list[st
             ("max", got.max, channel.max, _same(got.max, channel.max), f" {unit}"),
             ("safe default", got.safe_default, channel.safe_default,
              _same(got.safe_default, channel.safe_default), f" {unit}"),
+            ("rise rate", got.rise_per_s, channel.rise_per_s,
+             _same(got.rise_per_s, channel.rise_per_s), f" {unit}/s"),
         ]
         expected_ticks = round(channel.max_duration_s * info.clock_hz)
         if got.max_duration_ticks != expected_ticks and info.clock_hz > 0:
@@ -213,8 +235,11 @@ class IdentityCollector:
     info: DeviceInfo | None = None
     channels: dict[int, ChannelInfo] = field(default_factory=dict)
     sensors: dict[int, SensorInfo] = field(default_factory=dict)
+    received: int = 0  # parts of answers received, repeats included
 
     def add(self, message: object) -> None:
+        if isinstance(message, DeviceInfo | ChannelInfo | SensorInfo):
+            self.received += 1
         if isinstance(message, DeviceInfo):
             self.info = message
         elif isinstance(message, ChannelInfo):
@@ -223,7 +248,7 @@ class IdentityCollector:
             self.sensors[message.index] = message
 
     def parts(self) -> int:
-        """How many parts of the answer have arrived (it grows while the answer comes in)."""
+        """How many distinct parts of the answer have arrived."""
         return (self.info is not None) + len(self.channels) + len(self.sensors)
 
     def identity(self) -> DeviceIdentity | None:

@@ -2,7 +2,8 @@
 
 Immediate messages are not acked. Instead the board's StatusReport (2 Hz and on every change)
 carries its state, intensity scale and channel mask; where they disagree with what the host
-asked, the message is sent again. Stop counts as asked until the host sends Reset.
+asked, the message is sent again. Stop counts as asked until the host sends Reset; a Stop with
+cause FAULT counts until then as well, and is sent again while the board shows no latch.
 """
 
 from __future__ import annotations
@@ -15,14 +16,18 @@ SCALE_TOLERANCE = 5e-4  # half a thousandth: the wire's resolution of an intensi
 class ImmediateIntent:
     def __init__(self) -> None:
         self.stopped = False
+        self.stopped_for_fault = False
         self.intensity: float | None = None
         self.enabled_mask: int | None = None
 
     def sent(self, message: object) -> None:
         if isinstance(message, m.Stop):
             self.stopped = True
+            self.stopped_for_fault |= message.cause != m.HostStopCause.REQUESTED
         elif isinstance(message, m.Reset):
-            self.stopped = False
+            self.stopped = self.stopped_for_fault = False
+        elif isinstance(message, m.ClearFault):
+            self.stopped_for_fault = False
         elif isinstance(message, m.SetIntensity):
             self.intensity = message.scale
         elif isinstance(message, m.SetChannelMask):
@@ -31,7 +36,9 @@ class ImmediateIntent:
     def repairs(self, status: m.StatusReport) -> list[object]:
         """The immediate messages the board shows it did not get."""
         missing: list[object] = []
-        if self.stopped and status.state is m.DeviceState.READY:
+        if self.stopped_for_fault and not status.fault_latched:
+            missing.append(m.Stop(m.HostStopCause.FAULT))
+        elif self.stopped and status.state is m.DeviceState.READY:
             missing.append(m.Stop())
         if self.intensity is not None and abs(status.intensity_scale - self.intensity) > (
             SCALE_TOLERANCE

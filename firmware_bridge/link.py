@@ -6,13 +6,17 @@
     link.send_immediate(Stop())                  # written before it returns
     remove = link.add_listener(callback)         # every DeviceMessage received
     await link.hold_safe()                       # Stop, confirmed safe, Reset: READY and safe
+    link.board_fault                             # the cause of a fault latched on the board
+    await link.clear_board_fault()               # ClearFault, then Reset: READY and safe
     await link.wait_lost(); await link.reconnect()
     await link.close()                           # the board's watchdog trips within 500 ms
 
 Opening does: sequence sync (a Heartbeat's ClockReport), Identify and the map check (a board
 that differs from the profile is refused, naming each difference), clock samples, then a safe
 start: Stop, wait for SHUTDOWN, Reset, wait for READY with every output safe. So every session
-starts from the safe state, whatever the board did before (`initial_status` keeps that).
+starts from the safe state, whatever the board did before (`initial_status` keeps that). A board
+holding a latched fault stays in SHUTDOWN through the Reset: the link connects (so the fault can
+be shown and cleared) and `board_fault` names it; `hold_safe()` then refuses to start.
 
 While connected, a frame goes out every HEARTBEAT_PERIOD_S to feed the board's watchdog: every
 CLOCK_SAMPLE_EVERY-th is a Heartbeat, whose ClockReport feeds the clock sync, the others are
@@ -47,23 +51,25 @@ from massagectl.firmware_bridge.intent import ImmediateIntent
 from massagectl.firmware_bridge.segment_check import segment_problems
 from massagectl.firmware_bridge.serial_transport import DEFAULT_BAUD, SerialTransport
 from massagectl.firmware_bridge.transport import Transport
-from massagectl.firmware_bridge.wire import PROTOCOL_VERSION
+from massagectl.firmware_bridge.wire import PROTOCOL_VERSION, SILENCE_LIMIT_S
 from massagectl.routines.device import DeviceProfile
-from massagectl.routines.errors import HandshakeError, LinkLostError, PortError, RefusedError
+from massagectl.routines.errors import (
+    FaultLatchedError,
+    HandshakeError,
+    LinkLostError,
+    PortError,
+    RefusedError,
+)
 
 log = logging.getLogger(__name__)
 
 # Five frames per 500 ms board watchdog period: four in a row may be lost to a bad line before
 # the board shuts down.
-HEARTBEAT_PERIOD_S = 0.1
+HEARTBEAT_PERIOD_S = 0.05
 # One of those five is a Heartbeat the board answers with its clock: two clock samples and
 # round trips a second are plenty for a crystal that drifts by parts per million (Klipper asks
 # about once a second), and the other four cost the board no answer and the host no work.
-CLOCK_SAMPLE_EVERY = 5
-# The board sends telemetry at 20 Hz and its status at 2 Hz whatever the host does, and
-# answers two heartbeats a second (every frame once it has been quiet for half a second): a
-# second of silence means the board or the cable is gone.
-SILENCE_LIMIT_S = 1.0
+CLOCK_SAMPLE_EVERY = 10
 ACK_LIMIT_S = 2.0  # a block unacked this long despite retransmissions: the board is not listening
 HANDSHAKE_TIMEOUT_S = 2.0  # sync, identify and safe start each get this long
 HANDSHAKE_RETRY_S = 0.25  # re-ask (Heartbeat, Identify, QueryStatus) this often while waiting
@@ -120,6 +126,8 @@ class Link:
         self.safe_start = safe_start
         self.state = LinkState.CONNECTING
         self.lost_reason: str | None = None
+        self.board_restarted = False  # the link was lost because the board restarted
+        self.restart_detail = ""  # how the restart showed
         self.identity: DeviceIdentity | None = None
         self.status: m.StatusReport | None = None
         self.initial_status: m.StatusReport | None = None
@@ -170,6 +178,7 @@ class Link:
     async def _connect(self, transport: Transport) -> None:
         self.state = LinkState.CONNECTING
         self.lost_reason = None
+        self.board_restarted = False
         self._lost.clear()
         self._transport = transport
         self.identity = None
@@ -188,7 +197,9 @@ class Link:
         await self._until(lambda: collector.identity() is not None,
                           lambda: self._send_queued(m.Identify()),
                           f"no complete answer from {name} to identify",
-                          progress=collector.parts)
+                          # A board that keeps answering is heard, even while a damaged line
+                          # eats the one part still missing: wait on, up to the patience.
+                          progress=lambda: collector.received)
         self._collector = None
         identity = collector.identity()
         differences = map_differences(identity, self.profile)
@@ -212,12 +223,38 @@ class Link:
         self.state = LinkState.CONNECTED
         log.info("connected to %s: %s", name, identity.info)
 
+    @property
+    def board_fault(self) -> m.StopCause | None:
+        """The cause of a fault the board holds latched (until ClearFault), or None."""
+        status = self.status
+        return status.stop_cause if status is not None and status.fault_latched else None
+
     async def hold_safe(self) -> None:
         """Stop the board and start it again from the safe state: queue cleared, every output
-        safe, READY for new segments. A pause, and the end of a session, go through here."""
+        safe, READY for new segments. A pause, and the end of a session, go through here.
+        FaultLatchedError if the board holds a latched fault (it stays stopped and safe)."""
         self._require_connected()
         self.status = None  # only reports sent after this call count
         await self._safe_start(self.name, first=False)
+        cause = self.board_fault
+        if cause is not None:
+            raise FaultLatchedError(
+                f"the board on {self.name} holds a latched fault ({cause.name.lower()}) and "
+                "refuses to start",
+                "check the chair, then run `massagectl faults --clear --port PORT`")
+
+    async def clear_board_fault(self) -> m.StopCause | None:
+        """Send ClearFault, then start the board again from the safe state; returns the cause
+        that was latched (None: nothing was). A person checked the chair before asking this."""
+        self._require_connected()
+        cause = self.board_fault
+        self._send_queued(m.ClearFault())
+        self.status = None
+        await self._until(lambda: self.status is not None and not self.status.fault_latched,
+                          lambda: self._send_queued(m.QueryStatus()),
+                          f"the device on {self.name} did not clear its fault")
+        await self.hold_safe()
+        return cause
 
     async def _safe_start(self, name: str, first: bool = True) -> None:
         def query() -> None:
@@ -233,7 +270,9 @@ class Link:
         await self._until(lambda: self.status.state is m.DeviceState.SHUTDOWN, stop_and_query,
                           f"the device on {name} did not confirm STOP")
         self._send_queued(m.Reset())
-        await self._until(lambda: self.status.state is m.DeviceState.READY, query,
+        # A latched fault keeps the board in SHUTDOWN through Reset, by design (hardware.md 5).
+        await self._until(lambda: self.status.state is m.DeviceState.READY
+                          or self.status.fault_latched, query,
                           f"the device on {name} did not leave SHUTDOWN on Reset")
         if not self.status.outputs_safe:
             raise HandshakeError(f"the device on {name} reports outputs not safe after a reset",
@@ -407,10 +446,12 @@ class Link:
                 await asyncio.sleep(RECONNECT_RETRY_S)
 
     async def close(self, stop: bool = True) -> None:
-        """Stop the board (unless `stop=False`), then release the port."""
+        """Stop the board (unless `stop=False`, or a Stop was sent since the last Reset: the
+        stop path counts its own), then release the port."""
         if self.state is LinkState.CLOSED:
             return
-        if stop and self._transport is not None and not self._transport.closed:
+        if (stop and not self._intent.stopped and self._transport is not None
+                and not self._transport.closed):
             self.send_immediate(m.Stop())
         self.state = LinkState.CLOSED
         self.lost_reason = self.lost_reason or "closed"
@@ -454,6 +495,14 @@ class Link:
             self._lose(str(error))
             return False
         return True
+
+    def _lose_to_restart(self, how: str) -> None:
+        """The board restarted: its queue and state are gone, so the link is lost (the session
+        ends; reconnect() runs the whole handshake again on the same port)."""
+        if self.state is LinkState.CONNECTED:
+            self.board_restarted = True
+            self.restart_detail = how
+        self._lose(f"the board restarted: {how}")
 
     def _lose(self, reason: str) -> None:
         if self.state in (LinkState.LOST, LinkState.CLOSED):
@@ -547,14 +596,17 @@ class Link:
         if self.state is LinkState.CONNECTED and abs(deviation_s) > (
             CLOCK_JUMP_LIMIT_S + (received_s - sent_s)
         ):
-            self._lose(f"the board's clock jumped by {deviation_s:.3f} s: it restarted")
+            self._lose_to_restart(f"its clock jumped by {deviation_s:.3f} s")
 
     def _on_status(self, report: m.StatusReport) -> None:
-        self.status = report
+        previous, self.status = self.status, report
         if self.state is not LinkState.CONNECTED:
             return
-        if report.stop_cause is m.StopCause.POWER_ON:
-            self._lose("the board restarted (power on)")
+        # A board reports POWER_ON until a host stops or resets it: a restart shows as POWER_ON
+        # after a report without it (or as a jump of its clock, _on_clock).
+        if report.stop_cause is m.StopCause.POWER_ON and (
+                previous is None or previous.stop_cause is not m.StopCause.POWER_ON):
+            self._lose_to_restart("it reported power on")
             return
         for message in self._intent.repairs(report):
             self.send_immediate(message)

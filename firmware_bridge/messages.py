@@ -5,7 +5,7 @@ device clock ticks (`*_clock`, `*_ticks`), never host or plan seconds. The byte 
 message is in hardware.md and firmware_bridge's codec.
 
 Host -> board, queued (sequenced blocks, acked, retransmitted):
-    Identify, ScheduleSegment, Reset, QueryStatus, ShowText
+    Identify, ScheduleSegment, Reset, QueryStatus, ShowText, ClearFault
 Host -> board, immediate (bypass the queue, act on arrival, idempotent so they may be repeated):
     Stop, SetIntensity, SetChannelMask, Heartbeat, KeepAlive
 Board -> host:
@@ -27,7 +27,7 @@ from massagectl.routines.device import ChannelKind, SensorKind, Unit, Zone
 
 class DeviceState(IntEnum):
     READY = 0  # outputs at safe defaults or running segments; accepts segments
-    SHUTDOWN = 1  # latched: queue cleared, outputs safe, segments refused until Reset
+    SHUTDOWN = 1  # queue cleared, outputs safe, segments refused until Reset (and ClearFault)
 
 
 class StopCause(IntEnum):
@@ -40,7 +40,25 @@ class StopCause(IntEnum):
     SENSOR_RANGE = 4  # a sensor read outside its valid range too many times in a row
     OVER_LIMIT = 5  # a measured value beyond the board's own hard limit
     MOTOR_STALL = 6  # a driven motor did not move
-    POWER_ON = 7  # the board just started (or was reset by its own watchdog)
+    POWER_ON = 7  # the board started and no host has stopped or reset it since
+    HOST_FAULT = 8  # a Stop whose cause is FAULT: the host's supervisor tripped
+    THERMAL_CUTOFF = 9  # the independent thermal cut-off of a heat zone opened
+
+
+# Shutdowns caused by a fault: the board keeps them latched through Reset and power cycles
+# until the host sends ClearFault (hardware.md, section 5, "The fault latch"). A person's stop,
+# the end of a session and the watchdog (a host that went away) end with Reset.
+LATCHING_CAUSES = frozenset({StopCause.SENSOR_RANGE, StopCause.OVER_LIMIT,
+                             StopCause.MOTOR_STALL, StopCause.HOST_FAULT,
+                             StopCause.THERMAL_CUTOFF})
+
+
+class HostStopCause(IntEnum):
+    """Why the host sends Stop: a request (a person, a pause, the end of a session) or a fault
+    its supervisor latched, which the board then latches too."""
+
+    REQUESTED = 0
+    FAULT = 1
 
 
 class RemoteKey(IntEnum):
@@ -63,6 +81,7 @@ class FaultCode(IntEnum):
     QUEUE_FULL = 5  # a segment was refused because the queue was full
     BAD_SEGMENT = 6  # a segment named an unknown channel or broke the channel's limits
     BAD_MESSAGE = 7  # a block with a good CRC held a message the board could not parse
+    THERMAL_CUTOFF = 8  # a heat zone's thermal cut-off opened (index: the channel)
 
 
 # --- host -> board, queued -------------------------------------------------------------------
@@ -104,12 +123,21 @@ class ShowText:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class ClearFault:
+    """End a latched fault (a person checked the chair); the board stays in SHUTDOWN until
+    Reset."""
+
+
 # --- host -> board, immediate ----------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Stop:
-    """Clear the queue, put every output in its safe state, latch SHUTDOWN until Reset."""
+    """Clear the queue, put every output in its safe state, enter SHUTDOWN until Reset; with
+    cause FAULT the shutdown is latched until ClearFault."""
+
+    cause: HostStopCause = HostStopCause.REQUESTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +175,9 @@ class DeviceInfo:
     queue_capacity: int  # segments the board can hold scheduled ahead
     channel_count: int
     sensor_count: int
+    serial_number: str = ""  # printable ASCII, stable per board: the chair's identity
+    display_rows: int = 0  # the handheld remote's display (0 x 0: no display)
+    display_cols: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +191,9 @@ class ChannelInfo:
     max: float
     safe_default: float | None
     max_duration_ticks: int
+    # Fastest the board moves the output away from its safe default when the intensity scale
+    # rises or the channel is enabled again (unit per second).
+    rise_per_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +230,7 @@ class StatusReport:
     intensity_scale: float
     enabled_mask: int
     late_segments: int  # segments executed after their start clock since power on
+    fault_latched: bool = False  # a fault shutdown only ClearFault ends (Reset does not)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +248,7 @@ class FaultReport:
 
 
 HostMessage = (
-    Identify | ScheduleSegment | Reset | QueryStatus | ShowText
+    Identify | ScheduleSegment | Reset | QueryStatus | ShowText | ClearFault
     | Stop | SetIntensity | SetChannelMask | Heartbeat | KeepAlive
 )
 IMMEDIATE_MESSAGES = (Stop, SetIntensity, SetChannelMask, Heartbeat, KeepAlive)

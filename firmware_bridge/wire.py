@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-PROTOCOL_VERSION = 2  # 2: KeepAlive, and readings as 24-bit values (one report per sample)
+# The one place the protocol version is set; hardware.md section 4 states it once.
+# 2: KeepAlive, and readings as 24-bit values (one report per sample).
+# 3: the board's serial number and display size, a stop cause and a fault latch that only
+#    ClearFault ends, and a rise rate per channel for the board's intensity slew.
+PROTOCOL_VERSION = 3
 
 SYNC_BYTE = 0x7E  # ends every block; 0x7E is above MAX_BLOCK_BYTES, so it is never a length
 
@@ -41,9 +45,11 @@ CLOCK_MODULUS = 2**32  # device clock fields are 32-bit and wrap
 
 # A display row of 20 characters, most of them two bytes in UTF-8 (accented letters).
 MAX_TEXT_BYTES = 40
-# Firmware version strings are short tags ("1.4.2+g3f2a1c"); the bound keeps DeviceInfo in one
-# block with room to spare.
-MAX_FIRMWARE_VERSION_BYTES = 32
+# Firmware version strings are short tags ("1.4.2+g3f2a1c"), serial numbers shorter still
+# ("MC7-2026-000123"); with the 12 fixed bytes and two length bytes, both at their longest fill
+# one block's 59-byte payload, so DeviceInfo always travels in one block.
+MAX_FIRMWARE_VERSION_BYTES = 24
+MAX_SERIAL_NUMBER_BYTES = 20
 # SensorReport readings are signed 24-bit thousandths: +/-8,388.607 units is far beyond any
 # sensor's valid range (a chair's largest is under 1,000 mm), and three bytes a reading let one
 # report carry a whole chair. A reading beyond it is sent as the nearest limit: still outside
@@ -59,6 +65,15 @@ MAX_CHANNELS = 32
 # Sensor indices are one byte; 64 is the profile's own bound and keeps the handshake short.
 MAX_SENSORS = 64
 INTENSITY_SCALE_MAX_PERMILLE = 1000  # SetIntensity never asks for more than 1.0
+
+# The host's time limits that a board maker must know (hardware.md sections 4.4 and 5).
+# The board sends telemetry at 20 Hz and its status at 2 Hz whatever the host does, and
+# answers two heartbeats a second (every frame once it has been quiet for half a second): a
+# second of silence means the board or the cable is gone. A gap in telemetry shorter than this
+# is a damaged line the link rides through (no retransmission brings a report back; the next
+# sample replaces it), so the supervisor calls telemetry stale after the same second.
+SILENCE_LIMIT_S = 1.0
+TELEMETRY_STALE_S = SILENCE_LIMIT_S
 
 
 class BlockKind(IntEnum):

@@ -141,10 +141,21 @@ class Channel(BaseModel):
         description="Longest single segment; with no segment covering it for this long the "
         "board returns the channel to its safe default on its own."
     )
+    max_rise_per_s: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False,
+        description="Fastest the board moves the output away from its safe default when the "
+        "intensity rises or the channel is enabled again, unit/s (hardware.md section 5); "
+        "max_rate_per_s when absent.",
+    )
 
     @property
     def unit(self) -> Unit:
         return self.kind.unit
+
+    @property
+    def rise_per_s(self) -> float:
+        """The board's slew rate for this channel (hardware.md section 5, intensity slew)."""
+        return self.max_rate_per_s if self.max_rise_per_s is None else self.max_rise_per_s
 
     @model_validator(mode="after")
     def _check_ranges(self) -> Channel:
@@ -162,6 +173,9 @@ class Channel(BaseModel):
                 f"safe_default {self.safe_default} is outside the hard range "
                 f"{self.min}..{self.max} {self.unit}"
             )
+        if self.max_rise_per_s is not None and self.max_rise_per_s > self.max_rate_per_s:
+            raise ValueError(f"max_rise_per_s ({self.max_rise_per_s}) is above max_rate_per_s "
+                             f"({self.max_rate_per_s}): the hardware cannot rise that fast")
         if self.kind in (ChannelKind.AIRBAG, ChannelKind.HEAT, ChannelKind.COOL):
             if self.zone is None:
                 raise ValueError(f"a {self.kind} channel must name the zone it acts on")

@@ -13,14 +13,22 @@ every violation left, with step, channel, zone, plan time, value, limit and reas
 
 Plans are compiled at intensity level 5 and only ever scaled down at run time, so admission
 checks the plan as given: the most the session can reach.
+
+A plan that continues a session (the rest of a routine after a pause) is judged against what the
+session has left: `spent` lowers each heat zone's on-time and dose budgets by what was already
+used (safety.chair_time). The admitted plan carries the session's full limits, against which the
+supervisor counts the whole session.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from massagectl.routines.device import DeviceProfile
 from massagectl.routines.plan import Plan
 from massagectl.routines.user import UserProfile
 from massagectl.safety.adapt import adapt_plan, skip_injury_zones
+from massagectl.safety.chair_time import HeatSpent, less_spent
 from massagectl.safety.channel_limits import check_user_limits, plan_limits
 from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
 from massagectl.safety.plan_audit import audit_plan
@@ -35,13 +43,16 @@ def admit(
     limits: SafetyLimits = DEFAULT_LIMITS,
     *,
     mode: Mode | None = None,
+    spent: Mapping[int, HeatSpent] | None = None,
 ) -> AdmittedPlan | Refusal:
-    """Admit `plan` for `user` on `device`, or refuse it naming every violation."""
+    """Admit `plan` for `user` on `device`, or refuse it naming every violation. `spent`:
+    heat already used in this session, by channel index."""
     mode = mode or user.on_precaution
     early = _unusable(plan, device, user)
     if early:
         return Refusal(plan.routine, mode, tuple(early))
-    limits_here = plan_limits(device, user, limits)
+    session_limits = plan_limits(device, user, limits)
+    limits_here = less_spent(session_limits, spent) if spent else session_limits
     violations = [
         Violation(ViolationKind.CLEARANCE, "plan", CLEARANCE_REASON.format(precaution=p))
         for p in sorted(user.precautions, key=str)
@@ -58,7 +69,7 @@ def admit(
                        for problem in admitted.problems()]
     if violations:
         return Refusal(plan.routine, mode, tuple(violations), tuple(changes), limits_here.notes)
-    return AdmittedPlan(admitted, limits_here, mode, tuple(changes), limits_here.notes)
+    return AdmittedPlan(admitted, session_limits, mode, tuple(changes), limits_here.notes)
 
 
 def _unusable(plan: Plan, device: DeviceProfile, user: UserProfile) -> list[Violation]:

@@ -20,6 +20,7 @@ class FaultCause(StrEnum):
     THERMAL_DOSE = "thermal_dose"
     HEAT_TIMEOUT = "heat_timeout"  # a heat zone on longer than the heat timeout
     STUCK_VALVE = "stuck_valve"  # pressure does not follow the set point down
+    RISE_TOO_FAST = "rise_too_fast"  # a bag fills (a head presses) faster than admitted
     HEATER_STUCK_ON = "heater_stuck_on"  # temperature rises with the heat off
     STALE_TELEMETRY = "stale_telemetry"
     SENSOR_OUT_OF_RANGE = "sensor_out_of_range"
@@ -34,6 +35,7 @@ class FaultCause(StrEnum):
     SEGMENT_REFUSED = "segment_refused"  # an outgoing segment broke a limit
     SUPERVISOR_ERROR = "supervisor_error"  # the supervisor itself failed: it cannot judge
     STOP_UNCONFIRMED = "stop_unconfirmed"  # the board never confirmed a STOP: port closed
+    NOT_SAFE_AFTER_STOP = "not_safe_after_stop"  # an output did not reach its safe state in time
 
 
 @dataclass(frozen=True)

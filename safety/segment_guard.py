@@ -6,7 +6,8 @@ longer than the channel's max_duration_s, not overlapping the previous one); har
 floor; rate and rise; no rise at once from what the board holds; the roller's zone caps (from
 the carriage positions already sent, and for a new carriage segment, every roller segment it
 moves under); the airbag's time above its occlusion-risk pressure, continued across segments;
-heat on-time and planned thermal dose of the session.
+heat on-time and planned thermal dose of the session (`safety.chair_time`: every plan of one
+session adds to the same records, so a resume starts from what was spent, not from zero).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import math
 
 from massagectl.routines.plan import TIME_EPSILON_S
+from massagectl.safety.chair_time import HeatSpent
 from massagectl.safety.channel_limits import ChannelLimits, PlanLimits
 from massagectl.safety.committed import CommittedSchedule, Sent
 from massagectl.safety.plan_audit import JUMP_TOLERANCE, VALUE_EPSILON
@@ -25,16 +27,29 @@ from massagectl.safety.verdicts import Violation, ViolationKind as Kind
 class SegmentGuard:
     """Checks and then records outgoing segments (`check`, then `commit` if it passed)."""
 
-    def __init__(self, limits: PlanLimits, schedule: CommittedSchedule) -> None:
+    def __init__(self, limits: PlanLimits, schedule: CommittedSchedule,
+                 heat_spent: dict[int, HeatSpent] | None = None) -> None:
         self.limits = limits
         self.schedule = schedule
         self._stretch: dict[int, tuple[float, float]] = {}  # airbag: (start_s, above until)
-        self._heat_on_s: dict[int, float] = {}
-        self._heat_dose: dict[int, float] = {}
+        # Per heat channel, what the session spent (shared with its ChairTime); sent segments
+        # count in full when committed.
+        self.heat_spent = heat_spent if heat_spent is not None else {}
 
-    def after_stop(self) -> None:
-        """The board dropped everything: bags vent, so no pressure stretch continues."""
+    def after_stop(self, safe_from_s: float | None = None) -> None:
+        """The board dropped everything: bags vent, so no pressure stretch continues. Call it
+        before the schedule is cleared; with `safe_from_s` (board seconds by which the board
+        was seen safe), the heat sent for after that moment never ran and is given back."""
         self._stretch.clear()
+        if safe_from_s is None:
+            return
+        for index, spent in self.heat_spent.items():
+            limits = self.limits.channels[index]
+            for sent in self.schedule.sent[index]:
+                unrun_s = sent.end_s - max(sent.start_s, safe_from_s)
+                if unrun_s > 0 and sent.upper > limits.channel.safe_default + VALUE_EPSILON:
+                    spent.on_s -= unrun_s
+                    spent.dose -= dose_rate_per_s(sent.upper + limits.heat.overshoot_c) * unrun_s
 
     def check(self, index: int, segment: Sent, label: str) -> list[Violation]:
         channels = self.limits.channels
@@ -64,8 +79,8 @@ class SegmentGuard:
             if stretch is not None:
                 self._stretch[index] = stretch
         if limits.heat is not None:
-            on_s, dose = self._heat_after(index, limits, segment.start_s, segment)
-            self._heat_on_s[index], self._heat_dose[index] = on_s, dose
+            spent = self.heat_spent.setdefault(index, HeatSpent())
+            spent.on_s, spent.dose = self._heat_after(index, limits, segment.start_s, segment)
         self.schedule.add(index, segment)
 
     def _jump_violations(self, index, limits: ChannelLimits, segment: Sent, label):
@@ -145,8 +160,8 @@ class SegmentGuard:
     def _heat_after(self, index, limits: ChannelLimits, until_s: float,
                     segment: Sent | None = None) -> tuple[float, float]:
         """Heat on-time and planned dose up to `until_s`, with `segment` added if given."""
-        on_s = self._heat_on_s.get(index, 0.0)
-        dose = self._heat_dose.get(index, 0.0)
+        spent = self.heat_spent.get(index)
+        on_s, dose = (spent.on_s, spent.dose) if spent is not None else (0.0, 0.0)
         safe = limits.channel.safe_default
         last = self.schedule.last(index)
         if last is not None:

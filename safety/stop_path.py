@@ -1,6 +1,6 @@
 """The one stop path: every stop input, from any source, ends in the same confirmed safe state.
 
-    request(source, detail) -> Future[StopOutcome]     synchronous part first:
+    request(source, detail, fault=False) -> Future[StopOutcome]     synchronous part first:
       1. write STOP to the port at once (before any await), so input -> bytes is bounded by
          one function call;
       2. wait for the board to confirm: a StatusReport with state SHUTDOWN and outputs_safe,
@@ -9,10 +9,14 @@
       4. still none after STOP_ESCALATE_AFTER_S, or the port cannot be written: close the port,
          so the board's watchdog puts it in the safe state within 500 ms.
 
-Stops that arrive while one is under way join it (each input still writes its STOP at once:
-the message is idempotent) and share its outcome. The outcome says how the stop ended, with
-the latencies, and goes to the fault log. The stop path does not latch faults: a supervisor
-trip latches (safety.faults) and then stops through here, like the STOP key does.
+Stops that arrive while one is under way join it and share its outcome. A new input writes its STOP
+at once (the message is idempotent) unless the board has already confirmed this stop; the same input
+reported again (the remote's STOP key arrives as a StatusReport, a KeyPress and a menu action) is
+one input: no second STOP, no second line in the outcome. A fault joining a confirmed stop still
+writes Stop with cause FAULT, so that the board latches it. The outcome says how the stop ended,
+with the latencies, and goes to the fault log. The stop path does not latch faults: a supervisor
+trip latches (safety.faults) and then stops through here with `fault=True`, which sends Stop with
+cause FAULT so that the board latches the shutdown too (until ClearFault, hardware.md 5).
 """
 
 from __future__ import annotations
@@ -22,7 +26,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from massagectl.firmware_bridge.messages import DeviceMessage, DeviceState, StatusReport, Stop
+from massagectl.firmware_bridge.messages import (
+    DeviceMessage,
+    DeviceState,
+    HostStopCause,
+    StatusReport,
+    Stop,
+)
 from massagectl.safety.fault_log import FaultLog, LogEvent
 from massagectl.safety.ports import BoardPort
 
@@ -97,6 +107,7 @@ class _Attempt:
     stops_sent: int = 0
     error: str | None = None
     task: asyncio.Task | None = None
+    fault: bool = False  # a latched fault asked for this stop: the board latches it too
 
 
 class StopPath:
@@ -127,17 +138,24 @@ class StopPath:
     def stopping(self) -> bool:
         return self._active is not None
 
-    def request(self, source: StopSource, detail: str = "") -> asyncio.Future[StopOutcome]:
-        """Write STOP now and return a future for how the stop ends. Never raises."""
+    def request(self, source: StopSource, detail: str = "", *,
+                fault: bool = False) -> asyncio.Future[StopOutcome]:
+        """Write STOP now and return a future for how the stop ends. Never raises.
+        `fault`: the stop is for a latched fault, so the board is asked to latch it too."""
         loop = asyncio.get_running_loop()
         attempt = self._active
         if attempt is None:
-            attempt = _Attempt(source, detail, loop.time(), loop.create_future())
+            attempt = _Attempt(source, detail, loop.time(), loop.create_future(), fault=fault)
             self._active = attempt
             self._write(attempt, loop)
             attempt.task = loop.create_task(self._finish(attempt), name="safety-stop")
         else:
-            self._write(attempt, loop)
+            if (source, detail) in zip(attempt.sources, attempt.details):
+                return attempt.future  # the same input again: already written and logged
+            upgrade = fault and not attempt.fault
+            attempt.fault |= fault
+            if attempt.confirmed_s is None or upgrade:
+                self._write(attempt, loop)
         attempt.sources.append(source)
         attempt.details.append(detail)
         self.log.append(LogEvent.STOP, source, detail or "stop requested",
@@ -169,7 +187,8 @@ class StopPath:
         if attempt.error is not None:
             return
         try:
-            written = self.port.send_immediate(Stop())
+            cause = HostStopCause.FAULT if attempt.fault else HostStopCause.REQUESTED
+            written = self.port.send_immediate(Stop(cause))
         except Exception as error:  # any failure to write means: escalate, never raise
             written, reason = False, str(error)
         else:

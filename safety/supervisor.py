@@ -9,6 +9,11 @@
     supervisor.poll(loop.time())                       # on a timer (or run `watch()` as a task)
     supervisor.link_lost("no heartbeat answer", loop.time())
 
+Every reading is judged by the telemetry detectors (safety.detectors) and by the measured rise
+check (safety.rise_check): no bag fills, no head presses, faster than its admitted rise rate,
+whatever the board was told (an intensity rise or a zone switched on again, which the board
+must slew) and whatever it does.
+
 It is fed the segments as they are sent (with their device clock), not the plan, and keeps
 what the board holds (`safety.committed`): every check and every "what was commanded" refers to
 what really reached the board. Every trip latches a fault, logs it and stops through the one
@@ -28,25 +33,25 @@ from massagectl.firmware_bridge.messages import (
     ClockReport, DeviceMessage, DeviceState, FaultCode, FaultReport, KeyPress, RemoteKey,
     ScheduleSegment, SensorReport, StatusReport, StopCause,
 )
+from massagectl.firmware_bridge.wire import TELEMETRY_STALE_S
 from massagectl.routines.device import DeviceProfile, SensorKind
 from massagectl.routines.errors import MassageError, SafetyError
 from massagectl.routines.plan import Segment
 from massagectl.routines.user import DEFAULT_USER
 from massagectl.safety.channel_limits import ChannelLimits, PlanLimits, plan_limits
+from massagectl.safety.chair_time import ChairTime
 from massagectl.safety.committed import BoardClock, CommittedSchedule, Sent
 from massagectl.safety.detectors import TemperatureWatch, watchers_for
 from massagectl.safety.fault_log import LogEvent
 from massagectl.safety.faults import Fault, FaultCause, FaultLatch
 from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
+from massagectl.safety.reached_safe import ReachedSafe
+from massagectl.safety.rise_check import rise_watchers_for
 from massagectl.safety.runtime_limits import RuntimeLimits
 from massagectl.safety.segment_guard import SegmentGuard
 from massagectl.safety.stop_path import StopPath, StopSource
 from massagectl.safety.verdicts import AdmittedPlan, Violation, ViolationKind
 
-# The board reports every sensor at 20 Hz; ten missed periods (0.5 s, the board's own watchdog
-# time) without a reading of some sensor means telemetry is not arriving.
-REPORT_PERIOD_S = 0.05
-STALE_AFTER_PERIODS = 10
 # How often `watch()` runs the time-based checks when nothing arrives from the board.
 POLL_PERIOD_S = 0.1
 # Shutdown causes that are the board protecting itself: a fault, not a person's stop.
@@ -81,7 +86,10 @@ class Supervisor:
         latch: FaultLatch | None = None,
         runtime: RuntimeLimits | None = None,
         safety_limits: SafetyLimits = DEFAULT_LIMITS,
-        report_period_s: float = REPORT_PERIOD_S,
+        # A sensor without a reading for TELEMETRY_STALE_S (1 s, the link's own silence limit:
+        # twenty samples lost in a row) means telemetry is not arriving; a shorter gap is a
+        # damaged line the session rides through (hardware.md 4.4).
+        stale_after_s: float = TELEMETRY_STALE_S,
     ) -> None:
         self.device = device
         self.stop_path = stop_path
@@ -94,17 +102,19 @@ class Supervisor:
         self.limits: PlanLimits = self.baseline
         self.guard = SegmentGuard(self.baseline, self.schedule)
         self._index_of = {channel.id: i for i, channel in enumerate(device.channels)}
-        self.watchers = watchers_for(device)
+        self.watchers = _watchers_for(device)
+        self.reached = ReachedSafe(device)  # after a shutdown, each output's hardware follows
         position = self.schedule.position_index
         self._position_sensor = next(
             (i for i, w in enumerate(self.watchers) if position is not None
              and w[0].channel_index == position and w[0].sensor.kind is SensorKind.POSITION), None)
-        self.stale_after_s = STALE_AFTER_PERIODS * report_period_s
+        self.stale_after_s = stale_after_s
         self.session_active = False
         self.board_state: DeviceState | None = None
         self.board_s: float | None = None  # the latest device clock seen, in board seconds
         self._plan_origin_s = 0.0
-        self._deadline_s: float | None = None
+        # The session's timer and heat spent: kept over a pause, new with each session.
+        self.chair_time: ChairTime | None = None
         self._board_seen: tuple[float, float] | None = None  # (board_s, host_s) of the latest
         self._overdue_checked_s = -math.inf
         self._last_seen: list[float | None] = [None] * len(device.sensors)
@@ -117,14 +127,34 @@ class Supervisor:
 
     # --- session -----------------------------------------------------------------------------
 
-    def begin_session(
-        self, admitted: AdmittedPlan, host_s: float, anchor_clock: int | None = None,
-        auto_off_s: float | None = None,
-    ) -> None:
-        """Start supervising a session of `admitted` (sends the full run-time limits to the
-        board). `anchor_clock` maps plan seconds to the device clock for `Segment` inputs.
-        The session stops `auto_off_s` (at most the admitted auto-off) after `host_s`: a
-        resumed session passes what is left of its timer."""
+    def begin_session(self, admitted: AdmittedPlan, host_s: float,
+                      anchor_clock: int | None = None) -> None:
+        """Start supervising a new session with its first plan, `admitted`, whose time 0
+        falls at `host_s` (and on the device clock at `anchor_clock`, which maps plan seconds
+        for `Segment` inputs). The session timer starts then, from zero (safety.chair_time)."""
+        self._admit_plan(admitted)
+        self.chair_time = ChairTime(admitted.auto_off_s)
+        self._run_plan(admitted, host_s, anchor_clock)
+
+    def continue_session(self, admitted: AdmittedPlan, host_s: float,
+                         anchor_clock: int | None = None) -> None:
+        """The same session goes on with another plan (the routine after the body scan, the
+        rest of it after a pause): its time on the chair, heat on-time and dose carry on; the
+        plan's limits apply (the scanned body map), its timer only if shorter."""
+        if self.chair_time is None:
+            raise SafetyError("no session to continue", "begin a session first")
+        self._admit_plan(admitted)
+        self.chair_time.auto_off_s = min(self.chair_time.auto_off_s, admitted.auto_off_s)
+        self._run_plan(admitted, host_s, anchor_clock)
+
+    def pause_session(self, host_s: float) -> None:
+        """The session pauses at `host_s`: no segment passes and its timer stands still until
+        `continue_session`. The caller makes the board safe."""
+        self._end_session()
+        if self.chair_time is not None:
+            self.chair_time.halt(host_s)
+
+    def _admit_plan(self, admitted: AdmittedPlan) -> None:
         self._rearm_if_cleared()
         self.latch.raise_if_latched()
         if self.stop_path.stopping:
@@ -132,27 +162,34 @@ class Supervisor:
         if admitted.limits.device != self.device:
             raise SafetyError(f"the plan was admitted for device {admitted.limits.device.name!r}, "
                               f"not {self.device.name!r}")
+
+    def _run_plan(self, admitted: AdmittedPlan, host_s: float, anchor_clock: int | None) -> None:
         self.limits = admitted.limits
         self.schedule.clear()
-        self.guard = SegmentGuard(admitted.limits, self.schedule)
+        self.guard = SegmentGuard(self.limits, self.schedule, self.chair_time.heat)
         self._plan_origin_s = 0.0 if anchor_clock is None else self.clock.seconds(anchor_clock)
-        budget_s = admitted.auto_off_s if auto_off_s is None else min(auto_off_s,
-                                                                      admitted.auto_off_s)
-        self._deadline_s = host_s + budget_s
         self._last_seen = [host_s] * len(self.device.sensors)
+        self.chair_time.run(host_s)
         self.runtime.begin()
         self.session_active = True
 
-    def end_session(self) -> None:
-        """The session finished on its own (its plan ended)."""
+    def end_session(self, host_s: float | None = None) -> None:
+        """The session is over (its plan ended, or the caller ends it): the timer stops."""
         self._end_session()
+        if self.chair_time is not None:
+            if host_s is None:
+                host_s = self._now_host()
+            # Outside an event loop, the last message's arrival is the latest time known.
+            if host_s is None and self._board_seen is not None:
+                host_s = self._board_seen[1]
+            if host_s is not None:
+                self.chair_time.halt(host_s)
 
     def _end_session(self) -> None:
         # The detectors keep the session's limits: a zone the user allowed to 44 C cools down
         # after the session, and must not trip against the default occupant's cap meanwhile.
         # No segment passes outside a session anyway.
         self.session_active = False
-        self._deadline_s = None
 
     # --- outgoing segments ------------------------------------------------------------------
 
@@ -254,21 +291,25 @@ class Supervisor:
                                else StopSource.SUPERVISOR, key=watcher.sensor.id)
             if index == self._position_sensor:
                 self.schedule.observe_position(self.schedule.position_index, value)
+            problem = self.reached.judge(index, value, board_s, self)
+            if problem is not None:
+                self._trip(Fault(FaultCause.NOT_SAFE_AFTER_STOP, problem, host_s, report.clock),
+                           key=self.device.sensors[index].id)
 
     def _on_status(self, status: StatusReport, host_s: float) -> None:
-        self._saw_clock(status.clock, host_s)
+        board_s = self._saw_clock(status.clock, host_s)
         previous, self.board_state = self.board_state, status.state
         if status.stop_cause is StopCause.POWER_ON:
             self._board_restarted()
         if status.stop_cause is StopCause.POWER_ON and self.session_active:
-            self._trip(Fault(FaultCause.BOARD_RESET, "the board restarted during the session",
-                             host_s, status.clock), StopSource.BOARD)
+            self.board_restarted("it reported power on", host_s, status.clock)
         if status.state is not DeviceState.SHUTDOWN:
             return
+        self.guard.after_stop(safe_from_s=board_s)  # heat sent for later never ran
         self.schedule.clear()
-        self.guard.after_stop()
         if previous is DeviceState.SHUTDOWN:
             return
+        self.reached.shut_down(board_s)
         cause = status.stop_cause
         if cause in BOARD_FAULT_CAUSES:
             self._trip(Fault(FaultCause.BOARD_SHUTDOWN, f"the board shut down: "
@@ -277,7 +318,7 @@ class Supervisor:
             self._stop(StopSource.REMOTE_KEY, "STOP key on the remote")
         elif self.session_active and not self.stop_path.stopping:
             self._stop(StopSource.BOARD, f"the board shut down: {cause.name.lower()}")
-        self._end_session()
+        self.end_session(host_s)
 
     def _on_fault_report(self, report: FaultReport, host_s: float) -> None:
         self._saw_clock(report.clock, host_s)
@@ -297,9 +338,9 @@ class Supervisor:
         by holding a last value with nothing scheduled after it. Cheap; call it often."""
         if not self.session_active:
             return
-        if self._deadline_s is not None and host_s >= self._deadline_s:
-            minutes = self.limits.auto_off_s / 60
-            self._stop(StopSource.SESSION_TIMER, f"auto-off after {minutes:g} min")
+        if self.chair_time is not None and host_s >= self.chair_time.deadline_s():
+            minutes = self.chair_time.auto_off_s / 60
+            self._stop(StopSource.SESSION_TIMER, f"auto-off after {minutes:g} min on the chair")
             return
         # The rest runs at most every POLL_PERIOD_S: poll() is called for every message, and
         # a fifth of the stale-telemetry time is soon enough to look again.
@@ -342,6 +383,12 @@ class Supervisor:
             if timer is not None:
                 timer.cancel()
 
+    def board_restarted(self, how: str, host_s: float, clock: int | None = None) -> None:
+        """The board restarted (a POWER_ON report, or the link saw its clock jump): one trip,
+        however many ways it showed."""
+        self._trip(Fault(FaultCause.BOARD_RESET, f"the board restarted: {how}", host_s, clock),
+                   StopSource.BOARD)
+
     def link_lost(self, detail: str, host_s: float) -> None:
         """The caller found the link dead (no heartbeat answer, port gone)."""
         self._trip(Fault(FaultCause.LINK_LOST, detail, host_s))
@@ -378,15 +425,15 @@ class Supervisor:
             return  # already latched and stopped for this; do not flood the log
         self._tripped.add(tag)
         self.latch.trip(fault, source, "STOP sent")
-        self._stop(source, str(fault))
+        self._stop(source, str(fault), fault=True)
 
-    def _stop(self, source: StopSource, detail: str) -> None:
+    def _stop(self, source: StopSource, detail: str, fault: bool = False) -> None:
         if self._commanded_memo is not None:
             self._commanded_memo.clear()
-        self.schedule.clear()
         self.guard.after_stop()
-        self._end_session()
-        self.stop_path.request(source, detail)
+        self.schedule.clear()
+        self.end_session()
+        self.stop_path.request(source, detail, fault=fault)
 
     def _board_restarted(self) -> None:
         """A new board clock from 0: fresh unwrapping and watchers; the skin's dose stays."""
@@ -394,7 +441,8 @@ class Supervisor:
         self.clock = BoardClock(self.clock.clock_hz)
         self._board_seen = None
         self.schedule.clear()
-        self.watchers = watchers_for(self.device)
+        self.watchers = _watchers_for(self.device)
+        self.reached.forget()
         heat_watchers = [w for w in _flat(self.watchers) if isinstance(w, TemperatureWatch)]
         for watcher, dose in zip(heat_watchers, doses):
             watcher.dose.dose = dose
@@ -415,6 +463,12 @@ class Supervisor:
             return asyncio.get_running_loop().time()
         except RuntimeError:
             return None
+
+
+def _watchers_for(device: DeviceProfile):
+    """Every sensor's watchers: the detectors', and the measured rise check."""
+    return [detectors + rise for detectors, rise in zip(watchers_for(device),
+                                                         rise_watchers_for(device), strict=True)]
 
 
 def _flat(watchers):

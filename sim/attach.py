@@ -20,11 +20,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from massagectl.firmware_bridge.device_protocol import DeviceProtocol
 from massagectl.firmware_bridge.events import NEED_DATA, BadMessage, FrameError, HostFrame
 from massagectl.firmware_bridge.transport import Transport
 from massagectl.routines.errors import PortError
 from massagectl.sim.board import SimBoard
+from massagectl.sim.board_protocol import SimDeviceProtocol
 from massagectl.sim.driver import BoardDriver
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class AttachedBoard:
     ) -> None:
         self.board = board
         self.transport = transport
-        self.protocol = DeviceProtocol()
+        self.protocol = SimDeviceProtocol(board.faults)
         self.driver = BoardDriver(board, loop)
         self.frame_errors = 0
         self._outgoing: list[object] = []

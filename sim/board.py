@@ -9,6 +9,7 @@
     board.inject_fault(kind, target, now_s) / clear_fault(...)   see sim.faults
     board.occupant                      who sits in the chair (sim.physics.occupant.Occupant)
     board.outputs_safe()                see below
+    board.serial_number                 "SIM-<name>-<serial>": set `serial=` to tell chairs apart
     board.trace                         what happened (sim.trace); with trace_samples=False it
                                         keeps segments and events but no per-sample rows
 
@@ -23,8 +24,12 @@ and KeepAlive act on arrival; a watchdog shuts down after WATCHDOG_S without a v
 first frame after power-on: until a host has spoken, nothing can be on); segments beyond a
 channel's limits are refused; values are clamped; sensors are checked (sim.sensors); a driven
 linear motor that does not move for MOTOR_STALL_S is a fault; the remote's STOP key stops
-locally first. Shutdown clears every queue, latches, and ends only on Reset. Power-on: READY,
-every output safe, POWER_ON in the first StatusReport.
+locally first. Shutdown clears every queue and ends only on Reset; a fault shutdown
+(messages.LATCHING_CAUSES) is latched in the board's non-volatile memory, survives Reset and
+power cycles, and ends only on ClearFault. An intensity rise or a channel enabled again moves the
+output away from its safe default at no more than the channel's rise rate; a fall or a disable
+acts at once. Power-on: READY, every output safe, cause POWER_ON until the first Stop or Reset
+(SHUTDOWN with the latched cause instead, when a fault is latched).
 
 `outputs_safe()` is true exactly when every channel is commanded to its safe state: a
 position-like drive (position, width) is stopped (no target), and every other channel's command
@@ -40,6 +45,7 @@ from typing import NamedTuple
 
 from massagectl.firmware_bridge.identity import DEFAULT_QUEUE_CAPACITY
 from massagectl.firmware_bridge.messages import (
+    LATCHING_CAUSES,
     DeviceMessage,
     DeviceState,
     FaultCode,
@@ -50,7 +56,7 @@ from massagectl.firmware_bridge.messages import (
     StatusReport,
     StopCause,
 )
-from massagectl.firmware_bridge.wire import MAX_SENSOR_VALUES_PER_REPORT
+from massagectl.firmware_bridge.wire import MAX_SERIAL_NUMBER_BYTES
 from massagectl.routines.device import DeviceProfile
 from massagectl.sim import registry
 from massagectl.sim.board_faults import FaultSwitches
@@ -59,7 +65,7 @@ from massagectl.sim.faults import FaultKind
 from massagectl.sim.host_messages import HostMessageHandling
 from massagectl.sim.physics.occupant import Occupant
 from massagectl.sim.physics.plant import Plant
-from massagectl.sim.remote import HandheldRemote
+from massagectl.sim.remote import DISPLAY_COLUMNS, DISPLAY_ROWS, HandheldRemote
 from massagectl.sim.schedule import ChannelSchedule
 from massagectl.sim.segments import QueuedSegment, segment_value
 from massagectl.sim.sensors import SensorBank, Trip
@@ -79,21 +85,32 @@ QUEUE_CAPACITY = DEFAULT_QUEUE_CAPACITY
 MOTOR_STALL_S = 10.0
 # Movement smaller than this is no encoder pulse.
 STALL_PROGRESS_MM = 1.0
-# The most values one SensorReport carries (one wire block of 64 bytes): a chair's 16 sensors
-# go in one report per sample.
-SENSOR_VALUES_PER_REPORT = MAX_SENSOR_VALUES_PER_REPORT
+# Readings per SensorReport: a block of at most 7 + 8 x 3 + 5 = 36 bytes (hardware.md 5,
+# telemetry). Half the wire's 17: on a line that damages 2 % of its bytes a 36-byte block
+# arrives with probability 0.48 where a 63-byte one does 0.28, so a sensor goes a second
+# without a reading (twenty lost in a row) once in days instead of every minute, for 14 % more
+# telemetry bytes.
+SENSOR_VALUES_PER_REPORT = 8
 # FaultReport fields on the wire: value as signed 32-bit thousandths, index as a signed byte.
 FAULT_VALUE_LIMIT = 2_000_000.0
 FAULT_INDEX_MAX = 127
 
 
 class _OutputRule(NamedTuple):
-    """What the board applies to a channel's segment value: hard range, safe state, intensity."""
+    """What the board applies to a channel's segment value: hard range, safe state, intensity,
+    and how fast it may rise away from the safe state after an intensity rise or a re-enable."""
 
     low: float
     high: float
     safe: float | None
     scaled: bool
+    rise_per_tick: float
+
+
+def serial_number_for(name: str, serial: int | str) -> str:
+    """A simulated board's serial number: printable ASCII from its name and a chosen value."""
+    text = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in f"{name}-{serial}")
+    return ("SIM-" + text)[:MAX_SERIAL_NUMBER_BYTES]
 
 
 _STOP_CAUSE_OF_TRIP = {Trip.SENSOR_RANGE: StopCause.SENSOR_RANGE, Trip.OVER_LIMIT: StopCause.OVER_LIMIT}
@@ -118,10 +135,14 @@ class SimBoard(HostMessageHandling):
         status_hz: int = STATUS_HZ,
         queue_capacity: int = QUEUE_CAPACITY,
         name: str | None = None,
+        serial: int | str = 1,
         trace_samples: bool = True,
     ) -> None:
         self.profile = profile
         self.name = name or profile.name
+        self.serial_number = serial_number_for(self.name, serial)
+        self.display_rows = DISPLAY_ROWS
+        self.display_cols = DISPLAY_COLUMNS
         self.emit = emit
         self.outbox: list[DeviceMessage] = []
         self.clock_hz = clock_hz
@@ -148,8 +169,15 @@ class SimBoard(HostMessageHandling):
         self._varying: list[tuple[int, QueuedSegment, _OutputRule]] = []
         self._max_duration_ticks = [round(c.max_duration_s * clock_hz) for c in channels]
         self._output_rules = [
-            _OutputRule(c.min, c.max, c.safe_default, c.kind.scaled_by_intensity) for c in channels
+            _OutputRule(c.min, c.max, c.safe_default, c.kind.scaled_by_intensity,
+                        c.rise_per_s / clock_hz)
+            for c in channels
         ]
+        # Per channel, while the output is held back by the slew: (distance from the safe
+        # default allowed at `ticks`, ticks). None: the output follows its segment.
+        self._slews: list[tuple[float, int] | None] = [None] * len(channels)
+        # The fault latch lives in non-volatile memory: a restart keeps it (hardware.md 5).
+        self.latched_cause: StopCause | None = None
         self._all_channels_mask = (1 << len(channels)) - 1
         self._actual_readers = [self.plant.actual_reader(i) for i in range(len(channels))]
         self.faults = FaultSwitches(self)
@@ -168,8 +196,13 @@ class SimBoard(HostMessageHandling):
         self._plant_ticks = self._ticks
         self._schedules = [ChannelSchedule() for _ in self._channels]
         self._boundary_ticks: int | None = None
-        self.state = DeviceState.READY
-        self.stop_cause = StopCause.POWER_ON
+        self._slews = [None] * len(self._channels)
+        if self.latched_cause is None:
+            self.state = DeviceState.READY
+            self.stop_cause = StopCause.POWER_ON
+        else:
+            self.state = DeviceState.SHUTDOWN
+            self.stop_cause = self.latched_cause
         self.intensity_scale = 1.0
         self.enabled_mask = self._all_channels_mask
         self.late_segments = 0
@@ -245,7 +278,7 @@ class SimBoard(HostMessageHandling):
         event = min(self._next_telemetry_ticks, self._next_status_ticks)
         if self._boundary_ticks is not None and self._boundary_ticks < event:
             event = self._boundary_ticks
-        if self._watchdog_armed and self.state is DeviceState.READY:
+        if self._watchdog_armed and self.state is DeviceState.READY and not self.faults.no_watchdog:
             deadline = self._last_frame_ticks + self._watchdog_ticks
             if deadline < event:
                 event = deadline
@@ -275,6 +308,7 @@ class SimBoard(HostMessageHandling):
             self._watchdog_armed
             and self.state is DeviceState.READY
             and ticks >= self._last_frame_ticks + self._watchdog_ticks
+            and not self.faults.no_watchdog
         ):
             self._shut_down(StopCause.WATCHDOG)
         if ticks >= self._next_telemetry_ticks:
@@ -294,14 +328,17 @@ class SimBoard(HostMessageHandling):
         outputs = self._outputs
         mask = self.enabled_mask
         varying = []
+        slews = self._slews
         for index, (schedule, rule) in enumerate(zip(self._schedules, self._output_rules)):
             running = schedule.running
             if running is None or not mask >> index & 1:
                 outputs[index] = rule.safe
+                if running is not None:
+                    slews[index] = None  # disabled: it rises again from safe when enabled
                 continue
-            if running.constant is None:
+            if running.constant is None or slews[index] is not None:
                 varying.append((index, running, rule))
-            outputs[index] = self._commanded(running, rule)
+            outputs[index] = self._commanded(index, running, rule)
         self._varying = varying
 
     def _refresh_varying_outputs(self) -> None:
@@ -311,21 +348,42 @@ class SimBoard(HostMessageHandling):
         self._run_to(self._ticks)  # the old outputs drove the hardware until now
         outputs = self._outputs
         for index, running, rule in self._varying:
-            outputs[index] = self._commanded(running, rule)
+            outputs[index] = self._commanded(index, running, rule)
 
-    def _commanded(self, running: QueuedSegment, rule: _OutputRule) -> float:
-        """A running segment's value now, within the channel's hard range, intensity applied."""
-        low, high, safe, scaled = rule
+    def _commanded(self, index: int, running: QueuedSegment, rule: _OutputRule) -> float:
+        """A running segment's value now, within the channel's hard range, intensity applied,
+        held back by the slew while one runs."""
+        low, high, safe, scaled, rise_per_tick = rule
         value = running.constant
         if value is None:
             value = segment_value(
                 running.planned_ticks, running.duration_ticks, running.start_value,
                 running.end_value, running.amplitude, running.period_ticks, self._ticks,
             )
-        value = low if value < low else high if value > high else value
+        if not self.faults.no_clamp:
+            value = low if value < low else high if value > high else value
         if scaled:
             value = safe + (value - safe) * self.intensity_scale
+        slew = self._slews[index]
+        if slew is not None:
+            allowed = slew[0] + rise_per_tick * (self._ticks - slew[1])
+            distance = value - safe
+            if abs(distance) <= allowed:
+                self._slews[index] = None  # caught up: the segment leads again
+            else:
+                value = safe + (allowed if distance > 0 else -allowed)
         return value
+
+    def _start_slews(self, channels: list[int]) -> None:
+        """Hold these channels' outputs to their rise rate from where they are now."""
+        if self.faults.no_slew:
+            return
+        for index in channels:
+            safe = self._safe_outputs[index]
+            if safe is None:
+                continue  # a drive moves at its own speed from where it stopped
+            output = self._outputs[index]
+            self._slews[index] = (abs(output - safe), self._ticks)
 
     # --- telemetry and the board's own checks ------------------------------------------------
 
@@ -347,7 +405,7 @@ class SimBoard(HostMessageHandling):
             )
         if self.state is not DeviceState.READY:
             return
-        if trip is not None:
+        if trip is not None and not (trip[0] is Trip.SENSOR_RANGE and self.faults.no_range_check):
             kind, index, value = trip
             self._fault(_FAULT_CODE_OF_TRIP[kind], index, value)
             self._shut_down(_STOP_CAUSE_OF_TRIP[kind])
@@ -388,17 +446,23 @@ class SimBoard(HostMessageHandling):
     # --- shutdown and reports ---------------------------------------------------------------
 
     def _shut_down(self, cause: StopCause) -> None:
-        """Clear everything scheduled, make every output safe, latch. The first cause stays."""
+        """Clear everything scheduled, make every output safe, enter SHUTDOWN. The first cause
+        stays, except that a fault after a person's stop still latches (and becomes the cause)."""
         self._clear_queues()
         self._refresh_outputs()
-        if self.state is DeviceState.SHUTDOWN:
+        latching = cause in LATCHING_CAUSES
+        if self.state is DeviceState.SHUTDOWN and (self.latched_cause is not None
+                                                   or not latching):
             return
         self.state = DeviceState.SHUTDOWN
         self.stop_cause = cause
-        self._event("state", state=self.state.name, cause=cause.name)
+        if latching:
+            self.latched_cause = cause
+        self._event("state", state=self.state.name, cause=cause.name, latched=latching)
         self._send_status()
 
     def _clear_queues(self) -> None:
+        self._slews = [None] * len(self._channels)
         for schedule in self._schedules:
             for segment in schedule.clear():
                 self.trace.segment_outcome(segment.record, SegmentOutcome.CLEARED)
@@ -412,20 +476,17 @@ class SimBoard(HostMessageHandling):
         self._send(FaultReport(wrap_clock(self._ticks), code, index, value))
 
     def _send_status(self) -> None:
-        cause = self.stop_cause
-        if cause is StopCause.POWER_ON:
-            # POWER_ON shows in the first report after power-on only; READY reports NONE after.
-            self.stop_cause = StopCause.NONE
         self._send(
             StatusReport(
                 clock=wrap_clock(self._ticks),
                 state=self.state,
-                stop_cause=cause,
+                stop_cause=self.stop_cause,
                 outputs_safe=self.outputs_safe(),
                 queue_free=self.queue_free,
                 intensity_scale=self.intensity_scale,
                 enabled_mask=self.enabled_mask,
                 late_segments=self.late_segments,
+                fault_latched=self.latched_cause is not None,
             )
         )
 

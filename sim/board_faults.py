@@ -21,7 +21,16 @@ class FaultSwitches:
     def __init__(self, board: SimBoard) -> None:
         self._board = board
         self.unplugged = False
+        # Firmware bugs (sim.faults.FIRMWARE_BUGS), by the FaultKind's value.
         self.deaf_to_stop = False
+        self.no_watchdog = False
+        self.no_clamp = False
+        self.no_max_duration = False
+        self.no_slew = False
+        self.forgetful_latch = False
+        self.no_range_check = False
+        self.no_nak = False
+        self.repeats_duplicates = False
         self.active: set[tuple[FaultKind, str | None]] = set()
 
     def switch(self, kind: FaultKind, target: str | None, *, on: bool, now_s: float) -> None:
@@ -39,8 +48,8 @@ class FaultSwitches:
         plant = board.plant
         if kind is FaultKind.UNPLUG:
             self.unplugged = on
-        elif kind is FaultKind.DEAF_TO_STOP:
-            self.deaf_to_stop = on
+        elif kind.firmware_bug:
+            setattr(self, kind.value, on)
         elif kind is FaultKind.SEAT_VACATED:
             board.occupant.present = not on
         elif kind is FaultKind.STUCK_VALVE:

@@ -12,6 +12,18 @@
     DEAF_TO_STOP     a firmware bug: the host's STOP is ignored (the watchdog, the remote's
                      STOP key and the board's own checks still work)
 
+Firmware bugs, each breaking one duty of hardware.md, so that `massagectl conformance` can be
+shown to catch it (switch them on for `massagectl sim` with --board-fault):
+
+    NO_WATCHDOG          the watchdog never fires
+    NO_CLAMP             segments beyond the hard range are accepted and not clamped
+    NO_MAX_DURATION      segments longer than max_duration are accepted
+    NO_SLEW              an intensity rise or a re-enabled channel jumps at once
+    FORGETFUL_LATCH      Reset clears a latched fault
+    NO_RANGE_CHECK       a sensor out of its valid range never shuts the board down
+    NO_NAK               the board never sends a NAK
+    REPEATS_DUPLICATES   a duplicate DATA block is acted on again
+
 RESET is an event; the others stay on until cleared. Faults of the hardware are not visible to
 the board's own idea of its outputs (`outputs_safe`): a welded relay is exactly what the host's
 supervisor has to catch from telemetry.
@@ -34,6 +46,19 @@ class FaultKind(StrEnum):
     MOTOR_STALL = "motor_stall"
     SEAT_VACATED = "seat_vacated"
     DEAF_TO_STOP = "deaf_to_stop"
+    NO_WATCHDOG = "no_watchdog"
+    NO_CLAMP = "no_clamp"
+    NO_MAX_DURATION = "no_max_duration"
+    NO_SLEW = "no_slew"
+    FORGETFUL_LATCH = "forgetful_latch"
+    NO_RANGE_CHECK = "no_range_check"
+    NO_NAK = "no_nak"
+    REPEATS_DUPLICATES = "repeats_duplicates"
+
+    @property
+    def firmware_bug(self) -> bool:
+        """A bug of the board's firmware (a flag of FaultSwitches), not of its hardware."""
+        return self in FIRMWARE_BUGS
 
     @property
     def target(self) -> str | None:
@@ -55,3 +80,9 @@ FAULT_CHANNEL_KINDS = {
     FaultKind.HEATER_STUCK_ON: (ChannelKind.HEAT, ChannelKind.COOL),
     FaultKind.MOTOR_STALL: (ChannelKind.POSITION, ChannelKind.WIDTH, ChannelKind.DEPTH),
 }
+
+FIRMWARE_BUGS = frozenset({
+    FaultKind.DEAF_TO_STOP, FaultKind.NO_WATCHDOG, FaultKind.NO_CLAMP, FaultKind.NO_MAX_DURATION,
+    FaultKind.NO_SLEW, FaultKind.FORGETFUL_LATCH, FaultKind.NO_RANGE_CHECK, FaultKind.NO_NAK,
+    FaultKind.REPEATS_DUPLICATES,
+})

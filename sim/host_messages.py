@@ -2,10 +2,15 @@
 
     ScheduleSegment  checked (sim.segments), then queued on its channel; a late one starts at
                      once on the plan's timeline and is reported (FaultReport LATE_SEGMENT, s)
-    Stop             shutdown: every queue cleared, every output safe, latched; a StatusReport
-    Reset            SHUTDOWN -> READY (queue empty, outputs safe); in READY only a StatusReport
-    SetIntensity     scale of the intensity-scaled channels, clamped to 0..1 (NaN counts as 0)
-    SetChannelMask   masked channels go safe at once; their schedules keep time
+    Stop             shutdown: every queue cleared, every output safe; a StatusReport; with
+                     cause FAULT the shutdown is latched (HOST_FAULT)
+    Reset            SHUTDOWN -> READY (queue empty, outputs safe) unless a fault is latched;
+                     in READY it only ends POWER_ON; always a StatusReport
+    ClearFault       ends a latched fault (the board stays in SHUTDOWN); a StatusReport
+    SetIntensity     scale of the intensity-scaled channels, clamped to 0..1 (NaN counts as 0);
+                     a rise is slewed at each channel's rise rate, a fall acts at once
+    SetChannelMask   masked channels go safe at once; their schedules keep time; a channel
+                     enabled again rises from safe at its rise rate
     Heartbeat        answered with a ClockReport
     KeepAlive        nothing more (like every message, it feeds the watchdog)
     Identify         answered with the device map
@@ -24,10 +29,12 @@ from typing import Any
 
 from massagectl.firmware_bridge.identity import device_profile_map
 from massagectl.firmware_bridge.messages import (
+    ClearFault,
     ClockReport,
     DeviceState,
     FaultCode,
     Heartbeat,
+    HostStopCause,
     Identify,
     KeepAlive,
     QueryStatus,
@@ -81,9 +88,13 @@ class HostMessageHandling:
     def _on_schedule(self, message: ScheduleSegment) -> None:
         arrival = self._ticks
         problem = segment_problem(
-            message, self._channels, self._max_duration_ticks, self.clock_hz
+            message, self._channels, self._max_duration_ticks, self.clock_hz,
+            check_range=not self.faults.no_clamp,
+            check_duration=not self.faults.no_max_duration,
         )
         channel = message.channel if problem is None else _index_or(message.channel)
+        if not 0 <= channel < len(self._channels):
+            channel = -1  # FaultReport's index names only the board's own channels (4.7)
         planned = arrival
         if isinstance(message.start_clock, numbers.Integral):
             planned = unwrap_clock(int(message.start_clock), arrival)
@@ -116,30 +127,49 @@ class HostMessageHandling:
     def _on_stop(self, message: Stop) -> None:
         if self.faults.deaf_to_stop:
             return
-        repeated = self.state is DeviceState.SHUTDOWN
-        self._shut_down(StopCause.HOST_STOP)
-        if repeated:
+        before = (self.state, self.latched_cause)
+        # Anything but a plain request counts as a fault: the side that latches.
+        fault = message.cause != HostStopCause.REQUESTED
+        self._shut_down(StopCause.HOST_FAULT if fault else StopCause.HOST_STOP)
+        if before == (self.state, self.latched_cause):
             self._send_status()  # confirmed again: the first confirmation may have been lost
 
     def _on_reset(self, message: Reset) -> None:
-        if self.state is DeviceState.SHUTDOWN:
+        if self.latched_cause is not None and self.faults.forgetful_latch:
+            self.latched_cause = None  # the firmware bug the conformance check must catch
+        if self.state is DeviceState.SHUTDOWN and self.latched_cause is None:
             self.state = DeviceState.READY
             self.stop_cause = StopCause.NONE
             self._event("state", state=self.state.name, cause=self.stop_cause.name)
-        self._send_status()  # in READY that is all Reset does
+        elif self.stop_cause is StopCause.POWER_ON:
+            self.stop_cause = StopCause.NONE  # a host has taken charge since power on
+        self._send_status()
+
+    def _on_clear_fault(self, message: ClearFault) -> None:
+        if self.latched_cause is not None:
+            self._event("latch", cleared=self.latched_cause.name)
+            self.latched_cause = None
+        self._send_status()  # still SHUTDOWN: a Reset starts the board again
 
     def _on_intensity(self, message: SetIntensity) -> None:
         scale = float(message.scale) if isinstance(message.scale, numbers.Real) else 0.0
         # Never above 1.0; anything that is not a number counts as 0 (the safe side).
-        self.intensity_scale = min(1.0, max(0.0, scale)) if scale == scale else 0.0
+        scale = min(1.0, max(0.0, scale)) if scale == scale else 0.0
+        rising = scale > self.intensity_scale
+        self.intensity_scale = scale
+        if rising:
+            self._start_slews([i for i, rule in enumerate(self._output_rules) if rule.scaled])
         self._refresh_outputs()
         self._send_status()
 
     def _on_mask(self, message: SetChannelMask) -> None:
+        before = self.enabled_mask
         if isinstance(message.enabled_mask, numbers.Integral):
             self.enabled_mask = int(message.enabled_mask) & self._all_channels_mask
         else:
             self.enabled_mask = 0
+        enabled = self.enabled_mask & ~before
+        self._start_slews([i for i in range(len(self._channels)) if enabled >> i & 1])
         self._refresh_outputs()
         self._send_status()
 
@@ -152,7 +182,9 @@ class HostMessageHandling:
 
     def _on_identify(self, message: Identify) -> None:
         identity = device_profile_map(
-            self.profile, clock_hz=self.clock_hz, queue_capacity=self.queue_capacity
+            self.profile, clock_hz=self.clock_hz, queue_capacity=self.queue_capacity,
+            serial_number=self.serial_number, display_rows=self.display_rows,
+            display_cols=self.display_cols,
         )
         for answer in identity.messages():
             self._send(answer)
@@ -168,6 +200,7 @@ class HostMessageHandling:
         ScheduleSegment: _on_schedule,
         Stop: _on_stop,
         Reset: _on_reset,
+        ClearFault: _on_clear_fault,
         SetIntensity: _on_intensity,
         SetChannelMask: _on_mask,
         Heartbeat: _on_heartbeat,

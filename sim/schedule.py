@@ -1,10 +1,11 @@
 """One channel's queue on the board: pending segments and the one running.
 
 A segment runs from its planned start clock until its duration ends or the next segment of the
-channel starts, whichever is first. One that arrives after its start clock starts at once, but
-keeps the plan's timeline: its formula's tau counts from the planned start, so the part already
-past is skipped. With no segment running, the channel is in its safe state (hardware.md,
-section 4.10): a level channel returns to its safe default, a position-like drive stops.
+channel starts, whichever is first. One that arrives after its start clock starts at once, but keeps
+the plan's timeline: its formula's tau counts from the planned start, so the part already past is
+skipped; one that has already ended leaves the channel in its safe state. With no segment running,
+the channel is in its safe state (hardware.md, section 4.10): a level channel returns to its safe
+default, a position-like drive stops.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ class ChannelSchedule:
     def add(self, segment: QueuedSegment, now_ticks: int) -> bool:
         """Queue a segment; True if it was late and started at once."""
         if segment.planned_ticks < now_ticks:
-            self.running = segment
+            # It ends the running one; one that has already ended has no present to run.
+            ended = segment.planned_ticks + segment.duration_ticks <= now_ticks
+            self.running = None if ended else segment
             return True
         # After equal starts, so of two segments for the same instant the later-sent one wins.
         place = bisect.bisect_right(self.pending, segment.planned_ticks, key=_planned)

@@ -81,8 +81,12 @@ def segment_problem(
     channels: tuple[Channel, ...],
     max_duration_ticks: list[int],
     clock_hz: int,
+    *,
+    check_range: bool = True,
+    check_duration: bool = True,
 ) -> SegmentProblem | None:
-    """Why the board refuses this segment, or None when it accepts it."""
+    """Why the board refuses this segment, or None when it accepts it. The range and duration
+    checks can be left out only to simulate firmware bugs (sim.faults)."""
     if not isinstance(message.channel, numbers.Integral) or not 0 <= message.channel < len(channels):
         return SegmentProblem(f"unknown channel index {message.channel!r}", -1.0)
     channel = channels[message.channel]
@@ -92,7 +96,7 @@ def segment_problem(
     duration = message.duration_ticks
     if not isinstance(duration, numbers.Integral) or duration <= 0:
         return SegmentProblem(f"{channel.id}: duration {duration!r} ticks is not positive", -1.0)
-    if duration > max_duration_ticks[message.channel]:
+    if check_duration and duration > max_duration_ticks[message.channel]:
         return SegmentProblem(
             f"{channel.id}: duration {duration} ticks exceeds max_duration "
             f"{max_duration_ticks[message.channel]} ticks",
@@ -110,7 +114,7 @@ def segment_problem(
     lowest = min(message.start_value, message.end_value) - swing
     highest = max(message.start_value, message.end_value) + swing
     tolerance = RANGE_TOLERANCE_FRACTION * (channel.max - channel.min)
-    if lowest < channel.min - tolerance or highest > channel.max + tolerance:
+    if check_range and (lowest < channel.min - tolerance or highest > channel.max + tolerance):
         return SegmentProblem(
             f"{channel.id}: values {lowest:g}..{highest:g} leave the hard range "
             f"{channel.min:g}..{channel.max:g} {channel.unit}",

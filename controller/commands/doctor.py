@@ -64,9 +64,15 @@ async def check_port(console: Console, port: str, device, baud: int) -> None:
         await asyncio.sleep(LISTEN_S)
         info = link.identity.info
         console.print(f"{port}: protocol {info.protocol_version}, firmware "
-                      f"{info.firmware_version!r}, clock {info.clock_hz} Hz, queue "
-                      f"{info.queue_capacity} segments; matches profile {device.name!r}",
-                      highlight=False)
+                      f"{info.firmware_version!r}, serial number {info.serial_number!r}, clock "
+                      f"{info.clock_hz} Hz, queue {info.queue_capacity} segments, display "
+                      f"{info.display_rows} x {info.display_cols}; matches profile "
+                      f"{device.name!r}", highlight=False)
+        if link.board_fault is not None:
+            console.print(f"the board holds a latched fault ({link.board_fault.name.lower()}): "
+                          "it refuses to start until a person checks the chair and runs "
+                          "`massagectl faults --clear --port PORT`", style="bold red",
+                          highlight=False)
         clock = link.clock
         drift_ppm = (clock.rate_hz / info.clock_hz - 1) * 1e6
         console.print(f"clock: {drift_ppm:+.1f} ppm against the host, estimate within "

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from massagectl.routines.device import load_device
+from massagectl.sim.faults import FIRMWARE_BUGS, FaultKind
 from massagectl.sim.pty_runner import DEFAULT_BAUD, PtyBoard
 
 EXIT_OK = 0
@@ -28,6 +29,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--baud", type=int, default=DEFAULT_BAUD,
                         help=f"line speed the board paces its bytes at (default: {DEFAULT_BAUD})")
     parser.add_argument("--seed", type=int, default=0, help="sensor noise seed (default: 0)")
+    parser.add_argument("--serial", default="1", metavar="VALUE",
+                        help="the board's serial number is SIM-<device>-VALUE, so several "
+                        "simulated chairs can differ (default: 1)")
+    parser.add_argument("--board-fault", action="append", default=[], metavar="BUG",
+                        choices=sorted(kind.value for kind in FIRMWARE_BUGS),
+                        help="switch on a firmware bug, to see `massagectl conformance` catch "
+                        "it (repeatable): %(choices)s")
     parser.add_argument("--trace", type=Path, default=None, metavar="FILE",
                         help="save the board's trace (.npz) when it stops")
     parser.set_defaults(handler=run_sim)
@@ -46,9 +54,13 @@ async def _serve(profile, args: argparse.Namespace) -> None:
     terminated = asyncio.Event()
     # A service manager stops it with SIGTERM: end as cleanly as on Ctrl-C.
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
-    async with PtyBoard(profile, baud=args.baud, seed=args.seed) as pty_board:
+    async with PtyBoard(profile, baud=args.baud, seed=args.seed,
+                        serial=args.serial) as pty_board:
+        for bug in args.board_fault:
+            pty_board.board.inject_fault(FaultKind(bug), now_s=asyncio.get_running_loop().time())
         print(pty_board.port_path, flush=True)
-        print(f"simulated {profile.name} at {args.baud} baud; Ctrl-C to stop", file=sys.stderr)
+        print(f"simulated {profile.name} (serial number {pty_board.board.serial_number}) at "
+              f"{args.baud} baud; Ctrl-C to stop", file=sys.stderr)
         try:
             await terminated.wait()
         finally:

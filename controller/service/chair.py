@@ -83,7 +83,10 @@ class Chair:
     async def _watch_link(self) -> None:
         reason = await self.link.wait_lost()
         if self.link.state is LinkState.LOST:
-            self.supervisor.link_lost(reason, self._loop.time())
+            if self.link.board_restarted:  # one event, one cause (hardware.md 4.9)
+                self.supervisor.board_restarted(self.link.restart_detail, self._loop.time())
+            else:
+                self.supervisor.link_lost(reason, self._loop.time())
 
     async def close(self) -> None:
         """Stop watching; a stop still under way is waited for (it is bounded in time)."""

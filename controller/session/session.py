@@ -13,9 +13,15 @@ changes act at once and can never exceed what admission accepted.
 
 Every stop, whoever asks (the remote's STOP key, Ctrl-C, MQTT, the seat sensor, a supervisor
 trip, the session timer), goes through the chair's one stop path; the session only follows it
-to the end. A pause makes the board safe (Stop, confirmed, Reset) and remembers where the plan
-was; a resume admits the rest of the plan behind a gentle ramp back in (controller.resume).
+to the end. A pause makes the board safe (Stop, confirmed, Reset) and remembers where the
+routine was; a resume admits the rest of it behind a gentle ramp back in (controller.resume).
 States and their transitions are in controller.state.
+
+Time: every plan the session runs (the body scan, the routine, each rest of it after a pause) is
+one supervisor session (`begin_session`, then `continue_session`), so its time on the chair,
+its timer and the heat it has spent carry over and nothing a person presses resets them
+(safety.chair_time). The session itself only tracks how far through the routine it is
+(controller.session.routine_clock).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from massagectl.controller.session.body_scan import (
 from massagectl.controller.service.chair import Chair
 from massagectl.controller.session.recorder import SessionRecorder
 from massagectl.controller.session.resume import rest_of_plan
+from massagectl.controller.session.routine_clock import PlanOnBoard
 from massagectl.controller.session.state import SessionEvent, SessionState, TransitionError, next_state
 from massagectl.firmware_bridge.messages import SensorReport
 from massagectl.firmware_bridge.streamer import anchor_after, wire_segments
@@ -85,16 +92,18 @@ class SessionOutcome:
     # could not go on: a failed body scan, or the scanned plan refused)
     ended: str
     detail: str
-    massage_s: float
+    massage_s: float  # routine time reached
     stop: StopOutcome | None = None
     faults: tuple[str, ...] = ()
     scan: ScanResult | None = None
     notes: tuple[str, ...] = ()
+    chair_s: float = 0.0  # time on the chair: scan and ramps included, pauses not
 
 
-def admit_or_raise(plan: Plan, chair_device, user: UserProfile,
-                   limits: SafetyLimits) -> AdmittedPlan:
-    verdict = admit(plan, chair_device, user, limits)
+def admit_or_raise(plan: Plan, chair_device, user: UserProfile, limits: SafetyLimits,
+                   **how) -> AdmittedPlan:
+    """`safety.admit`, raising RefusedError on a refusal; `how`: its keyword options."""
+    verdict = admit(plan, chair_device, user, limits, **how)
     if isinstance(verdict, Refusal):
         raise verdict.error()
     return verdict
@@ -132,18 +141,11 @@ class Session:
         self._requests: deque[SessionEvent] = deque()
         self._stop_seen = False
         self._streaming: asyncio.Task | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        # The original plan, and how the plan on the board maps onto it: plan time t is
-        # routine time `resume_from_s + (t - ramp_s)` (before a pause: 0 and 0).
-        self.plan: Plan | None = None
-        self._running_plan: Plan | None = None
+        self.plan: Plan | None = None  # the routine's plan, as admitted
+        self._on_board: PlanOnBoard | None = None  # the plan the board runs now
+        self._routine_s = 0.0  # routine time reached when the last plan of it stopped
+        self._began = False  # the supervisor's session has begun (the rest continue it)
         self.anchor_clock: int | None = None
-        self._ramp_s = 0.0
-        self._resume_from_s = 0.0
-        self._plan_start_host_s: float | None = None
-        self._paused_at_s = 0.0
-        self._massage_s = 0.0  # routine time done before the current run of the plan
-        self._auto_off_s = 0.0
         self._heat_ids = [c.id for c in self.device.channels_of(ChannelKind.HEAT)]
         self.heat_on = False
         self._plan_heat_ids: list[str] = []  # heat channels the running plan uses
@@ -243,8 +245,7 @@ class Session:
 
     def _on_stop(self, source: StopSource, detail: str) -> None:
         if not self._stop_seen:
-            self._massage_s = max(self._massage_s, self.elapsed_s())
-            self._paused_at_s = self._massage_s  # where the routine was when it stopped
+            self._routine_s = max(self._routine_s, self.elapsed_s())
         self._stop_seen = True
         self._cancel_streaming()
         self._record("stop", f"{source}: {detail}")
@@ -264,12 +265,15 @@ class Session:
 
     def elapsed_s(self) -> float:
         """Routine time reached so far."""
-        if (self.state is SessionState.RUNNING and self._plan_start_host_s is not None
-                and self.plan is not None):
-            plan_s = self._loop.time() - self._plan_start_host_s
-            elapsed_s = self._resume_from_s + max(0.0, plan_s - self._ramp_s)
-            return min(elapsed_s, self.plan.duration_s)
-        return self._paused_at_s
+        on_board = self._on_board
+        if self.state is SessionState.RUNNING and on_board is not None and self.plan is not None:
+            return min(on_board.routine_s(self._loop.time()), self.plan.duration_s)
+        return self._routine_s
+
+    def chair_s(self) -> float:
+        """Time on the chair so far: what the session timer counts."""
+        chair_time = self.chair.supervisor.chair_time
+        return chair_time.on_chair_s(self._loop.time()) if self._began and chair_time else 0.0
 
     def current_step(self, elapsed_s: float) -> str:
         """The techniques at work now, e.g. "knead + heat" (parallel tracks joined)."""
@@ -300,21 +304,16 @@ class Session:
         admitted = admit_or_raise(plan, self.device, self.user, self.limits)
         self.notes += list(admitted.plan.notes) + list(admitted.notes)
         self.notes += [f"changed: {change}" for change in admitted.changes]
-        if admitted.plan.duration_s > admitted.auto_off_s + END_SLACK_S:
-            self.notes.append(
-                f"the routine lasts {admitted.plan.duration_s / 60:.1f} min, longer than the "
-                f"session timer ({admitted.auto_off_s / 60:g} min): it stops there")
         self._set(SessionEvent.START)
         try:
             if self.want_scan:
                 admitted = await self._scan_and_admit_again(admitted)
             if not self._stop_seen:
                 self.plan = admitted.plan
-                self._auto_off_s = admitted.auto_off_s
+                self._note_if_the_timer_ends_it(admitted)
                 self._set(SessionEvent.SCANNED if self.scan is not None
                           else SessionEvent.SKIP_SCAN)
-                self._start(admitted, ramp_s=0.0, resume_from_s=0.0,
-                            auto_off_s=admitted.auto_off_s)
+                self._start(admitted)
                 await self._follow()
         except (RefusedError, ScanError) as error:
             self._error = str(error)
@@ -328,10 +327,18 @@ class Session:
                           f"the session failed: {type(error).__name__}: {error}")
             raise
         finally:
-            self._cancel_timer()
             await self._finish_streaming()
             outcome = await self._end()
         return outcome
+
+    def _note_if_the_timer_ends_it(self, admitted: AdmittedPlan) -> None:
+        timer_s = admitted.auto_off_s
+        left_s = timer_s - self.chair_s()  # the body scan counts
+        if admitted.plan.duration_s > left_s + END_SLACK_S:
+            scan = f", {timer_s - left_s:.0f} s of it used by the body scan" if self._began else ""
+            self.notes.append(
+                f"the routine lasts {admitted.plan.duration_s / 60:.1f} min, longer than the "
+                f"session timer ({timer_s / 60:g} min{scan}): it stops there")
 
     async def _follow(self) -> None:
         """Wait for the end of the plan, a stop, or a request, and act on each."""
@@ -344,9 +351,9 @@ class Session:
                     self._resume_now()
                 continue
             if self.state is SessionState.RUNNING:
-                remaining_s = self._plan_end_host_s() - self._loop.time()
+                remaining_s = self._on_board.end_host_s - self._loop.time()
                 if remaining_s <= END_SLACK_S:
-                    self._massage_s = self.elapsed_s()
+                    self._routine_s = self.elapsed_s()
                     self._set(SessionEvent.FINISHED)
                     return
                 await self._wait(remaining_s)
@@ -362,21 +369,22 @@ class Session:
         except TimeoutError:
             pass
 
-    def _start(self, admitted: AdmittedPlan, ramp_s: float, resume_from_s: float,
-               auto_off_s: float, level: int | None = None) -> None:
-        """Begin supervising `admitted` and stream it, starting a moment from now; the
-        supervisor stops it `auto_off_s` after the plan's first moment on the board."""
-        link = self.chair.link
+    def _start(self, admitted: AdmittedPlan, ramp_s: float = 0.0, from_s: float = 0.0,
+               level: int | None = None) -> None:
+        """Supervise `admitted` as this session's next plan and stream it, starting a moment
+        from now; its plan time `ramp_s` is routine time `from_s`."""
+        link, supervisor = self.chair.link, self.chair.supervisor
         anchor = anchor_after(link)
         start_host_s = link.clock.host_time_at(link.clock.unwrap(anchor))
-        self.chair.supervisor.begin_session(admitted, start_host_s, anchor_clock=anchor,
-                                            auto_off_s=auto_off_s)
+        if self._began:
+            supervisor.continue_session(admitted, start_host_s, anchor_clock=anchor)
+        else:
+            supervisor.begin_session(admitted, start_host_s, anchor_clock=anchor)
+            self._began = True
         self.chair.runtime.set_level(self.level if level is None else level)
         self._plan_heat_ids = [i for i in self._heat_ids if admitted.plan.channel_table(i).size]
         self._apply_owner_choices()
-        self._running_plan = admitted.plan
-        self._ramp_s, self._resume_from_s = ramp_s, resume_from_s
-        self._plan_start_host_s = start_host_s
+        self._on_board = PlanOnBoard(admitted.plan, start_host_s, ramp_s, from_s)
         self.anchor_clock = anchor  # the board clock at which the running plan's time 0 falls
         segments = wire_segments(admitted.plan, anchor, self.chair.clock_hz)
         self._streaming = self._loop.create_task(self._stream(segments), name="streaming")
@@ -407,19 +415,14 @@ class Session:
     @property
     def running_plan(self) -> Plan | None:
         """The plan on the board now: the routine's, the scan, or the rest after a pause."""
-        return self._running_plan
-
-    def _plan_end_host_s(self) -> float:
-        return self._plan_start_host_s + self._running_plan.duration_s
+        return self._on_board.plan if self._on_board is not None else None
 
     async def _pause(self) -> None:
-        self._paused_at_s = self.elapsed_s()
-        self._massage_s = self._paused_at_s
+        self._routine_s = self.elapsed_s()
         self._set(SessionEvent.PAUSE)
-        self._cancel_timer()
         await self._finish_streaming()
-        self.chair.supervisor.end_session()
-        self._record("pause", f"at {self._paused_at_s:.1f} s")
+        self.chair.supervisor.pause_session(self._loop.time())
+        self._record("pause", f"at {self._routine_s:.1f} s")
         try:
             await self.chair.link.hold_safe()
         except MassageError as error:  # the board did not confirm: stop the hard way
@@ -430,16 +433,17 @@ class Session:
                   if c.kind.holds_position
                   for s in self.device.sensors_of(SensorKind.POSITION, c.id)
                   if s.id in self.chair.readings}
-        rest = rest_of_plan(self.plan, self._paused_at_s, drives)
-        admitted = admit_or_raise(rest.plan, self.device, self.user, self.limits)
+        rest = rest_of_plan(self.plan, self._routine_s, drives)
+        # Judged against what the session has left of its heat budgets; where the rest would
+        # go beyond them, heat ends early (adapt) rather than the session with an error.
+        admitted = admit_or_raise(rest.plan, self.device, self.user, self.limits, mode="adapt",
+                                  spent=self.chair.supervisor.chair_time.heat)
+        for change in admitted.changes:  # one note per channel and reason, not per resume
+            note = f"after a pause, {change.channel} ended early ({change.why})"
+            if note not in self.notes:
+                self.notes.append(note)
         self._set(SessionEvent.RESUME)
-        # The owner's timer counts massage time: the pause does not extend it.
-        left_s = max(0.0, self._auto_off_s - self._massage_s + rest.ramp_s)
-        self._start(admitted, ramp_s=rest.ramp_s, resume_from_s=rest.from_s, auto_off_s=left_s)
-        if left_s < rest.plan.duration_s:
-            self._timer = self._loop.call_later(
-                left_s, self.stop, StopSource.SESSION_TIMER,
-                f"auto-off after {self._auto_off_s / 60:g} min of massage")
+        self._start(admitted, ramp_s=rest.ramp_s, from_s=rest.from_s)
         self._record("resume", f"from {rest.from_s:.1f} s, ramp {rest.ramp_s:.1f} s")
 
     async def _scan_and_admit_again(self, admitted: AdmittedPlan) -> AdmittedPlan:
@@ -473,20 +477,19 @@ class Session:
         remove = self.chair.add_listener(collect)
         try:
             # At full scale: the scan's depth is chosen for feeling the back, not for comfort.
-            self._start(scan_admitted, ramp_s=0.0, resume_from_s=0.0,
-                        auto_off_s=scan_admitted.auto_off_s, level=COMPILE_LEVEL)
-            end_s = self._plan_end_host_s()
+            self._start(scan_admitted, level=COMPILE_LEVEL)
+            end_s = self._on_board.end_host_s
             while not self._stop_seen and self._loop.time() < end_s - END_SLACK_S:
                 await self._wait(end_s - self._loop.time())
                 self._requests.clear()  # a pause cannot interrupt the scan; STOP can
         finally:
             remove()
-            self.chair.supervisor.end_session()
+            self.chair.supervisor.pause_session(self._loop.time())  # the routine follows
             await self._finish_streaming()
         if self._stop_seen:
             return admitted
-        travel_from = self._plan_start_host_s + scan.travel_from_s + DEPTH_SETTLE_S
-        travel_to = self._plan_start_host_s + scan.travel_to_s
+        travel_from = self._on_board.start_host_s + scan.travel_from_s + DEPTH_SETTLE_S
+        travel_to = self._on_board.start_host_s + scan.travel_to_s
         picked = np.array([(p, load) for t, p, load in samples if travel_from <= t <= travel_to])
         if len(picked) == 0:
             raise ScanError("no telemetry arrived during the body scan")
@@ -532,10 +535,10 @@ class Session:
             else:
                 ended = "stopped"
                 detail = ", ".join(f"{s}: {d}" for s, d in zip(outcome.sources, outcome.details))
-        self._massage_s = max(self._massage_s, self.elapsed_s())
+        self._routine_s = max(self._routine_s, self.elapsed_s())
         self._record("end", f"{ended}: {detail}")
-        return SessionOutcome(self.routine.name, ended, detail, self._massage_s, outcome,
-                              faults, self.scan, tuple(self.notes))
+        return SessionOutcome(self.routine.name, ended, detail, self._routine_s, outcome,
+                              faults, self.scan, tuple(self.notes), chair_s=self.chair_s())
 
     # --- bookkeeping --------------------------------------------------------------------------
 
@@ -564,10 +567,6 @@ class Session:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
 
 
 # After the depth ramp the heads need a moment to settle on the back before the readings count.

@@ -18,6 +18,7 @@ from massagectl.routines.routine import Routine
 from massagectl.routines.user import DEFAULT_USER, UserProfile
 from massagectl.safety.fault_log import FaultLog
 from massagectl.safety.faults import FaultLatch
+from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
 from massagectl.sim.board import SimBoard
 from massagectl.sim.driver import BoardDriver
 from massagectl.sim.physics.occupant import Occupant
@@ -60,11 +61,13 @@ async def run_on_simulator(
     occupant: Occupant | None = None,
     intensity: int | None = None,
     latch: FaultLatch | None = None,
+    limits: SafetyLimits = DEFAULT_LIMITS,
 ) -> Ran:
     async with connect(device, occupant=occupant) as connection:
         log = latch.log if latch is not None else FaultLog(None)
-        chair = Chair(connection.link, device, log, latch=latch)
-        session = Session(chair, routine, user, body_scan=body_scan, intensity=intensity)
+        chair = Chair(connection.link, device, log, latch=latch, safety_limits=limits)
+        session = Session(chair, routine, user, body_scan=body_scan, intensity=intensity,
+                          limits=limits)
         running = asyncio.create_task(session.run(), name="session")
         try:
             if during is not None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from massagectl.firmware_bridge.messages import DeviceState
+from massagectl.firmware_bridge.wire import PROTOCOL_VERSION
 from massagectl.sim.trace import Trace
 from tests.controller.sessions import TINY
 
@@ -79,7 +80,8 @@ def test_doctor_and_a_run_over_a_pty_end_with_the_board_safe(simulated_board, en
     doctor = subprocess.run(massagectl("doctor", "--port", port), env=env, capture_output=True,
                             text=True, timeout=60)
     assert doctor.returncode == 0, doctor.stderr
-    assert "protocol 2" in doctor.stdout and "matches profile 'chair'" in doctor.stdout
+    assert f"protocol {PROTOCOL_VERSION}" in doctor.stdout
+    assert "matches profile 'chair'" in doctor.stdout
     assert "heartbeats" in doctor.stdout
 
     routine = tmp_path / "tiny.toml"

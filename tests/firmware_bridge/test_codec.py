@@ -42,7 +42,7 @@ def test_table_crc_equals_the_bitwise_definition(data):
 
 
 def test_every_message_class_has_an_id_and_ids_are_unique():
-    assert len(set(MESSAGE_IDS.values())) == len(MESSAGE_IDS) == 18
+    assert len(set(MESSAGE_IDS.values())) == len(MESSAGE_IDS) == 19
     assert all(MESSAGE_IDS[c] < 0x80 for c in m.IMMEDIATE_MESSAGES)
 
 
@@ -169,8 +169,9 @@ def test_intensity_above_one_from_the_wire_is_refused():
         (b"\x86" + struct.pack("<IBBBHHII", 0, 9, 0, 0, 0, 0, 0, 0), "StatusReport.state"),
         (b"\x85" + struct.pack("<IBB", 0, 0, 18) + b"\x00" * 52, "at most 17"),
         (b"\x85" + struct.pack("<IBB", 0, 60, 5) + b"\x00" * 20, "do not exist"),
-        (b"\x81" + struct.pack("<BIHBB", 1, 10**6, 64, 33, 0) + b"\x00", "channel_count"),
-        (b"\x82" + struct.pack("<BBBBiiiI", 0, 12, 0, 0, 0, 0, 0, 0), "ChannelInfo.kind"),
+        (b"\x81" + struct.pack("<BIHBBBB", 1, 10**6, 64, 33, 0, 4, 20) + b"\x00\x00",
+         "channel_count"),
+        (b"\x82" + struct.pack("<BBBBiiiIi", 0, 12, 0, 0, 0, 0, 0, 0, 0), "ChannelInfo.kind"),
     ],
 )
 def test_bad_board_payloads_are_reported_to_the_host(payload, reason):

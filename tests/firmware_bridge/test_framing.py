@@ -53,7 +53,7 @@ def test_a_block_cut_short_does_not_delay_the_stop_behind_it():
     decoder.feed(cut + stop)
     error = decoder.next_item()
     assert isinstance(error, FrameError) and error.discarded == cut
-    assert decoder.next_item() == Block(BlockKind.IMMEDIATE, 0, b"\x10")
+    assert decoder.next_item() == Block(BlockKind.IMMEDIATE, 0, b"\x10\x00")
 
 
 def test_a_corrupt_byte_costs_one_block_and_one_counted_error():

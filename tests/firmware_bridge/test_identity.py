@@ -13,6 +13,7 @@ from massagectl.firmware_bridge.identity import (
     device_profile_map,
     map_differences,
 )
+from massagectl.firmware_bridge.wire import PROTOCOL_VERSION
 from massagectl.routines.device import SensorKind, Unit, Zone, load_device
 from tests.firmware_bridge.wire_helpers import events_of
 
@@ -54,7 +55,7 @@ def test_another_device_and_another_protocol_version_are_refused():
     old = dataclasses.replace(pad_board, info=dataclasses.replace(pad_board.info,
                                                                   protocol_version=1))
     assert map_differences(old, load_device("pad")) == [
-        "protocol version: device speaks 1, this host speaks 2"  # firmware from before KeepAlive
+        f"protocol version: device speaks 1, this host speaks {PROTOCOL_VERSION}"
     ]
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from massagectl.firmware_bridge import messages as m
 from massagectl.firmware_bridge.faults import ByteFaults, FaultyTransport
 from massagectl.firmware_bridge.link import Link
 from massagectl.firmware_bridge.memory_transport import memory_pair
 from massagectl.firmware_bridge.wire import CLOCK_MODULUS
 from massagectl.routines.device import load_device
+from massagectl.routines.errors import FaultLatchedError
 from massagectl.sim.attach import AttachedBoard
 from massagectl.sim.board import SimBoard
 from massagectl.sim.trace import SegmentOutcome
@@ -98,3 +101,39 @@ def test_stop_clears_the_sims_queue(run_virtual_time):
     queued, free, capacity, safe, status = run_virtual_time(_with_sim(scenario))
     assert queued == 10 and free == capacity and safe
     assert status.state is m.DeviceState.SHUTDOWN and status.stop_cause is m.StopCause.HOST_STOP
+
+
+def test_a_board_holding_a_latched_fault_connects_refuses_to_start_and_clears(run_virtual_time):
+    """The handshake meets a latched board, hold_safe() says why it will not start, and only
+    ClearFault (then Reset) makes it READY again; the identity names the chair."""
+
+    async def scenario(link, board):
+        link.send_immediate(m.Stop(m.HostStopCause.FAULT))  # as a supervisor trip sends it
+        await asyncio.sleep(0.1)
+        assert link.board_fault is m.StopCause.HOST_FAULT
+        with pytest.raises(FaultLatchedError, match=r"latched fault \(host_fault\)") as caught:
+            await link.hold_safe()  # Stop, Reset: the board stays in SHUTDOWN
+        assert "faults --clear --port" in caught.value.hint
+        assert board.state is m.DeviceState.SHUTDOWN and board.outputs_safe()
+        cleared = await link.clear_board_fault()
+        return (cleared, link.board_fault, board.state, link.identity.serial_number,
+                link.identity.display_rows, link.identity.display_cols)
+
+    cleared, fault, state, serial, rows, cols = run_virtual_time(_with_sim(scenario))
+    assert cleared is m.StopCause.HOST_FAULT and fault is None
+    assert state is m.DeviceState.READY
+    assert (serial, rows, cols) == ("SIM-chair-1", 4, 20)
+
+
+def test_the_link_sends_a_lost_fault_stop_again_until_the_board_shows_the_latch(
+        run_virtual_time):
+    async def scenario(link, board):
+        board.faults.deaf_to_stop = True
+        link.send_immediate(m.Stop(m.HostStopCause.FAULT))  # lost, as far as the board goes
+        await asyncio.sleep(0.3)
+        board.faults.deaf_to_stop = False
+        await asyncio.sleep(0.6)  # the next StatusReport (2 Hz) shows no latch: sent again
+        return board.state, board.latched_cause
+
+    state, cause = run_virtual_time(_with_sim(scenario))
+    assert state is m.DeviceState.SHUTDOWN and cause is m.StopCause.HOST_FAULT

@@ -10,11 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.codec import encode_message
 from massagectl.firmware_bridge.device_protocol import DeviceProtocol
 from massagectl.firmware_bridge.events import Disposition, HostFrame
 from massagectl.firmware_bridge.faults import ByteFaults, FaultCounts, damage_bytes
 from massagectl.firmware_bridge.framing import Block, BlockDecoder, encode_block
-from massagectl.firmware_bridge.host_protocol import HostProtocol
+from massagectl.firmware_bridge.host_protocol import SMALL_BLOCKS_AFTER_LOSS_S, HostProtocol
 from massagectl.firmware_bridge.rto import MAX_RTO_S, MIN_RTO_S, RtoEstimator
 from massagectl.firmware_bridge.wire import DEVICE_BLOCK_KINDS, MAX_UNACKED_BLOCKS, BlockKind
 from tests.firmware_bridge.wire_helpers import blocks_in, events_of
@@ -126,7 +127,7 @@ def test_window_holds_eight_blocks_and_immediate_messages_bypass_it():
     assert [b.kind for b in blocks_in(decoder, sent)] == [BlockKind.DATA] * MAX_UNACKED_BLOCKS
     assert host.outbox == 40 - 2 * MAX_UNACKED_BLOCKS
     stop = host.send(m.Stop(), now_s=0.001)
-    assert blocks_in(decoder, stop) == [Block(BlockKind.IMMEDIATE, 0, b"\x10")]
+    assert blocks_in(decoder, stop) == [Block(BlockKind.IMMEDIATE, 0, b"\x10\x00")]
 
 
 def test_duplicate_block_is_acked_again_but_not_executed():
@@ -172,7 +173,7 @@ def test_retransmission_timer_backs_off_and_karns_rule_skips_the_ambiguous_sampl
     first_deadline = host.timer_deadline_s
     assert host.data_to_send(first_deadline - 1e-6) == b""
     assert host.data_to_send(first_deadline) == block
-    assert host.rto.rto_s == 2 * first_deadline
+    assert host.rto.rto_s == min(2 * first_deadline, MAX_RTO_S)  # doubled, within its bound
     assert host.data_to_send(host.timer_deadline_s) == block
     host.receive_data(encode_block(BlockKind.REPORT, 1, b""), now_s=2.0)
     assert host.idle and host.timer_deadline_s is None
@@ -213,3 +214,29 @@ def test_rto_follows_rfc_6298():
     assert rto.rto_s == MAX_RTO_S
     rto.sample(0.0001)
     assert rto.rto_s == MIN_RTO_S  # a fresh sample ends the backoff
+
+
+def test_a_stop_sent_after_the_timer_was_due_resends_no_data_block():
+    """Its ack may be waiting unread; the timer's own callback resends once it has run."""
+    host, _ = synced_pair()
+    block = host.send(m.Reset(), now_s=0.0)
+    late_s = host.timer_deadline_s + 0.001
+    stop = host.send(m.Stop(), now_s=late_s)
+    assert stop == encode_block(BlockKind.IMMEDIATE, 0, encode_message(m.Stop()))
+    assert host.send_keepalive(late_s).count(block) == 0
+    assert host.data_to_send(late_s) == block  # the timer's turn
+
+
+def test_after_a_nak_the_host_sends_one_message_a_block_for_a_while():
+    host, board = synced_pair()
+    rows = [m.ShowText(0, f"row {n:>16}") for n in range(4)]
+    decoder = BlockDecoder(frozenset(BlockKind))
+    packed = blocks_in(decoder, host.send_all(rows[:2], now_s=0.0))
+    assert len(packed) == 1  # two rows fit one block on a clean line
+    host.receive_data(encode_block(BlockKind.NAK, 0, b""), now_s=0.01)  # the block was lost
+    host.receive_data(encode_block(BlockKind.REPORT, 1, b""), now_s=0.02)
+    *resent, first, second = blocks_in(decoder, host.send_all(rows[2:], now_s=0.03))
+    assert [b.payload for b in resent] == [packed[0].payload]  # go-back-N, as it was
+    assert [len(b.payload) for b in (first, second)] == [len(encode_message(rows[2]))] * 2
+    later = blocks_in(decoder, host.send_all(rows[:2], now_s=0.03 + SMALL_BLOCKS_AFTER_LOSS_S))
+    assert len(later) == 1

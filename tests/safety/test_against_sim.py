@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from massagectl.firmware_bridge.messages import DeviceState, RemoteKey, Reset
+from massagectl.firmware_bridge.messages import ClearFault, DeviceState, RemoteKey, Reset
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.errors import FaultLatchedError
 from massagectl.routines.library import load_builtin
@@ -130,9 +130,37 @@ def test_a_latched_fault_blocks_a_new_session_until_cleared(run_virtual_time):
             rig.supervisor.clear_faults("owner, after checking the carriage", rig.loop.time())
             await rig.link.send(Reset())
             await rig.run_for(0.5)
+            assert rig.board.state is DeviceState.SHUTDOWN  # the board keeps its latch
+            await rig.link.send(ClearFault())
+            await rig.link.send(Reset())
+            await rig.run_for(0.5)
             rig.start(admitted)
             await rig.run_for(20.0)
             return rig.supervisor.latch.faults, rig.supervisor.session_active, rig.board.state
 
     faults, active, state = run_virtual_time(scenario())
     assert faults == [] and active and state is DeviceState.READY
+
+
+def test_roller_heads_jammed_out_after_a_stop_are_a_fault_within_their_retract_time(
+        run_virtual_time):
+    """outputs_safe is what the board commands; the heads must then get back within
+    (40 mm / 15 mm/s) + 0.5 s = 3.2 s (hardware.md 5), or the host latches a fault."""
+
+    async def scenario():
+        async with SimRig(CHAIR) as rig:
+            rig.start(rig.admit(work_plan()))
+            await rig.run_for(10.0)
+            rig.board.inject_fault(FaultKind.MOTOR_STALL, "roller_depth", now_s=rig.loop.time())
+            stopped_s = rig.loop.time()
+            outcome = await rig.stop_path.stop(StopSource.TERMINAL, "q")
+            await rig.run_for(4.0)
+            faults = rig.supervisor.latch.faults
+            rig.board.clear_fault(FaultKind.MOTOR_STALL, "roller_depth", now_s=rig.loop.time())
+            return outcome, faults, stopped_s
+
+    outcome, faults, stopped_s = run_virtual_time(scenario())
+    assert outcome.ended is StopEnd.CONFIRMED  # commanded safe at once
+    [fault] = faults
+    assert fault.cause is FaultCause.NOT_SAFE_AFTER_STOP and "roller_depth" in fault.detail
+    assert 3.1 <= fault.host_s - stopped_s <= 3.4  # board clock and host clock differ a little

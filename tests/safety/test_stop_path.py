@@ -6,7 +6,13 @@ import asyncio
 
 import pytest
 
-from massagectl.firmware_bridge.messages import DeviceState, StatusReport, Stop, StopCause
+from massagectl.firmware_bridge.messages import (
+    DeviceState,
+    HostStopCause,
+    StatusReport,
+    Stop,
+    StopCause,
+)
 from massagectl.safety.fault_log import FaultLog
 from massagectl.safety.stop_path import STOP_ESCALATE_AFTER_S, StopEnd, StopPath, StopSource
 from tests.safety.fakes import FakeBoard
@@ -141,3 +147,32 @@ def test_a_new_stop_after_one_finished_starts_afresh(run_virtual_time):
     assert first.sources == (StopSource.TERMINAL,) and second.sources == (StopSource.REMOTE_KEY,)
     assert second.ended is StopEnd.CONFIRMED
     assert [type(m) for _, m in board.sent] == [Stop, Stop]
+
+
+def test_a_stop_for_a_latched_fault_asks_the_board_to_latch_it_too(run_virtual_time):
+    """A person's stop sends cause REQUESTED; a fault joining it turns every later STOP of the
+    attempt into cause FAULT, at once (hardware.md section 5, the fault latch)."""
+
+    async def scenario():
+        board = FakeBoard(confirm_delay_s=0.01)
+        stop_path = wired(board)
+        first = stop_path.request(StopSource.TERMINAL, "q")
+        stop_path.request(StopSource.SUPERVISOR, "heater stuck on", fault=True)
+        await first
+        return [message.cause for _, message in board.sent if isinstance(message, Stop)]
+
+    causes = run_virtual_time(scenario())
+    assert causes == [HostStopCause.REQUESTED, HostStopCause.FAULT]
+
+
+def test_the_same_input_reported_twice_is_one_stop_written_once(run_virtual_time):
+    async def scenario():
+        board = FakeBoard(confirm_delay_s=0.002)
+        stop_path = wired(board)
+        first = stop_path.request(StopSource.REMOTE_KEY, "STOP key on the remote")
+        stop_path.request(StopSource.REMOTE_KEY, "STOP key on the remote")  # its KeyPress
+        return await first, board
+
+    outcome, board = run_virtual_time(scenario())
+    assert board.stops_sent() == 1 and outcome.stops_sent == 1
+    assert outcome.sources == (StopSource.REMOTE_KEY,)

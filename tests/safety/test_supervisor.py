@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from massagectl.firmware_bridge.messages import (
-    DeviceState, FaultCode, FaultReport, KeyPress, RemoteKey, ScheduleSegment, StopCause,
+    DeviceState, FaultCode, FaultReport, HostStopCause, KeyPress, RemoteKey, ScheduleSegment, Stop,
+    StopCause,
 )
 from massagectl.routines.errors import FaultLatchedError
 from massagectl.routines.plan import Segment
@@ -156,6 +157,8 @@ def test_board_reported_faults_latch_and_stop(message, cause, source, run_virtua
     rig, outcome = run_virtual_time(scenario())
     assert outcome.ended is StopEnd.CONFIRMED and outcome.sources[0] is source
     assert rig.supervisor.latch.faults[0].cause is cause
+    # The board is asked to latch it too (hardware.md section 5, the fault latch).
+    assert [m.cause for _, m in rig.board.sent if isinstance(m, Stop)][0] is HostStopCause.FAULT
 
 
 @pytest.mark.parametrize("source", [StopSource.REMOTE_KEY, StopSource.SESSION_TIMER])

@@ -46,7 +46,10 @@ def test_power_on_is_ready_with_every_output_safe():
     assert first.stop_cause is StopCause.POWER_ON and first.outputs_safe
     assert first.state is DeviceState.READY
     host.send(QueryStatus())
-    assert host.last_status().stop_cause is StopCause.NONE  # POWER_ON only in the first one
+    assert host.last_status().stop_cause is StopCause.POWER_ON  # until a host stops or resets
+    host.send(Reset())
+    assert host.last_status().stop_cause is StopCause.NONE
+    assert host.last_status().state is DeviceState.READY
     assert host.board.outputs_safe()
 
 
@@ -129,6 +132,7 @@ def test_intensity_scales_toward_the_safe_default_and_never_above_full():
     assert host.board.output("roller_depth") == 5.0
     assert host.board.output("knead_speed") == 40.0
     host.send(SetIntensity(3.0))
+    host.wait(3.0)  # a rise is slewed (tests/sim/test_latch_and_slew.py)
     assert host.board.output("airbag_arms") == 20.0
     host.send(SetIntensity(float("nan")))
     assert host.board.output("airbag_arms") == 0.0
@@ -144,7 +148,9 @@ def test_masked_channels_go_safe_at_once_and_resume_their_schedule():
     assert host.board.output("tap_rate") == 0.0
     host.wait(4.0)
     host.send(SetChannelMask(0xFFFFFFFF))
-    assert host.board.output("tap_rate") == 7.0  # where the schedule is now, not where it was
+    assert host.board.output("tap_rate") == 0.0  # rising again from safe at 24 Hz/s
+    host.wait(0.5)
+    assert host.board.output("tap_rate") == pytest.approx(7.5)  # where the schedule is now
     host.stop()
 
 

@@ -86,12 +86,12 @@ def test_identify_answers_with_the_profile_map():
     assert sensors[2].channel == host.profile.channel_index("knead_speed")
 
 
-def test_telemetry_sends_all_16_chair_sensors_in_one_report_per_sample():
+def test_telemetry_sends_the_16_chair_sensors_in_two_short_reports_per_sample():
     host = Host()
     host.messages()
     host.wait(3.0 / TELEMETRY_HZ)
     reports = host.messages(SensorReport)
-    assert [(r.first_index, len(r.values)) for r in reports] == [(0, 16)] * 3
+    assert [(r.first_index, len(r.values)) for r in reports] == [(0, 8), (8, 8)] * 3
     assert len({r.clock for r in reports}) == 3
 
 
