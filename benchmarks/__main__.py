@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import (
-    compile as compile_bench,
-)
-from benchmarks import (
+    bench_damaged_line,
     footprint,
     host_gone,
     stop_latency,
@@ -29,9 +27,13 @@ from benchmarks import (
     virtual_time,
     wire,
 )
+from benchmarks import (
+    compile as compile_bench,
+)
 from benchmarks.figures import Figure, machine, print_table, write_json
 
-SECTIONS = ("stop", "streaming", "host_gone", "wire", "compile", "virtual", "footprint")
+SECTIONS = ("stop", "streaming", "host_gone", "wire", "damaged_line", "compile", "virtual",
+            "footprint")
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ def run(sections: list[str], sizes: Sizes, workdir: Path, quick: bool
                                        f"board safe, {load}")
     if section("wire"):
         figures += wire.figures(sizes.wire_routines)
+    if section("damaged_line"):
+        figures += bench_damaged_line.figures(quick)
     if section("compile"):
         figures += compile_bench.figures(quick)
     if section("virtual"):

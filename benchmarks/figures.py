@@ -28,13 +28,15 @@ STATS = ("min", "p1", "median", "p99", "max")
 @dataclass(frozen=True)
 class Target:
     stat: str  # one of STATS
-    op: str  # "<=" or ">="
+    op: str  # "<=", "<" or ">="
     value: float
 
     def met_by(self, figure: Figure) -> bool | None:
         got = figure.stat(self.stat)
         if got is None:
             return None
+        if self.op == "<":
+            return got < self.value
         return got <= self.value if self.op == "<=" else got >= self.value
 
     def __str__(self) -> str:
