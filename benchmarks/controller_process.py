@@ -7,8 +7,8 @@ for each session the inputs exactly as `massagectl run` wires them (controller.a
 signals (StopSignals), the terminal's keys (TerminalKeys on this process's stdin, a pty), and
 the remote's keys (RemoteControl). A session starts when a line `go` arrives on the control
 fd, and runs until something stops it; then one JSON line with how it ended and the stop
-path's own times (time.monotonic(): the loop's clock on a real loop). A latched fault is cleared
-between sessions, as a person would after checking the chair. `quit` (or end of input) ends
+path's own times (time.monotonic(): the loop's clock on a real loop). A latched fault, the
+host's and the board's, is cleared between sessions, as a person would after checking the chair. `quit` (or end of input) ends
 the process. Running many sessions in one process keeps process start-up out of the figures and
 lets a full run take hundreds of stops in minutes.
 """
@@ -71,8 +71,7 @@ async def serve(args: argparse.Namespace) -> None:
                 except MassageError as error:  # refused or latched: say so, take the next
                     print(json.dumps({"ev": "ended", "t": time.monotonic(), "ended": "error",
                                       "detail": str(error)}), flush=True)
-                    if chair.latch.latched:
-                        chair.latch.clear("benchmark", asyncio.get_running_loop().time())
+                    await clear_faults(chair)
                     continue
                 stop = outcome.stop
                 print(json.dumps({
@@ -84,10 +83,17 @@ async def serve(args: argparse.Namespace) -> None:
                     "confirmed_s": stop.confirmed_s if stop else None,
                     "anchor_clock": anchor_clock,  # the board tick of the plan's time 0
                 }), flush=True)
-                if chair.latch.latched:
-                    chair.latch.clear("benchmark", asyncio.get_running_loop().time())
+                await clear_faults(chair)
         finally:
             await chair.close()
+
+
+async def clear_faults(chair: Chair) -> None:
+    """What a person does after checking the chair: clear the host's latch and the board's."""
+    if chair.latch.latched:
+        chair.latch.clear("benchmark", asyncio.get_running_loop().time())
+    if chair.link.board_fault is not None:
+        await chair.link.clear_board_fault()
 
 
 async def one_session(chair: Chair, routine: Routine, status: bool
