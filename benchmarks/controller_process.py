@@ -8,9 +8,9 @@ signals (StopSignals), the terminal's keys (TerminalKeys on this process's stdin
 the remote's keys (RemoteControl). A session starts when a line `go` arrives on the control
 fd, and runs until something stops it; then one JSON line with how it ended and the stop
 path's own times (time.monotonic(): the loop's clock on a real loop). A latched fault, the
-host's and the board's, is cleared between sessions, as a person would after checking the chair. `quit` (or end of input) ends
-the process. Running many sessions in one process keeps process start-up out of the figures and
-lets a full run take hundreds of stops in minutes.
+host's and the board's, is cleared between sessions, as a person would after checking the
+chair. `quit` (or end of input) ends the process. Running many sessions in one process keeps
+process start-up out of the figures and lets a full run take hundreds of stops in minutes.
 """
 
 from __future__ import annotations
