@@ -38,6 +38,7 @@ from massagectl.routines.user import UserProfile
 from massagectl.safety.admission import admit
 from massagectl.safety.channel_limits import plan_limits
 from massagectl.safety.plan_audit import audit_plan
+from massagectl.safety.rise_check import RiseWatch
 from massagectl.safety.stop_path import StopPath
 from massagectl.safety.supervisor import Supervisor
 from massagectl.safety.verdicts import AdmittedPlan
@@ -221,23 +222,29 @@ def supervisor_tables(plan: Plan, seconds: float) -> None:
     async def run():
         ours, admitted = await _supervised(plan, naive=False)
         naive, _ = await _supervised(plan, naive=True)
-        # Both hold what was sent for the first `seconds`, as the streamer would have it.
-        for supervisor in (ours, naive):
+        # The same supervisor without the measured rise check, for that check's share.
+        plain, _ = await _supervised(plan, naive=False)
+        plain.watchers = [tuple(w for w in per_sensor if not isinstance(w, RiseWatch))
+                          for per_sensor in plain.watchers]
+        # All hold what was sent for the first `seconds`, as the streamer would have it.
+        for supervisor in (ours, naive, plain):
             for segment in wire_segments(admitted.plan, 0, CLOCK_HZ):
                 if segment.start_clock < (seconds + 3) * CLOCK_HZ:
                     supervisor.check_segment(segment)
         ours_samples = _telemetry(ours, admitted.plan, seconds)
         naive_samples = _telemetry(naive, admitted.plan, seconds)
+        plain_samples = _telemetry(plain, admitted.plan, seconds)
         assert not ours.latch.latched and not naive.latch.latched, ours.latch.faults
         per_segment = await _segment_checks(admitted)
-        return ours_samples, naive_samples, per_segment
+        return ours_samples, naive_samples, plain_samples, per_segment
 
-    ours_samples, naive_samples, (checks, rechecks, count) = asyncio.run(run())
+    ours_samples, naive_samples, plain_samples, (checks, rechecks, count) = asyncio.run(run())
     reports = -(-len(CHAIR.sensors) // MAX_SENSOR_VALUES_PER_REPORT)
     print(f"\nSupervisor per telemetry round ({len(CHAIR.sensors)} sensors in {reports} "
           f"SensorReport(s)), {len(ours_samples)} rounds, microseconds")
     print(HEADER.format("supervisor"))
     print(row(f"on_message x{reports} (detectors)", ours_samples, naive_samples))
+    print(row("  the same without the rise check", plain_samples, naive_samples))
     print("(naive: the commanded value found by scanning the whole plan for each reading)")
     print(f"\nSupervisor per outgoing segment ({count} segments of the plan, device clock), "
           "microseconds")

@@ -149,8 +149,9 @@ class EulerPlant(Plant):
                     bag.mode = bag._decide(bag.pressure_kpa, set_point)
                 a, b = bag._flows[bag.mode]
                 bag.pressure_kpa += (a - b * bag.pressure_kpa) * h
-            for index, zone in self._zone_items:
-                zone.element_on = zone._thermostat(outputs[index])
+            for zone, heat_index, cool_index in self._module_items:
+                zone.decide(None if heat_index is None else outputs[heat_index],
+                            None if cool_index is None else outputs[cool_index])
                 _euler_heat(zone, h, occupied)
             if self._carriage is not None:
                 load_n = self.load_n()
@@ -159,9 +160,7 @@ class EulerPlant(Plant):
 
 def _euler_heat(zone: thermal.ThermalZone, h: float, occupied: bool) -> None:
     network = thermal._NETWORKS[occupied]
-    power_w = 0.0
-    if zone.powered:
-        power_w = -thermal.COOLER_POWER_W if zone.cooling else thermal.ELEMENT_POWER_W
+    power_w = zone.power_w()
     to_contact_w = thermal.ELEMENT_TO_CONTACT_W_PER_K * (zone.element_c - zone.contact_c)
     to_surroundings_w = network.conductance_w_per_k * (zone.contact_c - network.surroundings_c)
     zone.element_c += (power_w - to_contact_w) / thermal.ELEMENT_CAPACITY_J_PER_K * h

@@ -35,10 +35,12 @@ from massagectl.controller.frontends.terminal import StopSignals, TerminalKeys
 from massagectl.firmware_bridge.messages import KeyPress, ShowText
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import DeviceProfile, load_device
-from massagectl.routines.errors import InputError, MassageError
+from massagectl.routines.errors import FaultLatchedError, InputError, MassageError
 from massagectl.routines.library import resolve_routine
 from massagectl.routines.routine import Routine
 from massagectl.routines.user import UserProfile, load_user
+from massagectl.safety import chair_record
+from massagectl.safety.chair_record import ChairRecord
 from massagectl.safety.fault_log import FaultLog, read_fault_log
 from massagectl.safety.faults import FaultLatch
 from massagectl.safety.stop_path import StopSource
@@ -136,12 +138,16 @@ async def _run(options: RunOptions, prepared: Prepared, port: str | None,
     async with connect(device, port, baud=config.device.baud, occupant=occupant,
                        board_trace_samples=False) as connection:
         loop = asyncio.get_running_loop()
+        record = chair_record_of(connection.link.identity.serial_number, device)
+        limits, notes = record.remaining(config.limits, device, chair_record.wall_clock())
+        for note in notes:
+            console.print(f"note: {note}", highlight=False)
         chair = Chair(connection.link, device, prepared.fault_log, latch=prepared.latch,
-                      safety_limits=config.limits)
+                      safety_limits=limits)
         recorder = SessionRecorder(device, connection.link, loop.time())
         recorder.routine = prepared.routine.name
         chair.add_listener(recorder.on_message)
-        session = Session(chair, prepared.routine, user, limits=config.limits,
+        session = Session(chair, prepared.routine, user, limits=limits,
                           intensity=options.intensity, body_scan=body_scan, recorder=recorder)
         remote = RemoteControl(chair, session, prepared.routine)
         session.on_change = remote.refresh
@@ -159,8 +165,37 @@ async def _run(options: RunOptions, prepared: Prepared, port: str | None,
             await asyncio.gather(*tasks, return_exceptions=True)
             remote.close()
             await chair.close()
+            keep_record(record, chair, console)
         trace = _save_trace(recorder, config.logs.traces, prepared.routine.name, console)
         return RunResult(outcome, trace, config.logs.fault_log, connection.name)
+
+
+def chair_record_of(serial: str, device: DeviceProfile) -> ChairRecord:
+    """The connected chair's safety record; a fault it holds latched refuses the session."""
+    record = ChairRecord.load(serial or f"unnamed-{device.name}")
+    if record.is_latched:
+        first = record.latched[0]
+        raise FaultLatchedError(
+            f"chair {record.serial} has a latched fault ({first['cause']}, {first['time']}): "
+            f"{first['detail']}",
+            f"check the chair, then clear it with `massagectl faults --clear --chair "
+            f"{record.serial}`")
+    return record
+
+
+def keep_record(record: ChairRecord, chair: Chair, console: Console) -> None:
+    """Add what this session gave the chair's zones, and its latched faults, to its record."""
+    now_s = chair_record.wall_clock()
+    for channel_id, (kind, on_s, dose) in chair.supervisor.zone_use().items():
+        record.add_use(channel_id, kind, on_s, dose, now_s)
+    for fault in chair.latch.faults:
+        record.latch(fault)
+    try:
+        record.save()
+    except OSError as error:
+        # Nothing left to stop; but the next session must not start from zero unknowingly.
+        console.print(f"could not save the chair's safety record {record.path}: {error}; the "
+                      "next session will not know this one's heat", style="bold red")
 
 
 def terminal_key(session: Session, key: str) -> None:

@@ -269,6 +269,9 @@ class Link:
             self.initial_status = self.status
         await self._until(lambda: self.status.state is m.DeviceState.SHUTDOWN, stop_and_query,
                           f"the device on {name} did not confirm STOP")
+        # The board's queue is empty now: segments sent before (a paused plan's next minutes)
+        # no longer take room, or a resume would wait for their ends and start late.
+        self._segment_ends_s.clear()
         self._send_queued(m.Reset())
         # A latched fault keeps the board in SHUTDOWN through Reset, by design (hardware.md 5).
         await self._until(lambda: self.status.state is m.DeviceState.READY

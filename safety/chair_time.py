@@ -84,10 +84,15 @@ class ChairTime:
 
 
 def less_spent(limits: PlanLimits, spent: Mapping[int, HeatSpent]) -> PlanLimits:
-    """`limits` with each heat channel's budgets lowered by what was already spent (never
-    below 0): a plan judged under them fits in what the session has left."""
+    """`limits` with each heat channel's budgets (and each cool channel's application time)
+    lowered by what was already spent (never below 0): a plan judged under them fits in what
+    the session has left."""
     channels = list(limits.channels)
     for index, used in spent.items():
+        cold = channels[index].cold
+        if cold is not None:
+            left_cold = dataclasses.replace(cold, max_on_s=max(0.0, cold.max_on_s - used.on_s))
+            channels[index] = dataclasses.replace(channels[index], cold=left_cold)
         budget = channels[index].heat
         if budget is None:
             continue

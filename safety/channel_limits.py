@@ -52,6 +52,11 @@ class HeatBudget:
 
 
 @dataclass(frozen=True)
+class ColdBudget:
+    max_on_s: float  # a cool zone on at most this long, until it rested (safety.limits, cold)
+
+
+@dataclass(frozen=True)
 class ChannelLimits:
     index: int
     channel: Channel
@@ -63,6 +68,7 @@ class ChannelLimits:
     hold: PressureHold | None = None
     heat: HeatBudget | None = None
     skipped: str | None = None  # why the whole channel is held at its safe default
+    cold: ColdBudget | None = None  # cool channels only
 
     @property
     def id(self) -> str:
@@ -159,7 +165,8 @@ def _channel_limits(
     kind = channel.kind
     cap = Cap(channel.max, f"hard limit of {channel.id} (device profile)")
     rate = channel.max_rate_per_s
-    rise = hold = heat = None
+    rise = hold = heat = cold = None
+    floor = Cap(channel.min, f"hard limit of {channel.id} (device profile)")
     # The chair's cap for this channel: (built-in default, owner's value, config field, label of
     # the default); the user's own cap: (value, profile field).
     chair: tuple[float, float, str, str] | None = None
@@ -180,6 +187,12 @@ def _channel_limits(
                  "default heat cap")
         user_cap = (user.limits.temperature_c, "limits.temperature_c")
         heat = HeatBudget(limits.heat.max_on_s, limits.heat.dose_budget, HEAT_OVERSHOOT_C)
+    elif kind is ChannelKind.COOL:
+        if limits.cold.floor_c > floor.value:
+            floor = Cap(limits.cold.floor_c, "cold floor (config limits.cold.floor_c): cold "
+                        "relieves pain at a skin temperature of 13-15 C; colder numbs and "
+                        "injures")
+        cold = ColdBudget(limits.cold.max_on_s)
     elif kind is ChannelKind.DEPTH:
         chair = (DEFAULT_LIMITS.roller.depth_cap_mm, limits.roller.depth_cap_mm,
                  "limits.roller.depth_cap_mm", "default roller depth cap")
@@ -193,7 +206,6 @@ def _channel_limits(
     if chair is not None:
         cap = _chair_and_user_cap(channel, cap, *chair, *user_cap, notes)
 
-    floor = Cap(channel.min, f"hard limit of {channel.id} (device profile)")
     zone_caps: dict[Zone, Cap] = {}
     skipped = None
     roller_work = channel.zone is None and kind in ROLLER_WORK_KINDS
@@ -219,7 +231,8 @@ def _channel_limits(
                 zone_caps[zone] = Cap(channel.safe_default, f"injury zone {zone}: skipped")
     # A zone cap never exceeds the channel's own cap.
     zone_caps = {z: c for z, c in zone_caps.items() if c.value < cap.value}
-    return ChannelLimits(index, channel, cap, floor, rate, rise, zone_caps, hold, heat, skipped)
+    return ChannelLimits(index, channel, cap, floor, rate, rise, zone_caps, hold, heat, skipped,
+                         cold)
 
 
 def _chair_and_user_cap(

@@ -9,17 +9,18 @@ whether a session runs. Thresholds are named below with the reason for each.
 from __future__ import annotations
 
 from collections import deque
-from typing import Protocol
 
-from massagectl.routines.device import ChannelKind, DeviceProfile, Sensor, SensorKind
+from massagectl.routines.device import ChannelKind, DeviceProfile, SensorKind
 from massagectl.safety.channel_limits import ChannelLimits
-from massagectl.safety.faults import Fault, FaultCause
-from massagectl.safety.limits import HEAT_HARD_MAX_C
+from massagectl.safety.element_watch import ElementOffWatch
+from massagectl.safety.faults import FaultCause
+from massagectl.safety.limits import COLD_UNDERSHOOT_C, HEAT_HARD_MAX_C
+from massagectl.safety.plausibility import FollowWatch, PumpWatch
 from massagectl.safety.thermal_dose import DoseMeter
+from massagectl.safety.watcher import CONFIRM_READINGS, Context, Watcher
 
-# A limit must be exceeded by this many readings in a row: one reading may be a noise spike;
-# two at the board's 20 Hz is 0.1 s, still far inside any harm.
-CONFIRM_READINGS = 2
+__all__ = ["CONFIRM_READINGS", "Context", "Watcher", "watchers_for"]
+
 # Measured pressure may exceed its cap by the board's bang-bang band (0.3 kPa), sensor noise and
 # the overshoot of a pump at full flow before that is a fault.
 OVER_PRESSURE_MARGIN_KPA = 1.5
@@ -44,6 +45,12 @@ UNHEATED_MAX_C = 37.0
 HEATER_OFF_SETTLE_S = 60.0
 HEATER_RUNAWAY_RISE_C = 1.0
 HEATER_RUNAWAY_WINDOW_S = 60.0
+# Cold: a surface below the cold floor by the thermostat's undershoot (safety.limits,
+# COLD_UNDERSHOOT_C) and this margin for the cover's lag and noise is too cold for the skin.
+UNDER_TEMPERATURE_MARGIN_C = 0.5
+# A zone that was cooled warms back toward the room and the body with the heat off (the
+# surface's slow time constant is ~5 min): a rise then is no heater, for three of them.
+REWARM_AFTER_COLD_S = 15 * 60.0
 # Motor stall: driven (set point more than STALL_TRACKING_MM away) yet moved less than
 # STALL_MIN_TRAVEL_MM (four encoder steps) in MOTOR_STALL_S. Rongtai's firmware calls 10 s
 # without position pulses a fault; the host acts sooner: a carriage at 30-60 mm/s moves
@@ -64,36 +71,6 @@ FROZEN_TEMPERATURE_GAP_C = 3.0
 # Someone shifting their weight lifts off the seat for a moment; a second empty means they
 # got up (and hands may be near the mechanism).
 SEAT_VACATED_S = 1.0
-
-
-class Context(Protocol):
-    session_active: bool
-
-    def limits_for(self, channel_index: int) -> ChannelLimits: ...
-
-    def commanded(self, channel_index: int, board_s: float) -> float | None:
-        """The effective set point at `board_s` (None: the channel is in its safe state)."""
-
-
-class Watcher:
-    """Base: the sensor, its channel and the confirm counter."""
-
-    def __init__(self, sensor: Sensor, channel_index: int | None) -> None:
-        self.sensor = sensor
-        self.channel_index = channel_index
-        self._count = 0
-
-    def confirmed(self, condition: bool) -> bool:
-        self._count = self._count + 1 if condition else 0
-        return self._count >= CONFIRM_READINGS
-
-    def fault(self, cause: FaultCause, detail: str, value: float, **extra) -> Fault:
-        values = {self.sensor.id: (value, str(self.sensor.unit))}
-        values.update(extra)
-        return Fault(cause, f"{self.sensor.id}: {detail}", values=values)
-
-    def update(self, value: float, board_s: float, ctx: Context) -> Fault | None:
-        raise NotImplementedError
 
 
 class RangeWatch(Watcher):
@@ -165,10 +142,12 @@ class PressureWatch(Watcher):
 class TemperatureWatch(Watcher):
     """Over-temperature, thermal dose, and a heater that heats while it is off."""
 
-    def __init__(self, sensor, channel_index):
+    def __init__(self, sensor, channel_index, cool_index: int | None = None):
         super().__init__(sensor, channel_index)
+        self.cool_index = cool_index  # the zone's cool channel (a thermoelectric module)
         self.dose = DoseMeter()
         self._off_since: float | None = None
+        self._cooled_s: float | None = None  # when the zone was last cooled
         self._window: deque[tuple[float, float]] = deque()  # increasing minima (time, C)
 
     def update(self, value, board_s, ctx):
@@ -187,7 +166,12 @@ class TemperatureWatch(Watcher):
 
     def _runaway(self, value, board_s, ctx, limits: ChannelLimits):
         commanded = ctx.commanded(self.channel_index, board_s)
-        if commanded is not None and commanded > limits.channel.safe_default:
+        if self.cool_index is not None:
+            cool = ctx.commanded(self.cool_index, board_s)
+            if cool is not None and cool < ctx.limits_for(self.cool_index).channel.safe_default:
+                self._cooled_s = board_s
+        rewarming = self._cooled_s is not None and board_s - self._cooled_s < REWARM_AFTER_COLD_S
+        if rewarming or (commanded is not None and commanded > limits.channel.safe_default):
             self._off_since = None
             self._window.clear()
             return None
@@ -207,6 +191,48 @@ class TemperatureWatch(Watcher):
                               f"{board_s - window[0][0]:.0f} s with the heat off", value,
                               rise=(rise, "C"))
         return None
+
+
+# Between two readings further apart than this, the zone's on-time is not counted (the board
+# was silent: a stale-telemetry trip is under way).
+ON_TIME_GAP_S = 1.0
+
+
+class ColdWatch(Watcher):
+    """A cool channel's surface below the cold floor (numbness, then cold injury)."""
+
+    def update(self, value, board_s, ctx):
+        floor = ctx.limits_for(self.channel_index).floor.value
+        lowest = floor - COLD_UNDERSHOOT_C - UNDER_TEMPERATURE_MARGIN_C
+        if self.confirmed(value < lowest):
+            return self.fault(FaultCause.UNDER_TEMPERATURE, f"{value:g} C at the contact "
+                              f"surface, below {lowest:g} C (the cold floor {floor:g} C less "
+                              "the thermostat's undershoot): too cold for the skin", value,
+                              limit=(lowest, "C"))
+        return None
+
+
+class ElementWatch(Watcher):
+    """A heater or cooler that works while the thermostat has it off (safety.element_watch),
+    and how long its channel was on (`on_s`: what the chair's record carries)."""
+
+    def __init__(self, sensor, channel_index, kind: ChannelKind):
+        super().__init__(sensor, channel_index)
+        self.kind = kind
+        self.on_s = 0.0
+        self._last_s: float | None = None
+        self._model = ElementOffWatch(sensor.id, channel_index, kind)
+
+    def update(self, value, board_s, ctx):
+        index = self.channel_index
+        commanded = ctx.commanded(index, board_s)
+        safe = ctx.limits_for(index).channel.safe_default
+        on = commanded is not None and (commanded < safe if self.kind is ChannelKind.COOL
+                                        else commanded > safe)
+        if on and self._last_s is not None and 0.0 < board_s - self._last_s <= ON_TIME_GAP_S:
+            self.on_s += board_s - self._last_s
+        self._last_s = board_s
+        return self._model.update(value, board_s, commanded, safe)
 
 
 class DriveWatch(Watcher):
@@ -297,13 +323,27 @@ def watchers_for(device: DeviceProfile) -> list[tuple[Watcher, ...]]:
         watchers: list[Watcher] = [RangeWatch(sensor, index)]
         if sensor.kind is SensorKind.PRESSURE and channel and channel.kind is ChannelKind.AIRBAG:
             watchers.append(PressureWatch(sensor, index))
+            watchers.append(PumpWatch(sensor, index))
             watchers.append(FrozenWatch(sensor, index, FROZEN_PRESSURE_S,
                                         FROZEN_PRESSURE_GAP_KPA, when_off=True))
         elif (sensor.kind is SensorKind.TEMPERATURE and channel
               and channel.kind is ChannelKind.HEAT):
-            watchers.append(TemperatureWatch(sensor, index))
+            cool = next((i for i, c in enumerate(device.channels)
+                         if c.kind is ChannelKind.COOL and c.zone is channel.zone), None)
+            watchers.append(TemperatureWatch(sensor, index, cool))
             watchers.append(FrozenWatch(sensor, index, FROZEN_TEMPERATURE_S,
                                         FROZEN_TEMPERATURE_GAP_C, when_off=False))
+        if sensor.kind is SensorKind.TEMPERATURE and channel and channel.zone is not None:
+            # Every heat or cool channel on the sensor's zone (a thermoelectric zone has both).
+            for i, other in enumerate(device.channels):
+                if other.kind in (ChannelKind.HEAT, ChannelKind.COOL) \
+                        and other.zone is channel.zone:
+                    watchers.append(ElementWatch(sensor, i, other.kind))
+                    if other.kind is ChannelKind.COOL:
+                        watchers.append(ColdWatch(sensor, i))
+        elif (sensor.kind is SensorKind.SPEED and channel
+              and channel.kind in (ChannelKind.KNEAD, ChannelKind.TAP)):
+            watchers.append(FollowWatch(sensor, index))
         elif sensor.kind is SensorKind.POSITION and channel is not None:
             watchers.append(DriveWatch(sensor, index, channel.min, channel.max))
         elif sensor.kind is SensorKind.OCCUPANCY:

@@ -23,9 +23,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from massagectl.routines.device import Zone
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # --- hard constants (not configurable) -------------------------------------------------------
 
@@ -128,6 +127,43 @@ class HeatLimits(BaseModel):
     )
 
 
+# --- cold therapy ------------------------------------------------------------------------------
+# Common cryotherapy guidance (issue 11): pain relief comes at a skin temperature of about
+# 13-15 C; tissue is damaged when it freezes, and numbness means stop; an application lasts
+# 15-20 min per zone, with a rest of at least 30-40 min before the next. The contact surface is
+# colder than the skin under it, so a surface held at 15 C keeps the skin at or above the
+# analgesic range, never near freezing.
+# A thermostat may undershoot a cold set point by about this much before the module switches off
+# (the mirror of HEAT_OVERSHOOT_C); the run-time floor allows it.
+COLD_UNDERSHOOT_C = 1.0
+# The longer end of the 30-40 min rest: a zone's application time comes back only after it.
+COLD_REST_S = 40 * 60.0
+
+
+class ColdLimits(BaseModel):
+    """Limits of every cool zone (a thermoelectric pad's cold side). An owner may make them
+    stricter (a warmer floor, a shorter application), never looser."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    floor_c: float = Field(
+        default=15.0,
+        ge=15.0,
+        le=30.0,
+        allow_inf_nan=False,
+        description="Lowest contact set point, C: the top of the 13-15 C analgesic skin range; "
+        "the surface is colder than the skin under it.",
+    )
+    max_on_s: float = Field(
+        default=15 * 60.0,
+        gt=0,
+        le=15 * 60.0,
+        allow_inf_nan=False,
+        description="Longest a cool zone may be on, s, until it rested COLD_REST_S: the short "
+        "end of the 15-20 min application.",
+    )
+
+
 class RollerLimits(BaseModel):
     """Limits of the roller mechanism on the back track."""
 
@@ -176,6 +212,7 @@ class SafetyLimits(BaseModel):
         "defaults.",
     )
     heat: HeatLimits = HeatLimits()
+    cold: ColdLimits = ColdLimits()
     roller: RollerLimits = RollerLimits()
     session: SessionLimits = SessionLimits()
 

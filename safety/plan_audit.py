@@ -47,6 +47,9 @@ def audit_plan(plan: Plan, limits: PlanLimits) -> list[Violation]:
             found += _hold_violations(plan, channel_limits, rows)
         if channel_limits.heat is not None:
             found += _heat_violations(plan, channel_limits, rows)
+        if channel_limits.cold is not None:
+            found += _cold_violations(plan, channel_limits, rows)
+    found += _heat_and_cold(plan, limits)
     if plan.duration_s > limits.session_cap_s:
         found.append(Violation(
             ViolationKind.SESSION, "plan", "the owner may raise the cap up to the hard maximum",
@@ -182,6 +185,59 @@ def _heat_violations(plan, limits: ChannelLimits, rows) -> list[Violation]:
                                 float(rows["start_s"][row]), float(dose[-1]), budget.dose_budget,
                                 f"thermal dose at set point + {budget.overshoot_c:g} C "
                                 "thermostat overshoot", unit=""))
+    return found
+
+
+def cooling(limits: ChannelLimits, lower: np.ndarray) -> np.ndarray:
+    """Rows of a cool channel whose set point goes below its off value (the module cools)."""
+    return lower < limits.channel.safe_default - VALUE_EPSILON
+
+
+def _cold_violations(plan, limits: ChannelLimits, rows) -> list[Violation]:
+    lower = lower_bound(rows["start_value"], rows["end_value"], rows["amplitude"])
+    durations = rows["duration_s"]
+    on_s = np.cumsum(np.where(cooling(limits, lower), durations, 0.0))
+    max_on_s = limits.cold.max_on_s
+    if on_s[-1] <= max_on_s + VALUE_EPSILON:
+        return []
+    row = int(np.argmax(on_s > max_on_s))
+    at_s = rows["start_s"][row] + durations[row] - (on_s[row] - max_on_s)
+    return [_violation(plan, limits, rows, ViolationKind.COLD_TIME, at_s, float(on_s[-1]),
+                       max_on_s, "one cold application per zone, then a rest of at least "
+                       "30-40 min", unit="")]
+
+
+def _heat_and_cold(plan: Plan, limits: PlanLimits) -> list[Violation]:
+    """A zone's heat and cool channels are one thermoelectric module: never both at once."""
+    table = plan.table
+    found = []
+    by_zone: dict[Zone, dict[ChannelKind, ChannelLimits]] = {}
+    for channel_limits in limits.channels:
+        channel = channel_limits.channel
+        if channel.kind in (ChannelKind.HEAT, ChannelKind.COOL) and channel.zone is not None:
+            by_zone.setdefault(channel.zone, {})[channel.kind] = channel_limits
+    for zone, kinds in by_zone.items():
+        if len(kinds) < 2:
+            continue
+        heat, cool = kinds[ChannelKind.HEAT], kinds[ChannelKind.COOL]
+        heat_rows = table[table["channel"] == heat.index]
+        cool_rows = table[table["channel"] == cool.index]
+        heat_on = heat_rows[upper_bound(heat_rows["start_value"], heat_rows["end_value"],
+                                        heat_rows["amplitude"])
+                            > heat.channel.safe_default + VALUE_EPSILON]
+        cool_on = cool_rows[cooling(cool, lower_bound(cool_rows["start_value"],
+                                                      cool_rows["end_value"],
+                                                      cool_rows["amplitude"]))]
+        for row in cool_on:
+            start_s, end_s = row["start_s"], row["start_s"] + row["duration_s"]
+            overlap = (heat_on["start_s"] < end_s) & (
+                heat_on["start_s"] + heat_on["duration_s"] > start_s)
+            if np.any(overlap):
+                found.append(Violation(
+                    ViolationKind.HEAT_AND_COLD, plan.step_label(int(row["step"])),
+                    f"{heat.id} and {cool.id} drive one module: heat or cold, never both",
+                    channel=cool.id, zone=zone, time_s=float(start_s)))
+                break
     return found
 
 

@@ -6,6 +6,11 @@ scales the intensity-scaled channels (depth, airbags, tapping) toward their safe
 SetChannelMask puts switched-off channels in their safe state. The admitted plan is the most the
 session may reach, so the scale never goes above 1 and a channel admission held off never comes
 back on; raising within those bounds (intensity up after a down, a zone back on) is allowed.
+
+A raise is slewed by the board at each channel's rise rate (hardware.md section 5). Where that
+is faster than the rise this session admits (an owner who lowered an airbag's inflation limit
+below the board's), the raise is refused with a clear error: the board would fill the bag
+faster than allowed, and the supervisor's rise check would stop the session for it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from massagectl.safety.ports import BoardPort
 
 # The scale of the plan as admitted; run-time changes stay at or below it.
 ADMITTED_SCALE = 1.0
+# A board's rise rate may match an admitted rise up to float rounding.
+RISE_TOLERANCE = 1e-9
 
 
 class RuntimeLimitError(SafetyError):
@@ -39,10 +46,17 @@ class RuntimeLimits:
         # Read for every sensor reading the supervisor judges: looked up once, not per call.
         self._safe_defaults = tuple(c.safe_default for c in device.channels)
         self._scaled = tuple(c.kind.scaled_by_intensity for c in device.channels)
+        # Channels the board raises faster than admitted: index -> the admitted rise, per s.
+        self.slower_rise: dict[int, float] = {}
 
-    def begin(self, admitted_mask: int | None = None) -> None:
-        """A new session: full admitted scale and channels, sent to the board now."""
+    def begin(self, admitted_mask: int | None = None,
+              admitted_rise: dict[int, float] | None = None) -> None:
+        """A new session: full admitted scale and channels, sent to the board now.
+        `admitted_rise`: per channel index, the fastest rise admitted, per s."""
         self.admitted_mask = self.all_channels_mask if admitted_mask is None else admitted_mask
+        self.slower_rise = {
+            index: rise for index, rise in (admitted_rise or {}).items()
+            if self.device.channels[index].rise_per_s > rise * (1 + RISE_TOLERANCE)}
         self.scale = ADMITTED_SCALE
         self.enabled_mask = self.admitted_mask
         self._send(SetIntensity(self.scale))
@@ -58,6 +72,9 @@ class RuntimeLimits:
                 "the admitted plan is the most a session may reach; compile and admit a "
                 "stronger routine instead",
             )
+        if scale > self.scale:
+            self._refuse_a_fast_rise([i for i, scaled in enumerate(self._scaled)
+                                      if scaled and self.enabled(i)], "intensity up")
         self._send(SetIntensity(float(scale)))
         self.scale = float(scale)
 
@@ -88,7 +105,21 @@ class RuntimeLimits:
                 raise RuntimeLimitError(f"channel {channel_id!r} was held off by admission; it "
                                         "cannot be switched on during this session")
             mask |= bit
+        self._refuse_a_fast_rise([i for i in range(len(self._scaled))
+                                  if mask >> i & 1 and not self.enabled(i)], "switching it on")
         self._send_mask(mask)
+
+    def _refuse_a_fast_rise(self, indices: list[int], what: str) -> None:
+        for index in indices:
+            admitted = self.slower_rise.get(index)
+            if admitted is None:
+                continue
+            channel = self.device.channels[index]
+            raise RuntimeLimitError(
+                f"{what} refused: the board raises {channel.id} at {channel.rise_per_s:g} "
+                f"{channel.unit}/s, faster than the {admitted:g} {channel.unit}/s allowed here",
+                "lower the intensity, or switch zones off, as needed; the owner's rise limit "
+                "or the board's rise rate would have to change for more")
 
     def zone_off(self, zone: Zone) -> None:
         self.channels_off([c.id for c in self.device.channels if c.zone is zone])

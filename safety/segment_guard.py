@@ -33,7 +33,7 @@ class SegmentGuard:
         self.schedule = schedule
         self._stretch: dict[int, tuple[float, float]] = {}  # airbag: (start_s, above until)
         # Per heat channel, what the session spent (shared with its ChairTime); sent segments
-        # count in full when committed.
+        # count in full when committed. Cool channels keep their cooling time here too.
         self.heat_spent = heat_spent if heat_spent is not None else {}
 
     def after_stop(self, safe_from_s: float | None = None) -> None:
@@ -47,7 +47,12 @@ class SegmentGuard:
             limits = self.limits.channels[index]
             for sent in self.schedule.sent[index]:
                 unrun_s = sent.end_s - max(sent.start_s, safe_from_s)
-                if unrun_s > 0 and sent.upper > limits.channel.safe_default + VALUE_EPSILON:
+                if unrun_s <= 0:
+                    continue
+                if limits.cold is not None and sent.lower < limits.channel.safe_default:
+                    spent.on_s -= unrun_s
+                elif limits.heat is not None and \
+                        sent.upper > limits.channel.safe_default + VALUE_EPSILON:
                     spent.on_s -= unrun_s
                     spent.dose -= dose_rate_per_s(sent.upper + limits.heat.overshoot_c) * unrun_s
 
@@ -70,6 +75,11 @@ class SegmentGuard:
             found += self._hold_violations(index, limits, segment, label)
         if limits.heat is not None:
             found += self._heat_violations(index, limits, segment, label)
+        if limits.cold is not None:
+            on_s = self._cold_after(index, limits, segment)
+            if on_s > limits.cold.max_on_s + VALUE_EPSILON:
+                found.append(_violation(Kind.COLD_TIME, limits, label, on_s,
+                                        limits.cold.max_on_s, "one cold application", unit=""))
         return found
 
     def commit(self, index: int, segment: Sent) -> None:
@@ -81,7 +91,21 @@ class SegmentGuard:
         if limits.heat is not None:
             spent = self.heat_spent.setdefault(index, HeatSpent())
             spent.on_s, spent.dose = self._heat_after(index, limits, segment.start_s, segment)
+        if limits.cold is not None:
+            self.heat_spent.setdefault(index, HeatSpent()).on_s = self._cold_after(
+                index, limits, segment)
         self.schedule.add(index, segment)
+
+    def _cold_after(self, index, limits: ChannelLimits, segment: Sent) -> float:
+        """Cooling time of the session with `segment` added (the board holding the last value
+        until it starts counts too)."""
+        spent = self.heat_spent.get(index)
+        on_s = 0.0 if spent is None else spent.on_s
+        off = limits.channel.safe_default - VALUE_EPSILON
+        last = self.schedule.last(index)
+        if last is not None and last.value_at(last.end_s) < off:
+            on_s += _held(last, limits, segment.start_s)
+        return on_s + (segment.duration_s if segment.lower < off else 0.0)
 
     def _jump_violations(self, index, limits: ChannelLimits, segment: Sent, label):
         if limits.max_rise_per_s is None:

@@ -34,17 +34,18 @@ from massagectl.firmware_bridge.messages import (
     ScheduleSegment, SensorReport, StatusReport, StopCause,
 )
 from massagectl.firmware_bridge.wire import TELEMETRY_STALE_S
-from massagectl.routines.device import DeviceProfile, SensorKind
+from massagectl.routines.device import ChannelKind, DeviceProfile, SensorKind
 from massagectl.routines.errors import MassageError, SafetyError
 from massagectl.routines.plan import Segment
 from massagectl.routines.user import DEFAULT_USER
 from massagectl.safety.channel_limits import ChannelLimits, PlanLimits, plan_limits
 from massagectl.safety.chair_time import ChairTime
 from massagectl.safety.committed import BoardClock, CommittedSchedule, Sent
-from massagectl.safety.detectors import TemperatureWatch, watchers_for
+from massagectl.safety.detectors import ElementWatch, TemperatureWatch, watchers_for
 from massagectl.safety.fault_log import LogEvent
 from massagectl.safety.faults import Fault, FaultCause, FaultLatch
 from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
+from massagectl.safety.plausibility import SeatCheck
 from massagectl.safety.reached_safe import ReachedSafe
 from massagectl.safety.rise_check import rise_watchers_for
 from massagectl.safety.runtime_limits import RuntimeLimits
@@ -103,6 +104,10 @@ class Supervisor:
         self.guard = SegmentGuard(self.baseline, self.schedule)
         self._index_of = {channel.id: i for i, channel in enumerate(device.channels)}
         self.watchers = _watchers_for(device)
+        self.readings: list[float] = [math.nan] * len(device.sensors)
+        self.seat_check: SeatCheck | None = SeatCheck(device)
+        if not self.seat_check.useful:
+            self.seat_check = None
         self.reached = ReachedSafe(device)  # after a shutdown, each output's hardware follows
         position = self.schedule.position_index
         self._position_sensor = next(
@@ -111,6 +116,9 @@ class Supervisor:
         self.stale_after_s = stale_after_s
         self.session_active = False
         self.board_state: DeviceState | None = None
+        # The board's own word (StatusReport, 2 Hz) that every output is safe: then nothing
+        # pumps or turns, whatever the host's schedule says (the plausibility checks ask).
+        self.outputs_safe = False  # until the board says so
         self.board_s: float | None = None  # the latest device clock seen, in board seconds
         self._plan_origin_s = 0.0
         # The session's timer and heat spent: kept over a pause, new with each session.
@@ -170,7 +178,9 @@ class Supervisor:
         self._plan_origin_s = 0.0 if anchor_clock is None else self.clock.seconds(anchor_clock)
         self._last_seen = [host_s] * len(self.device.sensors)
         self.chair_time.run(host_s)
-        self.runtime.begin()
+        self.runtime.begin(admitted_rise={
+            limits.index: limits.max_rise_per_s for limits in self.limits.channels
+            if limits.max_rise_per_s is not None})
         self.session_active = True
 
     def end_session(self, host_s: float | None = None) -> None:
@@ -295,10 +305,19 @@ class Supervisor:
             if problem is not None:
                 self._trip(Fault(FaultCause.NOT_SAFE_AFTER_STOP, problem, host_s, report.clock),
                            key=self.device.sensors[index].id)
+        if values and self.seat_check is not None:
+            readings = self.readings
+            readings[first:first + len(values)] = values
+            back = self.limits.back_map
+            fault = self.seat_check.update(readings, board_s, self,
+                                           None if back is None else back.bands_mm)
+            if fault is not None:
+                self._trip(_stamped(fault, host_s, report.clock), key="seat")
 
     def _on_status(self, status: StatusReport, host_s: float) -> None:
         board_s = self._saw_clock(status.clock, host_s)
         previous, self.board_state = self.board_state, status.state
+        self.outputs_safe = status.outputs_safe
         if status.stop_cause is StopCause.POWER_ON:
             self._board_restarted()
         if status.stop_cause is StopCause.POWER_ON and self.session_active:
@@ -311,7 +330,9 @@ class Supervisor:
             return
         self.reached.shut_down(board_s)
         cause = status.stop_cause
-        if cause in BOARD_FAULT_CAUSES:
+        if cause is StopCause.THERMAL_CUTOFF:
+            self._cutoff_opened(-1, math.nan, host_s, status.clock)
+        elif cause in BOARD_FAULT_CAUSES:
             self._trip(Fault(FaultCause.BOARD_SHUTDOWN, f"the board shut down: "
                              f"{cause.name.lower()}", host_s, status.clock), StopSource.BOARD)
         elif cause is StopCause.REMOTE_STOP_KEY:
@@ -323,13 +344,29 @@ class Supervisor:
     def _on_fault_report(self, report: FaultReport, host_s: float) -> None:
         self._saw_clock(report.clock, host_s)
         what = f"{report.code.name.lower()} at index {report.index}, value {report.value:g}"
-        if report.code in BOARD_FAULT_CODES:
+        if report.code is FaultCode.THERMAL_CUTOFF:
+            self._cutoff_opened(report.index, report.value, host_s, report.clock)
+        elif report.code in BOARD_FAULT_CODES:
             self._trip(Fault(FaultCause.BOARD_FAULT, f"the board reports {what}", host_s,
                              report.clock, {"value": (report.value, "")}), StopSource.BOARD,
                        key=f"{report.code.name}:{report.index}")
         else:
             self.stop_path.log.append(LogEvent.NOTICE, "board", report.code.name.lower(),
                                       host_s=host_s, device_clock=report.clock, action=what)
+
+    def _cutoff_opened(self, index: int, contact_c: float, host_s: float, clock: int) -> None:
+        """The board's thermal cut-off ended a heat that nothing else could: a welded relay.
+        Reported twice (FaultReport and StatusReport), latched once."""
+        channels = self.device.channels
+        channel = channels[index] if 0 <= index < len(channels) else None
+        cold = channel is not None and channel.kind is ChannelKind.COOL
+        zone = channel.id if channel is not None else "a heat zone"
+        at = "" if math.isnan(contact_c) else f" at {contact_c:.1f} C"
+        self._trip(Fault(FaultCause.COOLER_STUCK_ON if cold else FaultCause.HEATER_STUCK_ON,
+                         f"{zone}: the thermal cut-off opened{at}: "
+                         f"{'cooling' if cold else 'heat'} cannot be switched off by the chair. "
+                         "Get up from the chair and unplug it; it needs service", host_s, clock),
+                   StopSource.BOARD, key="cut-off")
 
     # --- time and the link ------------------------------------------------------------------
 
@@ -399,6 +436,15 @@ class Supervisor:
         self._rearm_if_cleared()
         return cleared
 
+    def zone_use(self) -> dict[str, tuple[str, float, float]]:
+        """What every heat and cool channel gave the occupant since this supervisor began:
+        (kind, seconds on, measured thermal dose), by channel id (what a chair's record keeps)."""
+        flat = _flat(self.watchers)
+        doses = {w.channel_index: w.dose.dose for w in flat if isinstance(w, TemperatureWatch)}
+        return {self.device.channels[w.channel_index].id:
+                (str(w.kind), w.on_s, doses.get(w.channel_index, 0.0))
+                for w in flat if isinstance(w, ElementWatch)}
+
     # --- the Context the detectors read -----------------------------------------------------
 
     def limits_for(self, channel_index: int) -> ChannelLimits:
@@ -436,16 +482,23 @@ class Supervisor:
         self.stop_path.request(source, detail, fault=fault)
 
     def _board_restarted(self) -> None:
-        """A new board clock from 0: fresh unwrapping and watchers; the skin's dose stays."""
+        """A new board clock from 0: fresh unwrapping and watchers; the skin's dose and the
+        zones' on-time stay."""
         doses = [w.dose.dose for w in _flat(self.watchers) if isinstance(w, TemperatureWatch)]
+        on_times = [w.on_s for w in _flat(self.watchers) if isinstance(w, ElementWatch)]
         self.clock = BoardClock(self.clock.clock_hz)
         self._board_seen = None
         self.schedule.clear()
         self.watchers = _watchers_for(self.device)
+        if self.seat_check is not None:
+            self.seat_check = SeatCheck(self.device)
         self.reached.forget()
         heat_watchers = [w for w in _flat(self.watchers) if isinstance(w, TemperatureWatch)]
         for watcher, dose in zip(heat_watchers, doses):
             watcher.dose.dose = dose
+        zone_watchers = [w for w in _flat(self.watchers) if isinstance(w, ElementWatch)]
+        for watcher, on_s in zip(zone_watchers, on_times, strict=True):
+            watcher.on_s = on_s
 
     def _saw_clock(self, clock: int, host_s: float) -> float:
         board_s = self.clock.seconds(clock)

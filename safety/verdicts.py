@@ -27,6 +27,8 @@ class ViolationKind(StrEnum):
     HOLD = "hold"  # held above the occlusion-risk pressure too long
     HEAT_TIME = "heat_time"  # heat on longer than the heat timeout
     THERMAL_DOSE = "thermal_dose"  # heat beyond the thermal-dose budget
+    COLD_TIME = "cold_time"  # a zone cooled longer than one cold application
+    HEAT_AND_COLD = "heat_and_cold"  # one zone heated and cooled at once
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ def _describe(v: Violation) -> str:
             return f"{subject} heats for {v.value / 60:.1f} min, longer than {v.limit / 60:g} min"
         case ViolationKind.THERMAL_DOSE:
             return f"{subject} reaches {v.value:.1%} of a burn dose, above the {v.limit:.0%} budget"
+        case ViolationKind.COLD_TIME:
+            return f"{subject} cools for {v.value / 60:.1f} min, longer than {v.limit / 60:g} min"
         case ViolationKind.SESSION:
             return f"lasts {v.value / 60:.1f} min, longer than the {v.limit / 60:g} min session cap"
     return ""

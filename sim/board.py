@@ -57,7 +57,7 @@ from massagectl.firmware_bridge.messages import (
     StopCause,
 )
 from massagectl.firmware_bridge.wire import MAX_SERIAL_NUMBER_BYTES
-from massagectl.routines.device import DeviceProfile
+from massagectl.routines.device import ChannelKind, DeviceProfile
 from massagectl.sim import registry
 from massagectl.sim.board_faults import FaultSwitches
 from massagectl.sim.clock import DEFAULT_CLOCK_HZ, BoardClock, wrap_clock
@@ -65,6 +65,7 @@ from massagectl.sim.faults import FaultKind
 from massagectl.sim.host_messages import HostMessageHandling
 from massagectl.sim.physics.occupant import Occupant
 from massagectl.sim.physics.plant import Plant
+from massagectl.sim.physics.thermal import AMBIENT_C
 from massagectl.sim.remote import DISPLAY_COLUMNS, DISPLAY_ROWS, HandheldRemote
 from massagectl.sim.schedule import ChannelSchedule
 from massagectl.sim.segments import QueuedSegment, segment_value
@@ -180,6 +181,10 @@ class SimBoard(HostMessageHandling):
         self.latched_cause: StopCause | None = None
         self._all_channels_mask = (1 << len(channels)) - 1
         self._actual_readers = [self.plant.actual_reader(i) for i in range(len(channels))]
+        # Heat and cool channels whose zone's thermal cut-off (sim.physics.thermal) has opened:
+        # it stays open (the hardware needs service), whatever the firmware does, and the board,
+        # which senses it, holds those channels safe.
+        self.cutoff_open: set[int] = set()
         self.faults = FaultSwitches(self)
         self.health = registry.BoardHealth(self.name, self._outputs, self._safe_outputs)
         registry.register(self, self.health)
@@ -331,7 +336,7 @@ class SimBoard(HostMessageHandling):
         slews = self._slews
         for index, (schedule, rule) in enumerate(zip(self._schedules, self._output_rules)):
             running = schedule.running
-            if running is None or not mask >> index & 1:
+            if running is None or not mask >> index & 1 or index in self.cutoff_open:
                 outputs[index] = rule.safe
                 if running is not None:
                     slews[index] = None  # disabled: it rises again from safe when enabled
@@ -403,6 +408,7 @@ class SimBoard(HostMessageHandling):
                 [read() for read in self._actual_readers],
                 values,
             )
+        self._check_cutoffs()  # hardware: it acts in SHUTDOWN too (a welded relay)
         if self.state is not DeviceState.READY:
             return
         if trip is not None and not (trip[0] is Trip.SENSOR_RANGE and self.faults.no_range_check):
@@ -411,6 +417,21 @@ class SimBoard(HostMessageHandling):
             self._shut_down(_STOP_CAUSE_OF_TRIP[kind])
             return
         self._check_stalls()
+
+    def _check_cutoffs(self) -> None:
+        """A thermal cut-off that opened (the board senses its element's supply gone) is a
+        fault even after a stop: the relay it saved the person from may be welded."""
+        for index, zone in self.plant.zones.items():
+            if zone.cutoff_open and index not in self.cutoff_open:
+                module = [i for i, z in self.plant.zones.items() if z is zone]
+                self.cutoff_open.update(module)
+                self._refresh_outputs()
+                # The channel whose direction ran away: the cold side opened below ambient.
+                cold = zone.contact_c < AMBIENT_C
+                reported = next((i for i in module if (self._channels[i].kind
+                                                      is ChannelKind.COOL) == cold), index)
+                self._fault(FaultCode.THERMAL_CUTOFF, reported, zone.contact_c)
+                self._shut_down(StopCause.THERMAL_CUTOFF)
 
     def _check_stalls(self) -> None:
         for index, drive in self.plant.drives.items():

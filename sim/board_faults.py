@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from massagectl.routines.device import SensorKind
+from massagectl.routines.device import ChannelKind, SensorKind
 from massagectl.routines.errors import InputError
 from massagectl.sim.faults import FAULT_CHANNEL_KINDS, FaultKind
 
@@ -55,7 +55,15 @@ class FaultSwitches:
         elif kind is FaultKind.STUCK_VALVE:
             plant.airbags[index].vent_stuck_closed = on
         elif kind is FaultKind.HEATER_STUCK_ON:
-            plant.zones[index].stuck_on = on
+            zone = plant.zones[index]
+            if board.profile.channels[index].kind is ChannelKind.COOL:
+                zone.cool_stuck = on
+            else:
+                zone.heat_stuck = on
+            if not on:
+                zone.cutoff_open = False  # repaired: a new relay, the cut-off reset
+                board.cutoff_open.difference_update(
+                    i for i, z in plant.zones.items() if z is zone)
         elif kind is FaultKind.MOTOR_STALL:
             plant.drives[index].stalled = on
         elif kind is FaultKind.DEAD_SENSOR:

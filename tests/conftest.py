@@ -117,3 +117,12 @@ def run_virtual_time():
             return runner.run(checked())
 
     return runner
+
+
+@pytest.fixture(autouse=True)
+def chair_records(tmp_path_factory, monkeypatch):
+    """Every test keeps its chairs' safety records (safety.chair_record) in a folder of its own,
+    never in the computer's."""
+    folder = tmp_path_factory.mktemp("chairs")
+    monkeypatch.setenv("MASSAGECTL_CHAIR_RECORDS", str(folder))
+    return folder

@@ -1,4 +1,5 @@
-"""`massagectl faults`: the fault log, readable; and clearing a latched fault.
+"""`massagectl faults`: the fault log, readable; every chair's safety record (latched faults,
+heat and cold carried; safety.chair_record); and clearing a latched fault.
 
 With `--clear --port PORT` it also clears the fault the board itself holds latched (ClearFault,
 then Reset: hardware.md section 5): a board keeps a fault shutdown through Reset and power
@@ -18,6 +19,8 @@ from massagectl.controller.cli_options import add_config, config_of
 from massagectl.firmware_bridge.link import Link
 from massagectl.routines.device import load_device
 from massagectl.routines.errors import InputError
+from massagectl.safety import chair_record
+from massagectl.safety.chair_record import ChairRecord, ZoneUse, all_records
 from massagectl.safety.fault_log import FaultLog, read_fault_log
 from massagectl.safety.faults import FaultLatch
 
@@ -36,6 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", default=None, metavar="URL",
                         help="with --clear: also clear the fault latched on the board at this "
                         "port")
+    parser.add_argument("--chair", default=None, metavar="SERIAL",
+                        help="with --clear: the chair (board serial number) whose safety "
+                        "record to clear (default: the board at --port, or the one chair with "
+                        "a latched fault)")
     parser.add_argument("--device", default=None, metavar="chair|pad|PATH",
                         help="profile the board must match (default: the config's, else chair)")
     add_config(parser)
@@ -80,22 +87,66 @@ def faults_command(args: argparse.Namespace) -> int:
                       highlight=False)
     else:
         console.print("no latched fault", highlight=False)
+    chair = args.chair
     if args.clear and args.port is not None:
         device = load_device(args.device or config.device.profile)
-        console.print(asyncio.run(clear_board_fault(args.port, device, config.device.baud)),
-                      highlight=False)
+        serial, said = asyncio.run(clear_board_fault(args.port, device, config.device.baud))
+        console.print(said, highlight=False)
+        chair = chair or serial or None
+    show_chairs(console, clear=args.clear, chair=chair)
     return 0
 
 
-async def clear_board_fault(port: str, device, baud: int) -> str:
-    """Clear the board's latched fault, if it holds one; what happened, in one line."""
+def show_chairs(console: Console, *, clear: bool, chair: str | None) -> None:
+    """Every chair's safety record on this computer (safety.chair_record); with `clear`, clear
+    the named chair's latched faults (or the one chair that has any)."""
+    records = all_records()
+    now_s = chair_record.wall_clock()
+    if records:
+        table = Table("chair", "latched", "heat and cold carried", box=None)
+        for record in records:
+            carried = [_carried(channel, record.carried(channel, now_s))
+                       for channel in sorted(record.zones)]
+            table.add_row(record.serial, ", ".join(f["cause"] for f in record.latched) or "-",
+                          "; ".join(c for c in carried if c) or "-",
+                          style="bold red" if record.is_latched else None)
+        console.print(table)
+    if not clear:
+        return
+    if chair is None:
+        latched = [r.serial for r in records if r.is_latched]
+        if len(latched) > 1:
+            raise InputError(f"{len(latched)} chairs have latched faults: {', '.join(latched)}",
+                             "name the one you checked with --chair SERIAL")
+        if not latched:
+            return
+        chair = latched[0]
+    record = ChairRecord.load(chair)
+    cleared = record.clear()
+    if cleared:
+        record.save()
+    console.print(f"chair {record.serial}: cleared {len(cleared)} latched fault(s)",
+                  highlight=False)
+
+
+def _carried(channel: str, use: ZoneUse | None) -> str:
+    if use is None or (use.on_s <= 0.0 and use.dose <= 0.0):
+        return ""
+    dose = f", dose {use.dose:.1%} of a burn" if use.kind == "heat" else ""
+    return f"{channel}: {use.on_s / 60:.1f} min {use.kind}{dose}"
+
+
+async def clear_board_fault(port: str, device, baud: int) -> tuple[str, str]:
+    """Clear the board's latched fault, if it holds one: its serial number, and what happened
+    in one line."""
     link = await Link.open(port, device, baud=baud)
     try:
-        serial = link.identity.serial_number or "without a serial number"
+        serial = link.identity.serial_number
         cause = await link.clear_board_fault()
     finally:
         await link.close()
+    name = serial or "without a serial number"
     if cause is None:
-        return f"board {serial} on {port}: no latched fault"
-    return (f"board {serial} on {port}: cleared its latched fault ({cause.name.lower()}); "
-            "it is READY with every output safe")
+        return serial, f"board {name} on {port}: no latched fault"
+    return serial, (f"board {name} on {port}: cleared its latched fault "
+                    f"({cause.name.lower()}); it is READY with every output safe")

@@ -185,11 +185,12 @@ class Session:
         """Heat off (at once), or back on within what admission accepted."""
         if not self._heat_ids or self.state is not SessionState.RUNNING:
             return self.heat_on
+        wanted = set(self._owner_off)
         if self.heat_on:
-            self._owner_off.update(self._heat_ids)
+            wanted.update(self._heat_ids)
         else:
-            self._owner_off.difference_update(self._heat_ids)
-        self._apply_owner_choices()
+            wanted.difference_update(self._heat_ids)
+        self._apply_owner_choices(wanted)
         self._record("channels", "heat " + ("on" if self.heat_on else "off"),
                      mask=self.chair.runtime.enabled_mask)
         self.on_change()
@@ -207,12 +208,15 @@ class Session:
         if not ids:
             raise InputError(f"the {self.device.name} has nothing to switch in zone {zone}",
                              f"zones of the {self.device.name}: {', '.join(self.zones())}")
+        wanted = set(self._owner_off)
         if on:
-            self._owner_off.difference_update(ids)
+            wanted.difference_update(ids)
         else:
-            self._owner_off.update(ids)
-        if self.state is SessionState.RUNNING:
-            self._apply_owner_choices()
+            wanted.update(ids)
+        if self.state is not SessionState.RUNNING:
+            self._owner_off = wanted  # applied when the session runs again
+        else:
+            self._apply_owner_choices(wanted)
             self._record("channels", f"{zone} {'on' if on else 'off'}",
                          mask=self.chair.runtime.enabled_mask)
         self.on_change()
@@ -225,9 +229,19 @@ class Session:
         return tuple(z for z in self.zones()
                      if all(c.id in self._owner_off for c in self.device.channels if c.zone == z))
 
-    def _apply_owner_choices(self) -> None:
+    def _apply_owner_choices(self, owner_off: set[str] | None = None) -> None:
         """Make the board's channel mask what admission allows minus what the owner switched
-        off. Only ever lowers what admission accepted (RuntimeLimits refuses anything else)."""
+        off (`owner_off`, which becomes the owner's choice once the board took it). Only ever
+        lowers what admission accepted (RuntimeLimits refuses anything else)."""
+        if owner_off is not None:
+            previous, self._owner_off = self._owner_off, owner_off
+            try:
+                self._apply_owner_choices()
+            except MassageError:
+                self._owner_off = previous  # refused: nothing changed
+                self._apply_owner_choices()
+                raise
+            return
         runtime = self.chair.runtime
         off, on = [], []
         for index, channel in enumerate(self.device.channels):
@@ -439,7 +453,7 @@ class Session:
         admitted = admit_or_raise(rest.plan, self.device, self.user, self.limits, mode="adapt",
                                   spent=self.chair.supervisor.chair_time.heat)
         for change in admitted.changes:  # one note per channel and reason, not per resume
-            note = f"after a pause, {change.channel} ended early ({change.why})"
+            note = f"after a pause, {change.channel}: {change.after} ({change.why})"
             if note not in self.notes:
                 self.notes.append(note)
         self._set(SessionEvent.RESUME)

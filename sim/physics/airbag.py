@@ -22,8 +22,17 @@ PUMP_DEAD_HEAD_KPA = 45.0
 # Valves are switched, not proportional: the controller pumps below set point - band, vents
 # above set point + band, and holds in between (a real board's band is a few tenths of a kPa).
 CONTROL_BAND_KPA = 0.3
+# A bag with nobody in it has no limb or back to press against: the pump first unfolds it, so
+# its pressure builds at this fraction of the rate of a bag holding a body part (the
+# back-pressure the host's seat cross-check looks for).
+EMPTY_FILL_FRACTION = 0.25
 # Below this an open bag is empty (a millionth of a sensor step): stop computing its decay.
 EMPTY_KPA = 1e-9
+# The controller's pump may run this long on a sensed pressure that does not move; a running
+# pump moves a healthy sensor's reading at once, so after that the sensor has frozen (or the
+# bag burst) and the controller, blind, stops the pump and opens the vent until the sensor
+# moves again. At most 8 kPa/s * 0.25 s = 2 kPa goes unseen into a bag.
+PUMP_BLIND_S = 0.25
 # Mode changes resolved inside one step; more would mean a chattering controller, which this
 # band prevents (the leak needs tens of seconds to cross it).
 MAX_SWITCHES_PER_STEP = 8
@@ -42,7 +51,8 @@ _VENT_OPEN_PER_S = 1.0 / VENT_TIME_CONSTANT_S + _LEAK_PER_S
 class Airbag:
     """One bag with its pump, vent and the board's pressure controller."""
 
-    __slots__ = ("pump_rate_kpa_per_s", "safe_kpa", "pressure_kpa", "mode", "_flows", "_vent_stuck_closed", "sensed_override")
+    __slots__ = ("_blind_pump_s", "_flows", "_holds_body", "_vent_stuck_closed", "mode",
+                 "pressure_kpa", "pump_rate_kpa_per_s", "safe_kpa", "sensed_override")
 
     def __init__(self, pump_rate_kpa_per_s: float, safe_kpa: float) -> None:
         self.pump_rate_kpa_per_s = pump_rate_kpa_per_s
@@ -57,6 +67,19 @@ class Airbag:
         }
         self._vent_stuck_closed = False
         self.sensed_override: float | None = None  # fault: the controller's sensor is stuck/dead
+        self._holds_body = True
+        self._blind_pump_s = 0.0  # pumped on the current frozen reading
+
+    @property
+    def holds_body(self) -> bool:
+        """Someone's limb or back is in the bag (false: the seat is empty)."""
+        return self._holds_body
+
+    @holds_body.setter
+    def holds_body(self, holds: bool) -> None:
+        self._holds_body = holds
+        rate = self.pump_rate_kpa_per_s * (1.0 if holds else EMPTY_FILL_FRACTION)
+        self._flows[ValveMode.PUMP] = (rate, rate / PUMP_DEAD_HEAD_KPA + _LEAK_PER_S)
 
     @property
     def vent_stuck_closed(self) -> bool:
@@ -83,11 +106,21 @@ class Airbag:
                 self.pressure_kpa = 0.0
             return
         remaining_s = dt_s
+        if self.sensed_override is None:
+            self._blind_pump_s = 0.0
         for _ in range(MAX_SWITCHES_PER_STEP):
             sensed = self.pressure_kpa if self.sensed_override is None else self.sensed_override
             self.mode = self._decide(sensed, set_point_kpa)
             if self.sensed_override is not None:
-                break  # a frozen reading never crosses a threshold
+                # A frozen reading never crosses a threshold; the pump may run blind only so long.
+                if self.mode is ValveMode.PUMP:
+                    blind_s = min(remaining_s, max(0.0, PUMP_BLIND_S - self._blind_pump_s))
+                    self._flow(blind_s)
+                    self._blind_pump_s += blind_s
+                    remaining_s -= blind_s
+                    if self._blind_pump_s >= PUMP_BLIND_S:
+                        self.mode = ValveMode.VENT
+                break
             threshold_kpa = set_point_kpa
             if self.mode is ValveMode.HOLD:
                 threshold_kpa = set_point_kpa - CONTROL_BAND_KPA

@@ -55,13 +55,26 @@ class Plant:
                 self.airbags[index] = Airbag(channel.max_rate_per_s, channel.safe_default or 0.0)
             else:
                 cooling = channel.kind is ChannelKind.COOL
-                self.zones[index] = ThermalZone(cooling, channel.safe_default or 0.0)
+                safe_c = channel.safe_default or 0.0
+                # A heat and a cool channel on one body zone drive one thermoelectric module.
+                shared = next((z for i, z in self.zones.items()
+                               if profile.channels[i].zone is channel.zone), None)
+                if shared is not None:
+                    shared.add_mode(cooling, safe_c)
+                    self.zones[index] = shared
+                else:
+                    self.zones[index] = ThermalZone(cooling, safe_c)
         self._carriage = self._first(ChannelKind.POSITION)
         self._depth = self._first(ChannelKind.DEPTH)
         self._drive_items = list(self.drives.items())
         self._motor_items = list(self.motors.items())
         self._airbag_items = list(self.airbags.items())
-        self._zone_items = list(self.zones.items())
+        # One entry per module: (zone, heat channel index, cool channel index).
+        modules: dict[int, list] = {}
+        for index, zone in self.zones.items():
+            entry = modules.setdefault(id(zone), [zone, None, None])
+            entry[2 if profile.channels[index].kind is ChannelKind.COOL else 1] = index
+        self._module_items = [tuple(entry) for entry in modules.values()]
         self._parts = {**self.drives, **self.motors, **self.airbags, **self.zones}
         self._sensed_load_n = 0.0  # the load as the current sensors see it (filtered)
         self.readers: list[Callable[[], float]] = [self._reader(s) for s in profile.sensors]
@@ -80,11 +93,18 @@ class Plant:
         for index, motor in self._motor_items:
             motor.command = outputs[index] or 0.0
             motor.advance(dt_s)
-        for index, airbag in self._airbag_items:
-            airbag.advance(dt_s, outputs[index])
         occupied = self.occupant.present
-        for index, zone in self._zone_items:
-            zone.advance(dt_s, outputs[index], occupied)
+        for index, airbag in self._airbag_items:
+            if airbag.holds_body is not occupied:
+                airbag.holds_body = occupied
+            airbag.advance(dt_s, outputs[index])
+        for zone, heat_index, cool_index in self._module_items:
+            heat_c = None if heat_index is None else outputs[heat_index]
+            cool_c = None if cool_index is None else outputs[cool_index]
+            if heat_index is None:
+                zone.advance(dt_s, cool_c, occupied)
+            else:
+                zone.advance(dt_s, heat_c, occupied, cool_c)
         if self._carriage is not None:
             load_n = self.load_n()
             lag = math.exp(-dt_s / CURRENT_FILTER_TIME_CONSTANT_S)

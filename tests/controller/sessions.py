@@ -18,7 +18,7 @@ from massagectl.routines.routine import Routine
 from massagectl.routines.user import DEFAULT_USER, UserProfile
 from massagectl.safety.fault_log import FaultLog
 from massagectl.safety.faults import FaultLatch
-from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
+from massagectl.safety.limits import DEFAULT_LIMITS, HeatLimits, SafetyLimits, SessionLimits
 from massagectl.sim.board import SimBoard
 from massagectl.sim.driver import BoardDriver
 from massagectl.sim.physics.occupant import Occupant
@@ -37,6 +37,28 @@ speed_cpm = 15
 band = "mid_back"
 depth_mm = 4
 """
+
+# Heat on the lower back and the calves while the calves and shoulders are squeezed and the back
+# kneaded: every kind of channel a person can switch, in under 2 minutes.
+EVERYTHING_AT_ONCE = Routine.model_validate({
+    "name": "everything_at_once", "description": "heat, squeeze and knead at once",
+    "warm_up_s": 10, "cool_down_s": 10,
+    "steps": [{"kind": "parallel", "tracks": [
+        {"steps": [{"kind": "heat", "zone": "lower_back", "temperature_c": 42,
+                    "duration_s": 30}]},
+        {"steps": [{"kind": "heat", "zone": "calves", "temperature_c": 40, "duration_s": 30}]},
+        {"steps": [{"kind": "repeat", "count": 2, "steps": [
+            {"kind": "press", "zones": ["calves"], "pressure_kpa": 9, "ramp_in_s": 8,
+             "hold_s": 10, "release_s": 8},
+            {"kind": "press", "zones": ["shoulders"], "pressure_kpa": 10, "ramp_in_s": 8,
+             "hold_s": 6, "release_s": 8}]}]},
+        {"steps": [{"kind": "knead", "duration_s": 90, "speed_cpm": 25, "band": "upper_back",
+                    "depth_mm": 8}]},
+    ]}],
+})
+# An owner's lowered timers, so that a few minutes of virtual time reach them: a 2-minute
+# session, 75 s of heat per zone (the routine above plans about 60 s).
+SHORT_TIMERS = SafetyLimits(session=SessionLimits(cap_min=2.0), heat=HeatLimits(max_on_s=75.0))
 
 During = Callable[[Session, BoardDriver, Chair], Awaitable[None]]
 

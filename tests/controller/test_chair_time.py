@@ -17,7 +17,9 @@ from massagectl.routines.user import UserLimits, UserProfile
 from massagectl.safety.limits import HeatLimits, SafetyLimits
 from massagectl.safety.stop_path import StopSource
 from tests.controller.board_oracle import active_mask, active_s, heat_on_s, stretches
-from tests.controller.sessions import run_on_simulator, wait_until
+from tests.controller.sessions import (
+    EVERYTHING_AT_ONCE, SHORT_TIMERS, run_on_simulator, wait_until,
+)
 
 CHAIR = load_device("chair")
 
@@ -76,8 +78,9 @@ def routine(tmp_path):
     return load_text(tmp_path, WARM_BACK_AND_CALVES)
 
 
-def pause_resume_attack(cycles: int, seen: dict):
-    """Pause, resume, and pause again before the ramp back in ends, `cycles` times."""
+def pause_resume_attack(cycles: int, seen: dict, run_s: float = RUN_BEFORE_PAUSE_S):
+    """Pause, resume, and pause again `run_s` later (before the ramp back in ends), `cycles`
+    times."""
 
     async def attack(session: Session, driver, chair) -> None:
         seen["cycles"] = 0
@@ -85,7 +88,7 @@ def pause_resume_attack(cycles: int, seen: dict):
         for _ in range(cycles):
             if session.state is not SessionState.RUNNING:
                 return
-            await asyncio.sleep(RUN_BEFORE_PAUSE_S)
+            await asyncio.sleep(run_s)
             if session.state is not SessionState.RUNNING:
                 return
             session.pause()
@@ -131,3 +134,17 @@ def test_pause_cycles_cannot_stretch_the_heat_timeout(tmp_path, run_virtual_time
     assert on_s <= 240.0 + PER_STRETCH_S * seen["cycles"], f"heat on for {on_s / 60:.1f} min"
     assert not ran.chair.latch.latched  # pausing is no fault: the heat just ends sooner
     assert any("heat timeout" in note for note in ran.outcome.notes), ran.outcome.notes
+
+
+@pytest.mark.parametrize("run_s", [5.0, 8.0, 12.0])
+def test_every_resume_after_a_pause_starts_on_time(run_s, run_virtual_time):
+    """The board's queue is empty after a pause: segments sent before it (a paused plan's next
+    minutes) must not keep a resume waiting for room, which started it late, mid-plan, with the
+    bags jumping to pressure (found by the session state machine)."""
+    seen: dict = {}
+    ran = run_virtual_time(run_on_simulator(CHAIR, EVERYTHING_AT_ONCE, limits=SHORT_TIMERS,
+                                            during=pause_resume_attack(10, seen, run_s)))
+    assert seen["cycles"] >= 5
+    assert int(ran.board.trace.segments["late"].sum()) == 0
+    assert ran.outcome.stop.sources[0] is StopSource.SESSION_TIMER
+    assert not ran.chair.latch.latched

@@ -15,10 +15,11 @@ CASES = [(entry.name, device) for entry in library_entries() for device in entry
 TOLERANCE = 0.001
 
 
-def test_every_routine_fits_the_chair_and_those_without_airbags_fit_the_pad():
+def test_every_routine_fits_the_chair_but_cold_and_those_without_airbags_fit_the_pad():
     assert {name for name, device in CASES if device == "chair"} == {
-        entry.name for entry in library_entries()}
-    assert len([case for case in CASES if case[1] == "pad"]) >= 7
+        entry.name for entry in library_entries()} - {"cold_therapy"}  # the chair cannot cool
+    assert len([case for case in CASES if case[1] == "pad"]) >= 8
+    assert ("cold_therapy", "pad") in CASES
 
 
 @pytest.mark.parametrize("routine_name, device_name", CASES)

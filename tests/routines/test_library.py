@@ -20,7 +20,7 @@ from massagectl.routines.device import builtin_device_names, load_device
 from massagectl.routines.errors import UnknownNameError
 from massagectl.routines.library import builtin_routine_names, library_entries, load_builtin, resolve_routine
 from massagectl.routines.routine_check import check_routine
-from massagectl.routines.steps import Knead, Press, Stroke, Tap
+from massagectl.routines.steps import Cool, Knead, Press, Stroke, Tap
 from massagectl.routines.summary import plan_summary
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
@@ -33,15 +33,25 @@ def needs_airbags(name: str) -> bool:
                for _, step in load_builtin(name).leaves())
 
 
+def needs_cold(name: str) -> bool:
+    return any(isinstance(step, Cool) and not step.optional
+               for _, step in load_builtin(name).leaves())
+
+
+def fits(name: str, device: str) -> bool:
+    """The chair has airbags and no cooler; the pad cools and has no airbags."""
+    return not needs_cold(name) if device == "chair" else not needs_airbags(name)
+
+
 def fitting_pairs() -> list[tuple[str, str]]:
     return [(name, device) for name in NAMES for device in builtin_device_names()
-            if device == "chair" or not needs_airbags(name)]
+            if fits(name, device)]
 
 
 def test_the_library_has_the_routines_an_owner_expects():
     assert {"relax", "deep_tissue", "trigger_point_release", "myofascial_release",
             "shoulder_and_neck", "lower_back_relief", "energising_tap",
-            "heat_therapy"} <= set(NAMES)
+            "heat_therapy", "cold_therapy"} <= set(NAMES)
     for name in NAMES:
         routine = load_builtin(name)
         assert routine.name == name
@@ -49,10 +59,10 @@ def test_the_library_has_the_routines_an_owner_expects():
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_each_routine_runs_on_the_chair_and_without_airbags_on_the_pad(name):
+def test_each_routine_runs_on_the_devices_that_have_what_it_needs(name):
     routine = load_builtin(name)
-    assert check_routine(routine, load_device("chair")) == []
-    assert (check_routine(routine, load_device("pad")) == []) == (not needs_airbags(name))
+    for device in ("chair", "pad"):
+        assert (check_routine(routine, load_device(device)) == []) == fits(name, device), device
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -69,12 +79,15 @@ def test_technique_parameters_stay_in_the_ranges_therapists_use(name):
             assert step.ramp_in_s >= 10 and step.release_s >= 10, location  # slow ramps
         if step.kind == "heat":
             assert 38 <= step.temperature_c <= 42, location
+        if step.kind == "cool":
+            assert 15 <= step.temperature_c <= 20, location  # the 13-15 C analgesic skin range
 
 
 def test_listing_says_what_each_routine_uses_and_where_it_runs():
     entries = {entry.name: entry for entry in library_entries()}
     assert entries["myofascial_release"].devices == ("chair",)
     assert entries["relax"].devices == ("chair", "pad")
+    assert entries["cold_therapy"].devices == ("pad",)
     assert "press" in entries["myofascial_release"].techniques
 
 

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 from massagectl.firmware_bridge.wire import MAX_SENSOR_VALUES_PER_REPORT
-from massagectl.routines.device import DeviceProfile
+from massagectl.routines.device import ChannelKind, DeviceProfile, SensorKind
 from massagectl.routines.plan import Plan
 from massagectl.routines.user import UserProfile
 from massagectl.safety.admission import admit
@@ -14,6 +14,7 @@ from massagectl.safety.fault_log import FaultLog
 from massagectl.safety.stop_path import StopOutcome, StopPath
 from massagectl.safety.supervisor import Supervisor
 from massagectl.safety.verdicts import AdmittedPlan
+
 from tests.safety.fakes import CLOCK_HZ, FakeBoard
 from tests.safety.plans import CHAIR
 
@@ -32,6 +33,9 @@ AT_REST = {
 }
 
 Readings = dict[str, float] | Callable[[float], dict[str, float]]
+# Sensors that read their channel's set point unless a test says otherwise.
+FOLLOWING = {SensorKind.PRESSURE: {ChannelKind.AIRBAG},
+             SensorKind.SPEED: {ChannelKind.KNEAD, ChannelKind.TAP}}
 
 
 class Rig:
@@ -67,6 +71,7 @@ class Rig:
         """One round of telemetry; every reading but the seat's and the `frozen` sensors'
         wobbles by one step of its sensor's resolution, as a live sensor's noise does."""
         values = dict(AT_REST)
+        values.update(self._following())
         values.update(readings or {})
         self._reports += 1
         wobble = 1 if self._reports % 2 else -1
@@ -75,6 +80,20 @@ class Rig:
                for sensor in self.device.sensors]
         for first in range(0, len(row), VALUES_PER_REPORT):
             self.board.report(row[first:first + VALUES_PER_REPORT], first_index=first)
+
+    def _following(self) -> dict[str, float]:
+        """A healthy chair's airbags and motors do what they are told, at once."""
+        board_s = self.supervisor.clock.seconds(self.board.clock())
+        found = {}
+        for sensor in self.device.sensors:
+            if sensor.channel is None or sensor.kind not in FOLLOWING:
+                continue
+            index = self.device.channel_index(sensor.channel)
+            if self.device.channels[index].kind not in FOLLOWING[sensor.kind]:
+                continue
+            commanded = self.supervisor.commanded(index, board_s)
+            found[sensor.id] = 0.0 if commanded is None else commanded
+        return found
 
     async def run(self, seconds: float, readings: Readings | None = None,
                   until: Callable[[], bool] | None = None, frozen: tuple[str, ...] = ()) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,8 @@ from massagectl.firmware_bridge.messages import (
 from massagectl.routines.errors import InputError, UnknownNameError
 from massagectl.sim.board import MOTOR_STALL_S
 from massagectl.sim.faults import FaultKind
+from massagectl.sim.physics.airbag import PUMP_BLIND_S
+from massagectl.sim.physics.thermal import CUTOFF_HOT_C
 from massagectl.sim.sensors import SENSOR_RANGE_TRIP_READINGS
 from tests.sim.helpers import Host
 
@@ -108,7 +112,7 @@ def test_stuck_thermistor_fools_the_thermostat_into_runaway():
     host.stop()
 
 
-def test_heater_stuck_on_heats_past_the_set_point_over_minutes_even_after_stop():
+def test_heater_stuck_on_heats_past_the_set_point_even_after_stop_until_the_cut_off_opens():
     host = Host()
     host.schedule("heat_lower_back", 0.0, 300.0, 38.0)
     host.wait(299.0)
@@ -122,7 +126,11 @@ def test_heater_stuck_on_heats_past_the_set_point_over_minutes_even_after_stop()
     host.wait(240.0)
     five_minutes_c = host.sensor("temp_lower_back")
     assert 38.5 < one_minute_c < five_minutes_c
-    assert five_minutes_c > 44.0
+    zone = host.board.plant.zones[host.profile.channel_index("heat_lower_back")]
+    assert zone.cutoff_open  # hardware.md 5: the thermal cut-off, not the board, ended it
+    contact_c = host.board.trace.actual("heat_lower_back")
+    assert CUTOFF_HOT_C <= contact_c.max() < 45.0  # someone seated never passes 45 C
+    assert contact_c[-1] < contact_c.max() - 0.5  # and it cools from there
 
 
 def test_stalled_motor_is_a_fault_after_its_stall_time():
@@ -175,10 +183,12 @@ def test_fault_targets_are_checked():
         host.board.inject_fault(FaultKind.SEAT_VACATED, "seat", now_s=0.0)
 
 
-def test_heat_running_away_while_the_board_runs_trips_its_own_over_limit_check():
+def test_heat_running_away_with_a_failed_cut_off_trips_the_boards_own_over_limit_check():
     host = Host(device="pad")
     host.schedule("heat_lower_back", 0.0, 300.0, 40.0)
     host.board.inject_fault(FaultKind.HEATER_STUCK_ON, "heat_lower_back", now_s=host.now_s)
+    # A second, independent failure: the cut-off's contacts welded too.
+    host.board.plant.zones[host.profile.channel_index("heat_lower_back")].cutoff_hot_c = math.inf
     for _ in range(3):  # keep the channel covered, as a running session would
         host.wait(290.0)
         host.schedule("heat_lower_back", 0.0, 300.0, 40.0)
@@ -186,3 +196,18 @@ def test_heat_running_away_while_the_board_runs_trips_its_own_over_limit_check()
     fault = [m for m in host.messages(FaultReport) if m.code is FaultCode.OVER_LIMIT][0]
     assert fault.value > 45.0
     assert host.board.outputs_safe()
+
+
+def test_a_pump_running_on_a_frozen_pressure_reading_is_stopped_by_the_boards_controller():
+    host = Host()
+    host.schedule("airbag_calves", 0.0, 10.0, 0.0, 14.0)  # filling at 1.4 kPa/s
+    host.wait(3.0)
+    host.board.inject_fault(FaultKind.STUCK_SENSOR, "pressure_calves", now_s=host.now_s)
+    frozen_kpa = host.sensor("pressure_calves")
+    host.wait(5.0)
+    pressure = host.board.trace.actual("airbag_calves")[-100:]
+    # The controller pumped blind for PUMP_BLIND_S at most, then opened the vent.
+    assert pressure.max() < frozen_kpa + PUMP_BLIND_S * 8.0 + 0.5
+    assert pressure[-1] < 1.0
+    assert host.sensor("pressure_calves") == frozen_kpa
+    host.stop()

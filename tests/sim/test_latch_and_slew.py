@@ -178,8 +178,28 @@ def test_each_simulated_chair_has_its_own_serial_number_and_the_display_size():
     assert (infos[0].display_rows, infos[0].display_cols) == (DISPLAY_ROWS, DISPLAY_COLUMNS)
 
 
+def test_a_welded_heater_relay_is_cut_off_below_45_c_latched_even_after_a_stop():
+    """hardware.md 5, thermal cut-off: independent of the firmware and of the heater's switch."""
+    host = Host()
+    host.schedule("heat_lower_back", 0.0, 60.0, 40.0)
+    host.wait(20.0)
+    host.board.inject_fault(FaultKind.HEATER_STUCK_ON, "heat_lower_back", now_s=host.now_s)
+    host.send(Stop())  # the person stops: the relay stays welded, the surface keeps heating
+    index = host.profile.channel_index("heat_lower_back")
+    zone = host.board.plant.zones[index]
+    hottest = 0.0
+    for _ in range(60 * 10):  # ten minutes
+        host.wait(1.0)
+        hottest = max(hottest, zone.contact_c)
+    assert index in host.board.cutoff_open
+    assert hottest < 45.0  # the cut-off opened at 44.6 C
+    _latched_by(host, StopCause.THERMAL_CUTOFF)
+    faults = [m for m in host.messages() if getattr(m, "code", None) is FaultCode.THERMAL_CUTOFF]
+    assert faults and faults[0].index == index
+
+
 def test_a_segment_for_a_channel_the_board_lacks_is_reported_with_index_minus_one():
-    host = Host("pad")  # four channels
+    host = Host("pad")  # five channels
     host.messages()
     host.send(ScheduleSegment(20, host.board.clock_now, 1000, 0.0, 0.0))
     [fault] = host.messages(FaultReport)

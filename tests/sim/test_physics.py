@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -48,7 +50,8 @@ def test_airbag_result_does_not_depend_on_the_step_length(steps, set_point, star
 @given(steps=st.integers(1, 100), seconds=st.floats(1.0, 900.0), occupied=st.booleans())
 def test_heat_result_does_not_depend_on_the_step_length(steps, seconds, occupied):
     whole, pieces = ThermalZone(False, 0.0), ThermalZone(False, 0.0)
-    whole.stuck_on = pieces.stuck_on = True  # constant power: the network alone
+    whole.heat_stuck = pieces.heat_stuck = True  # constant power: the network alone
+    whole.cutoff_hot_c = pieces.cutoff_hot_c = math.inf
     whole.advance(seconds, None, occupied)
     for _ in range(steps):
         pieces.advance(seconds / steps, None, occupied)

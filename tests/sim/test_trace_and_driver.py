@@ -78,7 +78,7 @@ def test_identify_answers_with_the_profile_map():
     host.send(Identify())
     info, *rest = host.messages()
     assert isinstance(info, DeviceInfo)
-    assert (info.channel_count, info.sensor_count, info.clock_hz) == (4, 5, 1_000_000)
+    assert (info.channel_count, info.sensor_count, info.clock_hz) == (5, 5, 1_000_000)
     channels = [m for m in rest if isinstance(m, ChannelInfo)]
     sensors = [m for m in rest if isinstance(m, SensorInfo)]
     assert [c.kind for c in channels] == [c.kind for c in host.profile.channels]

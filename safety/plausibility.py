@@ -1,0 +1,253 @@
+"""Plausibility: readings checked against their commands and against each other, so that one
+stuck sensor cannot hide a fault.
+
+- PumpWatch (an airbag's pressure): the board pumps while the pressure reads below the set
+  point by more than its band, and a live reading then climbs every sample. A reading that
+  stays the same while the pump surely runs has frozen, and the board's controller, blind
+  too, pumps on: STOP follows a quarter of a second later (the simulated board's controller
+  itself stops a pump that runs blind for 0.25 s).
+- FollowWatch (a motor's speed sensor): a motor follows its command with its rotor's lag, and
+  a first-order lag never leaves the range of the commands it followed. A reading outside the
+  range of the last FOLLOW_WINDOW_S of commands, by more than the sensor's noise, is frozen or
+  lying.
+- SeatCheck (seat switch, depth, roller load, carriage, airbag pressures): a seat switch that
+  says "occupied" while heads pressed into the back meet no load, or while the airbags fill as
+  fast as bags with nobody in them, is stuck (or the load sensor is); and a load with the heads
+  retracted means the load sensor is stuck. Either way the session stops.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from massagectl.routines.device import ChannelKind, DeviceProfile, SensorKind, Zone
+from massagectl.safety.faults import Fault, FaultCause
+from massagectl.safety.watcher import Context, Watcher
+
+# The board pumps below the set point less its band (0.3 kPa, hardware.md 5). A reading this
+# far below the lower of the set point now and PUMP_LAG_S ago has the pump surely running:
+# the band, the noise, and the board's own slew of a rise (an intensity up or a zone back on
+# starts from where the output was, protocol 3) all stay inside it.
+PUMP_RUNS_BELOW_KPA = 1.0
+PUMP_LAG_S = 0.5
+# A running pump moves a live reading by 0.13 kPa or more per 20 Hz sample (2.7 kPa/s even at
+# 25 kPa, against 0.05 kPa steps). Five identical readings while it runs (0.2 s) mean the
+# sensor froze; a calf bag gains about 1.5 kPa in that time, so it stops below its cap
+# unless the reading froze within 1.5 kPa of it.
+FROZEN_PUMPING_READINGS = 5
+# Just below the set point the pump may be running (the board keeps pumping until the set
+# point once it started) or off. A healthy reading there still moves, by its noise (0.04 kPa
+# on the reference sensor, about a step) and the leak; a second of identical readings is a
+# frozen sensor (meanwhile the simulated board's controller stops a pump that runs blind
+# after 0.25 s, sim/physics/airbag.py).
+FROZEN_BELOW_SET_POINT_READINGS = 20
+# Below the set point by at least a sensor step (0.05 kPa): an empty bag at a set point of
+# nearly nothing reads its noise around 0.
+PUMP_STEP_KPA = 0.05
+# Motor speeds: the knead rotor's time constant is 0.4 s and the tap motor's 0.25 s, so after
+# 2 s every older command has faded below 1 %. Noise and tolerance: 5 % of the sensor's span.
+FOLLOW_WINDOW_S = 2.0
+FOLLOW_TOLERANCE_OF_SPAN = 0.05
+FOLLOW_CONFIRM_S = 1.0
+# Heads this deep on the middle or lower back press a seated back with 40 N or more (soft
+# tissue gives ~10 mm under 60 N), which the reference depth motor carries as 0.6 A and more;
+# pressing nothing it draws 0.15 A idle, up to 0.45 A while moving at full speed.
+PRESSING_DEPTH_MM = 8.0
+EMPTY_LOAD_MAX_A = 0.5
+PRESSED_ZONES = (Zone.MID_BACK, Zone.LOWER_BACK)
+# Heads retracted this far press nothing; the load then reads idle, never above this.
+RETRACTED_DEPTH_MM = 1.0
+RETRACTED_LOAD_MAX_A = 0.5
+# An airbag with a body part in it fills at 0.75 of its pump rate or more below 10 kPa (the
+# reference pump loses a quarter of its flow there); an empty bag, unfolding first, at a quarter
+# (sim/physics/airbag.py). Half the rate lies between.
+# Judged over FILL_WINDOW_S of continuous pumping at least 1 kPa below the set point.
+FILL_BELOW_KPA = 10.0
+FILL_WINDOW_S = 0.5
+FILL_PUMPING_BELOW_KPA = 1.0
+EMPTY_FILL_OF_PUMP_RATE = 0.5
+# Empty-seat evidence must last this long (a person shifting their weight lifts off briefly).
+SEAT_EVIDENCE_S = 1.0
+
+
+class Lasting:
+    """How long a condition has held, reading by reading (0 when it does not)."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def update(self, holds: bool, board_s: float) -> float:
+        if not holds:
+            self.since = None
+            return 0.0
+        if self.since is None:
+            self.since = board_s
+        return board_s - self.since
+
+
+class PumpWatch(Watcher):
+    """An airbag's pressure reading that does not move while the pump runs."""
+
+    def __init__(self, sensor, channel_index):
+        super().__init__(sensor, channel_index)
+        self._reading: float | None = None
+        self._same = 0
+
+    def update(self, value, board_s, ctx):
+        commanded = _pumping_to(ctx, self.channel_index, board_s)
+        may_pump = commanded is not None and value < commanded - PUMP_STEP_KPA
+        if not may_pump or value != self._reading:
+            self._reading, self._same = (value, 1) if may_pump else (None, 0)
+            return None
+        self._same += 1
+        surely = value <= commanded - PUMP_RUNS_BELOW_KPA
+        if self._same < (FROZEN_PUMPING_READINGS if surely else FROZEN_BELOW_SET_POINT_READINGS):
+            return None
+        return self.fault(FaultCause.SENSOR_STUCK, f"stayed at {value:g} kPa for {self._same} "
+                          f"readings while the pump fills toward {commanded:.1f} kPa: the sensor "
+                          "froze and the board's controller cannot see the bag", value,
+                          set_point=(commanded, "kPa"))
+
+
+class FollowWatch(Watcher):
+    """A motor speed reading that does not follow its command."""
+
+    def __init__(self, sensor, channel_index):
+        super().__init__(sensor, channel_index)
+        self.tolerance = FOLLOW_TOLERANCE_OF_SPAN * (sensor.valid_max - sensor.valid_min)
+        self._commands: deque[tuple[float, float]] = deque()
+        self._outside = Lasting()
+
+    def update(self, value, board_s, ctx):
+        commanded = ctx.commanded(self.channel_index, board_s)
+        if commanded is None or getattr(ctx, "outputs_safe", False):
+            commanded = ctx.limits_for(self.channel_index).channel.safe_default or 0.0
+        commands = self._commands
+        if commands and board_s < commands[-1][0]:
+            commands.clear()  # a restarted board clock
+        commands.append((board_s, commanded))
+        while board_s - commands[0][0] > FOLLOW_WINDOW_S:
+            commands.popleft()
+        if board_s - commands[0][0] < FOLLOW_WINDOW_S - 0.1:
+            return None  # not enough history yet to say where the motor should be
+        low = min(c for _, c in commands) - self.tolerance
+        high = max(c for _, c in commands) + self.tolerance
+        outside_s = self._outside.update(not low <= value <= high, board_s)
+        if outside_s < FOLLOW_CONFIRM_S:
+            return None
+        unit = self.sensor.unit
+        return self.fault(FaultCause.SENSOR_IMPLAUSIBLE, f"reads {value:g} {unit} for "
+                          f"{outside_s:.1f} s while commanded "
+                          f"{low + self.tolerance:.1f}..{high - self.tolerance:.1f} {unit}: the "
+                          "sensor is stuck or the motor does not do what it is told", value,
+                          set_point=(commanded, str(unit)))
+
+
+@dataclass(frozen=True)
+class _Bag:
+    sensor: int
+    channel: int
+    fill_kpa_per_window: float  # the least a bag holding a body part rises in FILL_WINDOW_S
+
+
+class SeatCheck:
+    """The seat switch against the roller load and the airbags' back-pressure."""
+
+    def __init__(self, device: DeviceProfile) -> None:
+        index = {s.id: i for i, s in enumerate(device.sensors)}
+
+        def sensor_of(kind: SensorKind, channel_kind: ChannelKind) -> int | None:
+            for i, sensor in enumerate(device.sensors):
+                if sensor.kind is kind and sensor.channel is not None \
+                        and device.channel(sensor.channel).kind is channel_kind:
+                    return i
+            return None
+
+        seats = device.sensors_of(SensorKind.OCCUPANCY)
+        self.seat = index[seats[0].id] if seats else None
+        self.depth = sensor_of(SensorKind.POSITION, ChannelKind.DEPTH)
+        self.load = sensor_of(SensorKind.CURRENT, ChannelKind.DEPTH)
+        self.carriage = sensor_of(SensorKind.POSITION, ChannelKind.POSITION)
+        self.bags = [
+            _Bag(i, device.channel_index(s.channel),
+                 EMPTY_FILL_OF_PUMP_RATE * device.channel(s.channel).max_rate_per_s
+                 * FILL_WINDOW_S)
+            for i, s in enumerate(device.sensors)
+            if s.kind is SensorKind.PRESSURE and s.channel is not None
+            and device.channel(s.channel).kind is ChannelKind.AIRBAG]
+        self._fills: dict[int, deque[tuple[float, float]]] = {b.sensor: deque() for b in self.bags}
+        self._empty = Lasting()
+        self._loaded = Lasting()
+
+    @property
+    def useful(self) -> bool:
+        return self.seat is not None and (self.load is not None or bool(self.bags))
+
+    def update(self, readings: list[float], board_s: float, ctx: Context,
+               back_bands: dict[Zone, tuple[float, float]] | None) -> Fault | None:
+        stuck_load = self._retracted_but_loaded(readings, board_s)
+        if stuck_load is not None:
+            return stuck_load
+        why = self._pressing_nothing(readings, back_bands) or self._bags_fill_empty(
+            readings, board_s, ctx)
+        empty_s = self._empty.update(
+            why is not None and readings[self.seat] >= 0.5 and ctx.session_active, board_s)
+        if empty_s < SEAT_EVIDENCE_S:
+            return None
+        return Fault(FaultCause.SEAT_IMPLAUSIBLE, f"the seat switch says occupied, but {why} "
+                     f"for {empty_s:.1f} s: the seat is empty and its switch "
+                     "stuck, or a load sensor is", values={"seat": (readings[self.seat], "")})
+
+    def _pressing_nothing(self, readings, back_bands) -> str | None:
+        if self.depth is None or self.load is None or self.carriage is None or not back_bands:
+            return None
+        depth_mm, load_a = readings[self.depth], readings[self.load]
+        position_mm = readings[self.carriage]
+        on_back = any(low <= position_mm <= high
+                      for zone, (low, high) in back_bands.items() if zone in PRESSED_ZONES)
+        if on_back and depth_mm >= PRESSING_DEPTH_MM and load_a < EMPTY_LOAD_MAX_A:
+            return (f"the rollers {depth_mm:g} mm deep on the back carry only {load_a:g} A "
+                    f"(a back pressed that deep takes {EMPTY_LOAD_MAX_A:g} A or more)")
+        return None
+
+    def _bags_fill_empty(self, readings, board_s, ctx) -> str | None:
+        found = None
+        for bag in self.bags:
+            fills = self._fills[bag.sensor]
+            value = readings[bag.sensor]
+            commanded = _pumping_to(ctx, bag.channel, board_s)
+            if (commanded is None or value > FILL_BELOW_KPA
+                    or value > commanded - FILL_PUMPING_BELOW_KPA):
+                fills.clear()
+                continue
+            fills.append((board_s, value))
+            while board_s - fills[0][0] > FILL_WINDOW_S:
+                fills.popleft()
+            if board_s - fills[0][0] >= FILL_WINDOW_S - 1e-6:
+                rise = value - fills[0][1]
+                if rise < bag.fill_kpa_per_window and found is None:
+                    found = (f"an airbag rose only {rise:.1f} kPa in {FILL_WINDOW_S:g} s of "
+                             "pumping, as a bag with nobody in it does")
+        return found
+
+    def _retracted_but_loaded(self, readings, board_s) -> Fault | None:
+        if self.depth is None or self.load is None:
+            return None
+        depth_mm, load_a = readings[self.depth], readings[self.load]
+        loaded = depth_mm <= RETRACTED_DEPTH_MM and load_a > RETRACTED_LOAD_MAX_A
+        if self._loaded.update(loaded, board_s) < SEAT_EVIDENCE_S:
+            return None
+        return Fault(FaultCause.SENSOR_IMPLAUSIBLE, f"roller load reads {load_a:g} A with the "
+                     f"heads retracted ({depth_mm:g} mm), where nothing can press on them: the "
+                     "load sensor is stuck", values={"roller_load": (load_a, "A")})
+
+
+def _pumping_to(ctx: Context, channel_index: int, board_s: float) -> float | None:
+    """The set point a bag's pump surely works toward: the lower of now and PUMP_LAG_S ago;
+    None when nothing pumps (no set point, or the board says every output is safe)."""
+    if getattr(ctx, "outputs_safe", False):
+        return None
+    now = ctx.commanded(channel_index, board_s)
+    before = ctx.commanded(channel_index, board_s - PUMP_LAG_S)
+    return None if now is None or before is None else min(now, before)
