@@ -34,12 +34,13 @@ from massagectl.firmware_bridge.link import Link
 from massagectl.firmware_bridge.messages import RemoteKey
 from massagectl.routines.device import DeviceProfile, load_device
 from massagectl.routines.errors import MassageError
-from massagectl.routines.library import builtin_routine_names, load_builtin
+from massagectl.routines.library import load_builtin
 from massagectl.routines.user import DEFAULT_USER
 from massagectl.safety.fault_log import FaultLog
 from massagectl.safety.stop_path import StopSource
 from massagectl.sim.virtual_loop import VirtualTimeLoop
 
+from benchmarks.compile import chair_routine_names
 from benchmarks.fault_matrix import (
     FAULTS,
     SETTLE_S,
@@ -56,6 +57,7 @@ WARM_UP_SESSIONS = 10  # imports, caches and the allocator settle during these
 MEMORY_BOUND_MB = 20.0
 DRIFTS_PPM = (0.0, 0.0, 500.0, -500.0)
 ENDINGS = ("terminal", "remote", "fault", "fault", "none")
+CHAIR_ROUTINES = chair_routine_names()
 
 
 @dataclass
@@ -112,7 +114,7 @@ def random_input(rng: random.Random, session: Session) -> None:
 
 async def one_session(rng: random.Random, log_path: Path) -> SessionResult:
     device = load_device("chair")
-    name = rng.choice(builtin_routine_names())
+    name = rng.choice(CHAIR_ROUTINES)
     ending = rng.choice(ENDINGS)
     fault: Fault | None = rng.choice(FAULTS) if ending == "fault" else None
     drift_ppm = fault.drift_ppm if fault else rng.choice(DRIFTS_PPM)

@@ -20,9 +20,9 @@ from massagectl.controller.config import Config, LogSettings
 from massagectl.firmware_bridge.memory_transport import BITS_PER_BYTE, MemoryTransport
 from massagectl.firmware_bridge.wire import BLOCK_OVERHEAD_BYTES
 from massagectl.routines.device import load_device
-from massagectl.routines.library import builtin_routine_names
 from rich.console import Console
 
+from benchmarks.compile import chair_routine_names
 from benchmarks.figures import Figure, Target
 
 BAUD = 115200
@@ -83,7 +83,7 @@ def routine_bytes(name: str) -> ByteCounter:
 
 
 def figures(names: list[str] | None = None) -> list[Figure]:
-    names = names or builtin_routine_names()
+    names = names or chair_routine_names()
     channels = len(load_device("chair").channels)
     sampled = sampled_bytes_per_s(channels)
     naive = Figure("4 wire", "50 Hz sampling", "% line", [100 * sampled / LINE_BYTES_PER_S])
