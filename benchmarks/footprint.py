@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from benchmarks.figures import Figure, Target
-from benchmarks.rig import Rig, drain
+from benchmarks.rig import Rig, drain, fresh_chair_records
 
 ROUTINE = "relax"
 SKIP_FIRST_S = 5.0
@@ -42,7 +42,7 @@ def memory_mb(pid: int, key: str) -> float:
 def figures(seconds: float, workdir: Path) -> list[Figure]:
     config = workdir / "footprint.toml"
     config.write_text(f'[logs]\ndirectory = "{workdir / "logs"}"\n')
-    with Rig(workdir, loaded=False) as rig:
+    with fresh_chair_records(), Rig(workdir, loaded=False) as rig:
         board = rig.board()
         controller, terminal = rig.command(
             [sys.executable, "-m", "massagectl", "run", ROUTINE, "--port", board.port,

@@ -18,10 +18,14 @@ import queue
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+from massagectl.safety.chair_record import RECORDS_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -220,6 +224,23 @@ class Rig:
         os.close(slave)
         os.set_blocking(master, False)
         return process, master
+
+
+@contextlib.contextmanager
+def fresh_chair_records() -> Iterator[None]:
+    """A chair's safety record remembers the heat of its recent sessions (safety.chair_record),
+    so a routine run again and again would run out of heat time: each measured session gets a
+    chair of its own, here and in the processes it starts."""
+    before = os.environ.get(RECORDS_ENV)
+    with tempfile.TemporaryDirectory(prefix="bench-chairs-") as folder:
+        os.environ[RECORDS_ENV] = folder
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop(RECORDS_ENV, None)
+            else:
+                os.environ[RECORDS_ENV] = before
 
 
 def drain(fd: int | None) -> None:

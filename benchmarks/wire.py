@@ -24,6 +24,7 @@ from rich.console import Console
 
 from benchmarks.compile import chair_routine_names
 from benchmarks.figures import Figure, Target
+from benchmarks.rig import fresh_chair_records
 
 BAUD = 115200
 LINE_BYTES_PER_S = BAUD / BITS_PER_BYTE
@@ -75,7 +76,7 @@ def routine_bytes(name: str) -> ByteCounter:
         logs = LogSettings(directory=Path(directory))
         options = RunOptions(routine=name, config=Config(logs=logs), speed=None,
                              show_status=False, body_scan=False)
-        with ByteCounter() as counter:
+        with ByteCounter() as counter, fresh_chair_records():
             result = run_routine(options, Console(file=io.StringIO()))
     if result.outcome.ended != "finished":
         raise RuntimeError(f"{name} did not finish: {result.outcome.detail}")
