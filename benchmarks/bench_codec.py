@@ -28,22 +28,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from massagectl.firmware_bridge import messages as m  # noqa: E402
-from massagectl.firmware_bridge.codec import QUEUED_IDS, decode_messages, encode_message  # noqa: E402
-from massagectl.firmware_bridge.crc import crc16_bitwise  # noqa: E402
-from massagectl.firmware_bridge.framing import BlockDecoder, encode_block  # noqa: E402
-from massagectl.firmware_bridge.identity import device_profile_map  # noqa: E402
-from massagectl.firmware_bridge.link import CLOCK_SAMPLE_EVERY, HEARTBEAT_PERIOD_S  # noqa: E402
-from massagectl.firmware_bridge.memory_transport import BITS_PER_BYTE  # noqa: E402
-from massagectl.firmware_bridge.wire import (  # noqa: E402
+from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.codec import QUEUED_IDS, decode_messages, encode_message
+from massagectl.firmware_bridge.crc import crc16_bitwise
+from massagectl.firmware_bridge.framing import BlockDecoder, encode_block
+from massagectl.firmware_bridge.identity import device_profile_map
+from massagectl.firmware_bridge.link import CLOCK_SAMPLE_EVERY, HEARTBEAT_PERIOD_S
+from massagectl.firmware_bridge.memory_transport import BITS_PER_BYTE
+from massagectl.firmware_bridge.wire import (
     BLOCK_OVERHEAD_BYTES,
     HOST_BLOCK_KINDS,
     READING_BYTES,
     BlockKind,
 )
-from massagectl.routines.device import load_device  # noqa: E402
-from massagectl.sim.board import SENSOR_VALUES_PER_REPORT  # noqa: E402
-from massagectl.sim.remote import DISPLAY_COLUMNS  # noqa: E402
+from massagectl.routines.device import load_device
+from massagectl.sim.board import SENSOR_VALUES_PER_REPORT
+from massagectl.sim.remote import DISPLAY_COLUMNS
 
 BAUD = 115200
 WATCHDOG_FRAME_HZ = round(1 / HEARTBEAT_PERIOD_S)  # a Heartbeat or a KeepAlive, same size
@@ -66,9 +66,9 @@ def naive_encode(segment: m.ScheduleSegment, sequence: int) -> bytes:
     payload += struct.pack("<B", segment.channel)
     payload += struct.pack("<I", segment.start_clock & 0xFFFFFFFF)
     payload += struct.pack("<I", segment.duration_ticks)
-    payload += struct.pack("<i", int(round(segment.start_value * 1000)))
-    payload += struct.pack("<i", int(round(segment.end_value * 1000)))
-    payload += struct.pack("<i", int(round(segment.amplitude * 1000)))
+    payload += struct.pack("<i", round(segment.start_value * 1000))
+    payload += struct.pack("<i", round(segment.end_value * 1000))
+    payload += struct.pack("<i", round(segment.amplitude * 1000))
     payload += struct.pack("<I", segment.period_ticks)
     head = struct.pack("<B", len(payload) + 5) + struct.pack("<B", 0x10 | sequence) + payload
     crc = crc16_bitwise(head)

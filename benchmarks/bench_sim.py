@@ -72,7 +72,8 @@ def stress_session(profile: DeviceProfile, duration_s: float, seed: int = 7):
             if rng.random() < 0.3:
                 room = min(a, b) - channel.min, channel.max - max(a, b)
                 amplitude, period_s = 0.5 * min(room), rng.uniform(1.0, 4.0)
-            plan.append((start_s - SEND_AHEAD_S, index, start_s, length_s, a, b, amplitude, period_s))
+            plan.append((start_s - SEND_AHEAD_S, index, start_s, length_s, a, b, amplitude,
+                         period_s))
             start_s += length_s
     return sorted(plan)
 
@@ -155,7 +156,8 @@ class EulerPlant(Plant):
                 _euler_heat(zone, h, occupied)
             if self._carriage is not None:
                 load_n = self.load_n()
-                self._sensed_load_n += (load_n - self._sensed_load_n) / CURRENT_FILTER_TIME_CONSTANT_S * h
+                self._sensed_load_n += ((load_n - self._sensed_load_n)
+                                        / CURRENT_FILTER_TIME_CONSTANT_S * h)
 
 
 def _euler_heat(zone: thermal.ThermalZone, h: float, occupied: bool) -> None:
@@ -212,7 +214,8 @@ def main() -> None:
             run_session(exact, plan, naive_s)
             has_airbags = bool(profile.channels_of(ChannelKind.AIRBAG))
             errors = (
-                f"{largest_difference(exact, naive, ChannelKind.AIRBAG):.3f}" if has_airbags else "-",
+                (f"{largest_difference(exact, naive, ChannelKind.AIRBAG):.3f}" if has_airbags
+                 else "-"),
                 f"{largest_difference(exact, naive, ChannelKind.HEAT):.4f}",
             )
             exact_rate, naive_rate = statistics.median(exact_rates), statistics.median(naive_rates)

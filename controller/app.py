@@ -14,33 +14,44 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
 
-from massagectl.controller.service.chair import Chair
 from massagectl.controller.config import Config
-from massagectl.controller.service.connection import connect
-from massagectl.controller.session.recorder import SessionRecorder
+from massagectl.controller.frontends.keys import press_key
 from massagectl.controller.frontends.remote_menu import (
-    ChangeIntensity, PauseSession, RemoteMenu, ResumeSession, SessionView, StopSession,
+    ChangeIntensity,
+    PauseSession,
+    RemoteMenu,
+    ResumeSession,
+    SessionView,
+    StopSession,
     ToggleHeat,
 )
-from massagectl.controller.session.session import COMPILE_LEVEL, Session, SessionOutcome, admit_or_raise
-from massagectl.controller.session.state import SessionState, TransitionError
 from massagectl.controller.frontends.status import StatusDisplay
 from massagectl.controller.frontends.terminal import StopSignals, TerminalKeys
+from massagectl.controller.service.chair import Chair
+from massagectl.controller.service.connection import connect
+from massagectl.controller.session.body_scan import scan_plan, scan_supported
+from massagectl.controller.session.notes import plan_notes, timer_note
+from massagectl.controller.session.preflight import preflight
+from massagectl.controller.session.recorder import SessionRecorder
+from massagectl.controller.session.session import Session, SessionOutcome
+from massagectl.controller.session.state import TransitionError
 from massagectl.firmware_bridge.messages import KeyPress, ShowText
-from massagectl.routines.compiler import compile_routine
-from massagectl.routines.device import DeviceProfile, load_device
+from massagectl.routines.device import DeviceProfile
 from massagectl.routines.errors import FaultLatchedError, InputError, MassageError
-from massagectl.routines.library import resolve_routine
+from massagectl.routines.library import refuse_builtin_misfit, resolve_routine
 from massagectl.routines.routine import Routine
 from massagectl.routines.user import UserProfile, load_user
 from massagectl.safety import chair_record
 from massagectl.safety.chair_record import ChairRecord
+from massagectl.safety.device_check import load_checked_device
 from massagectl.safety.fault_log import FaultLog, read_fault_log
 from massagectl.safety.faults import FaultLatch
 from massagectl.safety.stop_path import StopSource
@@ -57,7 +68,7 @@ REMOTE_REFRESH_S = 1.0  # the remote's clock shows seconds; more often would onl
 @dataclass(frozen=True)
 class RunOptions:
     routine: str
-    config: Config = Config()
+    config: Config = field(default_factory=Config)
     port: str | None = None  # None: the config's port; still None: the built-in simulator
     device: str | None = None
     user: Path | None = None
@@ -83,14 +94,16 @@ class Prepared:
     user: UserProfile
     latch: FaultLatch
     fault_log: FaultLog
+    notes: tuple[str, ...] = ()  # what safety changed or the device cannot do, said up front
 
 
 def prepare(options: RunOptions) -> Prepared:
     """Everything that can fail without hardware fails here, with nothing connected."""
     config = options.config
-    device = load_device(options.device or config.device.profile)
+    device = load_checked_device(options.device or config.device.profile)
     user = load_user(options.user or config.session.user_profile)
     routine = resolve_routine(options.routine)
+    refuse_builtin_misfit(options.routine, device, user)
     port = chosen_port(options)
     simulator_only = [name for name, given in (("--speed", options.speed != 1.0),
                                                ("--sim-shoulder-mm", options.sim_shoulder_mm))
@@ -101,12 +114,31 @@ def prepare(options: RunOptions) -> Prepared:
         raise InputError(f"{' and '.join(simulator_only)} {verb} with the built-in simulator "
                          f"only, and {where} names a chair ({port})",
                          f"add `--port {SIMULATOR_PORT}` to use the built-in simulator")
-    plan = compile_routine(routine, device, user, intensity=COMPILE_LEVEL)
-    admit_or_raise(plan, device, user, config.limits)  # the refusal names every violation
+    admitted = preflight(routine, device, user, config.limits)  # names every violation
     fault_log = FaultLog(config.logs.fault_log)
     latch = FaultLatch.restored(fault_log, read_fault_log(config.logs.fault_log))
-    latch.raise_if_latched()
-    return Prepared(routine, device, user, latch, fault_log)
+    try:
+        latch.raise_if_latched()
+    except FaultLatchedError as error:
+        if port is not None:
+            raise
+        # The fault log belongs to the chair; a latched fault there stops a simulated session
+        # too, which surprises anyone who only wanted to try the simulator: say why.
+        raise FaultLatchedError(
+            f"{error.message}; the built-in simulator shares the chair's fault log "
+            f"({config.logs.fault_log}), so it waits for the clear too", error.hint) from None
+    notes = plan_notes(admitted)
+    # The body scan is time on the chair too: the session timer counts it.
+    scan_s = (scan_plan(device).plan.duration_s if wants_body_scan(options)
+              and scan_supported(device) else 0.0)
+    note = timer_note(admitted.plan.duration_s, admitted.auto_off_s, scan_s)
+    return Prepared(routine, device, user, latch, fault_log,
+                    tuple(notes + ([note] if note else [])))
+
+
+def wants_body_scan(options: RunOptions) -> bool:
+    """--no-scan, else the config's choice."""
+    return options.config.session.body_scan if options.body_scan is None else options.body_scan
 
 
 def chosen_port(options: RunOptions) -> str | None:
@@ -119,10 +151,9 @@ def run_routine(options: RunOptions, console: Console | None = None) -> RunResul
     """Prepare, then run on a loop of the right speed; returns when the board is safe."""
     prepared = prepare(options)
     port = chosen_port(options)
+    factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
     if port is None:
-        factory = lambda: VirtualTimeLoop(speed=options.speed)  # noqa: E731
-    else:
-        factory = asyncio.new_event_loop
+        factory = partial(VirtualTimeLoop, speed=options.speed)
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(_run(options, prepared, port, console or Console(stderr=True)))
 
@@ -133,12 +164,15 @@ async def _run(options: RunOptions, prepared: Prepared, port: str | None,
     device, user = prepared.device, prepared.user
     shoulder_mm = options.sim_shoulder_mm or user.shoulder_height_mm
     occupant = Occupant(shoulder_mm, user.back_length_mm)
-    body_scan = config.session.body_scan if options.body_scan is None else options.body_scan
+    body_scan = wants_body_scan(options)
+    for note in prepared.notes:  # before the session: the summary repeats them at the end
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
     # The session records its own trace; the built-in board's per-sample rows would go unread.
     async with connect(device, port, baud=config.device.baud, occupant=occupant,
                        board_trace_samples=False) as connection:
         loop = asyncio.get_running_loop()
-        record = chair_record_of(connection.link.identity.serial_number, device)
+        identity = connection.link.identity
+        record = chair_record_of(identity.serial_number if identity is not None else "", device)
         limits, notes = record.remaining(config.limits, device, chair_record.wall_clock())
         for note in notes:
             console.print(f"note: {note}", highlight=False)
@@ -146,19 +180,27 @@ async def _run(options: RunOptions, prepared: Prepared, port: str | None,
                       safety_limits=limits)
         recorder = SessionRecorder(device, connection.link, loop.time())
         recorder.routine = prepared.routine.name
+        recorder.user = user.name
         chair.add_listener(recorder.on_message)
         session = Session(chair, prepared.routine, user, limits=limits,
                           intensity=options.intensity, body_scan=body_scan, recorder=recorder)
         remote = RemoteControl(chair, session, prepared.routine)
         session.on_change = remote.refresh
         tasks = [loop.create_task(remote.keep_display(), name="remote display")]
+        display = StatusDisplay(device, console)
         if options.show_status:
-            display = StatusDisplay(device, console)
             tasks.append(loop.create_task(display.run(session.snapshot), name="status"))
+
+        def on_key(key: str) -> None:
+            answer = press_key(session, key)
+            if answer:
+                display.notice(answer)
+
         try:
             with StopSignals(lambda name: session.stop(StopSource.TERMINAL, f"{name} received")), \
-                    TerminalKeys(lambda key: terminal_key(session, key)):
+                    TerminalKeys(on_key):
                 outcome = await session.run()
+                display.outcome = outcome  # the panel's last frame says how it ended
         finally:
             for task in tasks:
                 task.cancel()
@@ -196,22 +238,6 @@ def keep_record(record: ChairRecord, chair: Chair, console: Console) -> None:
         # Nothing left to stop; but the next session must not start from zero unknowingly.
         console.print(f"could not save the chair's safety record {record.path}: {error}; the "
                       "next session will not know this one's heat", style="bold red")
-
-
-def terminal_key(session: Session, key: str) -> None:
-    """q stop, p pause/resume, + and - intensity, h heat. Unknown keys do nothing."""
-    if key in "qQ":
-        session.stop(StopSource.TERMINAL, "q pressed")
-        return
-    with contextlib.suppress(TransitionError, MassageError):
-        if key in "pP ":
-            session.resume() if session.state is SessionState.PAUSED else session.pause()
-        elif key in "+=":
-            session.change_intensity(+1)
-        elif key in "-_":
-            session.change_intensity(-1)
-        elif key in "hH":
-            session.toggle_heat()
 
 
 class RemoteControl:
@@ -273,7 +299,9 @@ class RemoteControl:
 
 def _save_trace(recorder: SessionRecorder, directory: Path, routine: str,
                 console: Console) -> Path | None:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    """Named by the session's start, local time (`20261205-120327-relax.npz`): the folder
+    then lists the sessions in the order they began."""
+    stamp = datetime.fromisoformat(recorder.started).astimezone().strftime("%Y%m%d-%H%M%S")
     try:
         for attempt in range(1, TRACE_NAME_ATTEMPTS + 1):
             suffix = "" if attempt == 1 else f"-{attempt}"  # two sessions in the same second

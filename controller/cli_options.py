@@ -31,3 +31,18 @@ def speed(text: str) -> float | None:
     if not 0 < value <= 10_000:
         raise argparse.ArgumentTypeError("the speed must be above 0 and at most 10000")
     return value
+
+
+def complete_routine(prefix: str, **_: object) -> list[str]:
+    """Tab completion for ROUTINE: the built-in names, and .toml files and folders."""
+    from argcomplete.completers import FilesCompleter
+
+    from massagectl.routines.library import builtin_routine_names
+
+    names = [name for name in builtin_routine_names() if name.startswith(prefix)]
+    return names + list(FilesCompleter(("toml",))(prefix))
+
+
+def add_routine_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
+    action = parser.add_argument("routine", metavar="ROUTINE", help=help_text)
+    action.completer = complete_routine  # type: ignore[attr-defined]

@@ -109,8 +109,8 @@ class Config(BaseModel):
     logs: LogSettings = Field(default_factory=LogSettings)
     limits: SafetyLimits = Field(
         default_factory=SafetyLimits,
-        description="The owner's safety limits for this chair; they can only lower the "
-        "built-in defaults (the session cap may go up to 60 min).",
+        description="The owner's safety limits for this chair: caps up to their absolute "
+        "ceilings, budgets only lower than the built-in defaults, the session cap up to 60 min.",
     )
 
 

@@ -12,9 +12,9 @@ from massagectl.firmware_bridge import messages as m
 from massagectl.firmware_bridge.wire import (
     MAX_CHANNELS,
     MAX_FIRMWARE_VERSION_BYTES,
-    MAX_SERIAL_NUMBER_BYTES,
     MAX_SENSOR_VALUES_PER_REPORT,
     MAX_SENSORS,
+    MAX_SERIAL_NUMBER_BYTES,
     READING_BYTES,
     READING_MAX,
     READING_MIN,

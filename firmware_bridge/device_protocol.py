@@ -32,7 +32,13 @@ from massagectl.firmware_bridge.codec import (
     encode_message,
     pack_payloads,
 )
-from massagectl.firmware_bridge.events import NEED_DATA, BadMessage, Disposition, FrameError, HostFrame
+from massagectl.firmware_bridge.events import (
+    NEED_DATA,
+    BadMessage,
+    Disposition,
+    FrameError,
+    HostFrame,
+)
 from massagectl.firmware_bridge.framing import Block, BlockDecoder, encode_block
 from massagectl.firmware_bridge.wire import (
     HOST_BLOCK_KINDS,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from massagectl.firmware_bridge.wire_types import to_counts
 from massagectl.firmware_bridge.messages import ChannelInfo, DeviceInfo, SensorInfo
 from massagectl.firmware_bridge.wire import PROTOCOL_VERSION
+from massagectl.firmware_bridge.wire_types import to_counts
 from massagectl.routines.device import DeviceProfile, builtin_device_names, load_device
 
 DEFAULT_CLOCK_HZ = 1_000_000  # 1 us ticks: far below the 1 ms schedule target; 32 bits last 71 min

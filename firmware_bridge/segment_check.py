@@ -6,9 +6,9 @@ in wire units (thousandths), so what passes is exactly what the board receives.
 
 from __future__ import annotations
 
-from massagectl.firmware_bridge.wire_types import from_counts, to_counts
 from massagectl.firmware_bridge.identity import DeviceIdentity
 from massagectl.firmware_bridge.messages import ScheduleSegment
+from massagectl.firmware_bridge.wire_types import from_counts, to_counts
 from massagectl.routines.device import DeviceProfile
 
 

@@ -119,7 +119,7 @@ class SerialTransport(Transport):
                 data += chunk
             return bytes(data)
         except (serial.SerialException, OSError) as error:
-            self._vanished = str(error)
+            self._vanished = _in_plain_words(error)
             raise vanished(self.name, self._vanished) from None
 
     async def read(self) -> bytes:
@@ -197,3 +197,13 @@ class SerialTransport(Transport):
             self._port.close()
         except (serial.SerialException, OSError):
             pass  # a vanished port cannot be closed cleanly; its fd is released anyway
+
+
+def _in_plain_words(error: Exception) -> str:
+    """Why a port went away, in a person's words rather than pyserial's."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    # pyserial's words for a read that finds the device gone (an unplugged USB adapter).
+    if "returned no data" in str(error):
+        return "the device disconnected"
+    return str(error)

@@ -65,10 +65,6 @@ class Streamer:
     def done(self) -> bool:
         return self.next_index >= len(self.segments)
 
-    def end_clock(self) -> int:
-        """The board clock at which the plan ends."""
-        return self.anchor_clock + round(self.plan.duration_s * self.link.identity.info.clock_hz)
-
     async def run(self) -> None:
         """Stream until every segment is sent (cancel the task to stop early)."""
         while not self.done:

@@ -39,16 +39,6 @@ STANDARD_TRIGGER_POINTS_PCT: dict[str, float] = {
 }
 
 
-def zone_at_pct(position_pct: float) -> Zone:
-    """The back zone a relative position lies in (above the shoulder line is the neck)."""
-    if position_pct < 0:
-        return Zone.NECK
-    for zone, (_, bottom_pct) in BACK_BANDS_PCT.items():
-        if zone is not Zone.NECK and position_pct < bottom_pct:
-            return zone
-    return Zone.LOWER_BACK
-
-
 def trigger_point_pct(name: str, user: UserProfile) -> float | None:
     """A trigger point by name: the user's own if defined, else the standard chart's."""
     point = user.trigger_point(name)

@@ -88,7 +88,7 @@ def compile_routine(
     return plan
 
 
-compile = compile_routine  # noqa: A001 - the issue's name for it; prefer compile_routine
+compile = compile_routine
 
 
 def rest_value(channel: Channel) -> float:

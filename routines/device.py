@@ -72,6 +72,16 @@ class ChannelKind(StrEnum):
         return self in (ChannelKind.POSITION, ChannelKind.WIDTH)
 
     @property
+    def off_at_max(self) -> bool | None:
+        """Where the channel's off value sits in its hard range: at the top for cooling (a set
+        point above ambient cools nothing), at the bottom for every other output that works the
+        body (empty bag, cold element, stopped motor, retracted head); None for position-like
+        channels, which have no off value."""
+        if self.holds_position:
+            return None
+        return self is ChannelKind.COOL
+
+    @property
     def scaled_by_intensity(self) -> bool:
         """Channels whose output the owner's intensity setting scales toward the safe default."""
         return self in (ChannelKind.DEPTH, ChannelKind.AIRBAG, ChannelKind.TAP)
@@ -153,6 +163,12 @@ class Channel(BaseModel):
         return self.kind.unit
 
     @property
+    def off_value(self) -> float | None:
+        """The value at which the output does nothing (None for position-like channels)."""
+        at_max = self.kind.off_at_max
+        return None if at_max is None else (self.max if at_max else self.min)
+
+    @property
     def rise_per_s(self) -> float:
         """The board's slew rate for this channel (hardware.md section 5, intensity slew)."""
         return self.max_rate_per_s if self.max_rise_per_s is None else self.max_rise_per_s
@@ -168,17 +184,20 @@ class Channel(BaseModel):
                 )
         elif self.safe_default is None:
             raise ValueError(f"a {self.kind} channel needs a safe_default")
-        elif not self.min <= self.safe_default <= self.max:
+        elif self.safe_default != self.off_value:
+            # Safe means off: a heat channel whose "safe" value heats would keep heating
+            # through every stop, and count as off while it does.
+            end = "max" if self.kind.off_at_max else "min"
             raise ValueError(
-                f"safe_default {self.safe_default} is outside the hard range "
-                f"{self.min}..{self.max} {self.unit}"
+                f"safe_default {self.safe_default:g} is not the off value of a {self.kind} "
+                f"channel: its safe state is off, its {end} ({self.off_value:g} {self.unit})"
             )
         if self.max_rise_per_s is not None and self.max_rise_per_s > self.max_rate_per_s:
             raise ValueError(f"max_rise_per_s ({self.max_rise_per_s}) is above max_rate_per_s "
                              f"({self.max_rate_per_s}): the hardware cannot rise that fast")
-        if self.kind in (ChannelKind.AIRBAG, ChannelKind.HEAT, ChannelKind.COOL):
-            if self.zone is None:
-                raise ValueError(f"a {self.kind} channel must name the zone it acts on")
+        if (self.kind in (ChannelKind.AIRBAG, ChannelKind.HEAT, ChannelKind.COOL)
+                and self.zone is None):
+            raise ValueError(f"a {self.kind} channel must name the zone it acts on")
         return self
 
 
@@ -199,8 +218,10 @@ class Sensor(BaseModel):
     channel: Identifier | None = Field(
         default=None, description="The actuator channel this sensor observes, if any."
     )
-    valid_min: float = Field(allow_inf_nan=False, description="Readings below mean a broken sensor.")
-    valid_max: float = Field(allow_inf_nan=False, description="Readings above mean a broken sensor.")
+    valid_min: float = Field(allow_inf_nan=False,
+                             description="Readings below mean a broken sensor.")
+    valid_max: float = Field(allow_inf_nan=False,
+                             description="Readings above mean a broken sensor.")
     resolution: float = Field(gt=0, allow_inf_nan=False, description="Quantisation step.")
 
     @model_validator(mode="after")
@@ -211,7 +232,7 @@ class Sensor(BaseModel):
         if self.valid_min >= self.valid_max:
             raise ValueError(f"valid_min ({self.valid_min}) must be below valid_max")
         # As the wire rounds them: 8388.6066 arrives as 8388.607, the saturated reading itself.
-        if not (-READING_LIMIT < round(self.valid_min, 3)
+        if not (round(self.valid_min, 3) > -READING_LIMIT
                 and round(self.valid_max, 3) < READING_LIMIT):
             raise ValueError(f"valid range {self.valid_min:g}..{self.valid_max:g} {self.unit} "
                              f"reaches past what a SensorReport carries (+/-{READING_LIMIT:g}); "
@@ -254,7 +275,8 @@ class DeviceProfile(BaseModel):
             raise ValueError(f"sensor ids must be unique; repeated: {', '.join(duplicated)}")
         for sensor in self.sensors:
             if sensor.channel is not None and sensor.channel not in channel_ids:
-                raise ValueError(f"sensor {sensor.id!r} observes unknown channel {sensor.channel!r}")
+                raise ValueError(f"sensor {sensor.id!r} observes unknown channel "
+                                 f"{sensor.channel!r}")
         has_roller = any(c.kind is ChannelKind.POSITION for c in self.channels)
         if has_roller and self.track is None:
             raise ValueError("a device with a position channel needs a [track] table")

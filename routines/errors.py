@@ -66,6 +66,7 @@ class UnknownNameError(InputError):
         self.kind = kind
         self.name = name
         self.candidates = candidates
+        hint: str | None
         if candidates:
             hint = "did you mean " + " or ".join(repr(c) for c in candidates) + "?"
         else:

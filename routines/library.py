@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from massagectl.routines.device import builtin_device_names, close_matches, load_device
-from massagectl.routines.errors import UnknownNameError
+from massagectl.routines.device import (
+    DeviceProfile,
+    builtin_device_names,
+    close_matches,
+    load_device,
+)
+from massagectl.routines.errors import InputError, UnknownNameError
 from massagectl.routines.loading import names_a_file, toml_names
 from massagectl.routines.routine import Routine, load_routine
-from massagectl.routines.routine_check import check_routine
+from massagectl.routines.routine_check import check_routine, zone_channels
+from massagectl.routines.steps import Cool, Heat, Press
+from massagectl.routines.user import UserProfile
 
 BUILTIN_ROUTINE_DIR = resources.files("massagectl.routines") / "library"
 
@@ -42,6 +50,19 @@ def resolve_routine(name_or_path: str | Path) -> Routine:
     raise UnknownNameError("routine", text, close_matches(text, known), known)
 
 
+def builtin_routine_text(name: str) -> str:
+    """A built-in routine's file, as shipped: a template to copy and change."""
+    known = builtin_routine_names()
+    if name not in known:
+        raise UnknownNameError("routine", name, close_matches(name, known), known)
+    return (BUILTIN_ROUTINE_DIR / f"{name}.toml").read_text(encoding="utf-8")
+
+
+def builtin_routine_file(name: str) -> AbstractContextManager[Path]:
+    """The built-in routine's file on disk, for as long as the context lasts."""
+    return resources.as_file(BUILTIN_ROUTINE_DIR / f"{name}.toml")
+
+
 @dataclass(frozen=True)
 class LibraryEntry:
     """What `massagectl routines` lists about a built-in routine."""
@@ -57,10 +78,43 @@ def library_entries() -> list[LibraryEntry]:
     entries = []
     for name in builtin_routine_names():
         routine = load_builtin(name)
-        fits = tuple(
-            device for device in builtin_device_names()
-            if not check_routine(routine, load_device(device))
-        )
         entries.append(LibraryEntry(name, routine.description, routine.duration_s,
-                                    tuple(routine.techniques), fits))
+                                    tuple(routine.techniques), builtin_devices_for(routine)))
     return entries
+
+
+def builtin_devices_for(routine: Routine) -> tuple[str, ...]:
+    """The built-in devices a routine runs on (with the default occupant)."""
+    return tuple(device for device in builtin_device_names()
+                 if not check_routine(routine, load_device(device)))
+
+
+def refuse_builtin_misfit(name: str, device: DeviceProfile, user: UserProfile) -> None:
+    """A built-in routine on a device it was not made for: say so, and name the built-in
+    routines that fit, instead of asking the owner to edit a library file (`optional = true`).
+    Routine files and routines that fit pass silently; the compiler checks them as usual."""
+    if name not in builtin_routine_names():
+        return
+    routine = load_builtin(name)
+    if not check_routine(routine, device, user):
+        return
+    missing: dict[str, list[str]] = {}
+    for _, step in routine.leaves():
+        if not isinstance(step, (Press, Heat, Cool)):
+            continue  # the roller's steps fit every built-in device
+        for zone, channels in zone_channels(device, step).items():
+            what = "airbag" if isinstance(step, Press) else step.kind
+            if not channels and not step.optional and zone.value not in missing.get(what, []):
+                missing.setdefault(what, []).append(zone.value)
+    made_for = " and the ".join(builtin_devices_for(routine)) or "another device"
+    lacks = " and ".join(f"no {what} in {_listed(zones)}" for what, zones in missing.items())
+    fitting = [entry.name for entry in library_entries() if device.name in entry.devices]
+    hint = (f"routines made for the {device.name}: {', '.join(fitting)}" if fitting
+            else f"no built-in routine fits the {device.name}")
+    raise InputError(f"routine {name!r} is made for the {made_for}"
+                     + (f"; the {device.name} has {lacks}" if lacks else ""), hint)
+
+
+def _listed(names: list[str]) -> str:
+    """a, b or c"""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"

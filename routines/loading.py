@@ -72,8 +72,67 @@ def problems_from_validation(
                 message = f"missing; say which {tag_field} this is"
         elif message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")
+        else:
+            message = plain_message(item, location) or message
         problems.append(Problem(source, field_path(location), message))
     return problems
+
+
+# A field's unit, from the suffix its name carries (`pressure_kpa`, `duration_s`).
+UNIT_OF_SUFFIX = {"_kpa": "kPa", "_c": "°C", "_s": "s", "_ms": "ms", "_mm": "mm", "_pct": "%",
+                  "_cpm": "cycles/min", "_hz": "Hz", "_min": "min", "_mm_s": "mm/s"}
+IDENTIFIER_PATTERN = "^[a-z][a-z0-9_]{0,31}$"
+_NUMBER_TYPES = {"int_parsing", "int_type", "int_from_float", "float_parsing", "float_type"}
+# pydantic's bound errors: (the key of the bound in the error's context, how to say it).
+_BOUNDS = {"less_than_equal": ("le", "{value} is above {bound}, the most allowed"),
+           "less_than": ("lt", "{value} is too large: it must be below {bound}"),
+           "greater_than_equal": ("ge", "{value} is below {bound}, the least allowed"),
+           "greater_than": ("gt", "{value} is too small: it must be above {bound}")}
+
+
+def unit_of(name: str) -> str:
+    """The unit a field's name ends in, or "" (longest suffix first: `_mm_s` before `_s`)."""
+    for suffix in sorted(UNIT_OF_SUFFIX, key=len, reverse=True):
+        if name.endswith(suffix):
+            return UNIT_OF_SUFFIX[suffix]
+    return ""
+
+
+def plain_message(item: Any, location: tuple[int | str, ...]) -> str | None:
+    """pydantic's message for a bound or a name pattern, in the words of the file's author
+    (with the unit), or None to keep pydantic's own."""
+    name = next((part for part in reversed(location) if isinstance(part, str)), "")
+    ctx = item.get("ctx") or {}
+    if item["type"] in _BOUNDS:
+        key, wording = _BOUNDS[item["type"]]
+        unit = unit_of(name)
+        written, limit = item.get("input"), ctx.get(key)
+        if not isinstance(written, int | float) or not isinstance(limit, int | float):
+            return None  # not a number (a bound on a length, say): pydantic's words will do
+        value, bound = (f"{x:g} {unit}".rstrip() for x in (written, limit))
+        if item["type"] == "less_than_equal" and name == "temperature_c":
+            return (f"{value} is above {bound}, the most a routine may ask for; the safety "
+                    "layer's heat cap ([limits.heat] cap_c in the config) is lower still")
+        return wording.format(value=value, bound=bound)
+    if item["type"] == "missing":
+        return "required, and missing; add it"
+    written = item.get("input")
+    if item["type"] == "enum":
+        return f"{written!r} is not one of {ctx.get('expected', 'the known names')}"
+    if item["type"] in _NUMBER_TYPES:
+        unit = unit_of(name)
+        kind = "a whole number" if item["type"].startswith("int") else "a number"
+        try:
+            float(written)
+        except (TypeError, ValueError):
+            return f"{written!r} is not {kind}" + (f" of {unit}" if unit else "")
+        if isinstance(written, str):
+            return f"{written!r} is text in quotes; write the number without them"
+        return f"{written!r} is not {kind}"
+    if item["type"] == "string_pattern_mismatch" and ctx.get("pattern") == IDENTIFIER_PATTERN:
+        return (f"{item.get('input')!r} is not a name massagectl accepts: lower-case letters, "
+                "digits and _, starting with a letter, at most 32 characters (e.g. 'evening')")
+    return None
 
 
 def _written_location(
@@ -85,16 +144,24 @@ def _written_location(
     node = data
     for position, part in enumerate(location):
         names_absent_key = missing and position == len(location) - 1
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
+        found, child = _child(node, part)
+        if found:
+            node = child
         elif isinstance(node, dict) and isinstance(part, str) and not names_absent_key:
             continue  # a name pydantic added, not a key the file has
         else:
             node = None
         kept.append(part)
     return tuple(kept)
+
+
+def _child(node: Any, part: int | str) -> tuple[bool, Any]:
+    """(True, the item) if `part` is a key of a dict node or an index of a list node."""
+    if isinstance(node, dict) and part in node:
+        return True, node[part]
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return True, node[part]
+    return False, None
 
 
 def toml_names(folder: Traversable) -> list[str]:
@@ -114,7 +181,11 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         size = path.stat().st_size
     except OSError as error:
-        raise InvalidFileError(source, [Problem(source, "", f"cannot read: {error.strerror}")])
+        message = f"cannot read: {error.strerror}"
+        raise InvalidFileError(source, [Problem(source, "", message)]) from None
+    if path.is_dir():
+        message = "a folder, not a TOML file; name a file in it"
+        raise InvalidFileError(source, [Problem(source, "", message)])
     if size > MAX_FILE_BYTES:
         message = f"file is {size} bytes, larger than the {MAX_FILE_BYTES} bytes allowed"
         raise InvalidFileError(source, [Problem(source, "", message)])
@@ -122,13 +193,19 @@ def read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
-        raise InvalidFileError(source, [Problem(source, "", f"TOML syntax error: {error}")])
+        message = f"TOML syntax error: {error}"
+        raise InvalidFileError(source, [Problem(source, "", message)]) from None
     except RecursionError:
         # tomllib recurses per nested array or inline table; no file of ours nests that deep.
         message = "arrays or tables nested too deeply to read"
         raise InvalidFileError(source, [Problem(source, "", message)]) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidFileError(source, [Problem(source, "", f"cannot read: {error}")])
+    except UnicodeDecodeError as error:
+        message = (f"not UTF-8 text (byte 0x{error.object[error.start]:02x} at position "
+                   f"{error.start}); save the file as UTF-8")
+        raise InvalidFileError(source, [Problem(source, "", message)]) from None
+    except OSError as error:
+        message = f"cannot read: {error.strerror or error}"
+        raise InvalidFileError(source, [Problem(source, "", message)]) from None
 
 
 def validate_data(source: str, data: dict[str, Any], model: type[ModelT], **context: Any) -> ModelT:

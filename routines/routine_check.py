@@ -21,9 +21,10 @@ if TYPE_CHECKING:
     from massagectl.routines.routine import Location, Routine
     from massagectl.routines.steps import LeafStep
 
-ROLLER_STEPS = (Knead, Stroke, TriggerPoint, Tap)
+ROLLER_STEPS: tuple[type[Knead], type[Stroke], type[TriggerPoint], type[Tap]] = (
+    Knead, Stroke, TriggerPoint, Tap)
 # The motor each roller technique cannot do without, beside the carriage itself.
-_ROLLER_MOTOR = {Knead: ChannelKind.KNEAD, Tap: ChannelKind.TAP}
+ROLLER_MOTOR: dict[type, ChannelKind] = {Knead: ChannelKind.KNEAD, Tap: ChannelKind.TAP}
 _ZONE_KIND = {Heat: ChannelKind.HEAT, Cool: ChannelKind.COOL}
 _SKIP_HINT = "mark the step optional = true to skip it there"
 
@@ -69,6 +70,10 @@ class _FitCheck:
     def step(self, location: Location, step: LeafStep) -> None:
         if isinstance(step, ROLLER_STEPS):
             self.roller(location, step)
+        elif isinstance(step, (Press, Heat, Cool)):
+            self.zones(location, step)
+
+    def zones(self, location: Location, step: Press | Heat | Cool) -> None:
         for index, (zone, channels) in enumerate(zone_channels(self.device, step).items()):
             where = location + (("zones", index) if isinstance(step, Press) else ("zone",))
             if not channels and not step.optional:
@@ -82,13 +87,13 @@ class _FitCheck:
                 else:
                     self.within(location + ("temperature_c",), step.temperature_c, channel)
 
-    def roller(self, location: Location, step: LeafStep) -> None:
+    def roller(self, location: Location, step: Knead | Stroke | TriggerPoint | Tap) -> None:
         positions = self.device.channels_of(ChannelKind.POSITION)
-        motor = _ROLLER_MOTOR.get(type(step))
+        motor = ROLLER_MOTOR.get(type(step))
         motors = self.device.channels_of(motor) if motor else ()
         if not positions or (motor and not motors):
             if not step.optional:
-                what = "roller" if not positions else f"{motor.value} motor"
+                what = "roller" if not positions or motor is None else f"{motor.value} motor"
                 self.add(location, f"device {self.device.name!r} has no {what} for a "
                          f"{step.kind} step; {_SKIP_HINT}")
             return
@@ -97,7 +102,7 @@ class _FitCheck:
         for channel in motors:
             if isinstance(step, Knead):
                 self.within(location + ("speed_cpm",), step.speed_cpm, channel)
-            else:
+            elif isinstance(step, Tap):
                 self.within(location + ("frequency_hz",), step.frequency_hz, channel)
         speed_field = "speed_mm_s" if isinstance(step, Stroke) else "travel_mm_s"
         speed = getattr(step, speed_field, None)
@@ -116,13 +121,13 @@ class _FitCheck:
                     depth = at_level_5(step.depth_mm, channel.safe_default or 0.0)
                     for ramp in ("press_s", "release_s"):
                         self.rate(location + (ramp,), depth, getattr(step, ramp), channel)
-        if isinstance(step, TriggerPoint) and step.point is not None:
-            if trigger_point_pct(step.point, self.user) is None:
-                known = known_trigger_points(self.user)
-                unknown = UnknownNameError("trigger point", step.point,
-                                           close_matches(step.point, known), known)
-                self.add(location + ("point",), f"{unknown.message} for user "
-                         f"{self.user.name!r}; {unknown.hint}")
+        if (isinstance(step, TriggerPoint) and step.point is not None
+                and trigger_point_pct(step.point, self.user) is None):
+            known = known_trigger_points(self.user)
+            unknown = UnknownNameError("trigger point", step.point,
+                                       close_matches(step.point, known), known)
+            self.add(location + ("point",), f"{unknown.message} for user "
+                     f"{self.user.name!r}; {unknown.hint}")
 
     def press(self, location: Location, step: Press, channel: Channel) -> None:
         self.within(location + ("pressure_kpa",), step.pressure_kpa, channel)

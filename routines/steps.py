@@ -7,7 +7,7 @@ device's hard range, which `routines.routine_check` verifies for a given device.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -68,14 +68,15 @@ def _band_from_name(value: Any) -> Any:
             return BACK_BANDS_PCT[Zone(value)]
         except (ValueError, KeyError):
             names = ", ".join(repr(zone.value) for zone in BACK_ZONES)
-            raise ValueError(f"unknown band {value!r}; use one of {names} or [from_pct, to_pct]")
+            raise ValueError(
+                f"unknown band {value!r}; use one of {names} or [from_pct, to_pct]") from None
     return value
 
 
 Band = Annotated[
     tuple[Percent, Percent],
     BeforeValidator(
-        _band_from_name, json_schema_input_type=Union[BackZoneName, tuple[Percent, Percent]]
+        _band_from_name, json_schema_input_type=BackZoneName | tuple[Percent, Percent]
     ),
     Field(
         description="Where along the back: a back zone name, or [from_pct, to_pct] with "
@@ -360,10 +361,10 @@ class Parallel(_Step):
 
 
 Step = Annotated[
-    Union[Knead, Stroke, TriggerPoint, Tap, Press, Heat, Cool, Pause, Repeat, Parallel],
+    Knead | Stroke | TriggerPoint | Tap | Press | Heat | Cool | Pause | Repeat | Parallel,
     Field(discriminator="kind"),
 ]
-LeafStep = Union[Knead, Stroke, TriggerPoint, Tap, Press, Heat, Cool, Pause]
+LeafStep = Knead | Stroke | TriggerPoint | Tap | Press | Heat | Cool | Pause
 TECHNIQUES = ("knead", "stroke", "press", "trigger_point", "tap", "heat", "cool", "pause")
 
 Repeat.model_rebuild()

@@ -15,8 +15,17 @@ from massagectl.routines.body import TrackMap, trigger_point_pct
 from massagectl.routines.device import Channel, ChannelKind, DeviceProfile
 from massagectl.routines.intensity import at_level_5
 from massagectl.routines.patterns import SAME_VALUE, Hold, Passes, Pattern, Sequence, Sweep
-from massagectl.routines.routine_check import ROLLER_STEPS, zone_channels
-from massagectl.routines.steps import Knead, LeafStep, Press, Stroke, Tap, TriggerPoint
+from massagectl.routines.routine_check import ROLLER_MOTOR, ROLLER_STEPS, zone_channels
+from massagectl.routines.steps import (
+    Cool,
+    Heat,
+    Knead,
+    LeafStep,
+    Press,
+    Stroke,
+    Tap,
+    TriggerPoint,
+)
 from massagectl.routines.user import UserProfile
 
 # A sweep over a narrow band still takes this long per back-and-forth: faster feels like a
@@ -57,6 +66,8 @@ class Techniques:
         if isinstance(step, ROLLER_STEPS):
             return self._roller(step, label)
         found: dict[str, Pattern] = {}
+        if not isinstance(step, (Press, Heat, Cool)):
+            return found  # a pause drives nothing
         for zone, channels in zone_channels(self.device, step).items():
             if not channels:
                 self.note(label, f"skipped zone {zone.value!r}: device {self.device.name!r} "
@@ -65,7 +76,7 @@ class Techniques:
                 found[channel.id] = self._zone_pattern(step, channel)
         return found
 
-    def _zone_pattern(self, step: LeafStep, channel: Channel) -> Pattern:
+    def _zone_pattern(self, step: Press | Heat | Cool, channel: Channel) -> Pattern:
         safe = channel.safe_default or 0.0
         if isinstance(step, Press):
             pressure = at_level_5(step.pressure_kpa, safe)
@@ -74,8 +85,8 @@ class Techniques:
             return Sequence(safe, keyframes, elastic=1)
         return Hold(step.temperature_c)  # heat or cool
 
-    def _roller(self, step: LeafStep, label: str) -> dict[str, Pattern]:
-        motor_kind = {Knead: ChannelKind.KNEAD, Tap: ChannelKind.TAP}.get(type(step))
+    def _roller(self, step: Knead | Stroke | TriggerPoint | Tap, label: str) -> dict[str, Pattern]:
+        motor_kind = ROLLER_MOTOR.get(type(step))
         motors = self.device.channels_of(motor_kind) if motor_kind else ()
         if self.track is None or (motor_kind and not motors):
             self.note(label, f"skipped: device {self.device.name!r} cannot do it (optional)")
@@ -101,14 +112,17 @@ class Techniques:
                 found[position.id] = Passes(first, second, pass_ms)
         else:
             pct = step.position_pct
-            if pct is None:
+            if pct is None and step.point is not None:
                 pct = trigger_point_pct(step.point, self.user)
+            if pct is None:  # the fit check refuses an unknown point before anything compiles
+                raise ValueError(f"{label}: trigger point {step.point!r} has no position")
             [spot] = self._locate((pct,), label, "the point")
             found[position.id] = Hold(spot)
         self._depth_and_width(step, label, found, position)
         return found
 
-    def _depth_and_width(self, step, label: str, found: dict[str, Pattern], position: Channel):
+    def _depth_and_width(self, step: Knead | Stroke | TriggerPoint | Tap, label: str,
+                         found: dict[str, Pattern], position: Channel) -> None:
         asked = ((ChannelKind.DEPTH, step.depth_mm), (ChannelKind.WIDTH, step.width_mm))
         for kind, written in asked:
             if written is None:
@@ -135,14 +149,34 @@ class Techniques:
 
     def _locate(self, pcts: tuple[float, ...], label: str, what: str) -> list[float]:
         """Track mm of body positions; beyond the track's reach, the nearest end, noted."""
-        spots = [self.track.locate(pct) for pct in pcts]
+        track = self._track()
+        spots = [track.locate(pct) for pct in pcts]
         if any(spot.clamped for spot in spots):
-            top, bottom = self.track.reach_pct()
-            where = " to ".join(f"{pct:g} %" for pct in pcts)
-            self.note(label, f"{what} at {where} lies beyond the reach of device "
-                      f"{self.device.name!r} for user {self.user.name!r} ({top:.0f} % to "
-                      f"{bottom:.0f} %); the roller works at the nearest end of its track")
+            self.note(label, self._reach_note(pcts, what))
         return [spot.track_mm for spot in spots]
+
+    def _track(self) -> TrackMap:
+        """The roller's track; roller steps only get this far on a device that has one."""
+        if self.track is None:
+            raise ValueError(f"device {self.device.name!r} has no roller track")
+        return self.track
+
+    def _reach_note(self, pcts: tuple[float, ...], what: str) -> str:
+        """Which part of a point or band the track cannot reach, and what the roller does."""
+        top, bottom = self._track().reach_pct()
+        reach = (f"the reach of device {self.device.name!r} for user {self.user.name!r} "
+                 f"({top:.0f} % to {bottom:.0f} %)")
+        where = " to ".join(f"{pct:g} %" for pct in pcts)
+        low, high = min(pcts), max(pcts)
+        if high < top or low > bottom:
+            side, end = ("above", top) if high < top else ("below", bottom)
+            return (f"{what} at {where} lies wholly {side} {reach}; the roller works at "
+                    f"{end:.0f} % instead, the nearest it gets")
+        outside = [part for part, beyond in ((f"above {top:.0f} %", low < top),
+                                              (f"below {bottom:.0f} %", high > bottom)) if beyond]
+        covered = f"{max(low, top):.0f} % to {min(high, bottom):.0f} %"
+        return (f"{what} at {where}: the part {' and '.join(outside)} is beyond {reach}; "
+                f"the roller covers {covered} of it")
 
     def _sweep(self, low: float, high: float, travel_mm_s: float, channel: Channel,
                label: str) -> Sweep:

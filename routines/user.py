@@ -88,7 +88,8 @@ class UserProfile(BaseModel):
     )
     medical_clearance: bool = Field(
         default=False,
-        description="A doctor has cleared massage despite a recorded precaution (needed for cancer).",
+        description="A doctor has cleared massage despite a recorded precaution "
+        "(needed for cancer).",
     )
     on_precaution: Literal["refuse", "adapt"] = Field(
         default="refuse",

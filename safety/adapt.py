@@ -24,7 +24,13 @@ from massagectl.routines.device import BACK_ZONES, ChannelKind, Zone
 from massagectl.routines.plan import SEGMENT_DTYPE, Plan, Segment, freeze_table
 from massagectl.safety.blanking import Region, blank_spans
 from massagectl.safety.channel_limits import ChannelLimits, PlanLimits
-from massagectl.safety.plan_audit import ZONES, VALUE_EPSILON, merge_spans, planned_dose_rates, row_caps
+from massagectl.safety.plan_audit import (
+    VALUE_EPSILON,
+    ZONES,
+    merge_spans,
+    planned_dose_rates,
+    row_caps,
+)
 from massagectl.safety.roller_track import spans_on_band
 from massagectl.safety.segment_math import above_span, rate_bound, rise_bound
 from massagectl.safety.verdicts import Change
@@ -247,7 +253,8 @@ def _hold_factors(rows, upper, limits: ChannelLimits) -> list[tuple[float, str]]
         in_stretch = above & (from_s >= start_s - VALUE_EPSILON) & (to_s <= end_s + VALUE_EPSILON)
         peak = float(upper[in_stretch].max())
         found.append(((hold.occlusion_kpa - safe) / (peak - safe),
-                      f"held above {hold.occlusion_kpa:g} kPa longer than {hold.max_hold_s:g} s"))
+                      f"held above {round(hold.occlusion_kpa, 1):g} kPa longer than "
+                      f"{hold.max_hold_s:g} s"))
     return found
 
 

@@ -5,11 +5,14 @@ within the device's, the owner's and the user's limits and the user's precaution
 
 In order: the plan must be for this device, the user profile acceptable for it
 (`check_user_limits`), and the plan well formed (`Plan.problems`); otherwise nothing else is
-looked at. Injured zones are then skipped (held at their safe default) in both modes. In
-`refuse` mode every remaining violation refuses the plan; in `adapt` mode (the user profile's
-`on_precaution`, or `mode=`) the plan is first rewritten within the limits (`safety.adapt`), and
-the rewritten plan must pass the same audit. Either way the answer lists every change made and
-every violation left, with step, channel, zone, plan time, value, limit and reason.
+looked at. A device past an absolute ceiling (`ceiling_problems`) and owner caps past the
+device (`check_owner_limits`) refuse the plan too, but the audit still runs (its limits stay
+under both), so one answer names every problem. Injured zones are then skipped (held at their
+safe default) in both modes. In `refuse` mode every remaining violation refuses the plan; in
+`adapt` mode (the user profile's `on_precaution`, or `mode=`) the plan is first rewritten within
+the limits (`safety.adapt`), and the rewritten plan must pass the same audit. Either way the
+answer lists every change made and every violation left, with step, channel, zone, plan time,
+value, limit and reason.
 
 Plans are compiled at intensity level 5 and only ever scaled down at run time, so admission
 checks the plan as given: the most the session can reach.
@@ -29,7 +32,12 @@ from massagectl.routines.plan import Plan
 from massagectl.routines.user import UserProfile
 from massagectl.safety.adapt import adapt_plan, skip_injury_zones
 from massagectl.safety.chair_time import HeatSpent, less_spent
-from massagectl.safety.channel_limits import check_user_limits, plan_limits
+from massagectl.safety.channel_limits import (
+    check_owner_limits,
+    check_user_limits,
+    plan_limits,
+)
+from massagectl.safety.device_check import ceiling_problems
 from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
 from massagectl.safety.plan_audit import audit_plan
 from massagectl.safety.precautions import CLEARANCE_REASON, PRECAUTION_RULES
@@ -53,7 +61,11 @@ def admit(
         return Refusal(plan.routine, mode, tuple(early))
     session_limits = plan_limits(device, user, limits)
     limits_here = less_spent(session_limits, spent) if spent else session_limits
-    violations = [
+    violations = [Violation(ViolationKind.DEVICE, "plan", str(problem))
+                  for problem in ceiling_problems(device, f"device profile {device.name!r}")]
+    violations += [Violation(ViolationKind.PROFILE, "plan", str(problem))
+                   for problem in check_owner_limits(limits, device)]
+    violations += [
         Violation(ViolationKind.CLEARANCE, "plan", CLEARANCE_REASON.format(precaution=p))
         for p in sorted(user.precautions, key=str)
         if PRECAUTION_RULES[p].needs_clearance and not user.medical_clearance

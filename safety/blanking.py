@@ -16,6 +16,7 @@ of its oscillation, so it restarts at phase 0 as the board expects.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -149,7 +150,7 @@ def _pieces(segment: Segment, regions: list[Region]) -> list[Segment]:
         cuts.update(t for t, _ in region.knots if segment.start_s < t < segment.end_s)
     times = sorted(cuts)
     pieces = []
-    for t0, t1 in zip(times, times[1:]):
+    for t0, t1 in itertools.pairwise(times):
         if t1 - t0 < MIN_PIECE_S:
             continue
         middle = (t0 + t1) / 2

@@ -1,8 +1,9 @@
 """The limits of each channel for one device, one occupant and the owner's settings.
 
 `plan_limits(device, user, limits)` folds the layers (safety.limits) into one `PlanLimits`: for
-every channel a cap (the user's own cap, or else the chair's cap; never above an owner's lowered
-cap nor the hard limit; lowered further by precautions and injuries; each with its reason), rate
+every channel a cap (the ceiling, lowered by the device's hard limit, then by the chair's cap
+(the default or the owner's), then by the user's own cap; lowered further by precautions and
+injuries; each with its reason: a layer only ever lowers what is above it), rate
 limits, the airbag time-at-pressure budget and the heat budgets; for the roller's work channels
 (depth, knead, tap) lower caps per back zone. Admission checks plans against it,
 and the supervisor checks every outgoing segment against the same object.
@@ -18,8 +19,14 @@ from massagectl.routines.errors import Problem
 from massagectl.routines.user import UserProfile
 from massagectl.safety.body_map import BackZoneMap
 from massagectl.safety.limits import (
-    DEFAULT_LIMITS, HEAT_HARD_MAX_C, HEAT_OVERSHOOT_C, PRESSURE_RELEASE_S,
-    SESSION_TIMER_CHOICES_MIN, SafetyLimits,
+    CEILINGS,
+    DEFAULT_LIMITS,
+    HEAT_HARD_MAX_C,
+    HEAT_OVERSHOOT_C,
+    PRESSURE_RELEASE_S,
+    SESSION_TIMER_CHOICES_MIN,
+    SafetyLimits,
+    config_key,
 )
 from massagectl.safety.precautions import PRECAUTION_RULES, WorkRule
 
@@ -138,6 +145,35 @@ def check_user_limits(user: UserProfile, device: DeviceProfile) -> list[Problem]
     return problems
 
 
+def check_owner_limits(limits: SafetyLimits, device: DeviceProfile) -> list[Problem]:
+    """Owner caps above what `device` can do: the owner raised a cap past the hard limit."""
+    found = []
+    defaults = {key: value for _, value, key in _owner_caps(DEFAULT_LIMITS, device)}
+    for kind, value, key in _owner_caps(limits, device):
+        hard = [c.max for c in device.channels_of(kind, _zone_of(key))]
+        # A default above a small device's range is no mistake: the hard limit applies there.
+        if hard and value > min(hard) and value > defaults[key]:
+            found.append(Problem("config", config_key(key), f"{value:g} {kind.unit} is above "
+                                 f"the device's hard limit of {min(hard):g} {kind.unit}; an "
+                                 "owner may raise a cap up to it, not past it"))
+    return found
+
+
+def _owner_caps(limits: SafetyLimits, device: DeviceProfile):
+    for zone in Zone:  # head to toe
+        if zone in device.zones:
+            yield (ChannelKind.AIRBAG, limits.airbag_zone(zone).cap_kpa,
+                   f"limits.airbag.{zone}.cap_kpa")
+    yield ChannelKind.HEAT, limits.heat.cap_c, "limits.heat.cap_c"
+    yield ChannelKind.DEPTH, limits.roller.depth_cap_mm, "limits.roller.depth_cap_mm"
+    yield ChannelKind.TAP, limits.roller.tap_cap_hz, "limits.roller.tap_cap_hz"
+
+
+def _zone_of(field: str) -> Zone | None:
+    parts = field.split(".")
+    return Zone(parts[2]) if parts[1] == "airbag" else None
+
+
 def plan_limits(
     device: DeviceProfile, user: UserProfile, limits: SafetyLimits = DEFAULT_LIMITS
 ) -> PlanLimits:
@@ -163,12 +199,15 @@ def _channel_limits(
     index: int, channel: Channel, user: UserProfile, limits: SafetyLimits, notes: list[str]
 ) -> ChannelLimits:
     kind = channel.kind
-    cap = Cap(channel.max, f"hard limit of {channel.id} (device profile)")
+    cap = _under_ceiling(channel)
     rate = channel.max_rate_per_s
+    ceiling = CEILINGS.get(kind)
+    if ceiling is not None and ceiling.rate_per_s is not None:
+        rate = min(rate, ceiling.rate_per_s)
     rise = hold = heat = cold = None
     floor = Cap(channel.min, f"hard limit of {channel.id} (device profile)")
-    # The chair's cap for this channel: (built-in default, owner's value, config field, label of
-    # the default); the user's own cap: (value, profile field).
+    # The chair's cap for this channel: (built-in default, the chair's value, config field,
+    # label of the default); the user's own cap: (value, profile field).
     chair: tuple[float, float, str, str] | None = None
     user_cap: tuple[float | None, str] = (None, "")
     if kind is ChannelKind.AIRBAG:
@@ -235,35 +274,40 @@ def _channel_limits(
                          cold)
 
 
+def _under_ceiling(channel: Channel) -> Cap:
+    """The device's hard limit, never above the kind's ceiling (device_check refuses a profile
+    that passes one; this holds even for a profile that was never checked)."""
+    cap = Cap(channel.max, f"hard limit of {channel.id} (device profile)")
+    ceiling = CEILINGS.get(channel.kind)
+    if ceiling is not None and ceiling.value is not None:
+        cap = _lower(cap, ceiling.value, f"absolute ceiling for a {channel.kind} channel")
+    return cap
+
+
 def _chair_and_user_cap(
-    channel: Channel, hard: Cap, builtin: float, owner: float, owner_field: str,
+    channel: Channel, hard: Cap, builtin: float, chair_value: float, owner_field: str,
     default_label: str, user_value: float | None, user_field: str, notes: list[str],
 ) -> Cap:
-    """The cap from the owner's and the user's layers, never above `hard`.
+    """The chair's cap (the built-in default, or the owner's value when it differs), lowered by
+    the user's own cap; never above `hard`.
 
-    An owner's value below the built-in default is a ceiling for everyone on this chair: a user
-    profile may lower it, never raise it. Where the owner kept the default, a user's own cap
-    replaces it up to the hard limit (check_user_limits refuses anything above), as the design
-    allows a person to choose more heat, pressure or depth than the chair's default.
+    Only lowering: a user value above the chair's cap is not applied (noted, with the config
+    key the owner would change). An owner value equal to the default pins it just the same.
     """
     unit = channel.unit
-    user_reason = f"user profile {user_field}"
-    if owner < builtin:
-        ceiling = Cap(owner, f"owner cap (config {owner_field})")
-        if user_value is None:
-            return _lower(hard, ceiling.value, ceiling.reason)
-        if user_value > ceiling.value:
-            notes.append(f"{user_reason} ({user_value:g} {unit}) is above the owner cap "
-                         f"{ceiling.value:g} {unit} (config {owner_field}); the owner's cap "
-                         "applies")
-            return _lower(hard, ceiling.value, ceiling.reason)
-        return _lower(hard, user_value, user_reason)
+    if chair_value == builtin:
+        chair = _lower(hard, chair_value, default_label)
+    else:
+        chair = _lower(hard, chair_value, f"owner cap (config {config_key(owner_field)})")
     if user_value is None:
-        return _lower(hard, builtin, default_label)
-    if user_value > builtin:
-        notes.append(f"{user_reason} ({user_value:g} {unit}) is above the {default_label} "
-                     f"{builtin:g} {unit}; the user's limit applies")
-    return _lower(hard, user_value, user_reason)
+        return chair
+    user_reason = f"user profile {user_field}"
+    if user_value > chair.value:
+        notes.append(f"{user_reason} ({user_value:g} {unit}) is above the chair's cap "
+                     f"{chair.value:g} {unit} ({chair.reason}); the chair's cap applies: only "
+                     f"the owner may raise it, in the config ({config_key(owner_field)})")
+        return chair
+    return _lower(chair, user_value, user_reason)
 
 
 def _lower(cap: Cap, value: float, reason: str) -> Cap:
@@ -271,7 +315,7 @@ def _lower(cap: Cap, value: float, reason: str) -> Cap:
 
 
 def _rule_cap(rule: WorkRule, channel: Channel, current: float) -> float:
-    safe = channel.safe_default if channel.safe_default is not None else channel.min
+    safe = channel.off_value  # rules touch only channels with an off value (routines.device)
     if rule.forbids:
         return safe
     if rule.cap is not None:

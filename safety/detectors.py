@@ -129,7 +129,8 @@ class PressureWatch(Watcher):
                 self._stretch_start = board_s
             held_s = board_s - self._stretch_start
             if held_s > hold.max_hold_s + PRESSURE_HELD_GRACE_S:
-                return self.fault(FaultCause.PRESSURE_HELD, f"above {hold.occlusion_kpa:g} kPa "
+                return self.fault(FaultCause.PRESSURE_HELD,
+                                  f"above {round(hold.occlusion_kpa, 1):g} kPa "
                                   f"for {held_s:.1f} s (at most {hold.max_hold_s:g} s)", value,
                                   held=(held_s, "s"))
         elif self._stretch_start is not None:
@@ -154,10 +155,12 @@ class TemperatureWatch(Watcher):
         limits = ctx.limits_for(self.channel_index)
         ceiling = max(min(limits.cap.value + OVER_TEMPERATURE_MARGIN_C, HEAT_HARD_MAX_C),
                       UNHEATED_MAX_C + OVER_TEMPERATURE_MARGIN_C)
+        # Count first, then judge: the dose of a reading above the ceiling is the largest of
+        # all, and it belongs to the skin whatever trips on it.
+        dose = self.dose.add(board_s, value)
         if self.confirmed(value > ceiling):
             return self.fault(FaultCause.OVER_TEMPERATURE, f"{value:g} C at the contact surface, "
                               f"above {ceiling:g} C", value, limit=(ceiling, "C"))
-        dose = self.dose.add(board_s, value)
         if dose >= limits.heat.dose_budget:
             return self.fault(FaultCause.THERMAL_DOSE, f"thermal dose {dose:.1%} of a burn "
                               f"reached the {limits.heat.dose_budget:.0%} budget", value,

@@ -1,16 +1,18 @@
 """The numbers the safety layer enforces: each a named field with its unit, reason and source.
 
-Three layers:
-1. hard: the device profile's channel ranges and the constants `*_HARD_*` below; nothing exceeds
-   them, whatever anyone configures;
-2. owner: `SafetyLimits`, the default caps and the budgets for everyone on this chair; an owner
-   may only lower the built-in values below (the one exception: the session cap, which an owner
-   may raise up to `SESSION_HARD_MAX_MIN`);
-3. user: `routines.user.UserLimits`, a person's own caps. Where the owner lowered a cap, that
-   value is a ceiling: a user may lower it, never raise it. Where the owner kept the built-in
-   default, a user's cap replaces it, up to the hard limit (`check_user_limits` refuses anything
-   above); the budgets (time at pressure, heat time, thermal dose) are never the user's to raise.
-   An owner's value counts as lowered when it is below the built-in default (`DEFAULT_LIMITS`).
+Four layers, and each only ever lowers what is above it:
+1. ceiling: `CEILINGS` below, per channel kind; nothing reaches past them, whatever a device
+   profile, an owner config or a user profile says. A device profile whose hard range or rate
+   passes one is refused (`safety.device_check`);
+2. device: the profile's hard range per channel, what the board itself clamps to;
+3. chair: `SafetyLimits`, the caps and budgets for everyone on this chair: the built-in defaults
+   below, or the owner's config (`[limits]`). The owner alone may raise a cap above its default,
+   by writing it in the config, never above the ceiling (and the device's hard limit still
+   applies); the budgets (time at pressure, inflation rate, heat time, thermal dose) may only
+   be lowered. The session cap may be raised up to `SESSION_HARD_MAX_MIN`;
+4. user: `routines.user.UserLimits`, a person's own caps; they only lower the chair's cap. A
+   user value above it is not applied (the chair's cap is, with a note naming the config key
+   the owner would raise); one above the device's hard limit is refused (`check_user_limits`).
    (`safety.channel_limits` folds the layers.)
 
 Sources (DESIGN.md, Safety): Moritz & Henriques 1947 via Kowa (low-temperature burns); the
@@ -21,10 +23,12 @@ trials 60-80 mmHg, 8-10.7 kPa) and the arm blood-pressure cuff (~180 mmHg, 24 kP
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from massagectl.routines.device import Zone
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from massagectl.routines.device import ChannelKind, Zone
 
 # --- hard constants (not configurable) -------------------------------------------------------
 
@@ -45,6 +49,52 @@ PRESSURE_RELEASE_S = 10.0
 # a thermostat may overshoot its set point by about this much before the element switches off,
 # so planned thermal dose is computed at set point + overshoot.
 HEAT_OVERSHOOT_C = 1.0
+
+# --- absolute ceilings, per channel kind ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    """The most a channel kind may ever reach (`value`, in the kind's unit) and change by
+    (`rate_per_s`, unit/s), each with its reason; None where a ceiling would mean nothing."""
+
+    value: float | None
+    value_reason: str
+    rate_per_s: float | None
+    rate_reason: str
+
+
+CEILINGS: dict[ChannelKind, Ceiling] = {
+    ChannelKind.AIRBAG: Ceiling(
+        30.0, "225 mmHg: above the ~24 kPa an arm blood-pressure cuff reaches for seconds, so "
+        "above any person's systolic pressure; more only presses harder on an occluded limb",
+        10.0, "a commercial chair bag fills in 2-4 s; 10 kPa/s fills to the 20 kPa trunk "
+        "default in 2 s, and a bag that fills faster hits like a blow"),
+    ChannelKind.DEPTH: Ceiling(
+        40.0, "the 3D travel of a chair's roller heads; more reaches through the back instead "
+        "of pressing on it",
+        20.0, "the full 40 mm in 2 s, as fast as a bag fills; faster presses like a blow"),
+    ChannelKind.KNEAD: Ceiling(
+        60.0, "one roller circle a second: faster no longer kneads a muscle, it rubs the skin",
+        60.0, "from rest to the top speed in a second"),
+    ChannelKind.TAP: Ceiling(
+        12.0, "chair percussion runs 2-10 Hz; above 12 Hz it is a vibration a person cannot "
+        "follow or stop in time",
+        24.0, "from rest to the top rate in half a second"),
+    ChannelKind.POSITION: Ceiling(
+        None, "the carriage's range is the track's geometry",
+        60.0, "commercial L-track carriages travel at 30-60 mm/s"),
+    ChannelKind.WIDTH: Ceiling(
+        None, "the heads' spacing is the mechanism's geometry",
+        40.0, "heads closing on the muscles beside the spine faster than 40 mm/s pinch"),
+    ChannelKind.HEAT: Ceiling(
+        HEAT_HARD_MAX_C, "44 C burns skin after about 6 h and the time halves per degree above "
+        "(Moritz & Henriques 1947)",
+        None, "a thermostat's set point slews freely; the element's power sets how fast the "
+        "surface warms, and temperature and dose limits bound the result"),
+}
+# Cold therapy's floor (the cool channel's lowest set point) has a section of its own.
+
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -70,10 +120,14 @@ class AirbagZoneLimits(BaseModel):
     )
 
 
+# Runs only while this module loads, before a mutation run can switch a mutant on (the values
+# it builds are checked by the tests of the defaults).
+# pragma: no mutate start
 def _airbag(cap: float, occlusion: float, hold: float, rise: float) -> AirbagZoneLimits:
     return AirbagZoneLimits(
         cap_kpa=cap, occlusion_kpa=occlusion, max_hold_s=hold, max_rise_kpa_per_s=rise
     )
+# pragma: no mutate end
 
 
 # Defaults per zone. No published chair airbag pressures exist (Rongtai inflates open-loop by
@@ -201,8 +255,9 @@ class SessionLimits(BaseModel):
 
 
 class SafetyLimits(BaseModel):
-    """The owner's settings for one chair. Every value may only be lowered from its built-in
-    default (except `session.cap_min`, up to `SESSION_HARD_MAX_MIN`)."""
+    """The owner's settings for one chair (the config's `[limits]`). A cap may be raised above
+    its built-in default up to its ceiling (`CAP_CEILINGS`); every budget may only be lowered;
+    `session.cap_min` may go up to `SESSION_HARD_MAX_MIN`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -234,26 +289,63 @@ class SafetyLimits(BaseModel):
         return data
 
     @model_validator(mode="after")
-    def _only_lower(self) -> SafetyLimits:
-        raised = []
+    def _within_bounds(self) -> SafetyLimits:
+        found = []
         for zone, given in self.airbag.items():
-            raised += _raised_fields(f"airbag.{zone.value}", given, DEFAULT_AIRBAG_LIMITS[zone])
-        raised += _raised_fields("heat", self.heat, HeatLimits())
-        raised += _raised_fields("roller", self.roller, RollerLimits())
-        if raised:
-            raise ValueError("owner limits can only lower the defaults; " + "; ".join(raised))
+            found += _out_of_bounds(f"airbag.{zone.value}", given, DEFAULT_AIRBAG_LIMITS[zone])
+        found += _out_of_bounds("heat", self.heat, HeatLimits())
+        found += _out_of_bounds("roller", self.roller, RollerLimits())
+        if found:
+            raise ValueError("; ".join(found))
         return self
 
     def airbag_zone(self, zone: Zone) -> AirbagZoneLimits:
         return self.airbag.get(zone, DEFAULT_AIRBAG_LIMITS[zone])
 
 
-def _raised_fields(prefix: str, given: BaseModel, default: BaseModel) -> list[str]:
-    return [
-        f"{prefix}.{name}: {getattr(given, name):g} is above the default {getattr(default, name):g}"
-        for name in type(given).model_fields
-        if getattr(given, name) > getattr(default, name)
-    ]
+# The owner's caps, which the owner alone may raise above the default (in the config), and the
+# ceiling each stays under: (kind, value or rate ceiling, unit). Every other field is a budget.
+CAP_CEILINGS: dict[str, tuple[ChannelKind, str, str]] = {
+    "cap_kpa": (ChannelKind.AIRBAG, "value", "kPa"),
+    "cap_c": (ChannelKind.HEAT, "value", "C"),
+    "depth_cap_mm": (ChannelKind.DEPTH, "value", "mm"),
+    "tap_cap_hz": (ChannelKind.TAP, "value", "Hz"),
+    "travel_speed_mm_per_s": (ChannelKind.POSITION, "rate_per_s", "mm/s"),
+}
+
+
+def cap_ceiling(field: str) -> tuple[float, str, str] | None:
+    """The ceiling of an owner cap field: (value, unit, reason); None for a budget."""
+    entry = CAP_CEILINGS.get(field)
+    if entry is None:
+        return None
+    kind, which, unit = entry
+    ceiling = CEILINGS[kind]
+    value = ceiling.value if which == "value" else ceiling.rate_per_s
+    reason = ceiling.value_reason if which == "value" else ceiling.rate_reason
+    assert value is not None
+    return value, unit, reason
+
+
+def config_key(field: str) -> str:
+    """`limits.airbag.calves.cap_kpa` as an owner finds it in the config file:
+    `[limits.airbag.calves] cap_kpa`."""
+    table, _, key = field.rpartition(".")
+    return f"[{table}] {key}"
+
+
+def _out_of_bounds(prefix: str, given: BaseModel, default: BaseModel) -> list[str]:
+    found = []
+    for name in type(given).model_fields:
+        value, default_value = getattr(given, name), getattr(default, name)
+        ceiling = cap_ceiling(name)
+        if ceiling is not None and value > ceiling[0]:
+            found.append(f"{prefix}.{name}: {value:g} is above the absolute ceiling of "
+                         f"{ceiling[0]:g} {ceiling[1]} ({ceiling[2]})")
+        elif ceiling is None and value > default_value:
+            found.append(f"{prefix}.{name}: {value:g} is above the default {default_value:g}; "
+                         "owner limits can only lower a budget")
+    return found
 
 
 DEFAULT_LIMITS = SafetyLimits()

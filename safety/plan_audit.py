@@ -13,9 +13,15 @@ import numpy as np
 from massagectl.routines.device import ChannelKind, Zone
 from massagectl.routines.plan import Plan
 from massagectl.safety.channel_limits import ChannelLimits, PlanLimits
+from massagectl.safety.limits import SESSION_HARD_MAX_MIN, config_key
 from massagectl.safety.roller_track import position_ranges
 from massagectl.safety.segment_math import (
-    above_span, end_value, lower_bound, rate_bound, rise_bound, upper_bound,
+    above_span,
+    end_value,
+    lower_bound,
+    rate_bound,
+    rise_bound,
+    upper_bound,
 )
 from massagectl.safety.thermal_dose import dose_rates_per_s
 from massagectl.safety.verdicts import Violation, ViolationKind
@@ -52,7 +58,8 @@ def audit_plan(plan: Plan, limits: PlanLimits) -> list[Violation]:
     found += _heat_and_cold(plan, limits)
     if plan.duration_s > limits.session_cap_s:
         found.append(Violation(
-            ViolationKind.SESSION, "plan", "the owner may raise the cap up to the hard maximum",
+            ViolationKind.SESSION, "plan", f"the owner may raise it up to "
+            f"{SESSION_HARD_MAX_MIN} min in the config: {config_key('limits.session.cap_min')}",
             time_s=limits.session_cap_s, value=plan.duration_s, limit=limits.session_cap_s,
             unit="s",
         ))
@@ -151,7 +158,7 @@ def _hold_violations(plan, limits: ChannelLimits, rows) -> list[Violation]:
         found.append(_violation(plan, limits, rows, ViolationKind.HOLD, at_s,
                                 stretch_end - stretch_start, hold.max_hold_s,
                                 f"time above the occlusion-risk pressure of "
-                                f"{hold.occlusion_kpa:g} kPa", unit=""))
+                                f"{round(hold.occlusion_kpa, 1):g} kPa", unit=""))
     return found
 
 

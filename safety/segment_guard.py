@@ -21,7 +21,8 @@ from massagectl.safety.committed import CommittedSchedule, Sent
 from massagectl.safety.plan_audit import JUMP_TOLERANCE, VALUE_EPSILON
 from massagectl.safety.segment_math import above_span, rate_bound, rise_bound
 from massagectl.safety.thermal_dose import dose_rate_per_s
-from massagectl.safety.verdicts import Violation, ViolationKind as Kind
+from massagectl.safety.verdicts import Violation
+from massagectl.safety.verdicts import ViolationKind as Kind
 
 
 class SegmentGuard:
@@ -179,7 +180,7 @@ class SegmentGuard:
             return []
         return [_violation(Kind.HOLD, limits, label, held_s, limits.hold.max_hold_s,
                            f"time above the occlusion-risk pressure of "
-                           f"{limits.hold.occlusion_kpa:g} kPa", unit="")]
+                           f"{round(limits.hold.occlusion_kpa, 1):g} kPa", unit="")]
 
     def _heat_after(self, index, limits: ChannelLimits, until_s: float,
                     segment: Sent | None = None) -> tuple[float, float]:

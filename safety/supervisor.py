@@ -30,16 +30,25 @@ import asyncio
 import math
 
 from massagectl.firmware_bridge.messages import (
-    ClockReport, DeviceMessage, DeviceState, FaultCode, FaultReport, KeyPress, RemoteKey,
-    ScheduleSegment, SensorReport, StatusReport, StopCause,
+    ClockReport,
+    DeviceMessage,
+    DeviceState,
+    FaultCode,
+    FaultReport,
+    KeyPress,
+    RemoteKey,
+    ScheduleSegment,
+    SensorReport,
+    StatusReport,
+    StopCause,
 )
 from massagectl.firmware_bridge.wire import TELEMETRY_STALE_S
 from massagectl.routines.device import ChannelKind, DeviceProfile, SensorKind
 from massagectl.routines.errors import MassageError, SafetyError
 from massagectl.routines.plan import Segment
 from massagectl.routines.user import DEFAULT_USER
-from massagectl.safety.channel_limits import ChannelLimits, PlanLimits, plan_limits
 from massagectl.safety.chair_time import ChairTime
+from massagectl.safety.channel_limits import ChannelLimits, PlanLimits, plan_limits
 from massagectl.safety.committed import BoardClock, CommittedSchedule, Sent
 from massagectl.safety.detectors import ElementWatch, TemperatureWatch, watchers_for
 from massagectl.safety.fault_log import LogEvent

@@ -13,8 +13,8 @@ from massagectl.safety.channel_limits import PlanLimits
 
 
 class ViolationKind(StrEnum):
-    DEVICE = "device"  # the plan was compiled for another device
-    PROFILE = "profile"  # the user profile is not acceptable for this device
+    DEVICE = "device"  # compiled for another device, or a device past an absolute ceiling
+    PROFILE = "profile"  # the owner's caps or the user profile do not fit this device
     MALFORMED = "malformed"  # the plan breaks its own invariants (routines.plan)
     CLEARANCE = "clearance"  # a precaution that needs a doctor's clearance
     SESSION = "session"  # longer than the session cap

@@ -20,16 +20,16 @@ What each host message does is in sim.host_messages; sim.driver runs a board on 
 Firmware duties (hardware.md, section 5): a queue of segments per channel run on the board's
 clock (sim.schedule); a channel no segment covers is in its safe state; a late segment starts on
 arrival, on the plan's timeline, and is counted; Stop, SetIntensity, SetChannelMask, Heartbeat
-and KeepAlive act on arrival; a watchdog shuts down after WATCHDOG_S without a valid host frame (armed by the
-first frame after power-on: until a host has spoken, nothing can be on); segments beyond a
-channel's limits are refused; values are clamped; sensors are checked (sim.sensors); a driven
-linear motor that does not move for MOTOR_STALL_S is a fault; the remote's STOP key stops
+and KeepAlive act on arrival; a watchdog shuts down after WATCHDOG_S without a valid host frame
+(armed by the first frame after power-on: until a host has spoken, nothing can be on); segments
+beyond a channel's limits are refused; values are clamped; sensors are checked (sim.sensors); a
+driven linear motor that does not move for MOTOR_STALL_S is a fault; the remote's STOP key stops
 locally first. Shutdown clears every queue and ends only on Reset; a fault shutdown
 (messages.LATCHING_CAUSES) is latched in the board's non-volatile memory, survives Reset and
-power cycles, and ends only on ClearFault. An intensity rise or a channel enabled again moves the
-output away from its safe default at no more than the channel's rise rate; a fall or a disable
-acts at once. Power-on: READY, every output safe, cause POWER_ON until the first Stop or Reset
-(SHUTDOWN with the latched cause instead, when a fault is latched).
+power cycles, and ends only on ClearFault. An intensity rise or a channel enabled again moves
+the output away from its safe default at no more than the channel's rise rate; a fall or a
+disable acts at once. Power-on: READY, every output safe, cause POWER_ON until the first Stop or
+Reset (SHUTDOWN with the latched cause instead, when a fault is latched).
 
 `outputs_safe()` is true exactly when every channel is commanded to its safe state: a
 position-like drive (position, width) is stopped (no target), and every other channel's command
@@ -114,8 +114,10 @@ def serial_number_for(name: str, serial: int | str) -> str:
     return ("SIM-" + text)[:MAX_SERIAL_NUMBER_BYTES]
 
 
-_STOP_CAUSE_OF_TRIP = {Trip.SENSOR_RANGE: StopCause.SENSOR_RANGE, Trip.OVER_LIMIT: StopCause.OVER_LIMIT}
-_FAULT_CODE_OF_TRIP = {Trip.SENSOR_RANGE: FaultCode.SENSOR_RANGE, Trip.OVER_LIMIT: FaultCode.OVER_LIMIT}
+_STOP_CAUSE_OF_TRIP = {Trip.SENSOR_RANGE: StopCause.SENSOR_RANGE,
+                       Trip.OVER_LIMIT: StopCause.OVER_LIMIT}
+_FAULT_CODE_OF_TRIP = {Trip.SENSOR_RANGE: FaultCode.SENSOR_RANGE,
+                       Trip.OVER_LIMIT: FaultCode.OVER_LIMIT}
 
 
 class SimBoard(HostMessageHandling):
@@ -157,7 +159,8 @@ class SimBoard(HostMessageHandling):
         self.sensors = SensorBank(profile, seed)
         self.remote = HandheldRemote(self._key_pressed)
         self.trace = Trace(
-            profile.name, [c.id for c in profile.channels], [s.id for s in profile.sensors], clock_hz
+            profile.name, [c.id for c in profile.channels], [s.id for s in profile.sensors],
+            clock_hz
         )
         # Twenty rows a second that only a saved trace or a test reads: a session whose host
         # records its own trace leaves them out.
@@ -453,13 +456,15 @@ class SimBoard(HostMessageHandling):
             self._shut_down(StopCause.REMOTE_STOP_KEY)
         self._send(KeyPress(wrap_clock(self._ticks), key))
 
-    def inject_fault(self, kind: FaultKind | str, target: str | None = None, *, now_s: float) -> None:
+    def inject_fault(self, kind: FaultKind | str, target: str | None = None, *,
+                     now_s: float) -> None:
         """Switch a device fault on at host time `now_s` (see sim.faults)."""
         self.advance(now_s)
         self._run_to(self._ticks)
         self.faults.switch(FaultKind(kind), target, on=True, now_s=now_s)
 
-    def clear_fault(self, kind: FaultKind | str, target: str | None = None, *, now_s: float) -> None:
+    def clear_fault(self, kind: FaultKind | str, target: str | None = None, *,
+                    now_s: float) -> None:
         self.advance(now_s)
         self._run_to(self._ticks)
         self.faults.switch(FaultKind(kind), target, on=False, now_s=now_s)

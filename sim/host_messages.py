@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from massagectl.firmware_bridge.identity import device_profile_map
 from massagectl.firmware_bridge.messages import (
@@ -196,7 +196,7 @@ class HostMessageHandling:
         row = message.row if isinstance(message.row, numbers.Integral) else -1
         self.remote.show(int(row), str(message.text))
 
-    _HANDLERS: dict[type, Callable[[Any, Any], None]] = {
+    _HANDLERS: ClassVar[dict[type, Callable[[Any, Any], None]]] = {
         ScheduleSegment: _on_schedule,
         Stop: _on_stop,
         Reset: _on_reset,

@@ -42,7 +42,8 @@ LINE_PIECE_BYTES = 8
 class PtyBoard:
     """A simulated board for `profile` on a fresh pty, running on the current event loop."""
 
-    def __init__(self, profile: DeviceProfile, *, baud: int = DEFAULT_BAUD, **board_options) -> None:
+    def __init__(self, profile: DeviceProfile, *, baud: int = DEFAULT_BAUD,
+                 **board_options) -> None:
         self.profile = profile
         self.baud = baud
         self.board_options = board_options

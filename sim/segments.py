@@ -87,7 +87,8 @@ def segment_problem(
 ) -> SegmentProblem | None:
     """Why the board refuses this segment, or None when it accepts it. The range and duration
     checks can be left out only to simulate firmware bugs (sim.faults)."""
-    if not isinstance(message.channel, numbers.Integral) or not 0 <= message.channel < len(channels):
+    if (not isinstance(message.channel, numbers.Integral)
+            or not 0 <= message.channel < len(channels)):
         return SegmentProblem(f"unknown channel index {message.channel!r}", -1.0)
     channel = channels[message.channel]
     clock = message.start_clock

@@ -143,7 +143,8 @@ class Trace:
     def _grow(self) -> None:
         for name in ("_times_s", "_ticks", "_states", "_outputs", "_actual", "_sensors"):
             column = getattr(self, name)
-            bigger = np.empty((max(INITIAL_ROWS, 2 * len(column)),) + column.shape[1:], dtype=column.dtype)
+            rows = max(INITIAL_ROWS, 2 * len(column))
+            bigger = np.empty((rows,) + column.shape[1:], dtype=column.dtype)
             bigger[: len(column)] = column
             setattr(self, name, bigger)
 

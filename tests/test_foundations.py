@@ -46,7 +46,8 @@ def test_device_file_with_bad_safe_default_names_the_field(tmp_path: Path):
         load_device(bad)
     [problem] = caught.value.problems
     assert problem.field == "channels[0]"
-    assert "safe_default 50.0 is outside the hard range 0.0..45.0 C" in problem.message
+    assert problem.message == ("safe_default 50 is not the off value of a heat channel: its safe "
+                               "state is off, its min (0 C)")
 
 
 def test_user_profile_refuses_unknown_precaution(tmp_path: Path):
@@ -74,7 +75,8 @@ values = st.floats(min_value=0, max_value=30, allow_nan=False)
 )
 def test_split_segment_renders_identically(start, end, amplitude, period, duration, limit):
     chair = load_device("chair")
-    whole = Segment("airbag_seat", 0.0, duration, start, end, amplitude, period if amplitude else 0.0)
+    whole = Segment("airbag_seat", 0.0, duration, start, end, amplitude,
+                    period if amplitude else 0.0)
     pieces = split_segment(whole, limit)
     assert all(p.duration_s <= limit + 1e-6 for p in pieces)
     assert math.isclose(sum(p.duration_s for p in pieces), duration, rel_tol=1e-9)
@@ -96,12 +98,13 @@ def test_plan_render_uses_safe_default_and_holds_position():
         Segment("airbag_calves", 0.0, 5.0, 0.0, 8.0),
     ]
     plan = Plan("x", chair, 10.0, segment_table(segments, chair))
-    times, lanes = plan.render(rate_hz=2)
+    _times, lanes = plan.render(rate_hz=2)
     assert lanes["roller_position"][0] == 100.0 and lanes["roller_position"][-1] == 290.0
     assert lanes["airbag_calves"][8] == pytest.approx(6.4)  # t = 4 s
     assert lanes["airbag_calves"][12] == 0.0  # after the segment: safe default
     assert lanes["heat_calves"].max() == 0.0
-    assert "airbag_calves: last segment ends at 5.000000 s, plan ends at 10.000000 s" in plan.problems()
+    problem = "airbag_calves: last segment ends at 5.000000 s, plan ends at 10.000000 s"
+    assert problem in plan.problems()
 
 
 def test_virtual_time_skips_idle_time(run_virtual_time):
@@ -138,7 +141,7 @@ def test_virtual_time_reaches_a_deadline_a_rounding_error_away(run_virtual_time)
     assert run_virtual_time(scenario()) <= 2
 
 
-def test_a_paced_clock_runs_about_n_times_faster_than_the_wall_clock(run_virtual_time):
+def test_a_paced_clock_never_runs_more_than_n_times_faster_than_the_wall_clock(run_virtual_time):
     async def five_seconds():
         loop = asyncio.get_running_loop()
         start_s, wall_start_s = loop.time(), time.monotonic()
@@ -147,7 +150,9 @@ def test_a_paced_clock_runs_about_n_times_faster_than_the_wall_clock(run_virtual
 
     virtual_s, wall_s = run_virtual_time(five_seconds(), speed=50)
     assert virtual_s == pytest.approx(5.0)
-    assert 0.09 <= wall_s < 1.0  # at most 50x faster; a busy machine may be slower
+    # Pacing promises "no faster than 50x": a loaded machine may only make it slower, so how
+    # much slower is a benchmark's question, not a test's.
+    assert wall_s >= 0.09
 
 
 @pytest.mark.parametrize("speed", [None, 100.0])

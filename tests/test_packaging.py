@@ -1,4 +1,4 @@
-"""What `pip install .` puts on the import path: one name, `massagectl`, and every folder of ours."""
+"""What `pip install .` puts on the import path: one name, `massagectl`, and our every folder."""
 
 from __future__ import annotations
 

@@ -16,8 +16,10 @@ from rich.table import Table
 from serial.tools import list_ports
 
 from massagectl.controller.cli_options import add_config, config_of
+from massagectl.controller.output import console_out
 from massagectl.firmware_bridge.link import Link
-from massagectl.routines.device import load_device
+from massagectl.routines.device import DeviceProfile, load_device
+from massagectl.routines.errors import HandshakeError
 
 LISTEN_S = 3.0  # six clock samples (two a second): enough for a clock fit and a round trip
 
@@ -35,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def doctor_command(args: argparse.Namespace) -> int:
     config = config_of(args)
-    console = Console(soft_wrap=True)
+    console = console_out()
     port = args.port or config.device.port
     if port is None:
         return list_serial_ports(console)
@@ -58,11 +60,14 @@ def list_serial_ports(console: Console) -> int:
     return 0
 
 
-async def check_port(console: Console, port: str, device, baud: int) -> None:
+async def check_port(console: Console, port: str, device: DeviceProfile, baud: int) -> None:
     link = await Link.open(port, device, baud=baud)
     try:
         await asyncio.sleep(LISTEN_S)
-        info = link.identity.info
+        identity = link.identity
+        if identity is None:  # Link.open returns after the handshake: only a bug gets here
+            raise HandshakeError(f"{port}: the board did not identify itself")
+        info = identity.info
         console.print(f"{port}: protocol {info.protocol_version}, firmware "
                       f"{info.firmware_version!r}, serial number {info.serial_number!r}, clock "
                       f"{info.clock_hz} Hz, queue {info.queue_capacity} segments, display "
@@ -83,7 +88,7 @@ async def check_port(console: Console, port: str, device, baud: int) -> None:
                           f"{status.stop_cause.name}, late segments {status.late_segments}",
                           highlight=False)
         channels = Table("#", "channel", "kind", "zone", "range", box=None)
-        for channel in link.identity.channels:
+        for channel in identity.channels:
             profile_channel = device.channels[channel.index]
             channels.add_row(str(channel.index), profile_channel.id, channel.kind.value,
                              channel.zone.value if channel.zone else "-",

@@ -16,15 +16,18 @@ from rich.console import Console
 from rich.table import Table
 
 from massagectl.controller.cli_options import add_config, config_of
+from massagectl.controller.fault_report import fault_entries
+from massagectl.controller.output import console_out
 from massagectl.firmware_bridge.link import Link
-from massagectl.routines.device import load_device
+from massagectl.routines.device import DeviceProfile, load_device
 from massagectl.routines.errors import InputError
 from massagectl.safety import chair_record
 from massagectl.safety.chair_record import ChairRecord, ZoneUse, all_records
 from massagectl.safety.fault_log import FaultLog, read_fault_log
 from massagectl.safety.faults import FaultLatch
 
-DEFAULT_LAST = 20  # the latest few tell what happened; --all shows everything
+DEFAULT_LAST = 20  # the latest few events tell what happened; --all shows everything
+DETAIL_INDENT = 4
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("log", type=Path, nargs="?", default=None, metavar="LOG",
                         help="fault log file (default: the config's, "
                         "~/.local/state/massagectl/faults.jsonl)")
-    parser.add_argument("--all", action="store_true", help="every record, not the last 20")
+    parser.add_argument("--all", action="store_true", help="every event, not the last 20")
     parser.add_argument("--clear", action="store_true",
                         help="clear the latched faults (after checking the chair)")
     parser.add_argument("--port", default=None, metavar="URL",
@@ -60,19 +63,29 @@ def faults_command(args: argparse.Namespace) -> int:
     if args.log is not None and not path.exists():
         raise InputError(f"no fault log at {path}",
                          "check the path, or leave LOG out for the config's log")
-    console = Console(soft_wrap=True)
+    console = console_out()
     reading = read_fault_log(path)
-    records = reading.records if args.all else reading.records[-DEFAULT_LAST:]
+    entries = fault_entries(reading.records)
+    shown = entries if args.all else entries[-DEFAULT_LAST:]
     if not reading.records:
         console.print(f"{path}: no records", highlight=False)
-    else:
-        table = Table("time", "event", "source", "cause", "action / outcome", box=None)
-        for record in records:
-            style = "bold red" if record.latched else None
-            action = " / ".join(part for part in (record.action, record.outcome) if part)
-            table.add_row(record.time[:19].replace("T", " "), record.event, record.source,
-                          record.cause, action, style=style)
-        console.print(table)
+    for entry in shown:
+        console.print(entry.headline(), style="bold red" if entry.latched else "bold",
+                      highlight=False)
+        if not console.is_terminal:  # a file or a pipe: whole lines, for grep
+            for line in entry.details():
+                console.print(" " * DETAIL_INDENT + line, highlight=False)
+            continue
+        # Indented by a grid column, so a detail wrapped at the terminal's edge stays indented.
+        details = Table.grid()
+        details.add_column(width=DETAIL_INDENT)
+        details.add_column(overflow="fold")
+        for line in entry.details():
+            details.add_row("", line)
+        console.print(details, highlight=False, soft_wrap=False)
+    if len(shown) < len(entries):
+        console.print(f"({len(entries) - len(shown)} earlier events: --all shows them)",
+                      style="dim", highlight=False)
     if reading.corrupted_lines:
         console.print(f"{reading.corrupted_lines} unreadable line(s) skipped", style="yellow")
     log = FaultLog(path)
@@ -136,12 +149,14 @@ def _carried(channel: str, use: ZoneUse | None) -> str:
     return f"{channel}: {use.on_s / 60:.1f} min {use.kind}{dose}"
 
 
-async def clear_board_fault(port: str, device, baud: int) -> tuple[str, str]:
+async def clear_board_fault(port: str, device: DeviceProfile,
+                            baud: int) -> tuple[str, str]:
     """Clear the board's latched fault, if it holds one: its serial number, and what happened
     in one line."""
     link = await Link.open(port, device, baud=baud)
     try:
-        serial = link.identity.serial_number
+        identity = link.identity
+        serial = identity.serial_number if identity is not None else ""
         cause = await link.clear_board_fault()
     finally:
         await link.close()

@@ -6,18 +6,27 @@ import argparse
 import json
 import sys
 
-from massagectl.controller.cli_options import add_config, config_of
-from massagectl.controller.session.session import COMPILE_LEVEL
+from massagectl.controller.cli_options import add_config, add_routine_argument, config_of
+from massagectl.controller.session.notes import plan_notes, timer_note
+from massagectl.controller.session.preflight import COMPILE_LEVEL, verdict_for
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import DeviceProfile, load_device
-from massagectl.routines.errors import InvalidFileError
-from massagectl.routines.library import library_entries, resolve_routine
+from massagectl.routines.errors import InputError, InvalidFileError
+from massagectl.routines.library import (
+    builtin_routine_file,
+    builtin_routine_names,
+    builtin_routine_text,
+    library_entries,
+    refuse_builtin_misfit,
+    resolve_routine,
+)
+from massagectl.routines.loading import names_a_file
 from massagectl.routines.plan import Plan
 from massagectl.routines.plan_json import plan_to_json
-from massagectl.routines.routine import load_routine, routine_json_schema
+from massagectl.routines.routine import Routine, load_routine, routine_json_schema
 from massagectl.routines.summary import format_duration, plan_summary
 from massagectl.routines.user import UserProfile, load_user
-from massagectl.safety.admission import admit
+from massagectl.safety.device_check import ceiling_problems, load_checked_device
 from massagectl.safety.verdicts import Refusal
 
 EXIT_OK = 0
@@ -25,13 +34,21 @@ EXIT_FAILURE = 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    listing = subparsers.add_parser("routines", help="list the built-in routines")
+    listing = subparsers.add_parser(
+        "routines", help="list the built-in routines; `routines show NAME` prints one",
+        description="List the built-in routines, or print one as a template to copy: "
+        "`massagectl routines show relax > evening.toml`.")
     listing.set_defaults(handler=list_routines)
+    actions = listing.add_subparsers(dest="action", metavar="ACTION")
+    show = actions.add_parser("show", help="print a built-in routine's file (a template)")
+    show.add_argument("name", metavar="NAME", help="a built-in routine's name")
+    show.set_defaults(handler=show_routine)
 
     validate = subparsers.add_parser(
         "validate", help="check routine files; one line per problem as FILE: field: message"
     )
-    validate.add_argument("paths", nargs="+", metavar="PATH", help="routine files (TOML)")
+    validate.add_argument("paths", nargs="+", metavar="ROUTINE",
+                          help="routine files (TOML) or built-in routine names")
     _add_profiles(validate)
     add_config(validate)  # the owner's lowered limits, which `run` applies too
     validate.set_defaults(handler=validate_files)
@@ -58,14 +75,14 @@ def _add_profiles(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_routine(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("routine", metavar="ROUTINE", help="a built-in routine name or a file")
+    add_routine_argument(parser, "a built-in routine name or a file")
     _add_profiles(parser)
     parser.add_argument("--intensity", type=int, choices=range(1, 6), default=None,
                         help="level 1-5 (default: the routine's, else the user's preference)")
 
 
 def _profiles(args: argparse.Namespace) -> tuple[DeviceProfile, UserProfile]:
-    return load_device(args.device), load_user(args.user)
+    return load_checked_device(args.device), load_user(args.user)
 
 
 def _print_problems(error: InvalidFileError, stream=None) -> int:
@@ -88,32 +105,63 @@ def list_routines(args: argparse.Namespace) -> int:
 
 
 def validate_files(args: argparse.Namespace) -> int:
-    device, user = _profiles(args)
+    """Each file as `run` would take it: fit for the device, then admitted (with the owner's
+    limits) through the same code as `run`, showing every change and note `run` shows. A device
+    profile past a ceiling is reported once, and the routines are still checked."""
+    # Loaded unchecked: the device's own problems are reported with the routines' below.
+    device, user = load_device(args.device), load_user(args.user)
     limits = config_of(args).limits
     status = EXIT_OK
+    for problem in ceiling_problems(device, str(args.device)):
+        print(problem)
+        status = EXIT_FAILURE
     for path in args.paths:
         try:
-            routine = load_routine(path, device, user)
+            routine = _load_for_validation(path, device, user)
         except InvalidFileError as error:
             status = _print_problems(error, sys.stdout)
             continue
-        # What `run` admits: the plan at the strongest level (intensity + on the remote can
-        # reach it in any session), against the safety limits and the owner's lowered ones.
-        verdict = admit(compile_routine(routine, device, user, COMPILE_LEVEL), device, user,
-                        limits)
+        except InputError as error:  # a built-in routine made for another device
+            print(f"{path}: {error}")
+            status = EXIT_FAILURE
+            continue
+        verdict = verdict_for(routine, device, user, limits)
         if isinstance(verdict, Refusal):
             for violation in verdict.violations:
                 print(f"{path}: safety (as at intensity {COMPILE_LEVEL}): {violation}")
             status = EXIT_FAILURE
             continue
-        print(f"{path}: valid for device {device.name!r} and within the safety limits")
-        for note in compile_routine(routine, device, user).notes:
-            print(f"{path}: note: {note}", file=sys.stderr)
+        if verdict.changes:
+            print(f"{path}: valid for device {device.name!r}; within the safety limits after "
+                  f"{len(verdict.changes)} change(s) that run makes:")
+        else:
+            print(f"{path}: valid for device {device.name!r} and within the safety limits")
+        timer = timer_note(verdict.plan.duration_s, verdict.auto_off_s)
+        for note in [*plan_notes(verdict), *filter(None, [timer])]:
+            changed = note.startswith("changed: ")
+            print(f"{path}: {note if changed else 'note: ' + note}",
+                  file=sys.stdout if changed else sys.stderr)
     return status
+
+
+def _load_for_validation(name_or_path: str, device: DeviceProfile,
+                         user: UserProfile) -> Routine:
+    """A routine file, or a built-in routine by name (as run, compile and plot take them)."""
+    if name_or_path in builtin_routine_names() and not names_a_file(name_or_path):
+        refuse_builtin_misfit(name_or_path, device, user)
+        with builtin_routine_file(name_or_path) as path:
+            return load_routine(path, device, user)
+    return load_routine(name_or_path, device, user)
+
+
+def show_routine(args: argparse.Namespace) -> int:
+    print(builtin_routine_text(args.name), end="")
+    return EXIT_OK
 
 
 def _compile(args: argparse.Namespace) -> Plan:
     device, user = _profiles(args)
+    refuse_builtin_misfit(args.routine, device, user)
     return compile_routine(resolve_routine(args.routine), device, user, args.intensity)
 
 

@@ -7,8 +7,15 @@ import sys
 
 from rich.console import Console
 
-from massagectl.controller.app import RunOptions, run_routine
-from massagectl.controller.cli_options import add_config, config_of, speed
+from massagectl.controller.app import RunOptions, RunResult, run_routine
+from massagectl.controller.cli_options import (
+    add_config,
+    add_routine_argument,
+    config_of,
+    speed,
+)
+from massagectl.controller.frontends.terminal import output_may_be_gone
+from massagectl.controller.output import console_out
 from massagectl.routines.errors import RefusedError
 from massagectl.routines.user import UserProfile
 
@@ -39,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "timer), 1 a fault or an error. Keys while running: q stop, p pause/resume, "
         "+/- intensity, h heat; Ctrl-C stops safely.",
     )
-    parser.add_argument("routine", metavar="ROUTINE", help="a built-in name or a routine file")
+    add_routine_argument(parser, "a built-in name or a routine file")
     parser.add_argument("--port", default=None, metavar="URL",
                         help="serial port or pyserial URL of the chair, or `sim` for the "
                         "built-in simulator (default: the config's, else the simulator)")
@@ -78,10 +85,24 @@ def run_command(args: argparse.Namespace) -> int:
         print("  (values as at intensity 5: + can reach it during any session)",
               file=sys.stderr)
         return EXIT_FAULT
+    # A closed terminal (SIGHUP) stopped the session safely; what would be printed cannot
+    # reach it, and must not turn the exit status of that safe stop into a crash's.
     outcome = result.outcome
-    out = Console(soft_wrap=True)
+    with output_may_be_gone():
+        _report(result)
+    if outcome.ended in ("fault", "error"):
+        return EXIT_FAULT
+    return EXIT_FINISHED if outcome.ended == "finished" else EXIT_STOPPED
+
+
+def _report(result: RunResult) -> None:
+    outcome = result.outcome
+    out = console_out()
+    # Each event is said once: a fault in its own line, not again in the summary line nor as
+    # a closing error (the exit status tells a script it ended in a fault).
+    detail = f" ({outcome.detail})" if outcome.ended in ("finished", "stopped", "error") else ""
     out.print(f"{outcome.routine}: {outcome.ended} after {outcome.massage_s / 60:.1f} min "
-              f"on {result.port} ({outcome.detail})", highlight=False)
+              f"on {result.port}{detail}", highlight=False)
     if outcome.scan is not None:
         out.print(f"body scan: shoulder line {outcome.scan.shoulder_height_mm:.0f} mm above "
                   "the seat", highlight=False)
@@ -92,10 +113,3 @@ def run_command(args: argparse.Namespace) -> int:
     if result.trace is not None:
         out.print(f"trace: {result.trace}  (massagectl trace {result.trace})", highlight=False)
     out.print(f"fault log: {result.fault_log}", highlight=False)
-    if outcome.ended == "fault":
-        print(f"massagectl run: stopped by a fault: {outcome.detail}", file=sys.stderr)
-        return EXIT_FAULT
-    if outcome.ended == "error":
-        print(f"massagectl run: the session could not go on: {outcome.detail}", file=sys.stderr)
-        return EXIT_FAULT
-    return EXIT_FINISHED if outcome.ended == "finished" else EXIT_STOPPED

@@ -13,7 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
-from massagectl.routines.device import load_device
+from massagectl.routines.device import DeviceProfile, load_device
 from massagectl.sim.faults import FIRMWARE_BUGS, FaultKind
 from massagectl.sim.pty_runner import DEFAULT_BAUD, PtyBoard
 
@@ -50,20 +50,22 @@ def run_sim(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _serve(profile, args: argparse.Namespace) -> None:
+async def _serve(profile: DeviceProfile, args: argparse.Namespace) -> None:
     terminated = asyncio.Event()
     # A service manager stops it with SIGTERM: end as cleanly as on Ctrl-C.
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
     async with PtyBoard(profile, baud=args.baud, seed=args.seed,
                         serial=args.serial) as pty_board:
+        board = pty_board.board
+        assert board is not None, "PtyBoard makes its board on entry"
         for bug in args.board_fault:
-            pty_board.board.inject_fault(FaultKind(bug), now_s=asyncio.get_running_loop().time())
+            board.inject_fault(FaultKind(bug), now_s=asyncio.get_running_loop().time())
         print(pty_board.port_path, flush=True)
-        print(f"simulated {profile.name} (serial number {pty_board.board.serial_number}) at "
+        print(f"simulated {profile.name} (serial number {board.serial_number}) at "
               f"{args.baud} baud; Ctrl-C to stop", file=sys.stderr)
         try:
             await terminated.wait()
         finally:
             if args.trace is not None:
-                path = pty_board.board.trace.save(args.trace)
+                path = board.trace.save(args.trace)
                 print(f"trace saved to {path}", file=sys.stderr)

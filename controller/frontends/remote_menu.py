@@ -76,7 +76,7 @@ def fit(text: str, columns: int = DISPLAY_COLUMNS) -> str:
 
 
 def clock_text(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import signal
 import sys
 import termios
 import tty
-from collections.abc import Callable
-from typing import ClassVar
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import Any, ClassVar
 
 # What a person or the system sends to end the program: Ctrl-C, a service manager or `kill`,
 # a closed terminal or dropped SSH connection, Ctrl-\. Each of them must stop the chair first.
@@ -39,7 +41,7 @@ class TerminalKeys:
     def __init__(self, on_key: Callable[[str], None]) -> None:
         self.on_key = on_key
         self._fd: int | None = None
-        self._saved = None
+        self._saved: list | None = None  # the terminal's attributes before cbreak
         self._reading = False
 
     def __enter__(self) -> TerminalKeys:
@@ -52,22 +54,25 @@ class TerminalKeys:
         self._reading = True
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._fd is None:
             return
         self._stop_reading()
         # A terminal that hung up (SIGHUP) cannot be restored; that must not turn a safe stop
         # into a traceback.
-        with contextlib.suppress(termios.error, OSError):
-            termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
+        if self._saved is not None:
+            with contextlib.suppress(termios.error, OSError):
+                termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
         self._fd = None
 
     def _stop_reading(self) -> None:
-        if self._reading:
+        if self._reading and self._fd is not None:
             asyncio.get_running_loop().remove_reader(self._fd)
             self._reading = False
 
     def _read(self) -> None:
+        if self._fd is None:
+            return
         try:
             data = os.read(self._fd, 64)
         except OSError:
@@ -81,7 +86,24 @@ class TerminalKeys:
             self.on_key(char)
 
 
-Handler = Callable[[int, object], object] | int | None
+Handler = Callable[[int, FrameType | None], Any] | int | None
+
+
+@contextlib.contextmanager
+def output_may_be_gone() -> Iterator[None]:
+    """Around what a command prints after a session: a terminal that hung up (closed window,
+    dropped SSH) raises EIO on every write. Then the output goes nowhere, from here to the
+    interpreter's last flush, so the exit status still says how the session ended. (The fault
+    log holds the session's end either way.)"""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in (errno.EIO, errno.EPIPE, errno.ENXIO):
+            raise
+        nowhere = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):  # buffered text left in sys.stdout and sys.stderr now flushes fine
+            os.dup2(nowhere, fd)
+        os.close(nowhere)
 
 
 class StopSignals:

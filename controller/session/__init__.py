@@ -1,1 +1,1 @@
-"""One massage session on a connected chair: its states, the body scan, pause and resume, its trace."""
+"""One massage session on a connected chair: states, body scan, pause and resume, its trace."""

@@ -16,6 +16,8 @@ mapped the same way. A trace file is a compressed numpy archive:
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +47,7 @@ class SessionRecorder:
         self.clock_hz = link.identity.info.clock_hz
         self.started = datetime.now(UTC).isoformat(timespec="seconds")
         self.routine = ""
+        self.user = ""  # the user profile's name, for the list of past sessions
         self._times: list[float] = []
         self._reports: list[tuple[int, int, tuple[float, ...]]] = []  # (row, first, values)
         self._last_clock: int | None = None
@@ -81,7 +84,8 @@ class SessionRecorder:
         """Write the trace to `path`, which must not exist yet (FileExistsError)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {
-            "format": TRACE_FORMAT, "routine": self.routine, "started": self.started,
+            "format": TRACE_FORMAT, "routine": self.routine, "user": self.user,
+            "started": self.started,
             "clock_hz": self.clock_hz, "device": self.device.model_dump(mode="json"),
         }
         sensor_count = len(self.device.sensors)
@@ -188,8 +192,9 @@ def load_trace(path: str | Path) -> SessionTrace:
             )
     except FileNotFoundError:
         raise InvalidFileError(path, [Problem(str(path), "", "no such trace file")]) from None
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        message = f"not a session trace ({type(error).__name__}: {error})"
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error):
+        # The reader's own words (a pydantic dump, a zip error) help nobody here.
+        message = "a session trace that is damaged or incomplete; it cannot be read"
         raise InvalidFileError(path, [Problem(str(path), "", message)]) from None
     if meta.get("format") != TRACE_FORMAT:
         message = f"trace format {meta.get('format')!r}; this version reads {TRACE_FORMAT}"

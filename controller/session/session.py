@@ -34,14 +34,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from massagectl.controller.session.body_scan import (
-    ScanError, ScanResult, find_shoulder_line, scan_plan, scan_supported, scanned_user,
-)
 from massagectl.controller.service.chair import Chair
+from massagectl.controller.session.body_scan import (
+    ScanError,
+    ScanResult,
+    find_shoulder_line,
+    scan_plan,
+    scan_supported,
+    scanned_user,
+)
+from massagectl.controller.session.notes import END_SLACK_S, plan_notes, timer_note
+from massagectl.controller.session.preflight import COMPILE_LEVEL, admit_or_raise, preflight
 from massagectl.controller.session.recorder import SessionRecorder
 from massagectl.controller.session.resume import rest_of_plan
 from massagectl.controller.session.routine_clock import PlanOnBoard
-from massagectl.controller.session.state import SessionEvent, SessionState, TransitionError, next_state
+from massagectl.controller.session.state import (
+    SessionEvent,
+    SessionState,
+    TransitionError,
+    next_state,
+)
 from massagectl.firmware_bridge.messages import SensorReport
 from massagectl.firmware_bridge.streamer import anchor_after, wire_segments
 from massagectl.routines.compiler import compile_routine, resolve_intensity
@@ -51,18 +63,14 @@ from massagectl.routines.intensity import LEVELS
 from massagectl.routines.plan import Plan
 from massagectl.routines.routine import Routine
 from massagectl.routines.user import UserProfile
-from massagectl.safety.admission import admit
-from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
 from massagectl.safety.faults import Fault, FaultCause
+from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
 from massagectl.safety.stop_path import StopEnd, StopOutcome, StopSource
 from massagectl.safety.supervisor import SegmentRefusedError
-from massagectl.safety.verdicts import AdmittedPlan, Refusal
+from massagectl.safety.verdicts import AdmittedPlan
 
 log = logging.getLogger(__name__)
 
-COMPILE_LEVEL = max(LEVELS)  # plans are compiled and admitted at the strongest level
-# Less than a plan's last millisecond left: it is over (times in a plan are whole ms).
-END_SLACK_S = 0.001
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,9 @@ class SessionSnapshot:
     faults: tuple[str, ...]
     readings: dict[str, float] = field(default_factory=dict)
     zones_off: tuple[str, ...] = ()  # body zones the owner switched off
+    heat_off: bool = False  # the owner switched heat off (it stays off until switched on)
+    scan_elapsed_s: float = 0.0  # while the body scan runs: how far it is, and how long
+    scan_duration_s: float = 0.0
 
     @property
     def remaining_s(self) -> float:
@@ -98,15 +109,6 @@ class SessionOutcome:
     scan: ScanResult | None = None
     notes: tuple[str, ...] = ()
     chair_s: float = 0.0  # time on the chair: scan and ramps included, pauses not
-
-
-def admit_or_raise(plan: Plan, chair_device, user: UserProfile, limits: SafetyLimits,
-                   **how) -> AdmittedPlan:
-    """`safety.admit`, raising RefusedError on a refusal; `how`: its keyword options."""
-    verdict = admit(plan, chair_device, user, limits, **how)
-    if isinstance(verdict, Refusal):
-        raise verdict.error()
-    return verdict
 
 
 class Session:
@@ -151,6 +153,7 @@ class Session:
         self._plan_heat_ids: list[str] = []  # heat channels the running plan uses
         # Channels the owner switched off (heat, zones): kept over a pause and a resume.
         self._owner_off: set[str] = set()
+        self._zones_off: set[str] = set()  # zones switched off as a whole, by set_zone
         self._error: str | None = None  # why the session could not go on (refusal, scan)
         chair.stop_path.add_listener(self._on_stop)
 
@@ -182,19 +185,33 @@ class Session:
         return level
 
     def toggle_heat(self) -> bool:
-        """Heat off (at once), or back on within what admission accepted."""
-        if not self._heat_ids or self.state is not SessionState.RUNNING:
+        """Heat off (at once), or back on within what admission accepted. Before the routine
+        runs (the body scan) or while paused, the choice holds from the next start on.
+        Returns whether heat is wanted now."""
+        if not self._heat_ids or self.state not in (
+                SessionState.RUNNING, SessionState.SCANNING, SessionState.PAUSED):
             return self.heat_on
         wanted = set(self._owner_off)
-        if self.heat_on:
-            wanted.update(self._heat_ids)
+        if self.heat_off():
+            # Back on, except in zones the owner switched off as a whole.
+            wanted.difference_update(
+                i for i in self._heat_ids if str(self.device.channel(i).zone) not in
+                self._zones_off)
         else:
-            wanted.difference_update(self._heat_ids)
+            wanted.update(self._heat_ids)
+        if self.state is not SessionState.RUNNING:
+            self._owner_off = wanted  # applied when the routine runs
+            self.on_change()
+            return not self.heat_off()
         self._apply_owner_choices(wanted)
         self._record("channels", "heat " + ("on" if self.heat_on else "off"),
                      mask=self.chair.runtime.enabled_mask)
         self.on_change()
         return self.heat_on
+
+    def heat_off(self) -> bool:
+        """The owner switched heat off (every heater of the device is in the owner's off set)."""
+        return bool(self._heat_ids) and all(i in self._owner_off for i in self._heat_ids)
 
     def set_zone(self, zone: Zone | str, on: bool) -> None:
         """Switch every channel of a body zone (its airbags, its heat) off at once, or back on
@@ -203,7 +220,8 @@ class Session:
             zone = Zone(zone)
         except ValueError:
             raise InputError(f"unknown zone {zone!r}",
-                             f"zones of the {self.device.name}: {', '.join(self.zones())}") from None
+                             f"zones of the {self.device.name}: {', '.join(self.zones())}"
+                             ) from None
         ids = [c.id for c in self.device.channels if c.zone is zone]
         if not ids:
             raise InputError(f"the {self.device.name} has nothing to switch in zone {zone}",
@@ -219,6 +237,10 @@ class Session:
             self._apply_owner_choices(wanted)
             self._record("channels", f"{zone} {'on' if on else 'off'}",
                          mask=self.chair.runtime.enabled_mask)
+        if on:
+            self._zones_off.discard(str(zone))
+        else:
+            self._zones_off.add(str(zone))
         self.on_change()
 
     def zones(self) -> list[str]:
@@ -226,8 +248,8 @@ class Session:
         return [str(z) for z in Zone if any(c.zone is z for c in self.device.channels)]
 
     def zones_off(self) -> tuple[str, ...]:
-        return tuple(z for z in self.zones()
-                     if all(c.id in self._owner_off for c in self.device.channels if c.zone == z))
+        """Zones the owner switched off as a whole (heat switched off is not a zone off)."""
+        return tuple(z for z in self.zones() if z in self._zones_off)
 
     def _apply_owner_choices(self, owner_off: set[str] | None = None) -> None:
         """Make the board's channel mask what admission allows minus what the owner switched
@@ -269,12 +291,20 @@ class Session:
 
     def snapshot(self) -> SessionSnapshot:
         elapsed_s = self.elapsed_s()
-        duration_s = self.plan.duration_s if self.plan is not None else 0.0
+        # Before the scan has placed it, the plan's length is the routine's.
+        duration_s = self.plan.duration_s if self.plan is not None else self.routine.duration_s
+        scan_elapsed_s = scan_duration_s = 0.0
+        if self.state is SessionState.SCANNING and self._on_board is not None:
+            scan_duration_s = self._on_board.plan.duration_s
+            scan_elapsed_s = min(max(0.0, self._loop.time() - self._on_board.start_host_s),
+                                 scan_duration_s)
         return SessionSnapshot(
             state=self.state, routine=self.routine.name, elapsed_s=elapsed_s,
             duration_s=duration_s, step=self.current_step(elapsed_s), intensity=self.level,
             heat_on=self.heat_on, faults=tuple(str(f) for f in self.chair.latch.faults),
             readings=dict(self.chair.readings), zones_off=self.zones_off(),
+            heat_off=self.heat_off(), scan_elapsed_s=scan_elapsed_s,
+            scan_duration_s=scan_duration_s,
         )
 
     def elapsed_s(self) -> float:
@@ -314,10 +344,8 @@ class Session:
         if self.chair.stop_path.stopping:
             await self.chair.stop_path.finished()
         await self.chair.link.hold_safe()  # a clean start: queue empty, READY, outputs safe
-        plan = compile_routine(self.routine, self.device, self.user, intensity=COMPILE_LEVEL)
-        admitted = admit_or_raise(plan, self.device, self.user, self.limits)
-        self.notes += list(admitted.plan.notes) + list(admitted.notes)
-        self.notes += [f"changed: {change}" for change in admitted.changes]
+        admitted = preflight(self.routine, self.device, self.user, self.limits)
+        self.notes += plan_notes(admitted)
         self._set(SessionEvent.START)
         try:
             if self.want_scan:
@@ -346,13 +374,11 @@ class Session:
         return outcome
 
     def _note_if_the_timer_ends_it(self, admitted: AdmittedPlan) -> None:
-        timer_s = admitted.auto_off_s
-        left_s = timer_s - self.chair_s()  # the body scan counts
-        if admitted.plan.duration_s > left_s + END_SLACK_S:
-            scan = f", {timer_s - left_s:.0f} s of it used by the body scan" if self._began else ""
-            self.notes.append(
-                f"the routine lasts {admitted.plan.duration_s / 60:.1f} min, longer than the "
-                f"session timer ({timer_s / 60:g} min{scan}): it stops there")
+        # The body scan counts: it is time on the chair.
+        note = timer_note(admitted.plan.duration_s, admitted.auto_off_s,
+                          self.chair_s() if self._began else 0.0)
+        if note is not None:
+            self.notes.append(note)
 
     async def _follow(self) -> None:
         """Wait for the end of the plan, a stop, or a request, and act on each."""
@@ -550,6 +576,7 @@ class Session:
                 ended = "stopped"
                 detail = ", ".join(f"{s}: {d}" for s, d in zip(outcome.sources, outcome.details))
         self._routine_s = max(self._routine_s, self.elapsed_s())
+        self.heat_on = False  # displays after the end show nothing on
         self._record("end", f"{ended}: {detail}")
         return SessionOutcome(self.routine.name, ended, detail, self._routine_s, outcome,
                               faults, self.scan, tuple(self.notes), chair_s=self.chair_s())

@@ -62,7 +62,8 @@ class Airbag:
         # (a, b) of dp/dt = a - b * p in each mode, as the hardware really behaves.
         self._flows = {
             ValveMode.HOLD: (0.0, _LEAK_PER_S),
-            ValveMode.PUMP: (pump_rate_kpa_per_s, pump_rate_kpa_per_s / PUMP_DEAD_HEAD_KPA + _LEAK_PER_S),
+            ValveMode.PUMP: (pump_rate_kpa_per_s,
+                             pump_rate_kpa_per_s / PUMP_DEAD_HEAD_KPA + _LEAK_PER_S),
             ValveMode.VENT: (0.0, _VENT_OPEN_PER_S),
         }
         self._vent_stuck_closed = False

@@ -36,7 +36,8 @@ ARRIVED_MM = 0.5
 class LinearDrive:
     """A position-like drive: position follows the target at a bounded speed."""
 
-    __slots__ = ("min_mm", "max_mm", "speed_limit_mm_per_s", "position_mm", "target_mm", "speed_mm_per_s", "stalled")
+    __slots__ = ("max_mm", "min_mm", "position_mm", "speed_limit_mm_per_s", "speed_mm_per_s",
+                 "stalled", "target_mm")
 
     def __init__(self, min_mm: float, max_mm: float, speed_limit_mm_per_s: float) -> None:
         self.min_mm = min_mm
@@ -67,13 +68,14 @@ class LinearDrive:
 
     def current_a(self, load_n: float) -> float:
         stall = STALL_EXTRA_A if self.stalled and self.driving else 0.0
-        return DEPTH_IDLE_A + DEPTH_A_PER_MM_PER_S * self.speed_mm_per_s + LOAD_A_PER_N * load_n + stall
+        return (DEPTH_IDLE_A + DEPTH_A_PER_MM_PER_S * self.speed_mm_per_s + LOAD_A_PER_N * load_n
+                + stall)
 
 
 class SpinMotor:
     """A knead or tap motor: speed lags the command; current rises with speed and load."""
 
-    __slots__ = ("time_constant_s", "idle_a", "a_per_speed", "a_per_n", "speed", "command")
+    __slots__ = ("a_per_n", "a_per_speed", "command", "idle_a", "speed", "time_constant_s")
 
     def __init__(
         self, time_constant_s: float, idle_a: float, a_per_speed: float, a_per_n: float
@@ -102,7 +104,8 @@ class SpinMotor:
 
 
 def knead_motor() -> SpinMotor:
-    return SpinMotor(KNEAD_TIME_CONSTANT_S, KNEAD_IDLE_A, KNEAD_A_PER_CYCLE_PER_MIN, KNEAD_LOAD_A_PER_N)
+    return SpinMotor(KNEAD_TIME_CONSTANT_S, KNEAD_IDLE_A, KNEAD_A_PER_CYCLE_PER_MIN,
+                     KNEAD_LOAD_A_PER_N)
 
 
 def tap_motor() -> SpinMotor:

@@ -99,9 +99,20 @@ class ThermalZone:
     `heat_safe_c` / `cool_safe_c`: the off set point of the zone's heat / cool channel (None:
     the zone cannot do that). A thermoelectric zone has both."""
 
-    __slots__ = ("heat_safe_c", "cool_safe_c", "element_c", "contact_c", "heating", "cooling_on",
-                 "heat_stuck", "cool_stuck", "cutoff_open", "cutoff_hot_c", "cutoff_cold_c",
-                 "sensed_override")
+    __slots__ = (
+        "contact_c",
+        "cool_safe_c",
+        "cool_stuck",
+        "cooling_on",
+        "cutoff_cold_c",
+        "cutoff_hot_c",
+        "cutoff_open",
+        "element_c",
+        "heat_safe_c",
+        "heat_stuck",
+        "heating",
+        "sensed_override",
+    )
 
     def __init__(self, cooling: bool, safe_c: float) -> None:
         self.heat_safe_c: float | None = None if cooling else safe_c

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from massagectl.controller.cli import main
 from massagectl.safety import chair_record
 from massagectl.safety.chair_record import HEAT_REST_S, ChairRecord
@@ -28,7 +29,8 @@ SIMULATED_CHAIR = "SIM-chair-1"  # the built-in simulator's serial number
 
 def run_in_a_new_state_folder(tmp_path: Path, attempt: int, capsys) -> tuple[int, str]:
     config = tmp_path / f"config-{attempt}.toml"
-    config.write_text(f'[logs]\ndirectory = "state-{attempt}"\n')
+    # The owner raised the heat cap to the 45 C contact limit: set points up to 44 C.
+    config.write_text(f'[logs]\ndirectory = "state-{attempt}"\n[limits.heat]\ncap_c = 45\n')
     status = main(["run", str(tmp_path / "warm_back.toml"), "--user", str(tmp_path / "warm.toml"),
                    "--speed", "max", "--quiet", "--no-scan", "--config", str(config)])
     captured = capsys.readouterr()

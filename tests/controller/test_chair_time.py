@@ -18,7 +18,10 @@ from massagectl.safety.limits import HeatLimits, SafetyLimits
 from massagectl.safety.stop_path import StopSource
 from tests.controller.board_oracle import active_mask, active_s, heat_on_s, stretches
 from tests.controller.sessions import (
-    EVERYTHING_AT_ONCE, SHORT_TIMERS, run_on_simulator, wait_until,
+    EVERYTHING_AT_ONCE,
+    SHORT_TIMERS,
+    run_on_simulator,
+    wait_until,
 )
 
 CHAIR = load_device("chair")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,6 +45,9 @@ def test_run_finishes_saves_a_trace_and_trace_reads_it_back(capsys, config, tmp_
     knead = rows["knead_speed"]
     assert abs(float(knead[3]) - float(knead[4])) < 1.5
     assert "tap_rate" in rows
+    # Into a pipe or a file the table keeps every cell whole, however wide (no `roller_posit...`).
+    assert rows["roller_position"][:3] == ["roller_position", "mm", "roller_position"]
+    assert len(rows["tap_rate"]) == 8  # up to the lag columns, all there
     assert (tmp_path / "trace.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     status, out, _ = run(capsys, "faults", "--config", str(config))
@@ -94,6 +100,8 @@ def test_a_latched_fault_blocks_run_until_faults_clear(capsys, config, tmp_path)
                outcome="pressure_calves: the vent does not open", latched=True)
     status, _, err = run(capsys, "run", "relax", "--speed", "max", "--config", str(config))
     assert status == 1 and "a fault is latched (stuck_valve)" in err
+    # Why a session on the simulator waits for the chair's clear too.
+    assert "the built-in simulator shares the chair's fault log" in err
     status, out, _ = run(capsys, "faults", "--config", str(config))
     assert "stuck_valve" in out and "latched: 1 fault(s)" in out
     status, out, _ = run(capsys, "faults", "--clear", "--config", str(config))
@@ -121,3 +129,43 @@ def test_a_chair_in_the_config_and_speed_say_how_to_use_the_simulator(capsys, tm
                              "--quiet", "--no-scan", "--config", str(config))
         assert status == 0 and "on built-in simulator" in out
     assert len(list((tmp_path / "state" / "traces").glob("*-tiny*.npz"))) == 2
+
+
+def test_a_built_in_routine_on_a_device_it_was_not_made_for_names_the_ones_that_fit(capsys,
+                                                                                     config):
+    status, out, err = run(capsys, "run", "full_body", "--device", "pad", "--config",
+                           str(config))
+    assert status == 1 and out == ""
+    assert err.startswith("massagectl run: routine 'full_body' is made for the chair; the pad "
+                          "has no heat in calves and no airbag in calves, feet, arms or seat")
+    assert "routines made for the pad: cold_therapy, deep_tissue," in err
+    assert "optional" not in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv", [["routines"], ["run", "TINY", "--speed", "max", "--quiet",
+                                                 "--no-scan"]])
+def test_a_reader_that_stops_early_does_not_change_the_exit_status(tmp_path, argv):
+    """`massagectl run ... | head -1`: the pipe closes before the summary is written."""
+    routine = tmp_path / "tiny.toml"
+    routine.write_text(TINY)
+    argv = [str(routine) if arg == "TINY" else arg for arg in argv]
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    process = subprocess.Popen([sys.executable, "-m", "massagectl", *argv], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before the first line
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert b"BrokenPipe" not in err and b"Traceback" not in err
+
+
+def test_usage_errors_exit_2_and_help_lists_every_exit_status(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["--help"])
+    assert caught.value.code == 0
+    out = capsys.readouterr().out
+    assert "2    the command line was wrong (usage)" in out
+    assert "3    run only: stopped early" in out
+    with pytest.raises(SystemExit) as caught:
+        main(["no-such-command"])
+    assert caught.value.code == 2

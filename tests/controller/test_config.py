@@ -50,18 +50,21 @@ def test_defaults_round_trip_through_the_model():
     assert Config.model_validate(Config().model_dump()) == Config()
 
 
-def test_owner_limits_can_only_be_lowered(tmp_path: Path):
+def test_owner_caps_go_up_to_their_ceiling_and_budgets_only_down(tmp_path: Path):
     lowered = tmp_path / "lowered.toml"
     lowered.write_text("[limits.heat]\ncap_c = 40\n[limits.session]\ncap_min = 20\n")
     config = load_config(lowered)
     assert config.limits.heat.cap_c == 40 and config.limits.session.cap_min == 20
     raised = tmp_path / "raised.toml"
     raised.write_text("[limits.heat]\ncap_c = 45\n")
+    assert load_config(raised).limits.heat.cap_c == 45
+    raised.write_text("[limits.airbag.calves]\ncap_kpa = 31\n[limits.heat]\nmax_on_s = 2400\n")
     with pytest.raises(InvalidFileError) as caught:
         load_config(raised)
     [problem] = caught.value.problems
     assert problem.field == "limits"
-    assert "heat.cap_c: 45 is above the default 42" in problem.message
+    assert "airbag.calves.cap_kpa: 31 is above the absolute ceiling of 30 kPa" in problem.message
+    assert "heat.max_on_s: 2400 is above the default 1800" in problem.message
 
 
 def test_mqtt_switched_on_is_refused_while_there_is_no_bridge(tmp_path: Path):

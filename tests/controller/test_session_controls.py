@@ -128,14 +128,40 @@ def test_heat_switched_off_goes_off_at_once_and_back_on_within_the_plan(
         assert session.heat_on
         session.toggle_heat()
         await wait_until(lambda: driver.board.output("heat_calves") == 0.0, step_s=0.001)
-        seen["off"] = True
+        snapshot = session.snapshot()
+        # Heat off is said as heat off; the heaters' zones are not "switched off" zones.
+        seen["off"] = (snapshot.heat_on, snapshot.heat_off, snapshot.zones_off)
         session.toggle_heat()
         await wait_until(lambda: driver.board.output("heat_calves") > 30.0, step_s=0.001)
-        seen["on"] = True
+        snapshot = session.snapshot()
+        seen["on"] = (snapshot.heat_on, snapshot.heat_off, snapshot.zones_off)
 
     ran = run_virtual_time(run_on_simulator(CHAIR, short_routine, during=heat_off_and_on))
     assert ran.outcome.ended == "finished"
-    assert seen == {"off": True, "on": True}
+    assert seen == {"off": (False, True, ()), "on": (True, False, ())}
+
+
+def test_heat_switched_off_during_the_body_scan_stays_off_when_the_routine_runs(
+        short_routine, run_virtual_time):
+    seen = {}
+
+    async def heat_off_while_scanning(session, driver, chair):
+        await wait_until(lambda: session.state is SessionState.SCANNING
+                         and session.snapshot().scan_elapsed_s > 5.0)
+        snapshot = session.snapshot()
+        seen["scan"] = (snapshot.scan_duration_s > snapshot.scan_elapsed_s, snapshot.duration_s)
+        assert session.toggle_heat() is False
+        await wait_until(lambda: session.state is SessionState.RUNNING
+                         and session.elapsed_s() > 40.0)
+        seen["running"] = (session.heat_on, driver.board.output("heat_calves"))
+
+    ran = run_virtual_time(run_on_simulator(CHAIR, short_routine, body_scan=True,
+                                            during=heat_off_while_scanning))
+    assert ran.outcome.ended == "finished"
+    assert seen == {"scan": (True, short_routine.duration_s), "running": (False, 0.0)}
+    # The last snapshot shows where the session ended, with nothing on.
+    last = ran.session.snapshot()
+    assert last.elapsed_s == pytest.approx(ran.outcome.massage_s) and not last.heat_on
 
 
 def test_a_zone_switched_off_stays_off_over_a_pause_and_comes_back_on_request(
@@ -231,8 +257,8 @@ def test_the_body_scan_finds_the_shoulder_line_within_10_mm(shoulder_mm, short_r
     user = UserProfile(shoulder_height_mm=600.0)  # the profile's guess; the scan corrects it
 
     async def stop_after_scan(session, driver, chair):
-        await wait_until(lambda: session.scan is not None or session.state is not
-                         SessionState.SCANNING and session.state is not SessionState.IDLE)
+        await wait_until(lambda: session.scan is not None or (session.state is not
+                         SessionState.SCANNING and session.state is not SessionState.IDLE))
         session.stop(StopSource.TERMINAL, "scan checked")
 
     ran = run_virtual_time(run_on_simulator(
@@ -255,7 +281,8 @@ def test_the_scanned_shoulder_line_moves_the_roller_work(short_routine, run_virt
         assert ran.outcome.ended == "finished"
         plan_s = (ran.board.trace.ticks - ran.anchor_clock) / ran.board.clock_hz
         kneading = (plan_s > 15) & (plan_s < 60)
-        heights[shoulder_mm] = float(np.nanmean(ran.board.trace.output("roller_position")[kneading]))
+        positions = ran.board.trace.output("roller_position")[kneading]
+        heights[shoulder_mm] = float(np.nanmean(positions))
     assert heights[700.0] - heights[500.0] == pytest.approx(200.0, abs=15.0)
 
 

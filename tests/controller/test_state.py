@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from massagectl.controller.session.state import SessionEvent, SessionState, TransitionError, next_state
+from massagectl.controller.session.state import (
+    SessionEvent,
+    SessionState,
+    TransitionError,
+    next_state,
+)
 
 
 def test_a_normal_session_goes_through_scan_run_stop_to_idle():

@@ -4,11 +4,14 @@ Ctrl-C outside a session, the live panel's text, and `massagectl faults` with a 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import json
 import os
 import pty
 import signal
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -16,10 +19,15 @@ from rich.console import Console
 
 from massagectl.controller import cli
 from massagectl.controller.cli import main
+from massagectl.controller.frontends.status import render
+from massagectl.controller.frontends.terminal import (
+    STOP_SIGNALS,
+    CommandSignals,
+    StopSignals,
+    TerminalKeys,
+)
 from massagectl.controller.session.session import SessionSnapshot
 from massagectl.controller.session.state import SessionState
-from massagectl.controller.frontends.status import render
-from massagectl.controller.frontends.terminal import STOP_SIGNALS, CommandSignals, StopSignals, TerminalKeys
 from massagectl.routines.device import load_device
 
 SIGNAL_WAIT_S = 5.0  # a signal to the own process arrives at once; this only bounds a failure
@@ -147,10 +155,46 @@ def test_a_run_stopped_by_signals_exits_3_with_its_summary(signals, tmp_path):
     assert "Traceback" not in err
 
 
+def _take_terminal() -> None:
+    """In the child: a session of its own, with the pseudo-terminal as controlling terminal, so
+    that closing it sends SIGHUP as closing a terminal window does."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def test_closing_the_terminal_stops_safely_and_exits_3(tmp_path):
+    # The finding: the chair stopped safely but the summary, written to the gone terminal,
+    # raised EIO and the program exited 1.
+    main_fd, terminal_fd = pty.openpty()
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    run = subprocess.Popen([sys.executable, "-m", "massagectl", "run", "relax", "--no-scan",
+                            "--speed", "10"], stdin=terminal_fd, stdout=terminal_fd,
+                           stderr=terminal_fd, env=env, preexec_fn=_take_terminal)
+    os.close(terminal_fd)
+    try:
+        seen = b""
+        while b"running" not in seen:  # bounded by the child: it ends, and reads fail, if not
+            seen += os.read(main_fd, 4096)
+        os.close(main_fd)
+        main_fd = None
+        assert run.wait(timeout=60) == 3
+    finally:
+        if main_fd is not None:
+            os.close(main_fd)
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    stops = [json.loads(line) for line in
+             (tmp_path / "state" / "massagectl" / "faults.jsonl").read_text().splitlines()]
+    assert stops[-1]["cause"] == "SIGHUP received"
+    assert stops[-1]["outcome"].startswith("confirmed safe after")
+
+
 def test_a_hung_up_terminal_ends_the_keys_quietly(monkeypatch):
     main_fd, terminal_fd = pty.openpty()
     keys: list[str] = []
-    with open(terminal_fd, "r", closefd=True) as terminal:
+    with open(terminal_fd, closefd=True) as terminal:
         monkeypatch.setattr(sys, "stdin", terminal)
 
         async def session() -> bool:
@@ -202,3 +246,32 @@ def test_faults_before_any_fault_at_the_default_location_is_normal(capsys, no_co
     assert main(["faults"]) == 0
     out = capsys.readouterr().out
     assert "no records" in out and "no latched fault" in out
+
+
+def test_the_live_panel_shows_the_roller_and_never_a_negative_pressure():
+    snapshot = SessionSnapshot(
+        state=SessionState.RUNNING, routine="relax", elapsed_s=10.0, duration_s=1200.0,
+        step="knead", intensity=3, heat_on=False, heat_off=True, faults=(),
+        readings={"pressure_arms": -0.1, "roller_depth": 6.0, "knead_speed": 21.7,
+                  "tap_rate": 4.25})
+    console = Console(record=True, width=100, force_terminal=True)
+    console.print(render(snapshot, load_device("chair")))
+    text = console.export_text()
+    assert "arms airbag:   0.0 kPa" in text and "-0.1" not in text
+    assert "roller depth:     6 mm" in text and "knead:    22 cycles/min" in text
+    assert "tap:   4.2 Hz" in text
+    assert "heat off" in text and "heat on" not in text
+
+
+def test_the_last_frame_says_how_it_ended_and_leaves_faults_to_the_summary():
+    from massagectl.controller.session.session import SessionOutcome
+
+    snapshot = SessionSnapshot(
+        state=SessionState.FAULT, routine="relax", elapsed_s=0.0, duration_s=1200.0,
+        step="warm-up", intensity=3, heat_on=True, faults=("link_lost: the board went away",))
+    ended = SessionOutcome("relax", "fault", "link_lost: the board went away", 125.0)
+    console = Console(record=True, width=80, force_terminal=True)
+    console.print(render(snapshot, load_device("chair"), ended))
+    text = console.export_text()
+    assert "fault" in text and "02:05 of 20:00 done" in text
+    assert "FAULT" not in text and "warm-up" not in text and "heat on" not in text

@@ -29,7 +29,7 @@ class PtyMaster(Transport):
             if self._closed:
                 raise closed_error(self.name)
             ready = loop.create_future()
-            loop.add_reader(self._master, lambda: ready.done() or ready.set_result(None))
+            loop.add_reader(self._master, _wake, ready)
             try:
                 await ready
             finally:
@@ -55,3 +55,9 @@ class PtyMaster(Transport):
             self._closed = True
             os.close(self._slave)
             os.close(self._master)
+
+
+def _wake(ready: asyncio.Future) -> None:
+    """The pty is readable: wake the reader once (the loop may call this again before it runs)."""
+    if not ready.done():
+        ready.set_result(None)

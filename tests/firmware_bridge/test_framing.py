@@ -11,7 +11,12 @@ from massagectl.firmware_bridge.device_protocol import DeviceProtocol
 from massagectl.firmware_bridge.events import BadMessage, FrameError, HostFrame
 from massagectl.firmware_bridge.framing import Block, BlockDecoder, encode_block
 from massagectl.firmware_bridge.host_protocol import HostProtocol
-from massagectl.firmware_bridge.wire import DEVICE_BLOCK_KINDS, HOST_BLOCK_KINDS, MAX_BLOCK_BYTES, BlockKind
+from massagectl.firmware_bridge.wire import (
+    DEVICE_BLOCK_KINDS,
+    HOST_BLOCK_KINDS,
+    MAX_BLOCK_BYTES,
+    BlockKind,
+)
 from tests.firmware_bridge.wire_helpers import blocks_in, device_messages, events_of
 
 
@@ -92,4 +97,4 @@ def test_endpoints_never_raise_on_well_framed_garbage(blocks, noise):
     host_events = events_of(host)
     allowed = (FrameError, BadMessage, HostFrame, *m.IMMEDIATE_MESSAGES)
     for event in board_events + host_events:
-        assert isinstance(event, allowed) or isinstance(event, m.HostMessage | m.DeviceMessage)
+        assert isinstance(event, (allowed, m.HostMessage | m.DeviceMessage))

@@ -72,7 +72,7 @@ def test_example_encodes_and_decodes_exactly(example):
 )
 def test_board_endpoint_acts_on_host_examples(example):
     board = DeviceProtocol()
-    kind_name, sequence = example["block"].split()
+    _kind_name, sequence = example["block"].split()
     board.expected_sequence = int(sequence)
     board.receive_data(bytes.fromhex(example["hex"]))
     [frame, *received] = events_of(board)

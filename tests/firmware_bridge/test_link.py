@@ -7,7 +7,9 @@ import dataclasses
 
 import pytest
 
+from massagectl.firmware_bridge import link as host_link
 from massagectl.firmware_bridge import messages as m
+from massagectl.firmware_bridge.events import BlockKind, Disposition, HostFrame
 from massagectl.firmware_bridge.faults import ByteFaults, FaultyTransport
 from massagectl.firmware_bridge.identity import device_profile_map
 from massagectl.firmware_bridge.link import Link, LinkState
@@ -273,7 +275,7 @@ def test_the_watchdog_is_fed_every_50_ms_and_only_one_frame_in_ten_asks_for_the_
     assert trips == []
     assert sent.count(m.Heartbeat) + sent.count(m.KeepAlive) == len(sent) == 200
     assert sent.count(m.Heartbeat) == 20  # two clock samples a second
-    assert counters.keepalives_sent >= 180
+    assert 180 <= counters.keepalives_sent <= 182  # the other nine in ten, and those before
     assert counters.heartbeats_answered == counters.heartbeats_sent  # a clean line
 
 
@@ -346,6 +348,42 @@ def test_a_board_that_restarts_or_falls_silent_loses_the_link(run_virtual_time):
     restarted, silent, noticed_s = run_virtual_time(scenario())
     assert "restarted" in restarted
     assert "no answer from the board" in silent and noticed_s <= 1.2
+    silent_s = float(silent.removeprefix("no answer from the board for ").removesuffix(" s"))
+    assert host_link.SILENCE_LIMIT_S < silent_s <= 1.2
+
+
+def test_a_block_left_unacked_loses_the_link_at_the_ack_limit(run_virtual_time):
+    # The board keeps talking (status at 2 Hz, every report carrying the sequence it expects)
+    # and hears every frame, but accepts no queued block any more, so nothing new is acked:
+    # the host gives the link up once its oldest block has waited ACK_LIMIT_S (2 s), not before.
+    async def scenario():
+        link, board = await open_pair()
+        await asyncio.sleep(1.0)
+        accept = board.protocol._on_block
+
+        def stuck(block):
+            if block.kind is BlockKind.IMMEDIATE:
+                return accept(block)
+            board.protocol._events.append(HostFrame(block.kind, block.sequence,
+                                                    Disposition.OUT_OF_ORDER))
+            return None
+
+        board.protocol._on_block = stuck
+        loop = asyncio.get_running_loop()
+        assert link.send_nowait(m.ShowText(0, "unacked"))  # a queued block, waiting for its ack
+        deaf_s = loop.time()
+        try:
+            detail = await asyncio.wait_for(link.wait_lost(), host_link.ACK_LIMIT_S + 1.0)
+        finally:
+            await close_all(link, board)
+        return detail, loop.time() - deaf_s
+
+    detail, lost_after_s = run_virtual_time(scenario())
+    assert detail.startswith("a block stayed unacked for")
+    waited_s = float(detail.removeprefix("a block stayed unacked for ").removesuffix(" s"))
+    assert host_link.ACK_LIMIT_S < waited_s <= lost_after_s + 0.005  # as printed, to 0.01 s
+    limit_s = host_link.ACK_LIMIT_S
+    assert limit_s < lost_after_s <= limit_s + 2 * host_link.HEARTBEAT_PERIOD_S
 
 
 def test_listeners_and_the_message_iterator_see_every_report(run_virtual_time):

@@ -228,7 +228,7 @@ def test_a_stop_sent_after_the_timer_was_due_resends_no_data_block():
 
 
 def test_after_a_nak_the_host_sends_one_message_a_block_for_a_while():
-    host, board = synced_pair()
+    host, _board = synced_pair()
     rows = [m.ShowText(0, f"row {n:>16}") for n in range(4)]
     decoder = BlockDecoder(frozenset(BlockKind))
     packed = blocks_in(decoder, host.send_all(rows[:2], now_s=0.0))

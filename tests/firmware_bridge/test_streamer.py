@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -34,7 +35,7 @@ def _plan(durations_s: list[float], channel: str = "airbag_calves") -> Plan:
        st.integers(0, CLOCK_MODULUS - 1))
 def test_consecutive_segments_meet_exactly_on_the_tick_grid(durations_s, anchor):
     wire = wire_segments(_plan(durations_s), anchor, clock_hz=1_000_000)
-    for before, after in zip(wire, wire[1:]):
+    for before, after in itertools.pairwise(wire):
         assert before.start_clock + before.duration_ticks == after.start_clock
     assert wire[0].start_clock == anchor
     total_s = sum(durations_s)

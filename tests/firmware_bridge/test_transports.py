@@ -195,7 +195,7 @@ def test_manipulator_is_deterministic_and_keeps_byte_order(run_virtual_time):
     async def damaged(seed: int, faults: ByteFaults) -> tuple[bytes, object]:
         host, board = memory_pair()
         faulty = FaultyTransport(host, outgoing=faults, seed=seed)
-        for start in range(0, 10_000, 100):
+        for _start in range(0, 10_000, 100):
             faulty.write(bytes(range(100)))
         await asyncio.sleep(1.0)
         data = await board.read()

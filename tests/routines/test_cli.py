@@ -10,11 +10,15 @@ from pathlib import Path
 import pytest
 
 from massagectl.controller.cli import main
+from massagectl.controller.session.notes import plan_notes, timer_note
+from massagectl.controller.session.preflight import verdict_for
 from massagectl.routines.compiler import compile_routine
-from massagectl.routines.device import load_device
-from massagectl.routines.library import load_builtin
+from massagectl.routines.device import BUILTIN_DEVICE_DIR, load_device
+from massagectl.routines.library import BUILTIN_ROUTINE_DIR, load_builtin
 from massagectl.routines.plan_json import plan_from_json
+from massagectl.routines.routine import load_routine
 from massagectl.routines.user import load_user
+from massagectl.safety.limits import DEFAULT_LIMITS
 
 GOOD = ('name = "back"\ndescription = "a test routine"\n[[steps]]\nkind = "knead"\n'
         'duration_s = 60\nspeed_cpm = 20\nband = "upper_back"\ndepth_mm = 6\n')
@@ -56,7 +60,8 @@ def test_validate_prints_one_line_per_problem_and_exits_1(capsys, tmp_path):
     lines = out.splitlines()
     assert lines[0] == f"{good}: valid for device 'chair' and within the safety limits"
     assert [line.split(": ")[:2] for line in lines[1:4]] == [
-        [str(bad), "steps[0].duration_s"], [str(bad), "steps[0].band"], [str(bad), "steps[0].depth"]]
+        [str(bad), "steps[0].duration_s"], [str(bad), "steps[0].band"],
+        [str(bad), "steps[0].depth"]]
     assert lines[4].startswith(f"{tmp_path / 'gone.toml'}: cannot read")
 
 
@@ -109,7 +114,22 @@ def test_compile_names_an_unknown_routine_and_a_routine_the_device_cannot_run(ca
     assert status == 1 and "unknown routine 'relx' (did you mean 'relax'?)" in err
     status, _, err = run(capsys, "compile", "myofascial_release", "--device", "pad")
     assert status == 1
-    assert "steps[0].tracks[1].steps[1].zones[0]: device 'pad' has no airbag" in err
+    # A built-in routine is not the owner's file to edit: no "mark the step optional" advice,
+    # but what it was made for and which routines fit instead, in one line.
+    assert err == ("massagectl compile: routine 'myofascial_release' is made for the chair; "
+                   "the pad has no airbag in shoulders, seat, arms, calves or feet (routines "
+                   "made for the pad: cold_therapy, deep_tissue, energising_tap, heat_therapy, "
+                   "lower_back_relief, relax, shoulder_and_neck, trigger_point_release)\n")
+
+
+def test_a_routine_file_that_needs_a_missing_zone_still_names_the_field(capsys, tmp_path):
+    path = tmp_path / "squeeze.toml"
+    path.write_text('name = "squeeze"\ndescription = "calves"\n[[steps]]\nkind = "press"\n'
+                    'zones = ["calves"]\npressure_kpa = 5\nhold_s = 30\nramp_in_s = 5\n'
+                    'release_s = 5\n')
+    status, _, err = run(capsys, "compile", str(path), "--device", "pad")
+    assert status == 1
+    assert "steps[0].zones[0]: device 'pad' has no airbag in zone 'calves'" in err
 
 
 def test_schema_is_json_schema_for_routine_files(capsys):
@@ -119,15 +139,25 @@ def test_schema_is_json_schema_for_routine_files(capsys):
     assert "steps" in schema["required"]
 
 
-def test_plot_writes_an_image(tmp_path):
+@pytest.mark.parametrize("name", ["plan.png", "noext"])
+def test_plot_writes_an_image_and_names_the_file_it_wrote(tmp_path, name):
     # In a process of its own: matplotlib keeps its font files open for the life of a process.
-    target = tmp_path / "plan.png"
     done = subprocess.run(
-        [sys.executable, "-m", "massagectl", "plot", "energising_tap", "-o", str(target)],
+        [sys.executable, "-m", "massagectl", "plot", "energising_tap", "-o",
+         str(tmp_path / name)],
         capture_output=True, text=True, timeout=120, check=False,
     )
+    target = tmp_path / "plan.png" if name == "plan.png" else tmp_path / "noext.png"
     assert (done.returncode, done.stdout, done.stderr) == (0, f"wrote {target}\n", "")
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [path.name for path in tmp_path.iterdir()] == [target.name]
+
+
+def test_plot_to_a_suffix_that_is_no_image_format_lists_the_ones_there_are(capsys, tmp_path):
+    status, _, err = run(capsys, "plot", "relax", "-o", str(tmp_path / "plan.txt"))
+    assert status == 1
+    assert "'.txt' is not an image format matplotlib writes (use one of " in err
+    assert "png" in err and not list(tmp_path.iterdir())
 
 
 def test_plot_without_matplotlib_says_how_to_install_it(capsys, tmp_path, monkeypatch):
@@ -145,3 +175,94 @@ def test_missing_arguments_are_usage_errors(capsys, argv):
     with pytest.raises(SystemExit) as caught:
         main(argv)
     assert caught.value.code == 2
+
+
+def test_validate_takes_built_in_names_as_run_compile_and_plot_do(capsys):
+    status, out, _ = run(capsys, "validate", "relax")
+    assert status == 0
+    assert out.startswith("relax: valid for device 'chair' and within the safety limits")
+    status, out, _ = run(capsys, "validate", "full_body", "--device", "pad")
+    assert status == 1 and out.startswith("full_body: routine 'full_body' is made for the chair")
+
+
+def test_routines_show_prints_a_built_in_routine_as_a_template(capsys, tmp_path):
+    status, out, _ = run(capsys, "routines", "show", "relax")
+    assert status == 0 and 'name = "relax"' in out
+    copy = tmp_path / "evening.toml"
+    copy.write_text(out.replace('name = "relax"', 'name = "evening"'))
+    status, out, _ = run(capsys, "validate", str(copy))
+    assert status == 0 and "valid for device 'chair'" in out
+    status, _, err = run(capsys, "routines", "show", "relx")
+    assert status == 1 and "unknown routine 'relx' (did you mean 'relax'?)" in err
+
+
+def test_the_plan_plot_names_each_step_where_it_begins_on_a_lane():
+    from massagectl.routines.plot import plan_lanes
+
+    plan = compile_routine(load_builtin("relax"), load_device("chair"))
+    lanes = {lane.label: lane for lane in plan_lanes(plan)}
+    names = [name for _, name in lanes["roller_position"].labels]
+    assert names[0] == "warm-up" and names[-1] == "cool-down"
+    assert "knead" in names and "stroke" in names
+    assert [name for _, name in lanes["heat_lower_back"].labels] == ["warm-up", "heat",
+                                                                     "cool-down"]
+def _user_file(tmp_path, text: str) -> str:
+    path = tmp_path / "me.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def _routine_file(tmp_path, name: str) -> str:
+    path = tmp_path / f"{name}.toml"
+    path.write_text((BUILTIN_ROUTINE_DIR / f"{name}.toml").read_text())
+    return str(path)
+
+
+@pytest.mark.parametrize(("user_text", "routine", "expected"), [
+    # Pregnancy in adapt mode: the lower back's heat is taken out, as `run` does.
+    ('precautions = ["pregnancy"]\nmedical_clearance = true\non_precaution = "adapt"\n',
+     "heat_therapy", "changed: "),
+    # An injured zone is skipped.
+    ('injury_zones = ["lower_back"]\n', "heat_therapy", "changed: "),
+    # A routine longer than the user's session timer is cut there.
+    ("limits = { session_min = 10 }\n", "relax", "longer than the session timer (10 min)"),
+])
+def test_validate_shows_the_changes_and_notes_run_shows(capsys, tmp_path, user_text, routine,
+                                                       expected):
+    user_path = _user_file(tmp_path, user_text)
+    path = _routine_file(tmp_path, routine)
+    status, out, err = run(capsys, "validate", "--user", user_path, path)
+    assert status == 0
+    # Exactly what `run` would tell the person, from the same admission.
+    chair, user = load_device("chair"), load_user(user_path)
+    verdict = verdict_for(load_routine(path, chair, user), chair, user, DEFAULT_LIMITS)
+    timer = timer_note(verdict.plan.duration_s, verdict.auto_off_s)
+    shown = [*plan_notes(verdict), *filter(None, [timer])]
+    assert any(expected in note for note in shown)
+    printed = [line.removeprefix(f"{path}: ") for line in (out + err).splitlines()[1:]]
+    assert sorted(printed) == sorted(n if n.startswith("changed: ") else f"note: {n}"
+                                     for n in shown)
+    if expected == "changed: ":
+        assert "valid for device 'chair' and within the safety limits" not in out
+        assert "change(s) that run makes" in out.splitlines()[0]
+
+
+def test_validate_reports_a_device_past_a_ceiling_and_the_routines_problems_in_one_pass(
+        capsys, tmp_path):
+    body = (BUILTIN_DEVICE_DIR / "chair.toml").read_text()
+    start = body.index('id = "airbag_calves"')
+    body = body[:start] + body[start:].replace("max = 25", "max = 100", 1)
+    strong = tmp_path / "strong.toml"
+    strong.write_text(body)
+    legs = tmp_path / "legs.toml"
+    legs.write_text('name = "legs"\ndescription = "x"\n[[steps]]\nkind = "press"\n'
+                    'zones = ["calves"]\npressure_kpa = 15\nramp_in_s = 10\nhold_s = 20\n'
+                    'release_s = 10\n')
+    status, out, _ = run(capsys, "validate", "--device", str(strong), str(legs))
+    assert status == 1
+    lines = out.splitlines()
+    assert lines[0].startswith(f"{strong}: channels[8].max: 100 kPa on 'airbag_calves' is above "
+                               "the absolute ceiling of 30 kPa")
+    assert any(line.startswith(f"{legs}: safety (as at intensity 5):") and "above the limit "
+               "of 16 kPa" in line for line in lines[1:])
+    assert "valid for device" not in out

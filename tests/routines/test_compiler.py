@@ -139,7 +139,18 @@ def test_positions_map_through_the_body_and_beyond_reach_are_clamped_with_a_note
         {"kind": "trigger_point", "position_pct": 0, "hold_s": 30}]}), PAD, tall)
     assert on_pad.values_at("roller_position", [20.0])[0] == 260.0  # the pad's top end
     [note] = on_pad.notes
-    assert note.startswith("steps[0] (trigger_point): the point at 0 % lies beyond the reach")
+    assert note.startswith("steps[0] (trigger_point): the point at 0 % lies wholly above the "
+                           "reach of device 'pad'")
+    assert note.endswith("the roller works at 64 % instead, the nearest it gets")
+
+
+def test_a_band_partly_out_of_reach_says_which_part_and_what_the_roller_covers():
+    data = {"name": "x", "description": "y", "warm_up_s": 0, "steps": [
+        {"kind": "knead", "band": [40, 70], "duration_s": 60, "speed_cpm": 20}]}
+    [note] = compile_routine(routine_from(data), PAD).notes
+    assert note == ("steps[0] (knead): band at 40 % to 70 %: the part above 49 % is beyond the "
+                    "reach of device 'pad' for user 'default' (49 % to 107 %); the roller "
+                    "covers 49 % to 70 % of it")
 
 
 def test_a_users_trigger_point_moves_the_roller():

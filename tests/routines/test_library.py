@@ -18,7 +18,12 @@ import pytest
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import builtin_device_names, load_device
 from massagectl.routines.errors import UnknownNameError
-from massagectl.routines.library import builtin_routine_names, library_entries, load_builtin, resolve_routine
+from massagectl.routines.library import (
+    builtin_routine_names,
+    library_entries,
+    load_builtin,
+    resolve_routine,
+)
 from massagectl.routines.routine_check import check_routine
 from massagectl.routines.steps import Cool, Knead, Press, Stroke, Tap
 from massagectl.routines.summary import plan_summary
@@ -74,7 +79,7 @@ def test_technique_parameters_stay_in_the_ranges_therapists_use(name):
             assert 10 <= step.speed_mm_s <= 30, location
         if isinstance(step, Tap):
             # Percussion of 2-10 Hz at every intensity level (level 1 is 2/3, level 5 is 4/3).
-            assert 2 <= step.frequency_hz * 2 / 3 and step.frequency_hz * 4 / 3 <= 10, location
+            assert step.frequency_hz * 2 / 3 >= 2 and step.frequency_hz * 4 / 3 <= 10, location
         if isinstance(step, Press):
             assert step.ramp_in_s >= 10 and step.release_s >= 10, location  # slow ramps
         if step.kind == "heat":

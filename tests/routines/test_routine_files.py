@@ -46,28 +46,32 @@ def test_syntax_error_names_the_line(tmp_path: Path):
 @pytest.mark.parametrize(
     ("body", "field", "words"),
     [
-        (KNEAD.replace("20", '"fast"'), "steps[0].speed_cpm", "valid number"),
-        (KNEAD.replace("60", "-60"), "steps[0].duration_s", "greater than 0"),
+        (KNEAD.replace("20", '"fast"'), "steps[0].speed_cpm",
+         "'fast' is not a number of cycles/min"),
+        (KNEAD.replace("60", "-60"), "steps[0].duration_s",
+         "-60 s is too small: it must be above 0 s"),
         (KNEAD.replace("60", "60.0004"), "steps[0].duration_s", "1 ms resolution"),
         (KNEAD.replace('"upper_back"', '"tail"'), "steps[0].band", "unknown band 'tail'"),
         (KNEAD.replace("knead", "shiatsu"), "steps[0].kind", "unknown kind 'shiatsu'; use one of"),
         (KNEAD + "colour = 3\n", "steps[0].colour", "unknown key"),
         (KNEAD.replace('kind = "knead"\n', ""), "steps[0].kind", "missing"),
         ("steps = []\n", "steps", "at least 1 item"),
-        ("", "steps", "Field required"),
+        ("", "steps", "required, and missing; add it"),
         ('[[steps]]\nkind = "press"\nzones = ["tail"]\npressure_kpa = 5\nramp_in_s = 5\n'
-         "hold_s = 5\nrelease_s = 5\n", "steps[0].zones[0]", "Input should be 'neck'"),
+         "hold_s = 5\nrelease_s = 5\n", "steps[0].zones[0]", "'tail' is not one of 'neck'"),
         ('[[steps]]\nkind = "heat"\nzone = "calves"\ntemperature_c = 50\nduration_s = 5\n',
-         "steps[0].temperature_c", "less than or equal to 45"),
+         "steps[0].temperature_c",
+         "50 °C is above 45 °C, the most a routine may ask for; the safety layer's heat cap "
+         "([limits.heat] cap_c in the config) is lower still"),
         ('[[steps]]\nkind = "repeat"\ncount = 0\n' + KNEAD.replace("[[steps]]", "[[steps.steps]]"),
-         "steps[0].count", "greater than or equal to 1"),
+         "steps[0].count", "0 is below 1, the least allowed"),
         ('[[steps]]\nkind = "trigger_point"\nhold_s = 60\n', "steps[0]", "exactly one of point"),
         ('[[steps]]\nkind = "trigger_point"\npoint = "rhomboid"\nhold_s = 200\n',
-         "steps[0].hold_s", "less than or equal to 90"),
+         "steps[0].hold_s", "is above 90 s, the most allowed"),
         ('[[steps]]\nkind = "stroke"\nduration_s = 9\nband = [20, 20]\nspeed_mm_s = 10\n',
          "steps[0]", "the band's two ends must differ"),
-        ("intensity = 7\n" + KNEAD, "intensity", "less than or equal to 5"),
-        ("cool_down_s = 2\n" + KNEAD, "cool_down_s", "greater than or equal to 10"),
+        ("intensity = 7\n" + KNEAD, "intensity", "7 is above 5, the most allowed"),
+        ("cool_down_s = 2\n" + KNEAD, "cool_down_s", "2 s is below 10 s, the least allowed"),
     ],
 )
 def test_bad_input_is_refused_naming_the_field(tmp_path: Path, body: str, field: str, words: str):
@@ -186,3 +190,35 @@ def test_a_routine_longer_than_a_week_is_a_typo(tmp_path: Path):
         "[[steps]]", "[[steps.steps]]").replace("60", "86400")
     [(field, message)] = problems(write(tmp_path, body))
     assert field == "steps" and "more than a week" in message
+
+
+def test_files_that_are_no_toml_text_and_bad_names_are_said_in_plain_words(tmp_path):
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes('name = "\u00c5ke"\n'.encode("latin-1"))
+    named = tmp_path / "named.toml"
+    named.write_text('name = "Evening"\ndescription = "x"\n' + KNEAD)
+    said = {}
+    for path in (latin, tmp_path, named):
+        with pytest.raises(InvalidFileError) as caught:
+            load_routine(path)
+        said[path] = [problem.message for problem in caught.value.problems]
+    assert said[latin] == ["not UTF-8 text (byte 0xc5 at position 8); save the file as UTF-8"]
+    assert said[tmp_path] == ["a folder, not a TOML file; name a file in it"]
+    assert said[named] == ["'Evening' is not a name massagectl accepts: lower-case letters, "
+                           "digits and _, starting with a letter, at most 32 characters "
+                           "(e.g. 'evening')"]
+
+
+def test_wrong_kinds_of_value_are_said_in_the_authors_words(tmp_path):
+    path = tmp_path / "kinds.toml"
+    path.write_text('name = "kinds"\ndescription = "x"\nintensity = "high"\n[[steps]]\n'
+                    'kind = "heat"\nzone = "tail"\ntemperature_c = "hot"\nduration_s = 60\n')
+    with pytest.raises(InvalidFileError) as caught:
+        load_routine(path)
+    said = {problem.field: problem.message for problem in caught.value.problems}
+    assert said == {
+        "intensity": "'high' is not a whole number",
+        "steps[0].zone": "'tail' is not one of 'neck', 'shoulders', 'upper_back', 'mid_back', "
+                         "'lower_back', 'seat', 'arms', 'calves' or 'feet'",
+        "steps[0].temperature_c": "'hot' is not a number of °C",
+    }

@@ -6,7 +6,13 @@ import asyncio
 from collections.abc import Callable
 
 from massagectl.firmware_bridge.messages import (
-    DeviceMessage, DeviceState, SensorReport, SetChannelMask, SetIntensity, StatusReport, Stop,
+    DeviceMessage,
+    DeviceState,
+    SensorReport,
+    SetChannelMask,
+    SetIntensity,
+    StatusReport,
+    Stop,
     StopCause,
 )
 from massagectl.routines.errors import PortError
@@ -22,8 +28,9 @@ class FakeBoard:
     """
 
     def __init__(self, answers: bool = True, confirm_delay_s: float = 0.002,
-                 fail_writes: bool = False) -> None:
+                 fail_writes: bool = False, clock_offset_s: float = 0.0) -> None:
         self.answers = answers
+        self.clock_offset_s = clock_offset_s  # the board's clock runs this far ahead of the host
         self.confirm_delay_s = confirm_delay_s
         self.fail_writes = fail_writes
         self.listener: Callable[[DeviceMessage, float], None] | None = None
@@ -58,7 +65,8 @@ class FakeBoard:
     # --- the board's side ----------------------------------------------------------------
 
     def clock(self) -> int:
-        return round(asyncio.get_running_loop().time() * CLOCK_HZ) % (1 << 32)
+        board_s = asyncio.get_running_loop().time() + self.clock_offset_s
+        return round(board_s * CLOCK_HZ) % (1 << 32)
 
     def status(self, **changes) -> StatusReport:
         fields = dict(clock=self.clock(), state=self.state, stop_cause=self.cause,
@@ -77,3 +85,20 @@ class FakeBoard:
 
     def stops_sent(self) -> int:
         return sum(isinstance(m, Stop) for _, m in self.sent)
+
+
+class Holding:
+    """The detectors' context: a session runs and the set point stays at `value` (None: the
+    channel is in its safe state)."""
+
+    session_active = True
+
+    def __init__(self, value: float | None, limits) -> None:
+        self.value = value
+        self.limits = limits
+
+    def limits_for(self, index):
+        return self.limits.channels[index]
+
+    def commanded(self, index, board_s):
+        return self.value

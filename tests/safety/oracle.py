@@ -2,6 +2,11 @@
 
 It shares no code with admission beyond the limits object and the zone table: values come from
 `Plan.render`, zones from the rendered carriage position, rates from finite differences.
+
+For the supervisor's properties it also restates, from their sources, the two pieces of
+arithmetic the safety layer judges with: the segment formula (hardware.md: a ramp plus a sine;
+its value and its true slope, sampled) and the burn dose (Moritz & Henriques 1947; CEM43 below
+44 C). They use none of the safety layer's helpers, so a wrong helper cannot judge itself.
 """
 
 from __future__ import annotations
@@ -13,6 +18,10 @@ from massagectl.routines.plan import Plan
 from massagectl.safety.body_map import BACK_ZONE_BANDS_PCT
 from massagectl.safety.channel_limits import PlanLimits
 from massagectl.safety.thermal_dose import dose_rates_per_s
+
+# Samples across one segment when its slope is sampled: a sine's peak slope is missed by at most
+# 1 - cos(pi / SLOPE_SAMPLES) of itself, far inside the tolerances below.
+SLOPE_SAMPLES = 4001
 
 # Sampled values may differ from exact ones by float rounding only.
 TOLERANCE = 1e-6
@@ -109,3 +118,41 @@ def _too_much_heat(name, values, dt, channel_limits, plan) -> list[str]:
     if rates.sum() * dt > channel_limits.heat.dose_budget + slack:
         found.append(f"{name} thermal dose {rates.sum() * dt:.3f}")
     return found
+
+
+def segment_value(start_value: float, end_value: float, amplitude: float, duration_s: float,
+                  period_s: float, tau_s):
+    """The segment formula restated: a ramp from start to end, plus amplitude * sin(2 pi t / p)."""
+    tau_s = np.asarray(tau_s, dtype=np.float64)
+    ramp = start_value + (end_value - start_value) * tau_s / duration_s
+    if period_s <= 0:
+        return ramp
+    return ramp + amplitude * np.sin(2 * np.pi * tau_s / period_s)
+
+
+def true_slopes(start_value: float, end_value: float, amplitude: float, duration_s: float,
+                period_s: float) -> np.ndarray:
+    """The derivative of the segment formula, sampled across the whole segment, unit/s."""
+    tau_s = np.linspace(0.0, duration_s, SLOPE_SAMPLES)
+    slope = np.full(tau_s.shape, (end_value - start_value) / duration_s)
+    if period_s > 0:
+        slope = slope + amplitude * 2 * np.pi / period_s * np.cos(2 * np.pi * tau_s / period_s)
+    return slope
+
+
+def true_extremes(start_value: float, end_value: float, amplitude: float, duration_s: float,
+                  period_s: float) -> tuple[float, float]:
+    """Lowest and highest value the segment reaches, sampled."""
+    values = segment_value(start_value, end_value, amplitude, duration_s, period_s,
+                           np.linspace(0.0, duration_s, SLOPE_SAMPLES))
+    return float(values.min()), float(values.max())
+
+
+def burn_fraction_per_s(temperature_c: float) -> float:
+    """Fraction of a skin burn per second: 6 h at 44 C, halving per degree above (Moritz &
+    Henriques 1947), quartering per degree below (CEM43, R = 0.25), none at body temperature."""
+    if temperature_c <= 37.0:
+        return 0.0
+    hours = 6.0 * (0.5 ** (temperature_c - 44.0) if temperature_c >= 44.0
+                   else 4.0 ** (44.0 - temperature_c))
+    return 1.0 / (hours * 3600.0)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+
 from massagectl.routines.device import DeviceProfile, load_device
 from massagectl.routines.plan import Plan, Segment, segment_table, split_segment
+from massagectl.routines.user import UserProfile
+from massagectl.safety.limits import SafetyLimits
 
 CHAIR = load_device("chair")
 PAD = load_device("pad")
+# An owner who raised the heat cap to the 45 C contact limit (set points to 44 C), and a person
+# who wants all of it: heat near the hard limit, where the dose budget ends it.
+HOT_CHAIR = SafetyLimits(heat={"cap_c": 45})
+HOT_USER = UserProfile(name="hot", limits={"temperature_c": 45})
 
 STEPS = ("steps[0] (warm up)", "steps[1] (work)", "steps[2] (cool down)")
 
@@ -56,5 +64,5 @@ def travel(points_mm: list[float], leg_s: float, start_hold_s: float = 0.0) -> l
     pieces = []
     if start_hold_s:
         pieces.append((start_hold_s, points_mm[0], points_mm[0], 1))
-    pieces += [(leg_s, a, b, 1) for a, b in zip(points_mm, points_mm[1:])]
+    pieces += [(leg_s, a, b, 1) for a, b in itertools.pairwise(points_mm)]
     return lane("roller_position", *pieces)

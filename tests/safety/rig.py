@@ -11,10 +11,10 @@ from massagectl.routines.plan import Plan
 from massagectl.routines.user import UserProfile
 from massagectl.safety.admission import admit
 from massagectl.safety.fault_log import FaultLog
+from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
 from massagectl.safety.stop_path import StopOutcome, StopPath
 from massagectl.safety.supervisor import Supervisor
 from massagectl.safety.verdicts import AdmittedPlan
-
 from tests.safety.fakes import CLOCK_HZ, FakeBoard
 from tests.safety.plans import CHAIR
 
@@ -40,17 +40,19 @@ FOLLOWING = {SensorKind.PRESSURE: {ChannelKind.AIRBAG},
 
 class Rig:
     def __init__(self, plan: Plan | None, user: UserProfile | None = None,
-                 device: DeviceProfile = CHAIR, **board_options) -> None:
+                 device: DeviceProfile = CHAIR, limits: SafetyLimits = DEFAULT_LIMITS,
+                 **board_options) -> None:
         self.device = device
         self.board = FakeBoard(**board_options)
         self.log = FaultLog(None)
         self.stop_path = StopPath(self.board, self.log)
-        self.supervisor = Supervisor(device, self.stop_path, clock_hz=CLOCK_HZ)
+        self.supervisor = Supervisor(device, self.stop_path, clock_hz=CLOCK_HZ,
+                                     safety_limits=limits)
         self.board.listener = self.supervisor.on_message
         self.admitted: AdmittedPlan | None = None
         self._reports = 0
         if plan is not None:
-            verdict = admit(plan, device, user or UserProfile())
+            verdict = admit(plan, device, user or UserProfile(), limits)
             assert isinstance(verdict, AdmittedPlan), str(verdict)
             self.admitted = verdict
 

@@ -20,6 +20,7 @@ from massagectl.routines.plan import Plan
 from massagectl.routines.user import UserProfile
 from massagectl.safety.admission import admit
 from massagectl.safety.fault_log import FaultLog
+from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
 from massagectl.safety.stop_path import StopOutcome, StopPath, StopSource
 from massagectl.safety.supervisor import SegmentRefusedError, Supervisor
 from massagectl.safety.verdicts import AdmittedPlan
@@ -30,8 +31,9 @@ BAUD = 115200
 
 
 class SimRig:
-    def __init__(self, device: DeviceProfile) -> None:
+    def __init__(self, device: DeviceProfile, limits: SafetyLimits = DEFAULT_LIMITS) -> None:
         self.device = device
+        self.limits = limits  # the owner's
         self.log = FaultLog(None)
         self.refused: list[SegmentRefusedError] = []
         self._streaming: asyncio.Task | None = None
@@ -45,7 +47,8 @@ class SimRig:
         self.link = await Link.open(self.host_end, self.device)
         self.stop_path = StopPath(self.link, self.log)
         self.supervisor = Supervisor(self.device, self.stop_path,
-                                     clock_hz=self.link.identity.info.clock_hz)
+                                     clock_hz=self.link.identity.info.clock_hz,
+                                     safety_limits=self.limits)
         self._remove = self.link.add_listener(
             lambda message: self.supervisor.on_message(message, self.loop.time()))
         self._watch = self.loop.create_task(self.supervisor.watch(), name="supervisor timer")
@@ -65,7 +68,7 @@ class SimRig:
         await self.board_end.close()
 
     def admit(self, plan: Plan, user: UserProfile | None = None) -> AdmittedPlan:
-        verdict = admit(plan, self.device, user or UserProfile())
+        verdict = admit(plan, self.device, user or UserProfile(), self.limits)
         assert isinstance(verdict, AdmittedPlan), str(verdict)
         return verdict
 

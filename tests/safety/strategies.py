@@ -4,6 +4,7 @@ user profiles with random precautions, limits, injuries and body maps."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from hypothesis import strategies as st
@@ -52,7 +53,7 @@ def lanes(draw, device: DeviceProfile, channel_id: str, duration_s: float) -> li
     value = channel.safe_default if channel.safe_default is not None else draw(
         st.floats(channel.min, channel.max))
     segments = []
-    for index, (start_s, end_s) in enumerate(zip(bounds, bounds[1:])):
+    for index, (start_s, end_s) in enumerate(itertools.pairwise(bounds)):
         span_s = end_s - start_s
         if span_s <= 1e-3:
             continue

@@ -10,16 +10,18 @@ from massagectl.routines.errors import InvalidFileError
 from massagectl.routines.library import builtin_routine_names, load_builtin
 from massagectl.routines.user import UserProfile
 from massagectl.safety.admission import admit
+from massagectl.safety.limits import DEFAULT_LIMITS
 from massagectl.safety.verdicts import AdmittedPlan
 from tests.safety.oracle import breaches
-from tests.safety.plans import CHAIR, lane, plan_of, squeeze
+from tests.safety.plans import CHAIR, HOT_CHAIR, HOT_USER, lane, plan_of, squeeze
 from tests.safety.test_admission import LOWER_BACK_MM, MID_BACK_MM, roller_plan
 
 
-def adapted(plan, user) -> AdmittedPlan:
-    verdict = admit(plan, CHAIR, user.model_copy(update={"on_precaution": "adapt"}))
+def adapted(plan, user, limits=DEFAULT_LIMITS) -> AdmittedPlan:
+    verdict = admit(plan, CHAIR, user.model_copy(update={"on_precaution": "adapt"}), limits)
     assert isinstance(verdict, AdmittedPlan), str(verdict)
-    again = admit(verdict.plan, CHAIR, user.model_copy(update={"on_precaution": "refuse"}))
+    again = admit(verdict.plan, CHAIR, user.model_copy(update={"on_precaution": "refuse"}),
+                  limits)
     assert isinstance(again, AdmittedPlan), str(again)
     assert breaches(verdict.plan, verdict.limits) == []
     return verdict
@@ -27,7 +29,7 @@ def adapted(plan, user) -> AdmittedPlan:
 
 def test_pregnancy_keeps_the_roller_off_the_lower_back_and_lowers_it_elsewhere():
     verdict = adapted(roller_plan(depth_mm=20), UserProfile(precautions={"pregnancy"}))
-    times, lanes = verdict.plan.render(1.0, ["roller_depth", "roller_position"])
+    _times, lanes = verdict.plan.render(1.0, ["roller_depth", "roller_position"])
     on_lower_back = lanes["roller_position"] <= LOWER_BACK_MM
     on_mid_back = lanes["roller_position"] >= MID_BACK_MM
     assert lanes["roller_depth"][on_lower_back].max() == 0.0
@@ -49,11 +51,10 @@ def test_a_hold_too_long_above_occlusion_pressure_is_lowered_below_it():
 
 
 def test_heat_ends_early_when_its_dose_budget_would_run_out():
-    hot_user = UserProfile(limits={"temperature_c": 45})
     plan = plan_of(CHAIR, lane("heat_calves", (10, 0, 44, 0), (25 * 60, 44, 44, 1),
                                (10, 44, 0, 2)))
-    verdict = adapted(plan, hot_user)
-    times, lanes = verdict.plan.render(1.0, ["heat_calves"])
+    verdict = adapted(plan, HOT_USER, HOT_CHAIR)
+    _times, lanes = verdict.plan.render(1.0, ["heat_calves"])
     heated_min = (lanes["heat_calves"] > 0).sum() / 60
     assert 16 <= heated_min <= 18  # a tenth of the 3 h burn time at 45 C
     [change] = [c for c in verdict.changes if c.step == "steps[1] (work)"]

@@ -9,7 +9,7 @@ from massagectl.routines.user import UserProfile
 from massagectl.safety.admission import admit
 from massagectl.safety.limits import SafetyLimits
 from massagectl.safety.verdicts import AdmittedPlan, Refusal, ViolationKind
-from tests.safety.plans import CHAIR, PAD, lane, plan_of, squeeze, travel
+from tests.safety.plans import CHAIR, HOT_CHAIR, HOT_USER, PAD, lane, plan_of, squeeze, travel
 
 LOWER_BACK_MM = 100.0  # track mm on the lower back of the default occupant (chair)
 MID_BACK_MM = 300.0
@@ -106,12 +106,13 @@ def test_heat_cap_timeout_and_thermal_dose():
     owner = SafetyLimits(session={"cap_min": 60})
     long_heat = refused(admit(heat(40, 35 * 60), CHAIR, UserProfile(), owner))
     assert kinds(long_heat) == {ViolationKind.HEAT_TIME}
-    # A user may choose up to the 45 C contact hard limit: set points up to 44 C (the thermostat
-    # overshoots by 1 C). There the dose budget, a tenth of a burn, ends heat after ~18 min.
-    hot_user = UserProfile(limits={"temperature_c": 45})
-    assert "contact-surface hard limit 45 C" in str(refused(admit(heat(45, 60), CHAIR, hot_user)))
-    admitted(admit(heat(44, 15 * 60), CHAIR, hot_user))
-    dose = refused(admit(heat(44, 20 * 60), CHAIR, hot_user))
+    # An owner may raise the heat cap, and a user choose it, up to the 45 C contact hard limit:
+    # set points up to 44 C (the thermostat overshoots by 1 C). There the dose budget, a tenth
+    # of a burn, ends heat after ~18 min.
+    too_hot = refused(admit(heat(45, 60), CHAIR, HOT_USER, HOT_CHAIR))
+    assert "contact-surface hard limit 45 C" in str(too_hot)
+    admitted(admit(heat(44, 15 * 60), CHAIR, HOT_USER, HOT_CHAIR))
+    dose = refused(admit(heat(44, 20 * 60), CHAIR, HOT_USER, HOT_CHAIR))
     assert kinds(dose) == {ViolationKind.THERMAL_DOSE}
     assert "of a burn dose, above the 10% budget" in str(dose)
 

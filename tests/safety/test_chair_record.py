@@ -7,6 +7,7 @@ import json
 import stat
 
 import pytest
+
 from massagectl.routines.device import load_device
 from massagectl.safety.chair_record import (
     DOSE_HALF_LIFE_S,

@@ -9,17 +9,22 @@ import pytest
 from massagectl.firmware_bridge.messages import DeviceState
 from massagectl.firmware_bridge.wire import TELEMETRY_STALE_S
 from massagectl.routines.user import UserProfile
-from massagectl.safety.detectors import (
-    FROZEN_PRESSURE_S, HEATER_OFF_SETTLE_S, MOTOR_STALL_S, PRESSURE_HELD_GRACE_S,
-    STUCK_VALVE_AFTER_S, VENT_LAG_S,
-    PressureWatch, TemperatureWatch,
-)
 from massagectl.safety.channel_limits import plan_limits
+from massagectl.safety.detectors import (
+    HEATER_OFF_SETTLE_S,
+    MOTOR_STALL_S,
+    PRESSURE_HELD_GRACE_S,
+    STUCK_VALVE_AFTER_S,
+    VENT_LAG_S,
+    PressureWatch,
+    TemperatureWatch,
+)
 from massagectl.safety.faults import FaultCause
 from massagectl.safety.plausibility import PUMP_LAG_S, PUMP_RUNS_BELOW_KPA
 from massagectl.safety.stop_path import StopEnd, StopSource
 from massagectl.safety.thermal_dose import burn_time_s
-from tests.safety.plans import CHAIR, lane, plan_of, squeeze, travel
+from tests.safety.fakes import Holding
+from tests.safety.plans import CHAIR, HOT_CHAIR, HOT_USER, lane, plan_of, squeeze, travel
 from tests.safety.rig import Rig
 
 
@@ -101,20 +106,6 @@ def test_a_frozen_pressure_reading_while_the_pump_fills(run_virtual_time):
     assert pump_on_s <= took <= pump_on_s + 0.1
 
 
-class Holding:
-    """A context whose set point stays at `value`."""
-
-    session_active = True
-
-    def __init__(self, value: float, limits) -> None:
-        self.value = value
-        self.limits = limits
-
-    def limits_for(self, index):
-        return self.limits.channels[index]
-
-    def commanded(self, index, board_s):
-        return self.value
 
 
 def test_pressure_held_above_the_occlusion_level_too_long():
@@ -123,7 +114,7 @@ def test_pressure_held_above_the_occlusion_level_too_long():
     watch = PressureWatch(sensor, CHAIR.channel_index("airbag_calves"))
     context = Holding(10.0, limits)
     budget_s = limits.channel("airbag_calves").hold.max_hold_s
-    faults = [(t / 20, watch.update(10.0, t / 20, context)) for t in range(int(60 * 20))]
+    faults = [(t / 20, watch.update(10.0, t / 20, context)) for t in range(60 * 20)]
     first = next((t, f) for t, f in faults if f is not None)
     assert first[1].cause is FaultCause.PRESSURE_HELD
     assert first[0] == pytest.approx(budget_s + PRESSURE_HELD_GRACE_S, abs=0.1)
@@ -162,7 +153,7 @@ def test_heater_stuck_on_warms_the_cover_with_the_heat_off(run_virtual_time):
 
 
 def test_thermal_dose_ends_heat_near_the_hard_limit():
-    limits = plan_limits(CHAIR, UserProfile(limits={"temperature_c": 45}))
+    limits = plan_limits(CHAIR, HOT_USER, HOT_CHAIR)
     watch = TemperatureWatch(CHAIR.sensor("temp_calves"), CHAIR.channel_index("heat_calves"))
     context = Holding(44.0, limits)
     fault, t = None, 0.0
@@ -171,6 +162,18 @@ def test_thermal_dose_ends_heat_near_the_hard_limit():
         t += 1.0
     assert fault.cause is FaultCause.THERMAL_DOSE
     assert t == pytest.approx(0.10 * burn_time_s(44.9), abs=2.0)
+
+
+def test_the_thermal_dose_counts_readings_above_the_over_temperature_ceiling():
+    # The finding: ten minutes at 53 C counted as dose 0 because the over-temperature trip
+    # returned before the dose was added. Moritz & Henriques: 6 h at 44 C, halving per degree,
+    # so 600 s at 53 C is 600 / (21600 / 2**9) = 14.2 burns.
+    watch = TemperatureWatch(CHAIR.sensor("temp_calves"), CHAIR.channel_index("heat_calves"))
+    context = Holding(40.0, plan_limits(CHAIR, UserProfile()))
+    faults = [watch.update(53.0, t / 20, context) for t in range(600 * 20 + 1)]
+    assert faults[0] is None  # one reading may be a spike; the second confirms
+    assert {fault.cause for fault in faults[1:]} == {FaultCause.OVER_TEMPERATURE}
+    assert watch.dose.dose == pytest.approx(600 * 2**9 / 21600, rel=1e-3)
 
 
 def test_stale_telemetry(run_virtual_time):

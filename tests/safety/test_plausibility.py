@@ -9,8 +9,13 @@ import pytest
 from massagectl.firmware_bridge.messages import DeviceState
 from massagectl.safety.faults import FaultCause
 from massagectl.safety.plausibility import (
-    EMPTY_LOAD_MAX_A, FOLLOW_CONFIRM_S, FOLLOW_TOLERANCE_OF_SPAN, FROZEN_PUMPING_READINGS,
-    PRESSING_DEPTH_MM, RETRACTED_LOAD_MAX_A, SEAT_EVIDENCE_S,
+    EMPTY_LOAD_MAX_A,
+    FOLLOW_CONFIRM_S,
+    FOLLOW_TOLERANCE_OF_SPAN,
+    FROZEN_PUMPING_READINGS,
+    PRESSING_DEPTH_MM,
+    RETRACTED_LOAD_MAX_A,
+    SEAT_EVIDENCE_S,
 )
 from massagectl.sim.faults import FaultKind
 from tests.safety.plans import CHAIR, lane, plan_of, squeeze

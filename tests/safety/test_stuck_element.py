@@ -11,7 +11,7 @@ from massagectl.safety.element_watch import HEAT_LOST_AFTER_S, HEAT_PROGRESS_C
 from massagectl.safety.faults import FaultCause
 from massagectl.safety.limits import HEAT_HARD_MAX_C
 from massagectl.sim.faults import FaultKind
-from tests.safety.plans import CHAIR, lane, plan_of
+from tests.safety.plans import CHAIR, HOT_CHAIR, lane, plan_of
 from tests.safety.rig import Rig
 from tests.safety.sim_rig import SimRig
 
@@ -28,7 +28,7 @@ def heat_plan(set_point_c: float, then_c: float | None = None, total_s: float = 
 
 
 async def weld_and_wait(set_point_c: float, then_c: float | None, weld_at_s: float):
-    async with SimRig(CHAIR) as rig:
+    async with SimRig(CHAIR, HOT_CHAIR) as rig:  # an owner who allows heat up to 44 C
         user = UserProfile(limits={"temperature_c": 44})
         rig.start(rig.admit(heat_plan(set_point_c, then_c), user))
         await rig.run_for(weld_at_s)

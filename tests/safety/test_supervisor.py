@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from massagectl.firmware_bridge.messages import (
-    DeviceState, FaultCode, FaultReport, HostStopCause, KeyPress, RemoteKey, ScheduleSegment, Stop,
+    DeviceState,
+    FaultCode,
+    FaultReport,
+    HostStopCause,
+    KeyPress,
+    RemoteKey,
+    ScheduleSegment,
+    Stop,
     StopCause,
 )
+from massagectl.firmware_bridge.wire import TELEMETRY_STALE_S
 from massagectl.routines.errors import FaultLatchedError
 from massagectl.routines.plan import Segment
 from massagectl.routines.user import UserProfile
@@ -15,7 +25,7 @@ from massagectl.safety.faults import FaultCause
 from massagectl.safety.stop_path import StopEnd, StopSource
 from massagectl.safety.supervisor import SegmentRefusedError
 from tests.safety.fakes import CLOCK_HZ
-from tests.safety.plans import CHAIR, lane, plan_of, squeeze, travel
+from tests.safety.plans import CHAIR, HOT_CHAIR, HOT_USER, lane, plan_of, squeeze, travel
 from tests.safety.rig import Rig
 
 LOWER_BACK_MM, MID_BACK_MM = 100.0, 300.0
@@ -158,7 +168,7 @@ def test_board_reported_faults_latch_and_stop(message, cause, source, run_virtua
     assert outcome.ended is StopEnd.CONFIRMED and outcome.sources[0] is source
     assert rig.supervisor.latch.faults[0].cause is cause
     # The board is asked to latch it too (hardware.md section 5, the fault latch).
-    assert [m.cause for _, m in rig.board.sent if isinstance(m, Stop)][0] is HostStopCause.FAULT
+    assert next(m.cause for _, m in rig.board.sent if isinstance(m, Stop)) is HostStopCause.FAULT
 
 
 @pytest.mark.parametrize("source", [StopSource.REMOTE_KEY, StopSource.SESSION_TIMER])
@@ -241,7 +251,7 @@ def test_an_error_inside_the_supervisor_is_a_fault_that_stops_the_board(run_virt
 
 def test_a_board_restart_starts_a_fresh_clock_but_keeps_the_thermal_dose(run_virtual_time):
     async def scenario():
-        rig = Rig(shoulders_plan(), UserProfile(limits={"temperature_c": 45}))
+        rig = Rig(shoulders_plan(), HOT_USER, limits=HOT_CHAIR)
         rig.begin(send=False)
         rig.supervisor.end_session()  # between sessions, with this user's limits
         await rig.run(60, {"temp_calves": 44.0})
@@ -253,3 +263,93 @@ def test_a_board_restart_starts_a_fresh_clock_but_keeps_the_thermal_dose(run_vir
     before, after, faults = run_virtual_time(scenario())
     assert CHAIR.sensors[14].id == "temp_calves" and faults == []
     assert before > 0 and after == pytest.approx(2 * before, rel=0.02)
+
+
+def test_a_board_holding_a_last_value_too_long_trips_on_the_timer_alone(run_virtual_time):
+    # Segments end with the calf bag at 9 kPa (above its 8 kPa occlusion level since 2 s) and
+    # nothing follows: the board holds it. Readings say nothing here (no detector runs); the
+    # supervisor's timer alone must end it once 30 s above the level have passed.
+    async def scenario():
+        rig = Rig(plan_of(CHAIR, squeeze("airbag_calves", 9.0, 20.0)))
+        rig.supervisor.watchers = [() for _ in rig.supervisor.watchers]
+        rig.supervisor.begin_session(rig.admitted, rig.now, anchor_clock=rig.board.clock())
+        rig.supervisor.check_segment(Segment("airbag_calves", 0.0, 2.25, 0.0, 9.0))
+        rig.supervisor.check_segment(Segment("airbag_calves", 2.25, 20.0, 9.0, 9.0))
+        start_s = rig.now
+        await rig.run(60, until=rig.stop_seen)  # telemetry at 20 Hz; each report polls
+        return rig.now - start_s, await rig.stopped(), rig.supervisor.latch.faults
+
+    tripped_s, outcome, faults = run_virtual_time(scenario())
+    assert [fault.cause for fault in faults] == [FaultCause.PRESSURE_HELD]
+    assert faults[0].detail.startswith("airbag_calves held after its last segment: "
+                                       "airbag_calves on calves stays high for 30.")
+    assert faults[0].host_s is not None
+    assert 32.0 < tripped_s <= 32.0 + 0.3  # 2 s + 30 s, found within a few poll periods
+    assert outcome.ended is StopEnd.CONFIRMED
+
+
+@pytest.mark.parametrize(("after_s", "stopped"), [(TELEMETRY_STALE_S, False),
+                                                  (TELEMETRY_STALE_S + 1e-3, True)])
+def test_stale_telemetry_at_its_edge(after_s, stopped, run_virtual_time):
+    async def scenario():
+        await asyncio.sleep(3.0)  # readings were last seen at a time other than 0
+        rig = Rig(shoulders_plan())
+        rig.begin(send=False)
+        polled_s = rig.now + after_s
+        rig.supervisor.poll(polled_s)
+        seen = rig.stop_seen()
+        if seen:
+            await rig.stopped()
+        return seen, rig.supervisor.latch.faults, polled_s
+
+    seen, faults, polled_s = run_virtual_time(scenario())
+    assert seen is stopped
+    assert [f.cause for f in faults] == ([FaultCause.STALE_TELEMETRY] if stopped else [])
+    if stopped:
+        assert faults[0].detail == f"no reading of roller_position for {after_s:.2f} s"
+        assert faults[0].host_s == polled_s
+
+
+@pytest.mark.parametrize(("after_s", "stopped"), [(1800 - 1e-6, False), (1800, True)])
+def test_the_session_timer_at_its_edge(after_s, stopped, run_virtual_time):
+    # The default occupant's timer: the 30 min session cap, counted from the session's start.
+    async def scenario():
+        rig = Rig(shoulders_plan())
+        rig.supervisor.stale_after_s = float("inf")
+        start_s = rig.now
+        rig.supervisor.begin_session(rig.admitted, start_s)
+        rig.supervisor.poll(start_s + after_s)
+        outcome = await rig.stopped() if rig.stop_seen() else None
+        return outcome, rig.supervisor.latch.faults
+
+    outcome, faults = run_virtual_time(scenario())
+    assert faults == []
+    assert (outcome is not None) is stopped
+    if stopped:
+        assert outcome.sources == (StopSource.SESSION_TIMER,)
+        assert outcome.details == ("auto-off after 30 min on the chair",)
+
+
+def test_the_timer_alone_finds_an_overdue_hold_on_the_boards_clock(run_virtual_time):
+    # No telemetry after the segments (staleness is another check): the supervisor's timer
+    # works out the board's time from the last clock it saw, 1000 s ahead of the host's.
+    async def scenario():
+        await asyncio.sleep(5.0)  # the host has been up a while
+        rig = Rig(plan_of(CHAIR, squeeze("airbag_calves", 9.0, 20.0)), clock_offset_s=1000.0)
+        supervisor = rig.supervisor
+        supervisor.watchers = [() for _ in supervisor.watchers]
+        supervisor.stale_after_s = float("inf")
+        start_s = rig.now
+        supervisor.begin_session(rig.admitted, start_s, anchor_clock=rig.board.clock())
+        supervisor.check_segment(Segment("airbag_calves", 0.0, 2.25, 0.0, 9.0))
+        supervisor.check_segment(Segment("airbag_calves", 2.25, 20.0, 9.0, 9.0))
+        rig.report()
+        supervisor.poll(start_s + 31.9)
+        early = rig.stop_seen()
+        supervisor.poll(start_s + 32.1)
+        await rig.stopped()
+        return early, supervisor.latch.faults
+
+    early, faults = run_virtual_time(scenario())
+    assert not early
+    assert [fault.cause for fault in faults] == [FaultCause.PRESSURE_HELD]

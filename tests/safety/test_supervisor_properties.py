@@ -1,6 +1,8 @@
 """Property: whatever segments a session tries to send, those the supervisor passes stay within
 every limit, judged independently on the board's timeline (the board holds a value after a
-segment for up to max_duration_s, and a drive stays where it stopped)."""
+segment for up to max_duration_s, and a drive stays where it stopped). Values, slopes and dose
+come from the oracle's own restatement of the segment formula and the burn dose, never from the
+safety layer's helpers."""
 
 from __future__ import annotations
 
@@ -14,13 +16,12 @@ from hypothesis import strategies as st
 from massagectl.routines.device import ChannelKind
 from massagectl.routines.plan import Segment
 from massagectl.safety.body_map import BACK_ZONE_BANDS_PCT
-from massagectl.safety.segment_math import rate_bound, rise_bound
 from massagectl.safety.supervisor import SegmentRefusedError
-from massagectl.safety.thermal_dose import dose_rate_per_s
+from massagectl.sim.virtual_loop import run_virtual
+from tests.safety.oracle import burn_fraction_per_s, segment_value, true_extremes, true_slopes
 from tests.safety.plans import CHAIR, lane, plan_of
 from tests.safety.rig import Rig
 from tests.safety.strategies import users
-from massagectl.sim.virtual_loop import run_virtual
 
 START_POSITION_MM = 200.0
 SAMPLE_HZ = 20.0
@@ -118,22 +119,32 @@ def check_segments(segments: list[Segment], limits) -> None:
         channel = channel_limits.channel
         previous = None
         for segment in lane_segments:
-            args = (segment.start_value, segment.end_value, segment.amplitude,
-                    segment.duration_s, segment.period_s)
+            args = _shape(segment)
             assert segment.duration_s <= channel.max_duration_s + 1e-6
-            assert segment.upper_bound <= channel_limits.cap.value + 1e-9
-            assert segment.lower_bound >= channel_limits.floor.value - 1e-9
-            assert float(rate_bound(*args)) <= channel_limits.max_rate_per_s * (1 + 1e-9)
+            lowest, highest = true_extremes(*args)
+            assert highest <= channel_limits.cap.value + 1e-6
+            assert lowest >= channel_limits.floor.value - 1e-6
+            slopes = true_slopes(*args)
+            assert np.abs(slopes).max() <= channel_limits.max_rate_per_s * (1 + 1e-6)
             if channel_limits.max_rise_per_s is not None:
-                assert float(rise_bound(*args)) <= channel_limits.max_rise_per_s * (1 + 1e-9)
+                assert slopes.max() <= channel_limits.max_rise_per_s * (1 + 1e-6)
                 held = channel.safe_default
                 if previous is not None and segment.start_s - previous.end_s < \
                         channel.max_duration_s:
-                    held = previous.value_at(previous.end_s - 1e-12)
+                    held = _end_value(previous)
                 assert segment.start_value - held <= 1e-6
             if previous is not None:
                 assert segment.start_s >= previous.end_s - 1e-6
             previous = segment
+
+
+def _shape(segment: Segment) -> tuple[float, float, float, float, float]:
+    return (segment.start_value, segment.end_value, segment.amplitude, segment.duration_s,
+            segment.period_s)
+
+
+def _end_value(segment: Segment) -> float:
+    return float(segment_value(*_shape(segment), segment.duration_s))
 
 
 def _board_values(lane_segments, channel, times: np.ndarray, stopped_s: float) -> np.ndarray:
@@ -141,11 +152,11 @@ def _board_values(lane_segments, channel, times: np.ndarray, stopped_s: float) -
     values = np.full(times.shape, fallback)
     for segment in lane_segments:
         inside = (times >= segment.start_s) & (times < segment.end_s)
-        values[inside] = [segment.value_at(t) for t in times[inside]]
+        values[inside] = segment_value(*_shape(segment), times[inside] - segment.start_s)
         hold_until = math.inf if channel.safe_default is None else \
             segment.end_s + channel.max_duration_s
         after = (times >= segment.end_s) & (times < hold_until)
-        values[after] = segment.value_at(segment.end_s - 1e-12)
+        values[after] = _end_value(segment)
     if channel.safe_default is not None:
         values[times >= stopped_s] = channel.safe_default  # STOP: outputs safe
     return values
@@ -199,9 +210,9 @@ def check_timeline(segments: list[Segment], limits, stopped_s: float) -> None:
             # Dose at each segment's highest set point while it runs, at the held value after.
             peaks = np.full(times.shape, channel.safe_default, dtype=float)
             for s in lane_segments:
-                peaks[(times >= s.start_s) & (times < s.end_s)] = s.upper_bound
+                peaks[(times >= s.start_s) & (times < s.end_s)] = true_extremes(*_shape(s))[1]
             peaks = np.where(on, np.maximum(peaks, values), channel.safe_default)
-            rates = np.array([dose_rate_per_s(v + heat.overshoot_c) if v > 0 else 0.0
+            rates = np.array([burn_fraction_per_s(v + heat.overshoot_c) if v > 0 else 0.0
                               for v in peaks])
             slack = rates.max(initial=0.0) * (POLL_S + 2 * len(lane_segments) / SAMPLE_HZ)
             assert rates.sum() / SAMPLE_HZ <= heat.dose_budget + slack

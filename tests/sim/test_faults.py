@@ -193,7 +193,7 @@ def test_heat_running_away_with_a_failed_cut_off_trips_the_boards_own_over_limit
         host.wait(290.0)
         host.schedule("heat_lower_back", 0.0, 300.0, 40.0)
     assert host.board.stop_cause is StopCause.OVER_LIMIT
-    fault = [m for m in host.messages(FaultReport) if m.code is FaultCode.OVER_LIMIT][0]
+    fault = next(m for m in host.messages(FaultReport) if m.code is FaultCode.OVER_LIMIT)
     assert fault.value > 45.0
     assert host.board.outputs_safe()
 

@@ -42,7 +42,7 @@ def test_power_on_is_ready_with_every_output_safe():
     host = Host()
     [status] = [m for m in host.board.trace.events if m.kind == "state"]
     assert status.detail == {"state": "READY", "cause": "POWER_ON"}
-    first, *later = [m for m in host.messages() if isinstance(m, StatusReport)]
+    first, *_later = [m for m in host.messages() if isinstance(m, StatusReport)]
     assert first.stop_cause is StopCause.POWER_ON and first.outputs_safe
     assert first.state is DeviceState.READY
     host.send(QueryStatus())

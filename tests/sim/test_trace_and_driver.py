@@ -113,7 +113,8 @@ async def _session(board: SimBoard) -> BoardDriver:
 
 def _hold(board: SimBoard, channel: int, start_in_s: float, duration_s: float, value: float):
     start = board.ticks + round(start_in_s * board.clock_hz)
-    return ScheduleSegment(channel, wrap_clock(start), round(duration_s * board.clock_hz), value, value)
+    return ScheduleSegment(channel, wrap_clock(start), round(duration_s * board.clock_hz), value,
+                           value)
 
 
 def test_driver_runs_the_board_in_virtual_time_and_the_watchdog_trips(run_virtual_time):
