@@ -16,6 +16,8 @@ from __future__ import annotations
 import time
 
 import numpy as np
+
+from benchmarks.figures import Figure, Target
 from massagectl.routines.compiler import _write, compile_routine, resolve_intensity
 from massagectl.routines.device import load_device
 from massagectl.routines.intensity import intensity_factor
@@ -27,8 +29,6 @@ from massagectl.routines.routine_check import raise_if_unfit
 from massagectl.routines.techniques import Techniques
 from massagectl.routines.timeline import place
 from massagectl.routines.user import DEFAULT_USER
-
-from benchmarks.figures import Figure, Target
 
 TARGET_30_MIN_MS = Target("median", "<=", 20.0)
 LINEAR = Target("median", "<=", 2.2)  # growth per doubling: 2.0 is linear; 10 % for noise

@@ -21,7 +21,10 @@ import json
 import os
 import time
 
-from massagectl.controller.app import RemoteControl, terminal_key
+from rich.console import Console
+
+from massagectl.controller.app import RemoteControl
+from massagectl.controller.frontends.keys import press_key
 from massagectl.controller.frontends.status import StatusDisplay
 from massagectl.controller.frontends.terminal import StopSignals, TerminalKeys
 from massagectl.controller.service.chair import Chair
@@ -34,7 +37,6 @@ from massagectl.routines.routine import Routine
 from massagectl.routines.user import DEFAULT_USER
 from massagectl.safety.fault_log import FaultLog
 from massagectl.safety.stop_path import StopSource
-from rich.console import Console
 
 
 async def control_lines(fd: int) -> asyncio.Queue[str]:
@@ -108,7 +110,7 @@ async def one_session(chair: Chair, routine: Routine, status: bool
         tasks.append(loop.create_task(display.run(session.snapshot), name="status"))
     try:
         with StopSignals(lambda name: session.stop(StopSource.TERMINAL, f"{name} received")), \
-                TerminalKeys(lambda key: terminal_key(session, key)):
+                TerminalKeys(lambda key: press_key(session, key)):
             return await session.run(), session.anchor_clock
     finally:
         for task in tasks:

@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from benchmarks.figures import markdown_table
 from massagectl.controller.service.chair import Chair
 from massagectl.controller.session.session import Session
 from massagectl.controller.session.state import SessionState
@@ -42,8 +43,6 @@ from massagectl.sim.attach import AttachedBoard
 from massagectl.sim.board import SimBoard
 from massagectl.sim.faults import FaultKind
 from massagectl.sim.virtual_loop import VirtualTimeLoop
-
-from benchmarks.figures import markdown_table
 
 BAUD = 115200
 WATCH_S = 30.0  # after the fault: longer than the slowest detector (a stalled motor, 10 s)

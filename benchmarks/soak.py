@@ -28,6 +28,16 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.compile import chair_routine_names
+from benchmarks.fault_matrix import (
+    FAULTS,
+    SETTLE_S,
+    UNPLUGGED_S,
+    Fault,
+    World,
+    _act,
+    simulated_chair,
+)
 from massagectl.controller.service.chair import Chair
 from massagectl.controller.session.session import Session
 from massagectl.firmware_bridge.link import Link
@@ -39,17 +49,6 @@ from massagectl.routines.user import DEFAULT_USER
 from massagectl.safety.fault_log import FaultLog
 from massagectl.safety.stop_path import StopSource
 from massagectl.sim.virtual_loop import VirtualTimeLoop
-
-from benchmarks.compile import chair_routine_names
-from benchmarks.fault_matrix import (
-    FAULTS,
-    SETTLE_S,
-    UNPLUGGED_S,
-    Fault,
-    World,
-    _act,
-    simulated_chair,
-)
 
 SESSION_LIMIT_S = 240.0  # virtual seconds a session may run before the terminal stops it
 AFTER_FAULT_S = 60.0  # the slowest detector the matrix shows is a stuck valve, ~21 s

@@ -22,10 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from massagectl.safety.detectors import CONFIRM_READINGS
-
 from benchmarks.figures import Figure, Target
 from benchmarks.rig import BoardProcess, ControllerProcess, Rig, RigError
+from massagectl.safety.detectors import CONFIRM_READINGS
 
 TO_WIRE_MS = Target("p99", "<=", 2.0)
 TO_SAFE_MS = Target("p99", "<=", 10.0)

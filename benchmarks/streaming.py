@@ -29,15 +29,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from benchmarks.figures import Figure, Target
+from benchmarks.rig import Rig
 from massagectl.firmware_bridge.link import Link
 from massagectl.firmware_bridge.streamer import anchor_after, wire_segments
 from massagectl.firmware_bridge.wire import CLOCK_MODULUS
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import load_device
 from massagectl.routines.library import load_builtin
-
-from benchmarks.figures import Figure, Target
-from benchmarks.rig import Rig
 
 ROUTINE = "full_body"  # the longest built-in routine, with every kind of channel at work
 STALLS_S = (0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)

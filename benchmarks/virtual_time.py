@@ -23,16 +23,16 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from massagectl.controller.app import RunOptions, run_routine
-from massagectl.controller.config import Config, LogSettings
-from massagectl.routines.device import load_device
-from massagectl.routines.library import load_builtin
-from massagectl.sim.board import SimBoard
 from rich.console import Console
 
 from benchmarks.bench_sim import routine_session, run_session
 from benchmarks.figures import Figure, Target
 from benchmarks.rig import REPO, fresh_chair_records
+from massagectl.controller.app import RunOptions, run_routine
+from massagectl.controller.config import Config, LogSettings
+from massagectl.routines.device import load_device
+from massagectl.routines.library import load_builtin
+from massagectl.sim.board import SimBoard
 
 ROUTINE = "full_body"
 THIRTY_MIN_S = 1800.0

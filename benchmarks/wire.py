@@ -15,16 +15,16 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from massagectl.controller.app import RunOptions, run_routine
-from massagectl.controller.config import Config, LogSettings
-from massagectl.firmware_bridge.memory_transport import BITS_PER_BYTE, MemoryTransport
-from massagectl.firmware_bridge.wire import BLOCK_OVERHEAD_BYTES
-from massagectl.routines.device import load_device
 from rich.console import Console
 
 from benchmarks.compile import chair_routine_names
 from benchmarks.figures import Figure, Target
 from benchmarks.rig import fresh_chair_records
+from massagectl.controller.app import RunOptions, run_routine
+from massagectl.controller.config import Config, LogSettings
+from massagectl.firmware_bridge.memory_transport import BITS_PER_BYTE, MemoryTransport
+from massagectl.firmware_bridge.wire import BLOCK_OVERHEAD_BYTES
+from massagectl.routines.device import load_device
 
 BAUD = 115200
 LINE_BYTES_PER_S = BAUD / BITS_PER_BYTE
