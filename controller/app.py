@@ -16,7 +16,6 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -26,23 +25,26 @@ from massagectl.controller.config import Config
 from massagectl.controller.frontends.keys import press_key
 from massagectl.controller.frontends.remote_menu import (
     ChangeIntensity,
+    Discomfort,
     PauseSession,
     RemoteMenu,
     ResumeSession,
-    SessionView,
     StopSession,
     ToggleHeat,
+    display_size,
 )
 from massagectl.controller.frontends.status import StatusDisplay
 from massagectl.controller.frontends.terminal import StopSignals, TerminalKeys
 from massagectl.controller.service.chair import Chair
 from massagectl.controller.service.connection import connect
+from massagectl.controller.service.operations import ChairSnapshot, ChairState, RoutineChoice
+from massagectl.controller.service.traces import save_trace
 from massagectl.controller.session.body_scan import scan_plan, scan_supported
 from massagectl.controller.session.notes import plan_notes, timer_note
 from massagectl.controller.session.preflight import preflight
 from massagectl.controller.session.recorder import SessionRecorder
 from massagectl.controller.session.session import Session, SessionOutcome
-from massagectl.controller.session.state import TransitionError
+from massagectl.controller.session.state import SessionState, TransitionError
 from massagectl.firmware_bridge.messages import KeyPress, ShowText
 from massagectl.routines.device import DeviceProfile
 from massagectl.routines.errors import FaultLatchedError, InputError, MassageError
@@ -61,7 +63,6 @@ from massagectl.sim.virtual_loop import VirtualTimeLoop
 log = logging.getLogger(__name__)
 
 SIMULATOR_PORT = "sim"  # --port sim: the built-in simulator, whatever the config says
-TRACE_NAME_ATTEMPTS = 100
 REMOTE_REFRESH_S = 1.0  # the remote's clock shows seconds; more often would only load the line
 
 
@@ -249,19 +250,25 @@ class RemoteControl:
     def __init__(self, chair: Chair, session: Session, routine: Routine) -> None:
         self.chair = chair
         self.session = session
-        self.menu = RemoteMenu([(routine.name, routine.duration_s)])
+        info = chair.link.identity.info
+        rows, columns, _ = display_size(info.display_rows, info.display_cols)
+        self.menu = RemoteMenu([RoutineChoice(routine.name, routine.duration_s, False)],
+                               rows=rows, columns=columns)
         self._rows: tuple[str, ...] = ()
         self._remove = chair.add_listener(self._on_message)
 
-    def view(self) -> SessionView:
+    def view(self) -> ChairSnapshot:
         snap = self.session.snapshot()
-        return SessionView(snap.state, snap.routine, snap.remaining_s, snap.intensity,
-                           snap.heat_on, snap.faults[0] if snap.faults else None)
+        state = ChairState(snap.state) if snap.state is not SessionState.IDLE else (
+            ChairState.FAULT if snap.faults else ChairState.IDLE)
+        return ChairSnapshot(state, self.chair.device.name, snap.routine, snap.step,
+                             snap.elapsed_s, snap.remaining_s, snap.intensity, snap.heat_on,
+                             zones_off=snap.zones_off, faults=snap.faults)
 
     def _on_message(self, message: object, host_s: float) -> None:
         if not isinstance(message, KeyPress):
             return
-        action = self.menu.press(message.key, self.view())
+        action = self.menu.press(message.key, self.view(), host_s)
         with contextlib.suppress(TransitionError, MassageError):
             match action:
                 case StopSession():
@@ -274,6 +281,8 @@ class RemoteControl:
                     self.session.change_intensity(delta)
                 case ToggleHeat():
                     self.session.toggle_heat()
+                case Discomfort():  # the one-session command lowers; the service also learns
+                    self.session.change_intensity(-1)
         self.refresh()
 
     def refresh(self) -> None:
@@ -299,17 +308,8 @@ class RemoteControl:
 
 def _save_trace(recorder: SessionRecorder, directory: Path, routine: str,
                 console: Console) -> Path | None:
-    """Named by the session's start, local time (`20261205-120327-relax.npz`): the folder
-    then lists the sessions in the order they began."""
-    stamp = datetime.fromisoformat(recorder.started).astimezone().strftime("%Y%m%d-%H%M%S")
     try:
-        for attempt in range(1, TRACE_NAME_ATTEMPTS + 1):
-            suffix = "" if attempt == 1 else f"-{attempt}"  # two sessions in the same second
-            try:
-                return recorder.save(directory / f"{stamp}-{routine}{suffix}.npz")
-            except FileExistsError:
-                continue
-        raise OSError(f"{TRACE_NAME_ATTEMPTS} traces named {stamp}-{routine} already exist")
+        return save_trace(recorder, directory, routine)
     except OSError as error:
         console.print(f"could not save the trace in {directory}: {error}")
         return None

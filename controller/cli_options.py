@@ -33,6 +33,31 @@ def speed(text: str) -> float | None:
     return value
 
 
+def add_service_options(parser: argparse.ArgumentParser) -> None:
+    """What `serve` and `remote` both take: the device, the body scan, the owner's folders."""
+    parser.add_argument("--device", default=None, metavar="chair|pad|PATH",
+                        help="device profile (default: the config's)")
+    parser.add_argument("--no-scan", dest="body_scan", action="store_false", default=None,
+                        help="skip the body scan before each session")
+    parser.add_argument("--routines", type=Path, default=None, metavar="DIR",
+                        help="the owner's routine folder (default: routines/ in the log folder)")
+    parser.add_argument("--users", type=Path, default=None, metavar="DIR",
+                        help="the owner's user profiles (default: users/ in the log folder)")
+    add_config(parser)
+
+
+def service_options_of(args: argparse.Namespace, port: str | None):
+    """The chair service's options from `add_service_options`' arguments."""
+    from massagectl.controller.service.core import ServiceOptions
+    from massagectl.routines.device import load_device
+
+    return ServiceOptions(
+        config=config_of(args), port=port, body_scan=args.body_scan,
+        device=load_device(args.device) if args.device else None,
+        routine_folder=args.routines, user_folder=args.users,
+    )
+
+
 def complete_routine(prefix: str, **_: object) -> list[str]:
     """Tab completion for ROUTINE: the built-in names, and .toml files and folders."""
     from argcomplete.completers import FilesCompleter

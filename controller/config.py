@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from massagectl.routines.errors import InvalidFileError, Problem
 from massagectl.routines.loading import load_model
@@ -48,9 +48,7 @@ class SessionSettings(BaseModel):
 
 
 class MqttSettings(BaseModel):
-    """For the MQTT bridge, which this version does not have yet: the settings are checked so
-    a config written for it stays valid, but `enabled = true` is refused rather than ignored
-    (an owner must not believe a stop over MQTT works when nothing listens)."""
+    """The MQTT bridge (`massagectl serve` runs it when `enabled = true`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -61,17 +59,27 @@ class MqttSettings(BaseModel):
     password_file: Path | None = Field(
         default=None, description="File holding the password, so the config can be shared."
     )
-    node_id: str = Field(default="massage_chair", pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    tls: bool = Field(default=False, description="TLS to the broker; its certificate verified.")
+    ca_file: Path | None = Field(
+        default=None, description="CA that signed the broker's certificate (PEM); none: the "
+        "system's trusted CAs.",
+    )
+    protocol: Literal["auto", "5", "3.1.1"] = Field(
+        default="auto", description="MQTT version; auto: 5, else 3.1.1.")
+    node_id: str | None = Field(
+        default=None, pattern=r"^[a-zA-Z0-9_-]{1,64}$",
+        description="The chair's id in topics; none: from the board's serial number.",
+    )
     base_topic: str = Field(default="massagectl", pattern=r"^[^#+]{1,128}$")
     discovery_prefix: str = Field(default="homeassistant", pattern=r"^[^#+]{1,128}$")
-
-    @field_validator("enabled")
-    @classmethod
-    def _bridge_not_there_yet(cls, enabled: bool) -> bool:
-        if enabled:
-            raise ValueError("this version of massagectl has no MQTT bridge yet; set "
-                             "enabled = false (nothing would listen to MQTT commands)")
-        return enabled
+    discovery: Literal["entity", "device"] = Field(
+        default="entity", description="Home Assistant discovery per entity (every version) or "
+        "per device (2024.11 and later); switching migrates the entities.",
+    )
+    on_broker_lost: Literal["continue", "stop"] = Field(
+        default="continue", description="What a running session does when the broker goes "
+        "away; the chair's safety never depends on the broker.",
+    )
 
 
 def default_state_dir() -> Path:
@@ -140,6 +148,11 @@ def _load(path: Path) -> Config:
     profile = config.device.profile
     if profile.endswith(".toml") and not Path(profile).expanduser().is_absolute():
         updates["device"] = config.device.model_copy(update={"profile": str(base / profile)})
+    mqtt_files = {name: base / path.expanduser()
+                  for name in ("password_file", "ca_file")
+                  if (path := getattr(config.mqtt, name)) is not None and not path.is_absolute()}
+    if mqtt_files:
+        updates["mqtt"] = config.mqtt.model_copy(update=mqtt_files)
     if not config.logs.directory.is_absolute():
         updates["logs"] = LogSettings(directory=base / config.logs.directory.expanduser())
     return config.model_copy(update=updates)

@@ -71,6 +71,8 @@ class RemoteKey(IntEnum):
     INTENSITY_UP = 6
     INTENSITY_DOWN = 7
     HEAT = 8
+    DISCOMFORT = 9  # "too much here": lower what is being worked now, and remember the spot
+    MARK = 10  # "right there": remember the roller's place as a personal trigger point
 
 
 class FaultCode(IntEnum):

@@ -157,7 +157,9 @@ class SimBoard(HostMessageHandling):
         self.occupant = occupant or Occupant()
         self.plant = Plant(profile, self.occupant)
         self.sensors = SensorBank(profile, seed)
-        self.remote = HandheldRemote(self._key_pressed)
+        # One size for what the board reports and what its display shows.
+        self.remote = HandheldRemote(self._key_pressed, rows=self.display_rows,
+                                     columns=self.display_cols)
         self.trace = Trace(
             profile.name, [c.id for c in profile.channels], [s.id for s in profile.sensors],
             clock_hz

@@ -57,6 +57,11 @@ class PtyBoard:
         self._to_host: asyncio.Task | None = None
         self._unread = bytearray()
 
+    @property
+    def driver(self):
+        """The board's driver (its remote's keys, device faults), while the pty is open."""
+        return None if self._attached is None else self._attached.driver
+
     async def __aenter__(self) -> PtyBoard:
         loop = asyncio.get_running_loop()
         self._master_fd, self._slave_fd = os.openpty()

@@ -93,6 +93,22 @@ def no_board_left_unsafe():
         pytest.fail("; ".join(problems))
 
 
+async def _without_leftover_tasks(coroutine, settle_ticks: int = 0):
+    """Await `coroutine`, then fail if it left tasks running. `settle_ticks` loop turns first
+    let cancellations that are already requested land (a network client that just closed)."""
+    result = await coroutine
+    for _ in range(settle_ticks):
+        await asyncio.sleep(0)
+    current = asyncio.current_task()
+    leftover = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    if leftover:
+        for task in leftover:
+            task.cancel()
+        await asyncio.gather(*leftover, return_exceptions=True)
+        pytest.fail(f"tasks left running: {[(t.get_name(), t.get_coro()) for t in leftover]}")
+    return result
+
+
 @pytest.fixture
 def run_virtual_time():
     """Run a coroutine on a virtual-time loop; fail if it leaves tasks running.
@@ -102,19 +118,20 @@ def run_virtual_time():
     from massagectl.sim.virtual_loop import VirtualTimeLoop
 
     def runner(coroutine, speed: float | None = None):
-        async def checked():
-            result = await coroutine
-            current = asyncio.current_task()
-            leftover = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
-            if leftover:
-                for task in leftover:
-                    task.cancel()
-                await asyncio.gather(*leftover, return_exceptions=True)
-                pytest.fail(f"tasks left running: {[t.get_name() for t in leftover]}")
-            return result
-
         with asyncio.Runner(loop_factory=lambda: VirtualTimeLoop(speed=speed)) as runner:
-            return runner.run(checked())
+            return runner.run(_without_leftover_tasks(coroutine))
+
+    return runner
+
+
+@pytest.fixture
+def run_real_time():
+    """Run a coroutine on a real-time loop (for real sockets, e.g. to a test MQTT broker);
+    fail if it leaves tasks running."""
+
+    def runner(coroutine):
+        with asyncio.Runner() as runner:
+            return runner.run(_without_leftover_tasks(coroutine, settle_ticks=3))
 
     return runner
 

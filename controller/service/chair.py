@@ -55,6 +55,9 @@ class Chair:
         self._sensor_ids = [sensor.id for sensor in device.sensors]
         self._listeners: list[Listener] = []
         self._loop = asyncio.get_running_loop()
+        # Whether losing the link is a fault: yes while a session may be working on a person
+        # (always, by default); a resident service idling between sessions only reconnects.
+        self.link_loss_is_fault: Callable[[], bool] = lambda: True
         self._remove = link.add_listener(self._on_message)
         self._tasks = [
             self._loop.create_task(self.supervisor.watch(), name="supervisor timer"),
@@ -76,13 +79,13 @@ class Chair:
         self.supervisor.on_message(message, host_s)
         if isinstance(message, SensorReport):
             first = message.first_index  # zip ends with the profile's sensors
-            self.readings.update(zip(self._sensor_ids[first:], message.values))
+            self.readings.update(zip(self._sensor_ids[first:], message.values, strict=False))
         for callback in list(self._listeners):
             callback(message, host_s)
 
     async def _watch_link(self) -> None:
         reason = await self.link.wait_lost()
-        if self.link.state is LinkState.LOST:
+        if self.link.state is LinkState.LOST and self.link_loss_is_fault():
             if self.link.board_restarted:  # one event, one cause (hardware.md 4.9)
                 self.supervisor.board_restarted(self.link.restart_detail, self._loop.time())
             else:

@@ -76,3 +76,57 @@ async def connect(
         await attached.aclose()
         await board_end.close()
         await host_end.close()
+
+
+class BuiltInBoard:
+    """The built-in simulator for a resident service: one simulated board that outlives its
+    links, so the service can lose the line to it and open it again (a new in-memory line each
+    time), as it would with a chair's USB cable.
+
+        board = BuiltInBoard(device)
+        link = await board.open_link()       # what ReconnectLogic calls
+        board.driver.press(RemoteKey.OK)     # its remote's keys, device faults
+        await board.aclose()
+    """
+
+    def __init__(self, device: DeviceProfile, *, baud: int = DEFAULT_BAUD,
+                 occupant: Occupant | None = None, seed: int = 0,
+                 serial: int | str = 1) -> None:
+        loop = asyncio.get_running_loop()
+        self.device = device
+        self.baud = baud
+        occupant = occupant or Occupant(DEFAULT_USER.shoulder_height_mm,
+                                        DEFAULT_USER.back_length_mm)
+        # Several simulated chairs on one broker or machine are told apart by their serial.
+        self.board = SimBoard(device, now_s=loop.time(), occupant=occupant, seed=seed,
+                              trace_samples=False, serial=serial)
+        self._attached: AttachedBoard | None = None
+        self._board_end = None
+
+    @property
+    def driver(self) -> BoardDriver | None:
+        return None if self._attached is None else self._attached.driver
+
+    async def open_link(self) -> Link:
+        await self.close_line()
+        host_end, board_end = memory_pair(baud=self.baud)
+        self._attached = AttachedBoard(self.board, board_end)
+        self._board_end = board_end
+        self._attached.start()
+        try:
+            return await Link.open(host_end, self.device, baud=self.baud)
+        except BaseException:
+            await self.close_line()
+            raise
+
+    async def close_line(self) -> None:
+        """Take the line away (the board keeps running on its own clock until `aclose`)."""
+        attached, self._attached = self._attached, None
+        if attached is not None:
+            await attached.aclose()
+        board_end, self._board_end = self._board_end, None
+        if board_end is not None:
+            await board_end.close()
+
+    async def aclose(self) -> None:
+        await self.close_line()

@@ -67,10 +67,16 @@ def test_owner_caps_go_up_to_their_ceiling_and_budgets_only_down(tmp_path: Path)
     assert "heat.max_on_s: 2400 is above the default 1800" in problem.message
 
 
-def test_mqtt_switched_on_is_refused_while_there_is_no_bridge(tmp_path: Path):
+def test_mqtt_settings_are_read_and_a_wrong_choice_is_named(tmp_path: Path):
     path = tmp_path / "config.toml"
-    path.write_text('[mqtt]\nenabled = true\nhost = "broker.lan"\n')
+    path.write_text('[mqtt]\nenabled = true\nhost = "broker.lan"\ndiscovery = "device"\n'
+                    'password_file = "mqtt.pw"\n')
+    config = load_config(path)
+    assert (config.mqtt.enabled, config.mqtt.host, config.mqtt.discovery) == (
+        True, "broker.lan", "device")
+    assert config.mqtt.password_file == tmp_path / "mqtt.pw"  # relative to the config file
+    path.write_text('[mqtt]\nprotocol = "4"\n')
     with pytest.raises(InvalidFileError) as caught:
         load_config(path)
     [problem] = caught.value.problems
-    assert problem.field == "mqtt.enabled" and "no MQTT bridge yet" in problem.message
+    assert problem.field == "mqtt.protocol"

@@ -1,0 +1,198 @@
+"""The handheld remote as a front-end of the chair service: its keys through the menu to the
+service's operations, the menu's rows to its display.
+
+    await service.open([HandheldRemote()])
+
+Keys arrive as the service's KeyPressed events. STOP has already acted on the board and in the
+supervisor before this sees it; the menu's stop joins that stop. A key the chair cannot act on
+now is refused by the operation and shown for a moment on the display's last row. A key
+repeating faster than KEY_REPEAT_S (a stuck key) is ignored after the first, and logged once.
+Only rows that changed are sent; the running screen's clock is refreshed every REFRESH_S.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from massagectl.controller.frontends.remote_menu import (
+    AllowRemoteStart,
+    ChangeIntensity,
+    ChooseUser,
+    ClearFault,
+    Discomfort,
+    MarkSpot,
+    PauseSession,
+    RemoteMenu,
+    ResumeSession,
+    SetTimer,
+    SetZone,
+    StartRoutine,
+    StopSession,
+    ToggleHeat,
+    display_size,
+    shorten,
+)
+from massagectl.controller.service.core import ChairService
+from massagectl.controller.service.operations import (
+    ChairState,
+    ConnectionChanged,
+    KeyPressed,
+    Origin,
+    Refused,
+    StateChanged,
+)
+from massagectl.firmware_bridge.messages import RemoteKey
+
+log = logging.getLogger(__name__)
+
+REFRESH_S = 1.0  # the running screen's clock shows seconds
+KEY_REPEAT_S = 0.05  # the same key again sooner than this is a stuck key, not a person
+MESSAGE_S = 3.0  # a refusal stays on the last row this long
+
+
+class HandheldRemote:
+    name = "remote"
+
+    def __init__(self) -> None:
+        self.service: ChairService | None = None
+        self.menu: RemoteMenu | None = None
+        self.shown: list[str] = []
+        self.message = ""
+        self._message_until_s = 0.0
+        self._last_key: tuple[RemoteKey, float] | None = None
+        self._storm_logged = False
+        self._unsubscribe = None
+        self._refresher: asyncio.Task | None = None
+
+    async def start(self, service: ChairService) -> None:
+        self.service = service
+        self._new_menu()
+        self._unsubscribe = service.subscribe(self._on_event)
+        self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(),
+                                                                 name="remote display")
+
+    async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self._refresher is not None:
+            self._refresher.cancel()
+            await asyncio.gather(self._refresher, return_exceptions=True)
+
+    def _new_menu(self) -> None:
+        service = self.service
+        rows, columns = service.display_size()
+        sane_rows, sane_columns, odd = display_size(rows, columns)
+        if odd:
+            log.warning("the remote reports a %sx%s display; laying out for %dx%d",
+                        rows, columns, sane_rows, sane_columns)
+        self.menu = RemoteMenu(service.routines(), users=service.users(), zones=service.zones(),
+                               rows=sane_rows, columns=sane_columns)
+        self.shown = []
+
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, KeyPressed):
+            try:
+                key = RemoteKey[event.key]
+            except KeyError:
+                return
+            self.on_key(key)
+        elif isinstance(event, ConnectionChanged):
+            if event.connected:
+                self._new_menu()  # the board may be another one, with another display
+            self.refresh()
+        elif isinstance(event, StateChanged):
+            self.refresh()
+
+    def on_key(self, key: RemoteKey) -> None:
+        service, menu = self.service, self.menu
+        now_s = asyncio.get_running_loop().time()
+        last = self._last_key
+        self._last_key = (key, now_s)
+        if key is not RemoteKey.STOP and last is not None and last[0] is key \
+                and now_s - last[1] < KEY_REPEAT_S:
+            if not self._storm_logged:
+                log.warning("the %s key repeats faster than a person presses it; ignoring "
+                            "the repeats", key.name)
+                self._storm_logged = True
+            return
+        if menu.columns and key in (RemoteKey.UP, RemoteKey.DOWN, RemoteKey.BACK):
+            menu.users = service.users()  # profiles added while the service runs
+        action = menu.press(key, service.snapshot(), now_s)
+        try:
+            self._act(action)
+        except Refused as error:
+            self._say(error.message, now_s)
+        self.refresh()
+
+    def _act(self, action: object) -> None:
+        ops, origin = self.service, Origin.REMOTE
+        match action:
+            case StopSession():
+                ops.stop(origin, "STOP key on the remote")
+            case StartRoutine(name=name):
+                ops.start(name, origin)
+            case PauseSession():
+                ops.pause(origin)
+            case ResumeSession():
+                ops.resume(origin)
+            case ChangeIntensity(delta=delta):
+                ops.change_intensity(delta, origin)
+            case ToggleHeat():
+                ops.set_heat(not ops.snapshot().heat_on, origin)
+            case SetTimer(minutes=minutes):
+                ops.set_timer(minutes, origin)
+            case SetZone(zone=zone, on=on):
+                ops.set_zone(zone, on, origin)
+            case ChooseUser(name=name):
+                ops.choose_user(name, origin)
+            case AllowRemoteStart(allowed=allowed):
+                ops.allow_remote_start(allowed, origin)
+            case ClearFault():
+                ops.clear_faults(origin)
+            case Discomfort():
+                self._say(ops.discomfort(origin), asyncio.get_running_loop().time())
+            case MarkSpot():
+                self._say("marked: " + ops.mark_spot(None, origin),
+                          asyncio.get_running_loop().time())
+
+    def _say(self, text: str, now_s: float) -> None:
+        self.message = text
+        self._message_until_s = now_s + MESSAGE_S
+
+    def rows(self) -> tuple[str, ...]:
+        rows = list(self.menu.rows(self.service.snapshot()))
+        if self.message and asyncio.get_running_loop().time() < self._message_until_s:
+            rows[-1] = shorten(self.message, self.menu.columns)
+        else:
+            self.message = ""
+        return tuple(rows)
+
+    def refresh(self) -> None:
+        """Send the rows that changed since the display last got them."""
+        if self.menu is None:
+            return
+        rows = self.rows()
+        for index, text in enumerate(rows):
+            if index < len(self.shown) and self.shown[index] == text:
+                continue
+            if not self.service.show_on_remote(index, text):
+                self.shown = []  # not sent: send everything again next time
+                return
+            if index < len(self.shown):
+                self.shown[index] = text
+            else:
+                self.shown.append(text)
+
+    async def _refresh_forever(self) -> None:
+        # Only what changes with time alone: the running screen's clock, an option screen's
+        # idle timeout, a message's end. Everything else is redrawn on the service's events.
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(REFRESH_S)
+            try:
+                timed_out = self.menu.tick(loop.time())
+                if timed_out or self.message or self.service.state() is ChairState.RUNNING:
+                    self.refresh()
+            except Exception:  # the display must keep going; say so, once per failure
+                log.exception("refreshing the remote's display failed")

@@ -1,0 +1,271 @@
+"""The chair service's session operations: start, stop, pause, resume, intensity, heat,
+timer and zones, each acting on the running session or refused in the owner's words.
+
+A mixin of ChairService (controller.service.core), which holds the state these use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from massagectl.controller.service.operations import (
+    TIMER_CHOICES_MIN,
+    ChairState,
+    OperationRefused,
+    Origin,
+    Refused,
+    SessionEnded,
+    SessionStarted,
+    SessionSummary,
+)
+from massagectl.controller.service.traces import save_trace
+from massagectl.controller.session.preflight import preflight
+from massagectl.controller.session.recorder import SessionRecorder
+from massagectl.controller.session.session import Session, SessionOutcome
+from massagectl.controller.session.state import SessionState, TransitionError
+from massagectl.routines.device import close_matches
+from massagectl.routines.errors import MassageError, UnknownNameError
+from massagectl.routines.intensity import LEVELS
+from massagectl.routines.library import builtin_routine_names, load_builtin
+from massagectl.routines.routine import Routine
+from massagectl.routines.user import UserProfile
+from massagectl.safety import chair_record
+from massagectl.safety.limits import SafetyLimits
+from massagectl.safety.stop_path import StopSource
+
+log = logging.getLogger(__name__)
+
+_STOP_SOURCES = {
+    Origin.REMOTE: StopSource.REMOTE_KEY, Origin.MQTT: StopSource.MQTT,
+    Origin.SOCKET: StopSource.TERMINAL, Origin.TERMINAL: StopSource.TERMINAL,
+    Origin.SERVICE: StopSource.TERMINAL,
+}
+
+
+class SessionActions:
+    """See the module docstring."""
+
+
+    def _refuse(self, operation: str, origin: Origin, message: str,
+                hint: str | None = None) -> Refused:
+        error = Refused(operation, message, hint)
+        log.info("%s from %s refused: %s", operation, origin, error)
+        self._emit(OperationRefused(operation, str(error), origin))
+        return error
+
+    def start(self, routine: str, origin: Origin, *,
+                      intensity: int | None = None) -> None:
+        state = self.state()
+        if state is ChairState.DISCONNECTED:
+            raise self._refuse("start", origin, "the chair is not connected",
+                               "check the cable and the chair's power; it reconnects by itself")
+        if state is ChairState.FAULT:
+            faults = self.snapshot().faults
+            if not faults:
+                raise self._refuse("start", origin, "the board is still clearing its fault",
+                                   "try again in a moment")
+            raise self._refuse("start", origin, f"a fault is latched: {faults[0]}",
+                               "check the chair, then clear the fault (OK on the remote)")
+        if state is not ChairState.IDLE:
+            raise self._refuse("start", origin, f"the chair is {state}",
+                               "stop the session first")
+        if origin is Origin.MQTT:
+            if not self.remote_start_allowed:
+                raise self._refuse("start", origin, "home automation may not start a routine",
+                                   "allow it in the remote's settings")
+            if self._seat_occupied() is not True:
+                raise self._refuse("start", origin, "nobody is sitting in the chair",
+                                   "a routine starts from home automation only with the "
+                                   "seat occupied")
+        if intensity is not None and intensity not in LEVELS:
+            raise self._refuse("start", origin, f"intensity {intensity} is not 1-5")
+        try:
+            chosen = self._routine(routine)
+            user = self.user_folder.load(self.user_name)
+            if self.timer_min is not None:
+                user = user.model_copy(update={"limits": user.limits.model_copy(
+                    update={"session_min": self.timer_min})})
+            # The owner's budgets less the heat and cold the chair's zones still carry.
+            limits, notes = self.record.remaining(self.config.limits, self.device,
+                                                  chair_record.wall_clock())
+            for note in notes:
+                log.info("%s", note)
+            preflight(chosen, self.device, user, limits)  # what run admits, refused the same
+        except MassageError as error:
+            raise self._refuse("start", origin, str(error.message), error.hint) from None
+        self._begin(chosen, user, origin, intensity, limits)
+
+    def _routine(self, name: str) -> Routine:
+        own = self._own_routines()
+        if name in own:
+            return own[name]
+        builtin = builtin_routine_names()
+        if name in builtin:
+            return load_builtin(name)
+        known = [*builtin, *own]
+        raise UnknownNameError("routine", name, close_matches(name, known), known)
+
+    def _begin(self, routine: Routine, user: UserProfile, origin: Origin,
+               intensity: int | None, limits: SafetyLimits) -> None:
+        chair = self.chair
+        loop = asyncio.get_running_loop()
+        recorder = SessionRecorder(self.device, chair.link, loop.time())
+        recorder.routine = routine.name
+        remove = chair.add_listener(recorder.on_message)
+        session = Session(chair, routine, user, limits=limits,
+                          intensity=intensity or self.next_intensity, body_scan=self.body_scan,
+                          recorder=recorder, on_change=self._changed)
+        for zone in self.zones_off:
+            session.set_zone(zone, False)
+        self.session, self._recorder = session, recorder
+        self._session_origin = origin
+        self._session_started = datetime.now(UTC).isoformat(timespec="seconds")
+        self._session_start_host_s = loop.time()
+        self._session_changes = []
+        self.session_task = loop.create_task(self._run_session(session, remove),
+                                             name=f"session {routine.name}")
+        log.info("%s started from %s for %s", routine.name, origin, user.name)
+        self._emit(SessionStarted(routine.name, self.user_name, origin))
+        self._changed()
+
+    async def _run_session(self, session: Session, remove: Callable[[], None]) -> None:
+        outcome: SessionOutcome | None = None
+        ended, detail = "error", ""
+        try:
+            outcome = await session.run()
+            ended, detail = outcome.ended, outcome.detail
+        except MassageError as error:
+            detail = str(error)
+        except Exception as error:
+            log.exception("the session failed")
+            detail = f"{type(error).__name__}: {error}"
+        finally:
+            remove()
+            self._cancel_timer()
+            self.keep_record()
+            trace = self._save_trace(session)
+            summary = SessionSummary(
+                routine=session.routine.name, user=self.user_name,
+                started=self._session_started,
+                ended=datetime.now(UTC).isoformat(timespec="seconds"), ended_how=ended,
+                detail=detail, massage_s=outcome.massage_s if outcome else 0.0,
+                origin=str(self._session_origin), trace=trace,
+                profile_changes=tuple(self._session_changes),
+            )
+            if self.history is not None:
+                self.history.add(summary)
+            self.last_summary = summary
+            self.session = None
+            self.session_task = None
+            log.info("%s %s: %s", summary.routine, ended, detail)
+            self._emit(SessionEnded(summary))
+            self._changed()
+
+    def _save_trace(self, session: Session) -> str | None:
+        if self._recorder is None:
+            return None
+        folder = getattr(self, "state_folder", self.config.logs.directory) / "traces"
+        try:
+            return str(save_trace(self._recorder, folder, session.routine.name))
+        except OSError as error:
+            log.warning("could not save the trace in %s: %s", folder, error)
+            return None
+
+    def stop(self, origin: Origin, detail: str = "") -> None:
+        source = _STOP_SOURCES[origin]
+        detail = detail or f"stop from the {origin}"
+        if self.session is not None:
+            self.session.stop(source, detail)
+        elif self.chair is not None:
+            self.chair.stop_path.request(source, detail)
+        self._changed()
+
+    def _session_or_refuse(self, operation: str, origin: Origin, what: str) -> Session:
+        if self.session is None:
+            raise self._refuse(operation, origin, f"nothing is running to {what}",
+                               "start a routine first")
+        return self.session
+
+    def pause(self, origin: Origin) -> None:
+        session = self._session_or_refuse("pause", origin, "pause")
+        try:
+            session.pause()
+        except TransitionError as error:
+            raise self._refuse("pause", origin, error.message, error.hint) from None
+
+    def resume(self, origin: Origin) -> None:
+        session = self._session_or_refuse("resume", origin, "resume")
+        try:
+            session.resume()
+        except TransitionError as error:
+            raise self._refuse("resume", origin, error.message, error.hint) from None
+
+    def set_intensity(self, level: int, origin: Origin) -> int:
+        if level not in LEVELS:
+            raise self._refuse("intensity", origin, f"intensity {level} is not 1-5",
+                               "choose a level from 1 (gentlest) to 5 (strongest)")
+        if self.session is None:
+            self.next_intensity = level
+            self._changed()
+            return level
+        return self.session.change_intensity(level - self.session.level)
+
+    def change_intensity(self, delta: int, origin: Origin) -> int:
+        current = self.session.level if self.session is not None else self._idle_intensity()
+        level = min(max(current + delta, min(LEVELS)), max(LEVELS))
+        return self.set_intensity(level, origin)
+
+    def set_heat(self, on: bool, origin: Origin) -> bool:
+        session = self._session_or_refuse("heat", origin, "heat")
+        if session.state is not SessionState.RUNNING:
+            raise self._refuse("heat", origin, f"heat can be switched while a routine runs, "
+                               f"not while it is {session.state}")
+        if session.heat_on != on:
+            session.toggle_heat()
+        if on and not session.heat_on:
+            raise self._refuse("heat", origin, "this routine uses no heat now")
+        return session.heat_on
+
+    def set_timer(self, minutes: int, origin: Origin) -> int:
+        if minutes not in TIMER_CHOICES_MIN:
+            raise self._refuse("timer", origin, f"{minutes} min is not a timer setting",
+                               "choose " + ", ".join(map(str, TIMER_CHOICES_MIN)) + " min")
+        if self.session is None:
+            self.timer_min = minutes
+            self._changed()
+            return minutes
+        if self.timer_min is not None and minutes >= self.timer_min:
+            raise self._refuse("timer", origin, f"the timer is at {self.timer_min} min; during "
+                               "a session it can only be shortened",
+                               "stop the session and start another for more time")
+        self.timer_min = minutes
+        loop = asyncio.get_running_loop()
+        due_s = self._session_start_host_s + minutes * 60.0
+        self._cancel_timer()
+        self._timer_handle = loop.call_at(max(due_s, loop.time()), self.stop, Origin.SERVICE,
+                                          f"timer: {minutes} min are up")
+        self._changed()
+        return minutes
+
+    def _cancel_timer(self) -> None:
+        if self._timer_handle is not None:
+            self._timer_handle.cancel()
+            self._timer_handle = None
+
+    def set_zone(self, zone: str, on: bool, origin: Origin) -> None:
+        if zone not in self.zones():
+            raise self._refuse("zone", origin, f"the {self.device.name} has no zone {zone!r}",
+                               "zones: " + ", ".join(self.zones()))
+        if self.session is not None:
+            try:
+                self.session.set_zone(zone, on)
+            except MassageError as error:
+                raise self._refuse("zone", origin, error.message, error.hint) from None
+        if on:
+            self.zones_off.discard(zone)
+        else:
+            self.zones_off.add(zone)
+        self._changed()

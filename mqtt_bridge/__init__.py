@@ -1,0 +1,1 @@
+"""The MQTT bridge: the chair's state out and its commands in, with Home Assistant discovery."""

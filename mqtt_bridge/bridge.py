@@ -1,0 +1,268 @@
+"""The MQTT bridge: a front-end of the chair service, wiring the extensions to one broker.
+
+    bridge = MqttBridge(BridgeSettings(...), device, readings=lambda: chair.readings)
+    await bridge.start(ops)      # connects in the background, reconnecting forever
+    await bridge.stop()          # says offline, leaves the broker
+
+It uses only the service's operations and events (`ChairOperations`), like the remote. The
+chair's safety never depends on it: when the broker goes away the session goes on, unless the
+owner chose `on_broker_lost = "stop"`. Unique ids come from the board's serial number, so the
+bridge connects once the board has identified itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+import aiomqtt
+
+from massagectl.controller.config import MqttSettings
+from massagectl.controller.service.operations import (
+    ChairEvent,
+    ChairOperations,
+    ChairState,
+    ConnectionChanged,
+    Origin,
+)
+from massagectl.mqtt_bridge.connection import (
+    BrokerConnection,
+    BrokerSettings,
+    ConnectionState,
+    ProtocolChoice,
+    Will,
+)
+from massagectl.mqtt_bridge.context import BridgeContext, BridgeExtension, MessageHandler
+from massagectl.mqtt_bridge.description import describe_chair, sensors_by_zone
+from massagectl.mqtt_bridge.discovery import ChairDescription, DiscoveryForm
+from massagectl.mqtt_bridge.extensions.availability import Availability
+from massagectl.mqtt_bridge.extensions.commands import Commands
+from massagectl.mqtt_bridge.extensions.discovery import Discovery
+from massagectl.mqtt_bridge.extensions.events import Events
+from massagectl.mqtt_bridge.extensions.state import StatePublisher
+from massagectl.mqtt_bridge.topics import OFFLINE
+from massagectl.routines.device import DeviceProfile, SensorKind
+
+log = logging.getLogger(__name__)
+
+LEAVE_TIMEOUT_S = 2.0  # the last words on stop; a broker that does not take them gets the will
+
+
+class BrokerLost(StrEnum):
+    CONTINUE = "continue"  # the session goes on; the chair's own safety never needed the broker
+    STOP = "stop"  # the owner wants no session without its remote control
+
+
+@dataclass(frozen=True)
+class BridgeSettings:
+    broker: BrokerSettings = field(default_factory=BrokerSettings)
+    base_topic: str = "massagectl"
+    node_id: str | None = None
+    discovery_prefix: str = "homeassistant"
+    discovery: DiscoveryForm = DiscoveryForm.ENTITY
+    on_broker_lost: BrokerLost = BrokerLost.CONTINUE
+    rediscovery_delay_s: tuple[float, float] = (0.5, 3.0)
+
+
+def bridge_settings(mqtt: MqttSettings) -> BridgeSettings:
+    """The bridge's settings from the config file's `[mqtt]` table."""
+    broker = BrokerSettings(
+        host=mqtt.host, port=mqtt.port, username=mqtt.username,
+        password_file=mqtt.password_file, tls=mqtt.tls, ca_file=mqtt.ca_file,
+        protocol=ProtocolChoice(mqtt.protocol))
+    return BridgeSettings(
+        broker=broker, base_topic=mqtt.base_topic, node_id=mqtt.node_id,
+        discovery_prefix=mqtt.discovery_prefix, discovery=DiscoveryForm(mqtt.discovery),
+        on_broker_lost=BrokerLost(mqtt.on_broker_lost))
+
+
+def stop_first_queue(stop_topics: frozenset[str]) -> type[asyncio.Queue[aiomqtt.Message]]:
+    """An incoming queue that hands out stop commands before anything that came earlier."""
+    order = itertools.count()
+
+    class StopFirst(asyncio.PriorityQueue):
+        def _put(self, item: aiomqtt.Message) -> None:
+            rank = 0 if str(item.topic) in stop_topics else 1
+            heapq.heappush(self._queue, (rank, next(order), item))  # type: ignore[attr-defined]
+
+        def _get(self) -> aiomqtt.Message:
+            return heapq.heappop(self._queue)[2]  # type: ignore[attr-defined]
+
+    return StopFirst
+
+
+class MqttBridge:
+    """See the module docstring."""
+
+    name = "mqtt"
+
+    def __init__(self, settings: BridgeSettings, device: DeviceProfile,
+                 readings: Callable[[], Mapping[str, float]] | None = None) -> None:
+        self.settings = settings
+        self.device = device
+        self._readings = readings or dict
+        self.context: BridgeContext | None = None
+        self.extensions: list[BridgeExtension] = []
+        self.connection: BrokerConnection | None = None
+        self._ops: ChairOperations | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._unsubscribe: Callable[[], None] = lambda: None
+        self._identified = asyncio.Event()
+        self._client: aiomqtt.Client | None = None
+        self._client_ready = asyncio.Event()
+        self._was_ready = False
+        self._announcing: set[asyncio.Task[None]] = set()
+
+    # --- the service's Extension interface -------------------------------------------------
+
+    async def start(self, ops: ChairOperations) -> None:
+        self._ops = ops
+        self._unsubscribe = ops.subscribe(self._on_event)
+        if _identified(ops):
+            self._identified.set()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="mqtt bridge")
+
+    async def stop(self) -> None:
+        self._unsubscribe()
+        for extension in self.extensions:
+            await extension.stop()
+        client = self._client
+        if client is not None and self.context is not None:
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                async with asyncio.timeout(LEAVE_TIMEOUT_S):
+                    while self.context.outbox:
+                        message = self.context.outbox.popleft()
+                        await client.publish(message.topic, message.payload, qos=message.qos,
+                                             retain=message.retain,
+                                             properties=message.properties)
+        tasks = [*self._announcing, *([self._task] if self._task is not None else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # --- inside -----------------------------------------------------------------------------
+
+    @property
+    def state(self) -> ConnectionState:
+        return self.connection.state if self.connection else ConnectionState.DISCONNECTED
+
+    async def wait_connected(self) -> aiomqtt.Client:
+        await self._client_ready.wait()
+        assert self._client is not None
+        return self._client
+
+    async def _run(self) -> None:
+        await self._identified.wait()
+        ops = self._ops
+        assert ops is not None
+        snapshot = ops.snapshot()
+        chair = describe_chair(
+            self.device, serial_number=self._serial_number(snapshot.chair_id),
+            firmware_version=snapshot.firmware,
+            routines=tuple(choice.name for choice in ops.routines()),
+            base_topic=self.settings.base_topic, node_id=self.settings.node_id,
+            discovery_prefix=self.settings.discovery_prefix)
+        chair = _with_zones(chair, tuple(ops.zones()))
+        self.context = BridgeContext(
+            ops=ops, chair=chair, discovery_form=self.settings.discovery,
+            readings=self._readings,
+            pressure_sensors=sensors_by_zone(self.device, SensorKind.PRESSURE),
+            temperature_sensors=sensors_by_zone(self.device, SensorKind.TEMPERATURE),
+            rediscovery_delay_s=self.settings.rediscovery_delay_s)
+        self.context.reannounce = self._reannounce
+        state = StatePublisher(self.context)
+        commands = Commands(self.context)
+        commands.on_choice = state.changed
+        self.extensions = [Availability(self.context), Discovery(self.context), state,
+                           commands, Events(self.context)]
+        self.connection = BrokerConnection(
+            self.settings.broker, Will(chair.topics.availability, OFFLINE),
+            on_state=self._on_connection_state,
+            queue_type=stop_first_queue(frozenset({chair.topics.command("stop")})))
+        await self.connection.run(self._session)
+
+    async def _session(self, client: aiomqtt.Client) -> None:
+        context = self.context
+        assert context is not None
+        handlers: dict[str, MessageHandler] = {}
+        for extension in self.extensions:
+            handlers.update(extension.subscriptions())
+        for topic_filter in handlers:
+            await client.subscribe(topic_filter, qos=1)
+        context.outbox.clear()  # stale answers and states; everything is announced anew
+        drain = asyncio.get_running_loop().create_task(context.drain(client), name="mqtt out")
+        self._client = client
+        self._client_ready.set()
+        try:
+            for extension in self.extensions:
+                await extension.on_connected()
+            async for message in client.messages:
+                self._dispatch(handlers, message)
+        finally:
+            self._client = None
+            self._client_ready.clear()
+            drain.cancel()
+            await asyncio.gather(drain, return_exceptions=True)
+            for extension in self.extensions:
+                extension.on_disconnected()
+
+    def _serial_number(self, chair_id: str) -> str:
+        """The board's serial number; a board too old to report one (the service then names
+        the chair after its profile) is known by the owner's node_id instead."""
+        if chair_id != self.device.name:
+            return chair_id
+        if self.settings.node_id is None:
+            log.warning("the board reports no serial number: set [mqtt] node_id, or chairs "
+                        "on one broker share ids")
+            return chair_id
+        return self.settings.node_id
+
+    def _dispatch(self, handlers: dict[str, MessageHandler], message: aiomqtt.Message) -> None:
+        for topic_filter, handler in handlers.items():
+            if message.topic.matches(topic_filter):
+                try:
+                    handler(message)
+                except Exception:  # one bad message must not end the bridge
+                    log.exception("MQTT message on %s could not be handled", message.topic)
+                return
+
+    def _reannounce(self) -> None:
+        if self._client is None:
+            return
+        for extension in self.extensions:
+            task = asyncio.get_running_loop().create_task(extension.on_connected())
+            self._announcing.add(task)
+            task.add_done_callback(self._announcing.discard)
+
+    def _on_event(self, event: ChairEvent) -> None:
+        if isinstance(event, ConnectionChanged) and event.connected:
+            self._identified.set()
+        for extension in self.extensions:
+            extension.on_event(event)
+
+    def _on_connection_state(self, state: ConnectionState, detail: str) -> None:
+        was_ready, self._was_ready = self._was_ready, state is ConnectionState.READY
+        if state is ConnectionState.READY or not was_ready or self._ops is None:
+            return
+        if self.settings.on_broker_lost is BrokerLost.STOP:
+            active = self._ops.snapshot().state in (ChairState.SCANNING, ChairState.RUNNING,
+                                                    ChairState.PAUSED)
+            if active:
+                self._ops.stop(Origin.MQTT, f"the MQTT broker went away ({detail}); the "
+                               "owner chose to stop then")
+
+
+def _identified(ops: ChairOperations) -> bool:
+    """The board has told its serial number (its firmware version comes with it)."""
+    return bool(ops.snapshot().firmware)
+
+
+def _with_zones(chair: ChairDescription, zones: tuple[str, ...]) -> ChairDescription:
+    """The service knows best which zones can be switched on this chair."""
+    return replace(chair, zones=zones) if zones else chair

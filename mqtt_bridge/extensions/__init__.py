@@ -1,0 +1,1 @@
+"""The bridge's features, one per module, each with start and stop."""

@@ -1,0 +1,180 @@
+"""Commands in, answers out: every command goes through the service's operations.
+
+    <base>/<chair>/<command>/set   plain value      <base>/<chair>/set   JSON with request_id
+    -> <base>/<chair>/response     {"command", "result": "done"|"refused", "reason", ...}
+
+Rules, each from a complaint about other bridges:
+- a retained command is never acted on (a broker restart replayed one and switched a heater on);
+- stop is never rate-limited and goes first: the bridge's incoming queue puts stop topics ahead
+  of everything else, so a flood of other commands cannot delay it;
+- other commands share a token bucket; over it they are refused, not queued;
+- an answer names the problem in the words the remote would use; nothing crashes, and a refused
+  command changes nothing.
+With MQTT 5 the answer carries the request's correlation data, to its response topic if it gave
+one; the JSON form's `request_id` is echoed in the answer either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from massagectl.controller.service.operations import Origin
+from massagectl.mqtt_bridge.commands import (
+    ChairVocabulary,
+    ChooseRoutine,
+    Command,
+    CommandError,
+    ParsedCommand,
+    Pause,
+    Resume,
+    SetHeat,
+    SetIntensity,
+    SetTimer,
+    SetZone,
+    Start,
+    Stop,
+    command_word,
+    parse_json_command,
+    parse_plain_command,
+)
+from massagectl.mqtt_bridge.context import BridgeContext, BridgeExtension, MessageHandler
+from massagectl.mqtt_bridge.rate_limit import BURST_COMMANDS, COMMANDS_PER_S, TokenBucket
+from massagectl.routines.errors import MassageError
+
+log = logging.getLogger(__name__)
+
+HOME_ASSISTANT_STATE_LIMIT = 255  # characters in a sensor's state
+
+
+class Commands(BridgeExtension):
+    def __init__(self, context: BridgeContext, clock: Callable[[], float] | None = None) -> None:
+        super().__init__(context)
+        chair = context.chair
+        self.vocabulary = ChairVocabulary(chair.routines, chair.zones)
+        self.bucket = TokenBucket(clock or asyncio.get_running_loop().time)
+        if context.selected_routine is None and chair.routines:
+            context.selected_routine = chair.routines[0]
+        self.on_choice = lambda: None  # set by the bridge: the chosen routine is shown in state
+
+    def subscriptions(self) -> dict[str, MessageHandler]:
+        return {topic: self.handle for topic in self.context.chair.topics.command_filters}
+
+    def handle(self, message: aiomqtt.Message) -> None:
+        topic = str(message.topic)
+        where = self.context.chair.topics.parse_command_topic(topic)
+        if where is None:
+            return
+        payload = message.payload if isinstance(message.payload, bytes) else (
+            str(message.payload or "").encode())
+        try:
+            if where.command is None:
+                parsed = parse_json_command(topic, payload, self.vocabulary)
+            else:
+                parsed = parse_plain_command(topic, where.command, where.zone, payload,
+                                             self.vocabulary)
+        except CommandError as error:
+            self._answer(message, error.command or where.command, None, error.problem,
+                         error.request_id)
+            return
+        word = command_word(parsed.command)
+        if message.retain:
+            self._answer(message, word, None, "a retained command is never carried out (it "
+                         f"would replay after every broker restart); publish it without "
+                         f"retain, and clear this one with an empty retained message to {topic}",
+                         parsed.request_id)
+            return
+        if not isinstance(parsed.command, Stop) and not self.bucket.take():
+            self._answer(message, word, None, f"too many commands: at most {BURST_COMMANDS} at "
+                         f"once and {COMMANDS_PER_S:g} a second; this one was not carried out "
+                         "(stop always is)", parsed.request_id)
+            return
+        self._execute(message, parsed)
+
+    def _execute(self, message: aiomqtt.Message, parsed: ParsedCommand) -> None:
+        word = command_word(parsed.command)
+        try:
+            done = self._carry_out(parsed.command)
+        except MassageError as error:
+            reason = error.message if error.hint is None else f"{error.message} ({error.hint})"
+            self._answer(message, word, None, reason, parsed.request_id)
+        except Exception:  # the bridge must outlive a failing operation; the chair is safe
+            log.exception("MQTT command %s failed", word)
+            self._answer(message, word, None, "the chair service failed to carry it out; "
+                         "see its log", parsed.request_id)
+        else:
+            self._answer(message, word, done, None, parsed.request_id)
+
+    def _carry_out(self, command: Command) -> str:
+        ops, origin = self.context.ops, Origin.MQTT
+        match command:
+            case Stop():
+                ops.stop(origin, "stop command over MQTT")
+                return "stopped"
+            case Start(routine=routine):
+                name = routine or self.context.selected_routine
+                if name is None:
+                    raise CommandError("start", "no routine chosen; send a routine's name")
+                ops.start(name, origin)
+                self._choose(name)
+                return f"started {name}"
+            case Pause():
+                ops.pause(origin)
+                return "paused"
+            case Resume():
+                ops.resume(origin)
+                return "resumed"
+            case SetIntensity(level=level):
+                return f"intensity {ops.set_intensity(level, origin)}"
+            case SetHeat(on=on):
+                return f"heat {'ON' if ops.set_heat(on, origin) else 'OFF'}"
+            case SetTimer(minutes=minutes):
+                return f"timer {ops.set_timer(minutes, origin)} min"
+            case SetZone(zone=zone, on=on):
+                ops.set_zone(zone, on, origin)
+                return f"zone {zone} {'ON' if on else 'OFF'}"
+            case ChooseRoutine(routine=routine):
+                self._choose(routine)
+                return f"routine {routine} chosen"
+        raise AssertionError(f"unhandled command {command!r}")
+
+    def _choose(self, routine: str) -> None:
+        if self.context.selected_routine != routine:
+            self.context.selected_routine = routine
+            self.on_choice()
+
+    def _answer(self, message: aiomqtt.Message, word: str | None, done: str | None,
+                reason: str | None, request_id: str | None) -> None:
+        answer: dict[str, object] = {
+            "command": word, "topic": str(message.topic),
+            "result": "done" if reason is None else "refused",
+        }
+        if done is not None:
+            answer["detail"] = done
+        if reason is not None:
+            answer["reason"] = reason
+        if request_id is not None:
+            answer["request_id"] = request_id
+        topic, properties = self.context.chair.topics.response, None
+        incoming = getattr(message, "properties", None)
+        if incoming is not None:
+            correlation = getattr(incoming, "CorrelationData", None)
+            topic = getattr(incoming, "ResponseTopic", None) or topic
+            if correlation is not None:
+                properties = Properties(PacketTypes.PUBLISH)
+                properties.CorrelationData = correlation
+        # QoS 0: an answer waits for no acknowledgement, so a flood's answers cannot hold up
+        # the reading of the stop behind them.
+        self.context.publish(topic, json.dumps(answer), properties=properties)
+        outcome = f"refused {word or 'command'}: {reason}" if reason is not None else done or ""
+        self.context.publish(self.context.chair.topics.last_command, json.dumps({
+            **answer, "outcome": outcome[:HOME_ASSISTANT_STATE_LIMIT],
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }), retain=True)
