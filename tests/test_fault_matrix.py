@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from massagectl.sim.virtual_loop import VirtualTimeLoop
 
 from benchmarks.fault_matrix import FAULTS, run_case
+from massagectl.sim.virtual_loop import VirtualTimeLoop
 
 CASES = [pytest.param(fault, moment, id=f"{fault.name} / {moment}",
                       marks=[pytest.mark.xfail(reason=fault.known_gap, strict=False)]

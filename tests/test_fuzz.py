@@ -17,6 +17,7 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from massagectl.firmware_bridge import messages as m
 from massagectl.firmware_bridge.codec import encode_message
 from massagectl.firmware_bridge.framing import encode_block
