@@ -1,27 +1,25 @@
-"""Codec cost per frame, STOP write latency, and the line budget of a plan's segment rate.
+"""Codec cost per frame and the line budget of a plan's segment rate.
 
 Run from the repository root:
 
     python benchmarks/bench_codec.py                       # default: 4 segments/s
     python benchmarks/bench_codec.py --segment-rate 12 --repeat 20000
 
-Prints three tables:
+Prints two tables:
 1. encode and decode cost per frame (median, p99), the project's codec (precompiled structs,
    table CRC, one pass) against a naive one measured in the same run (struct.pack per field,
    bitwise CRC, bytes rebuilt per field), with the ratio;
-2. STOP latency over a pty: from `link.send_immediate(Stop())` being called to the bytes being
-   handed to the kernel, against a naive link that queues the write to a writer task, while
-   the loop runs other work in 0.3 ms slices;
-3. the line budget: bytes per second each way for a plan sending `--segment-rate` segments per
+2. the line budget: bytes per second each way for a plan sending `--segment-rate` segments per
    second and the remote's display sent `--text-rate` rows per second (ShowText of a full
    20-character row; a session measured 93 rows in 2.5 minutes, 0.62 a second), as a share of
    a 115200 baud line, next to streaming every channel sampled at 50 Hz.
+(STOP latency is measured end to end, across processes, by `python -m benchmarks --only stop`;
+the wire's measured share per routine by `--only wire`.)
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import struct
 import sys
@@ -34,7 +32,6 @@ from massagectl.firmware_bridge import messages as m
 from massagectl.firmware_bridge.codec import QUEUED_IDS, decode_messages, encode_message
 from massagectl.firmware_bridge.crc import crc16_bitwise
 from massagectl.firmware_bridge.framing import BlockDecoder, encode_block
-from massagectl.firmware_bridge.host_protocol import HostProtocol
 from massagectl.firmware_bridge.identity import device_profile_map
 from massagectl.firmware_bridge.link import CLOCK_SAMPLE_EVERY, HEARTBEAT_PERIOD_S
 from massagectl.firmware_bridge.memory_transport import BITS_PER_BYTE
@@ -150,66 +147,6 @@ def codec_table(repeat: int) -> None:
               timed(naive_decode, frame, repeat)))
 
 
-# --- STOP latency over a pty -----------------------------------------------------------------
-
-
-async def _stop_latencies(repeat: int) -> tuple[list[float], list[float]]:
-    import os
-    import tty
-
-    from massagectl.firmware_bridge.serial_transport import SerialTransport
-
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    port = SerialTransport.open(os.ttyname(slave))
-    protocol = HostProtocol()
-    loop = asyncio.get_running_loop()
-    direct, queued = [], []
-    writes: asyncio.Queue = asyncio.Queue()
-
-    async def writer() -> None:  # the naive link: one task owns the port, others queue to it
-        while True:
-            data, called_ns = await writes.get()
-            port.write(data)
-            queued.append((time.perf_counter_ns() - called_ns) / 1000)
-
-    async def busy() -> None:  # other work on the loop: telemetry, supervisor, display
-        while True:
-            until_ns = time.perf_counter_ns() + LOOP_WORK_NS
-            while time.perf_counter_ns() < until_ns:
-                pass
-            await asyncio.sleep(0)
-
-    task = loop.create_task(writer())
-    load = loop.create_task(busy())
-    try:
-        for _ in range(repeat):
-            start = time.perf_counter_ns()
-            port.write(protocol.send(m.Stop(), loop.time()))  # what Link.send_immediate does
-            direct.append((time.perf_counter_ns() - start) / 1000)
-            await writes.put((protocol.send(m.Stop(), loop.time()), time.perf_counter_ns()))
-            await asyncio.sleep(0.001)
-            os.read(master, 4096)
-    finally:
-        task.cancel()
-        load.cancel()
-        await asyncio.gather(task, load, return_exceptions=True)
-        await port.close()
-        os.close(slave)
-        os.close(master)
-    return direct, queued
-
-
-def stop_table(repeat: int) -> None:
-    direct, queued = asyncio.run(_stop_latencies(repeat))
-    print(f"\nSTOP: call -> bytes handed to the pty, {repeat} runs, microseconds")
-    print("| path                         |  median  |   p99    | naive med | naive p99 | ratio |")
-    print("|------------------------------|----------|----------|-----------|-----------|-------|")
-    print(row("encode + write, synchronous", direct, queued))
-    print("(naive: the write is queued to a writer task; the loop also runs other work in "
-          f"{LOOP_WORK_NS / 1000:.0f} us slices; target p99 <= 2000 us)")
-
-
 # --- line budget -----------------------------------------------------------------------------
 
 
@@ -262,10 +199,8 @@ def main() -> None:
     parser.add_argument("--text-rate", type=float, default=0.62,
                         help="display rows per second (default 0.62: 93 rows in 2.5 minutes)")
     parser.add_argument("--repeat", type=int, default=20_000, help="codec runs per operation")
-    parser.add_argument("--stop-repeat", type=int, default=2_000, help="STOP writes measured")
     args = parser.parse_args()
     codec_table(args.repeat)
-    stop_table(args.stop_repeat)
     budget_table(args.segment_rate, args.text_rate)
 
 

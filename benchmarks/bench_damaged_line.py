@@ -244,7 +244,9 @@ def main() -> None:
             print(row(rate, before, seeds, run_s), flush=True)
 
 
-def row(rate: float, before: bool, seeds: int, run_s: float) -> str:
+def measured(rate: float, before: bool, seeds: int, run_s: float
+             ) -> tuple[list[dict], list[tuple[float, str]]]:
+    """Per seed: the session's result and the bulk phase's (goodput, what ended it)."""
     runs, bulk = [], []
     with approach(before) as (link_options, stale_s):
         for seed in range(seeds):
@@ -252,6 +254,46 @@ def row(rate: float, before: bool, seeds: int, run_s: float) -> str:
                 bulk.append(runner.run(bulk_run(rate, seed, link_options)))
             with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
                 runs.append(runner.run(session_run(rate, seed, run_s, link_options, stale_s)))
+    return runs, bulk
+
+
+def figures(quick: bool) -> list:
+    """Section 5 of `python -m benchmarks`: 0, 0.1, 1 and 3 % damaged bytes."""
+    from benchmarks.figures import Figure, Target
+
+    seeds, run_s = (1, 20.0) if quick else (3, 120.0)
+    result = []
+    for rate in (0.0, 0.001, 0.01, 0.03):
+        runs, bulk = measured(rate, False, seeds, run_s)
+        before_runs, before_bulk = measured(rate, True, seeds, run_s)
+        label = f"{rate * 100:g} % damaged"
+        full = sum(r["ran_s"] >= run_s for r in runs)
+        stopped = {r["stopped_by"] for r in runs if r["stopped_by"]}
+        result.append(Figure(
+            "5 damaged line", f"{label}: goodput", "B/s", [g for g, _ in bulk],
+            baseline=Figure("5 damaged line", "settings before", "B/s",
+                            [g for g, _ in before_bulk]),
+            note=f"sessions ran their {run_s:g} s in {full} of {seeds}"
+            + (f" (stopped by: {'; '.join(sorted(stopped))})" if stopped else "")
+            + f"; retransmits {statistics.median(r['retransmits_per_min'] for r in runs):.1f}"
+            "/min"))
+        result.append(Figure(
+            "5 damaged line", f"{label}: telemetry gap", "ms",
+            [g for r in runs for g in r["gaps_ms"]], Target("max", "<", 1000.0),
+            Figure("5 damaged line", "settings before", "ms",
+                   [g for r in before_runs for g in r["gaps_ms"]]),
+            note="the supervisor calls telemetry stale at 1000 ms"))
+        result.append(Figure(
+            "5 damaged line", f"{label}: line cut -> board safe", "ms",
+            [r["cut_board_ms"] for r in runs if "cut_board_ms" in r], Target("max", "<=", 600.0),
+            note="host stops after (median) "
+            + (f"{statistics.median(h):.0f} ms" if (h := [r['cut_host_ms'] for r in runs
+                                                         if "cut_host_ms" in r]) else "-")))
+    return result
+
+
+def row(rate: float, before: bool, seeds: int, run_s: float) -> str:
+    runs, bulk = measured(rate, before, seeds, run_s)
     ran = [r["ran_s"] for r in runs]
     worst = min(runs, key=lambda r: r["ran_s"])
     gaps = [g for r in runs for g in r["gaps_ms"]] or [float("nan")]

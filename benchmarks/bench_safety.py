@@ -1,37 +1,28 @@
 """Safety layer costs: admission of a 30-minute plan, supervisor per telemetry sample and per
-segment, and stop input -> STOP bytes written.
+segment. (Stop latency is measured from real inputs by `python -m benchmarks --only stop`.)
 
 Run from the repository root:
 
     python benchmarks/bench_safety.py                  # default repeats
-    python benchmarks/bench_safety.py --repeat 2000    # more samples for the stop latency
+    python benchmarks/bench_safety.py --admit-repeat 50
 
-Prints five tables; the first four against a naive approach measured in the same run, with
-the ratio:
+Prints three tables, each against a naive approach measured in the same run, with the ratio:
 1. admission of a 30-minute chair plan (all channels busy, ~2000 segments): the vectorised audit
    against a pure-Python loop over segments (roller zones found by scanning every carriage
    segment); and, on its own, `adapt` for a pregnant user with an injured mid back;
 2. supervisor per telemetry round (every chair sensor, one SensorReport) during that plan:
    against a supervisor that finds the commanded value by scanning the whole plan per reading;
 3. supervisor per outgoing segment (check_segment, as device-clock segments): against
-   re-auditing everything sent so far with the full plan audit for every new segment;
-4. stop input -> STOP bytes handed to a pty (real frame encoding and write): a `request()`
-   call and a supervisor trip (the over-pressure reading that confirms it), against a stop
-   path that queues the write to a writer task; the loop runs other work in 0.3 ms slices;
-5. end to end against the simulated chair: the real link over an in-memory line paced at
-   115200 baud, in real time: stop input -> STOP bytes handed to the line, and -> the board
-   reporting every output safe (the moment it acted, before its report crosses back).
+   re-auditing everything sent so far with the full plan audit for every new segment.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import time
-import tty
 from pathlib import Path
 
 import numpy as np
@@ -39,10 +30,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from massagectl.firmware_bridge import messages as m
-from massagectl.firmware_bridge.host_protocol import HostProtocol
-from massagectl.firmware_bridge.link import Link
-from massagectl.firmware_bridge.memory_transport import memory_pair
-from massagectl.firmware_bridge.serial_transport import SerialTransport
 from massagectl.firmware_bridge.streamer import wire_segments
 from massagectl.firmware_bridge.wire import MAX_SENSOR_VALUES_PER_REPORT
 from massagectl.routines.device import ChannelKind, load_device
@@ -52,11 +39,9 @@ from massagectl.safety.admission import admit
 from massagectl.safety.channel_limits import plan_limits
 from massagectl.safety.plan_audit import audit_plan
 from massagectl.safety.rise_check import RiseWatch
-from massagectl.safety.stop_path import StopPath, StopSource
+from massagectl.safety.stop_path import StopPath
 from massagectl.safety.supervisor import Supervisor
 from massagectl.safety.verdicts import AdmittedPlan
-from massagectl.sim.attach import AttachedBoard
-from massagectl.sim.board import SimBoard
 
 CHAIR = load_device("chair")
 CLOCK_HZ = 1_000_000
@@ -289,159 +274,8 @@ async def _segment_checks(admitted: AdmittedPlan):
     return checks, rechecks, len(segments)
 
 
-async def busy() -> None:
-    """Other work on the loop (telemetry, streaming, display), in LOOP_WORK_NS slices."""
-    while True:
-        until_ns = time.perf_counter_ns() + LOOP_WORK_NS
-        while time.perf_counter_ns() < until_ns:
-            pass
-        await asyncio.sleep(0)
-
-
-class PtyPort:
-    """A port that encodes the immediate frame and writes it to a pty; notes when it wrote."""
-
-    def __init__(self, port: SerialTransport) -> None:
-        self.port = port
-        self.protocol = HostProtocol()
-        self.written_ns: int | None = None
-
-    def send_immediate(self, message) -> bool:
-        self.port.write(self.protocol.send(message, 0.0))
-        if self.written_ns is None and isinstance(message, m.Stop):
-            self.written_ns = time.perf_counter_ns()
-        return True
-
-    async def close(self) -> None:
-        pass
-
-
-async def _stop_latencies(repeat: int):
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    serial = SerialTransport.open(os.ttyname(slave))
-    loop = asyncio.get_running_loop()
-    direct, tripped, queued = [], [], []
-
-    load = loop.create_task(busy())
-    admitted = admit(thirty_minute_plan(), CHAIR, UserProfile())
-    pressure = next(i for i, s in enumerate(CHAIR.sensors) if s.id == "pressure_calves")
-    try:
-        for _ in range(repeat):
-            port = PtyPort(serial)
-            stop_path = StopPath(port)
-            start = time.perf_counter_ns()
-            future = stop_path.request(StopSource.TERMINAL, "benchmark")
-            direct.append((port.written_ns - start) / 1000)
-            stop_path.on_message(m.StatusReport(0, m.DeviceState.SHUTDOWN, m.StopCause.HOST_STOP,
-                                                True, 32, 1.0, 0xFFF, 0), loop.time() + 1)
-            await future
-
-            port = PtyPort(serial)
-            stop_path = StopPath(port)
-            supervisor = Supervisor(CHAIR, stop_path, clock_hz=CLOCK_HZ)
-            supervisor.begin_session(admitted, loop.time())
-            supervisor.on_message(m.SensorReport(0, pressure, (30.0,)), loop.time())
-            report = m.SensorReport(50_000, pressure, (30.0,))  # the confirming reading
-            start = time.perf_counter_ns()
-            supervisor.on_message(report, loop.time())
-            tripped.append((port.written_ns - start) / 1000)
-            stop_path.on_message(m.StatusReport(0, m.DeviceState.SHUTDOWN, m.StopCause.HOST_STOP,
-                                                True, 32, 1.0, 0xFFF, 0), loop.time() + 1)
-            await stop_path.finished()
-
-            # Naive: the stop request puts the write on the loop; the loop is busy.
-            port = PtyPort(serial)
-            start = time.perf_counter_ns()
-            loop.call_soon(port.send_immediate, m.Stop())
-            while port.written_ns is None:
-                await asyncio.sleep(0)
-            queued.append((port.written_ns - start) / 1000)
-            os.read(master, 65536)
-    finally:
-        load.cancel()
-        await asyncio.gather(load, return_exceptions=True)
-        await serial.close()
-        os.close(slave)
-        os.close(master)
-    return direct, tripped, queued
-
-
-def stop_table(repeat: int) -> None:
-    direct, tripped, queued = asyncio.run(_stop_latencies(repeat))
-    print(f"\nStop input -> STOP bytes written to a pty, {repeat} runs, microseconds "
-          "(target p99 <= 2000)")
-    print(HEADER.format("input"))
-    print(row("StopPath.request (terminal, MQTT)", direct, queued))
-    print(row("supervisor trip (over-pressure)", tripped, queued))
-    print(f"max: request {max(direct):.1f}, trip {max(tripped):.1f}, naive {max(queued):.1f}")
-    print("(naive: the write is scheduled on the loop, which runs other work in 0.3 ms slices)")
-
-
-async def _sim_stop_latencies(repeat: int) -> tuple[list[float], list[float]]:
-    """STOP through the real link to the simulated chair over a paced 115200 baud line."""
-    loop = asyncio.get_running_loop()
-    host_end, board_end = memory_pair(baud=BAUD)
-    board = SimBoard(CHAIR, now_s=loop.time())
-    marks: dict[str, int] = {}
-    written, safe = [], []
-    async with AttachedBoard(board, board_end):
-        link = await Link.open(host_end, CHAIR)
-        original_emit, original_write = board.emit, host_end.write
-
-        def watching(message) -> None:  # the board acting on the STOP: every output safe
-            if (isinstance(message, m.StatusReport) and message.state is m.DeviceState.SHUTDOWN
-                    and message.outputs_safe and "start" in marks and "safe" not in marks):
-                marks["safe"] = time.perf_counter_ns()
-            original_emit(message)
-
-        def writing(data: bytes) -> None:  # the host's bytes handed to the line
-            original_write(data)
-            if "start" in marks and "written" not in marks:
-                marks["written"] = time.perf_counter_ns()
-
-        board.emit, host_end.write = watching, writing
-        stop_path = StopPath(link)
-        remove = link.add_listener(lambda message: stop_path.on_message(message, loop.time()))
-
-        load = loop.create_task(busy())
-        try:
-            for _ in range(repeat):
-                marks.clear()
-                marks["start"] = time.perf_counter_ns()
-                outcome = await stop_path.stop(StopSource.TERMINAL, "benchmark")
-                assert outcome.ended.value == "confirmed", outcome
-                written.append((marks["written"] - marks["start"]) / 1000)
-                safe.append((marks["safe"] - marks["start"]) / 1000)
-                marks.clear()
-                await link.send(m.Reset())
-                while link.status is None or link.status.state is not m.DeviceState.READY:
-                    await asyncio.sleep(0.005)
-        finally:
-            load.cancel()
-            await asyncio.gather(load, return_exceptions=True)
-            remove()
-            await link.close()
-            await board_end.close()
-    return written, safe
-
-
-def sim_stop_table(repeat: int) -> None:
-    written, safe = asyncio.run(_sim_stop_latencies(repeat))
-    print(f"\nStop against the simulated chair (real link, 115200 baud paced line, real time), "
-          f"{repeat} runs, microseconds")
-    print("| from the stop input to ...           |  median   |    p99    |    max    | target  |")
-    print("|---------------------------------------|-----------|-----------|-----------|---------|")
-    for name, samples, target in (("STOP bytes handed to the line", written, "2000"),
-                                  ("every simulated output safe", safe, "10000")):
-        print(f"| {name:<37} | {statistics.median(samples):9.1f} | "
-              f"{percentile(samples, 0.99):9.1f} | {max(samples):9.1f} | {target:>7} |")
-    print("(the loop runs other work in 0.3 ms slices; the line carries telemetry meanwhile)")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=500, help="stop latency runs")
     parser.add_argument("--admit-repeat", type=int, default=20, help="admission runs")
     parser.add_argument("--telemetry-s", type=float, default=120.0,
                         help="seconds of telemetry at 20 Hz for the per-sample table")
@@ -451,8 +285,6 @@ def main() -> None:
     assert any(c.kind is ChannelKind.POSITION for c in CHAIR.channels)
     admission_table(plan, args.admit_repeat)
     supervisor_tables(plan, args.telemetry_s)
-    stop_table(args.repeat)
-    sim_stop_table(max(20, args.repeat // 5))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from massagectl.firmware_bridge.codec import encode_message
 from massagectl.firmware_bridge.events import NEED_DATA
 from massagectl.firmware_bridge.framing import encode_block
 from massagectl.firmware_bridge.host_protocol import HostProtocol
@@ -18,6 +19,7 @@ from massagectl.firmware_bridge.messages import (
     FaultReport,
     Heartbeat,
     ScheduleSegment,
+    ShowText,
     Stop,
     StopCause,
 )
@@ -158,3 +160,45 @@ def test_the_pty_board_answers_a_host_on_the_real_serial_path():
     assert any(isinstance(e, ClockReport) for e in heard)
     assert board.stop_cause is StopCause.HOST_STOP
     assert board.outputs_safe()
+
+
+async def _stop_then_rows_in_one_write() -> tuple[SimBoard, int, int]:
+    """(the board, bytes it had received when it acted on the STOP, bytes written)."""
+    async with PtyBoard(load_device("chair"), baud=BAUD) as pty_board:
+        transport = SerialTransport.open(pty_board.port_path, baud=BAUD)
+        host = HostProtocol()
+        board, attached = pty_board.board, pty_board._attached
+        received = [0]
+        at_stop: list[int] = []
+        handle, receive = board.handle, attached.receive
+
+        def counted(data: bytes) -> None:
+            received[0] += len(data)
+            receive(data)
+
+        def handled(message: object, now_s: float) -> None:
+            handle(message, now_s)
+            if isinstance(message, Stop):
+                at_stop.append(received[0])
+
+        attached.receive, board.handle = counted, handled
+        # One write, as the kernel hands it to the board's side in one read: the STOP, then
+        # two display rows (48 bytes, over 4 ms of line time) behind it.
+        rows = [encode_block(BlockKind.DATA, sequence, encode_message(ShowText(sequence, text)))
+                for sequence, text in enumerate(("Stopping...", " " * 16))]
+        written = host.send(Stop(), asyncio.get_running_loop().time()) + b"".join(rows)
+        transport.write(written)
+        for _ in range(400):  # bounded wait for the bytes to cross the paced line
+            if received[0] == len(written):
+                break
+            await asyncio.sleep(0.005)
+        await transport.close()
+    return board, at_stop[0], len(written)
+
+
+def test_a_stop_reaches_the_board_before_the_bytes_written_after_it():
+    """A UART hands each byte over as it arrives: a STOP does not wait on the paced line for
+    the bytes the host wrote behind it in the same write."""
+    board, received_at_stop, written = asyncio.run(_stop_then_rows_in_one_write())
+    assert board.stop_cause is StopCause.HOST_STOP
+    assert received_at_stop < written - 40  # the rows were still on the line

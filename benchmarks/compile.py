@@ -1,36 +1,27 @@
-"""Benchmark: compiling routines of 30 min, 2 h and 8 h, against a per-segment Python loop.
+"""Compile: built-in routines and synthetic 30 min, 2 h and 8 h routines; growth per doubling.
 
-Run from the repository root:
+    python -m benchmarks --only compile
 
-    python benchmarks/bench_compile.py            # full run, about half a minute
-    python benchmarks/bench_compile.py --quick    # fewer repetitions
-
-The routine is a mixed 30-minute block (heat, kneading, strokes, tapping, trigger points and
-airbag cycles in parallel tracks) repeated 1, 4 and 16 times, compiled for the chair. Each row
-prints the median and p99 of `compile_routine` (validation, placement, patterns, numpy
-assembly, the plan's own invariant check) and of the naive approach measured in the same run:
-the same front end, but each segment built as a Python `Segment`, cut with `split_segment` and
-packed with `segment_table` one row at a time, then scaled to the intensity level row by row.
-Both produce the same plan (checked). `per plan-h` is the median per hour of plan: constant
-for a linear cost, falling where fixed costs (validation, set-up) dominate.
+The synthetic routine is a mixed 30-minute block (heat, kneading, strokes, tapping, trigger
+points and airbag cycles in parallel tracks) repeated 1, 4 and 16 times, compiled for the chair
+by `compile_routine` (validation, placement, patterns, numpy assembly, the plan's own invariant
+check). The naive approach, measured in the same run: the same front end, but each segment
+built as a Python `Segment`, cut with `split_segment` and packed with `segment_table` one row at
+a time, then scaled to the intensity level row by row. Both produce the same plan (checked).
+Growth per doubling of length: (time of 8 h / time of 30 min) ** (1/4); 2.0 is linear.
 """
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import sys
 import time
-from functools import partial
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from benchmarks.figures import Figure, Target
 from massagectl.routines.compiler import _write, compile_routine, resolve_intensity
 from massagectl.routines.device import load_device
 from massagectl.routines.intensity import intensity_factor
+from massagectl.routines.library import library_entries, load_builtin
 from massagectl.routines.loading import validate_data
 from massagectl.routines.plan import Plan, Segment, segment_table, split_segment
 from massagectl.routines.routine import Routine
@@ -39,7 +30,8 @@ from massagectl.routines.techniques import Techniques
 from massagectl.routines.timeline import place
 from massagectl.routines.user import DEFAULT_USER
 
-TARGET_30_MIN_MS = 20.0
+TARGET_30_MIN_MS = Target("median", "<=", 20.0)
+LINEAR = Target("median", "<=", 2.2)  # growth per doubling: 2.0 is linear; 10 % for noise
 
 
 def knead(band, seconds):
@@ -113,30 +105,35 @@ def timings_ms(function, repeats: int) -> list[float]:
     return times
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    args = parser.parse_args()
+def chair_routine_names() -> list[str]:
+    """The built-in routines that run on the chair (some are for the pad alone)."""
+    return [entry.name for entry in library_entries() if "chair" in entry.devices]
+
+
+def figures(quick: bool) -> list[Figure]:
     chair = load_device("chair")
-    cases = [("30 min", 1, 200), ("2 h", 4, 50), ("8 h", 16, 15)]
-    print(f"{'routine':<8} {'segments':>8} {'median ms':>10} {'p99 ms':>8} {'per plan-h':>11} "
-          f"{'naive median':>13} {'naive p99':>10} {'ratio':>6}")
-    for label, blocks, repeats in cases:
-        repeats = max(3, repeats // 10) if args.quick else repeats
+    result = []
+    medians = {}
+    for label, blocks, repeats in (("30 min", 1, 200), ("2 h", 4, 50), ("8 h", 16, 15)):
+        repeats = max(3, repeats // 10) if quick else repeats
         routine = routine_of(blocks)
         fast_plan = compile_routine(routine, chair)
         naive_plan = naive_compile(routine, chair)
         assert np.allclose(fast_plan.table.tolist(), naive_plan.table.tolist(), atol=1e-6)
-        fast = timings_ms(partial(compile_routine, routine, chair), repeats)
-        naive = timings_ms(partial(naive_compile, routine, chair), max(3, repeats // 4))
-        hours = fast_plan.duration_s / 3600
-        median, naive_median = statistics.median(fast), statistics.median(naive)
-        print(f"{label:<8} {len(fast_plan):>8} {median:>10.2f} {np.percentile(fast, 99):>8.2f} "
-              f"{median / hours:>11.2f} {naive_median:>13.2f} {np.percentile(naive, 99):>10.2f} "
-              f"{naive_median / median:>5.1f}x")
-    print(f"target: 30 min <= {TARGET_30_MIN_MS:g} ms median, cost at most linear in length "
-          "(per plan-hour constant or falling as fixed costs spread)")
-
-
-if __name__ == "__main__":
-    main()
+        fast = timings_ms(lambda: compile_routine(routine, chair), repeats)  # noqa: B023
+        naive = timings_ms(lambda: naive_compile(routine, chair), max(3, repeats // 4))  # noqa: B023
+        medians[blocks] = float(np.median(fast))
+        result.append(Figure(
+            "6 compile", f"synthetic {label} ({len(fast_plan)} segments)", "ms", fast,
+            TARGET_30_MIN_MS if blocks == 1 else None,
+            Figure("6 compile", "per-segment loop", "ms", naive)))
+    growth = (medians[16] / medians[1]) ** 0.25
+    result.append(Figure("6 compile", "growth per doubling of length, 30 min -> 8 h", "x",
+                         [growth], LINEAR, note="2.0 is linear in length"))
+    builtin = []
+    for name in chair_routine_names():
+        routine = load_builtin(name)
+        builtin += timings_ms(lambda: compile_routine(routine, chair), 3 if quick else 20)  # noqa: B023
+    result.append(Figure("6 compile", "built-in routines, every one for the chair", "ms",
+                         builtin))
+    return result
