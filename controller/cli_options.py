@@ -33,6 +33,12 @@ def speed(text: str) -> float | None:
     return value
 
 
+def add_board_device(parser: argparse.ArgumentParser) -> None:
+    """`--device`: the profile a connected board must match (its handshake is checked)."""
+    parser.add_argument("--device", default=None, metavar="chair|pad|PATH",
+                        help="profile the board must match (default: the config's, else chair)")
+
+
 def add_service_options(parser: argparse.ArgumentParser) -> None:
     """What `serve` and `remote` both take: the device, the body scan, the owner's folders."""
     parser.add_argument("--device", default=None, metavar="chair|pad|PATH",

@@ -12,7 +12,7 @@ import asyncio
 
 from rich.console import Console
 
-from massagectl.controller.cli_options import add_config, config_of
+from massagectl.controller.cli_options import add_board_device, add_config, config_of
 from massagectl.firmware_bridge.conformance import CheckResult, check_board
 from massagectl.firmware_bridge.serial_transport import SerialTransport
 from massagectl.routines.device import load_device
@@ -26,8 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "conformance", help="check a board against hardware.md: one line per duty, pass or FAIL")
     parser.add_argument("--port", required=True, metavar="URL",
                         help="port or pyserial URL of the board (nobody in the chair)")
-    parser.add_argument("--device", default=None, metavar="chair|pad|PATH",
-                        help="profile the board must match (default: the config's, else chair)")
+    add_board_device(parser)
     add_config(parser)
     parser.set_defaults(handler=conformance_command)
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from serial.tools import list_ports
 
-from massagectl.controller.cli_options import add_config, config_of
+from massagectl.controller.cli_options import add_board_device, add_config, config_of
 from massagectl.controller.output import console_out
 from massagectl.firmware_bridge.link import Link
 from massagectl.routines.device import DeviceProfile, load_device
@@ -29,8 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "doctor", help="list serial ports, or check one: handshake, clock, round trip, counters")
     parser.add_argument("--port", default=None, metavar="URL",
                         help="port or pyserial URL to check (default: the config's)")
-    parser.add_argument("--device", default=None, metavar="chair|pad|PATH",
-                        help="profile the board must match (default: the config's, else chair)")
+    add_board_device(parser)
     add_config(parser)
     parser.set_defaults(handler=doctor_command)
 

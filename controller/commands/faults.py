@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from massagectl.controller.cli_options import add_config, config_of
+from massagectl.controller.cli_options import add_board_device, add_config, config_of
 from massagectl.controller.fault_report import fault_entries
 from massagectl.controller.output import console_out
 from massagectl.firmware_bridge.link import Link
@@ -46,8 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="with --clear: the chair (board serial number) whose safety "
                         "record to clear (default: the board at --port, or the one chair with "
                         "a latched fault)")
-    parser.add_argument("--device", default=None, metavar="chair|pad|PATH",
-                        help="profile the board must match (default: the config's, else chair)")
+    add_board_device(parser)
     add_config(parser)
     parser.set_defaults(handler=faults_command)
 
