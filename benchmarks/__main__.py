@@ -39,6 +39,7 @@ SECTIONS = ("stop", "streaming", "host_gone", "wire", "damaged_line", "compile",
 @dataclass(frozen=True)
 class Sizes:
     stops: int  # per stop source and load
+    stop_chairs: int  # chairs taking turns at the stops (see benchmarks.stop_latency)
     loads: tuple[bool, ...]
     stream_s: float  # real-time streaming before the stalls
     host_gone: int  # kills and freezes, each, per load
@@ -48,9 +49,9 @@ class Sizes:
     footprint_s: float
 
 
-FULL = Sizes(stops=200, loads=(False, True), stream_s=60.0, host_gone=20, wire_routines=None,
-             virtual_repeats=3, profile=True, footprint_s=120.0)
-QUICK = Sizes(stops=3, loads=(False,), stream_s=3.0, host_gone=2,
+FULL = Sizes(stops=200, stop_chairs=4, loads=(False, True), stream_s=60.0, host_gone=20,
+             wire_routines=None, virtual_repeats=3, profile=True, footprint_s=120.0)
+QUICK = Sizes(stops=3, stop_chairs=1, loads=(False,), stream_s=3.0, host_gone=2,
               wire_routines=["trigger_point_release"], virtual_repeats=1, profile=False,
               footprint_s=6.0)
 
@@ -67,7 +68,7 @@ def run(sections: list[str], sizes: Sizes, workdir: Path, quick: bool
         return False
 
     if section("stop"):
-        figures += stop_latency.figures(sizes.stops, workdir, sizes.loads)
+        figures += stop_latency.figures(sizes.stops, workdir, sizes.loads, sizes.stop_chairs)
     if section("streaming"):
         figures += streaming.figures(sizes.stream_s, workdir, sizes.loads)
     if section("host_gone"):
