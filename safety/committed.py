@@ -74,7 +74,12 @@ class Sent:
         """The segment formula of routines.plan.segment_values, at a time clamped into the
         span; written out for one float because the detectors call it for every reading
         (numpy's per-call overhead would triple the supervisor's cost per sample)."""
-        tau = min(max(t_s - self.start_s, 0.0), self.duration_s)
+        # min(max(t - start, 0), duration), spelt out: the same float, without two calls.
+        tau = t_s - self.start_s
+        if tau < 0.0:
+            tau = 0.0
+        if self.duration_s < tau:
+            tau = self.duration_s
         centre = self.start_value + (self.end_value - self.start_value) * tau / self.duration_s
         if self.period_s <= 0:
             return centre
