@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import (
+    bench_codec,
     bench_damaged_line,
+    bench_safety,
+    bench_sim,
     footprint,
     host_gone,
     stop_latency,
@@ -33,7 +36,7 @@ from benchmarks import (
 from benchmarks.figures import Figure, machine, print_table, write_json
 
 SECTIONS = ("stop", "streaming", "host_gone", "wire", "damaged_line", "compile", "virtual",
-            "footprint")
+            "footprint", "codec", "safety", "simulator")
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,12 @@ def run(sections: list[str], sizes: Sizes, workdir: Path, quick: bool
         lines += said
     if section("footprint"):
         figures += footprint.figures(sizes.footprint_s, workdir)
+    if section("codec"):
+        figures += bench_codec.figures(quick)
+    if section("safety"):
+        figures += bench_safety.figures(quick)
+    if section("simulator"):
+        figures += bench_sim.figures(quick)
     return figures, lines
 
 
