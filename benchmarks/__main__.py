@@ -59,14 +59,20 @@ QUICK = Sizes(stops=3, stop_chairs=1, loads=(False,), stream_s=3.0, host_gone=2,
               footprint_s=6.0)
 
 
-def run(sections: list[str], sizes: Sizes, workdir: Path, quick: bool
-        ) -> tuple[list[Figure], list[str]]:
+def run(sections: list[str], sizes: Sizes, workdir: Path, quick: bool,
+        load_by_section: dict[str, float] | None = None) -> tuple[list[Figure], list[str]]:
+    """The figures of `sections`, and lines to print below the table. `load_by_section` gets
+    the 1-minute load average as each section starts: the machine is shared, and what else ran
+    beside a figure is part of it."""
     figures: list[Figure] = []
     lines: list[str] = []
+    loads = load_by_section if load_by_section is not None else {}
 
     def section(name: str) -> bool:
         if name in sections:
-            print(f"[{time.strftime('%H:%M:%S')}] {name} ...", file=sys.stderr, flush=True)
+            loads[name] = round(os.getloadavg()[0], 1)
+            print(f"[{time.strftime('%H:%M:%S')}] {name} (load {loads[name]}) ...",
+                  file=sys.stderr, flush=True)
             return True
         return False
 
@@ -125,8 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         sizes = Sizes(**{**sizes.__dict__, "stops": args.stops})
     about = machine()
     began = time.perf_counter()
+    about["load_by_section"] = {}
     with tempfile.TemporaryDirectory(prefix="bench-") as directory:
-        figures, lines = run(chosen, sizes, Path(directory), args.quick)
+        figures, lines = run(chosen, sizes, Path(directory), args.quick,
+                             about["load_by_section"])
     about["load_average_after"] = list(os.getloadavg())
     about["run_s"] = round(time.perf_counter() - began, 1)
     about["quick"] = args.quick
@@ -134,7 +142,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{about['system']}; load average (1/5/15 min) before "
           f"{'/'.join(f'{v:.1f}' for v in about['load_average_1_5_15'])}, after "
           f"{'/'.join(f'{v:.1f}' for v in about['load_average_after'])}; "
-          f"{'quick' if args.quick else 'full'} run, {about['run_s']:.0f} s\n")
+          f"{'quick' if args.quick else 'full'} run, {about['run_s']:.0f} s; 1-minute load "
+          f"average as each section started: "
+          f"{', '.join(f'{k} {v:g}' for k, v in about['load_by_section'].items())} "
+          f"({about['cores']} cores)\n")
     print_table(figures)
     for line in lines:
         print(line)
