@@ -125,8 +125,9 @@ class CommittedSchedule:
             self._hints[index].clear()
 
     def prune(self, now_s: float) -> None:
+        forget_before_s = now_s - HISTORY_S  # asked for every report: worked out once
         for index, queue in enumerate(self.sent):
-            while len(queue) > 1 and queue[0].end_s < now_s - HISTORY_S:
+            while len(queue) > 1 and queue[0].end_s < forget_before_s:
                 dropped = queue.popleft()
                 self.held[index] = dropped.value_at(dropped.end_s)
                 hints = self._hints[index]
