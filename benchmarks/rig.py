@@ -93,8 +93,9 @@ class Events:
                 self._arrived.wait(left)
 
     def since(self, kind: str, after_t: float) -> list[dict]:
+        """Events of `kind` (every kind: "") with t >= after_t."""
         with self._arrived:
-            return [e for e in self._events if e["ev"] == kind and e["t"] >= after_t]
+            return [e for e in self._events if kind in ("", e["ev"]) and e["t"] >= after_t]
 
 
 class BoardProcess:

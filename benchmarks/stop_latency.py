@@ -249,6 +249,9 @@ def _wait_or_end(chair: Chair, kind: str, began: float, odd: list[str]) -> bool:
             return True
         except RigTimeout:
             pass
+        if chair.host.process.poll() is not None:
+            raise RigError(f"what ran the sessions exited ({chair.host.process.returncode}); "
+                           "its .err file in the work folder says why")
         ended = chair.host.ended_since(began)
         if ended is not None:
             odd.append(f"a session ended before its {kind.replace('_', ' ')} "
@@ -256,7 +259,15 @@ def _wait_or_end(chair: Chair, kind: str, began: float, odd: list[str]) -> bool:
             time.sleep(SETTLE_S)
             return False
         if time.monotonic() > deadline:
-            raise RigError(f"no {kind} of a session within {WAIT_LIMIT_S:.0f} s")
+            raise RigError(f"no {kind} of a session within {WAIT_LIMIT_S:.0f} s; the board's "
+                           f"last events: {chair.board.events.since('', 0.0)[-6:]}"
+                           + _host_events(chair))
+
+
+def _host_events(chair: Chair) -> str:
+    if isinstance(chair.host, ControllerProcess):
+        return f"; the controller's last events: {chair.host.events.since('', 0.0)[-4:]}"
+    return ""
 
 
 def measure(sources: list[StopInput], stops: int, workdir: Path, loaded: bool, chairs: int = 1
