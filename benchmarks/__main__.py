@@ -15,6 +15,8 @@ import os
 import sys
 import tempfile
 import time
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,50 +65,52 @@ def run(sections: list[str], sizes: Sizes, workdir: Path, quick: bool,
         load_by_section: dict[str, float] | None = None) -> tuple[list[Figure], list[str]]:
     """The figures of `sections`, and lines to print below the table. `load_by_section` gets
     the 1-minute load average as each section starts: the machine is shared, and what else ran
-    beside a figure is part of it."""
-    figures: list[Figure] = []
-    lines: list[str] = []
+    beside a figure is part of it. A section that fails is said below the table; the others
+    still run."""
     loads = load_by_section if load_by_section is not None else {}
 
-    def section(name: str) -> bool:
-        if name in sections:
-            loads[name] = round(os.getloadavg()[0], 1)
-            print(f"[{time.strftime('%H:%M:%S')}] {name} (load {loads[name]}) ...",
-                  file=sys.stderr, flush=True)
-            return True
-        return False
+    def virtual() -> tuple[list[Figure], list[str]]:
+        return virtual_time.figures(sizes.virtual_repeats, sizes.profile)
 
-    if section("stop"):
-        figures += stop_latency.figures(sizes.stops, workdir, sizes.loads, sizes.stop_chairs)
-    if section("streaming"):
-        figures += streaming.figures(sizes.stream_s, workdir, sizes.loads)
-    if section("host_gone"):
-        gone = host_gone.figures(sizes.host_gone, workdir, sizes.loads)
-        figures += gone
-        # The naive stop: no stop path at all, the chair left to the board's watchdog.
-        for figure in figures:
-            if figure.section == "1 stop" and figure.name.endswith(("safe, idle", "safe, loaded")):
-                load = figure.name.rsplit(", ", 1)[1]
-                figure.baseline = next(g for g in gone if g.name == f"controller SIGKILL -> "
-                                       f"board safe, {load}")
-    if section("wire"):
-        figures += wire.figures(sizes.wire_routines)
-    if section("damaged_line"):
-        figures += bench_damaged_line.figures(quick)
-    if section("compile"):
-        figures += compile_bench.figures(quick)
-    if section("virtual"):
-        found, said = virtual_time.figures(sizes.virtual_repeats, sizes.profile)
+    measure: dict[str, Callable[[], list[Figure] | tuple[list[Figure], list[str]]]] = {
+        "stop": lambda: stop_latency.figures(sizes.stops, workdir, sizes.loads,
+                                             sizes.stop_chairs),
+        "streaming": lambda: streaming.figures(sizes.stream_s, workdir, sizes.loads),
+        "host_gone": lambda: host_gone.figures(sizes.host_gone, workdir, sizes.loads),
+        "wire": lambda: wire.figures(sizes.wire_routines),
+        "damaged_line": lambda: bench_damaged_line.figures(quick),
+        "compile": lambda: compile_bench.figures(quick),
+        "virtual": virtual,
+        "footprint": lambda: footprint.figures(sizes.footprint_s, workdir),
+        "codec": lambda: bench_codec.figures(quick),
+        "safety": lambda: bench_safety.figures(quick),
+        "simulator": lambda: bench_sim.figures(quick),
+    }
+    figures: list[Figure] = []
+    lines: list[str] = []
+    for name in SECTIONS:
+        if name not in sections:
+            continue
+        loads[name] = round(os.getloadavg()[0], 1)
+        print(f"[{time.strftime('%H:%M:%S')}] {name} (load {loads[name]}) ...",
+              file=sys.stderr, flush=True)
+        try:
+            found = measure[name]()
+        except Exception as error:
+            traceback.print_exc()
+            lines.append(f"section {name} FAILED, no figures from it: "
+                         f"{type(error).__name__}: {error}")
+            continue
+        if isinstance(found, tuple):
+            found, said = found
+            lines += said
         figures += found
-        lines += said
-    if section("footprint"):
-        figures += footprint.figures(sizes.footprint_s, workdir)
-    if section("codec"):
-        figures += bench_codec.figures(quick)
-    if section("safety"):
-        figures += bench_safety.figures(quick)
-    if section("simulator"):
-        figures += bench_sim.figures(quick)
+    # The naive stop: no stop path at all, the chair left to the board's watchdog.
+    gone = {f.name: f for f in figures if f.section == "3 host gone"}
+    for figure in figures:
+        if figure.section == "1 stop" and figure.name.endswith(("safe, idle", "safe, loaded")):
+            load = figure.name.rsplit(", ", 1)[1]
+            figure.baseline = gone.get(f"controller SIGKILL -> board safe, {load}")
     return figures, lines
 
 
