@@ -187,6 +187,9 @@ def _telemetry(supervisor, plan: Plan, seconds: float) -> list[float]:
             kind = sensor.kind.value
             if kind in ("pressure", "position", "speed"):
                 value = float(plan.values_at(sensor.channel, [t_s])[0])
+            elif kind == "temperature" and sensor.channel is not None:
+                # A heater that works: the surface at its set point, once that is above 30 C.
+                value = max(30.0, float(plan.values_at(sensor.channel, [t_s])[0]))
             else:
                 value = {"temperature": 30.0, "current": 0.5, "occupancy": 1.0}[kind]
             values.append(value + (0 if kind == "occupancy" else wobble * sensor.resolution))
