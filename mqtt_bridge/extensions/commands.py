@@ -27,20 +27,17 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from massagectl.controller.service.operations import Origin
-from massagectl.mqtt_bridge.commands import (
-    ChairVocabulary,
+from massagectl.controller.service.vocabulary import (
     ChooseRoutine,
     Command,
-    CommandError,
-    ParsedCommand,
-    Pause,
-    Resume,
-    SetHeat,
-    SetIntensity,
-    SetTimer,
-    SetZone,
     Start,
     Stop,
+    carry_out,
+)
+from massagectl.mqtt_bridge.commands import (
+    ChairVocabulary,
+    CommandError,
+    ParsedCommand,
     command_word,
     parse_json_command,
     parse_plain_command,
@@ -72,8 +69,7 @@ class Commands(BridgeExtension):
         where = self.context.chair.topics.parse_command_topic(topic)
         if where is None:
             return
-        payload = message.payload if isinstance(message.payload, bytes) else (
-            str(message.payload or "").encode())
+        payload = _payload(message)
         try:
             if where.command is None:
                 parsed = parse_json_command(topic, payload, self.vocabulary)
@@ -113,37 +109,19 @@ class Commands(BridgeExtension):
             self._answer(message, word, done, None, parsed.request_id)
 
     def _carry_out(self, command: Command) -> str:
-        ops, origin = self.context.ops, Origin.MQTT
+        """Through the service's operations; the routine choice is the bridge's own."""
         match command:
-            case Stop():
-                ops.stop(origin, "stop command over MQTT")
-                return "stopped"
-            case Start(routine=routine):
-                name = routine or self.context.selected_routine
-                if name is None:
-                    raise CommandError("start", "no routine chosen; send a routine's name")
-                ops.start(name, origin)
-                self._choose(name)
-                return f"started {name}"
-            case Pause():
-                ops.pause(origin)
-                return "paused"
-            case Resume():
-                ops.resume(origin)
-                return "resumed"
-            case SetIntensity(level=level):
-                return f"intensity {ops.set_intensity(level, origin)}"
-            case SetHeat(on=on):
-                return f"heat {'ON' if ops.set_heat(on, origin) else 'OFF'}"
-            case SetTimer(minutes=minutes):
-                return f"timer {ops.set_timer(minutes, origin)} min"
-            case SetZone(zone=zone, on=on):
-                ops.set_zone(zone, on, origin)
-                return f"zone {zone} {'ON' if on else 'OFF'}"
             case ChooseRoutine(routine=routine):
                 self._choose(routine)
                 return f"routine {routine} chosen"
-        raise AssertionError(f"unhandled command {command!r}")
+            case Start(routine=None):
+                if self.context.selected_routine is None:
+                    raise CommandError("start", "no routine chosen; send a routine's name")
+                command = Start(self.context.selected_routine)
+        done = carry_out(self.context.ops, command, Origin.MQTT)
+        if isinstance(command, Start) and command.routine is not None:
+            self._choose(command.routine)
+        return done
 
     def _choose(self, routine: str) -> None:
         if self.context.selected_routine != routine:
@@ -178,3 +156,8 @@ class Commands(BridgeExtension):
             **answer, "outcome": outcome[:HOME_ASSISTANT_STATE_LIMIT],
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
         }), retain=True)
+
+
+def _payload(message: aiomqtt.Message) -> bytes:
+    payload = message.payload
+    return payload if isinstance(payload, bytes) else str(payload or "").encode()
