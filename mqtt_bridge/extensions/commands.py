@@ -5,9 +5,10 @@
 
 Rules, each from a complaint about other bridges:
 - a retained command is never acted on (a broker restart replayed one and switched a heater on);
-- stop is never rate-limited and goes first: the bridge's incoming queue puts stop topics ahead
-  of everything else, so a flood of other commands cannot delay it;
-- other commands share a token bucket; over it they are refused, not queued;
+- stop is never rate-limited and goes first: the bridge's inbox hands it to `handle` at once,
+  ahead of every command waiting (mqtt_bridge.inbox), so a flood cannot delay it;
+- other commands wait in a bounded queue (a command beyond it is answered by `refuse_waiting`)
+  and share a token bucket; over it they are refused, not queued;
 - an answer names the problem in the words the remote would use; nothing crashes, and a refused
   command changes nothing.
 With MQTT 5 the answer carries the request's correlation data, to its response topic if it gave
@@ -41,8 +42,11 @@ from massagectl.mqtt_bridge.commands import (
     command_word,
     parse_json_command,
     parse_plain_command,
+    peek_json,
+    request_id_of,
 )
 from massagectl.mqtt_bridge.context import BridgeContext, BridgeExtension, MessageHandler
+from massagectl.mqtt_bridge.inbox import COMMANDS_WAITING
 from massagectl.mqtt_bridge.rate_limit import BURST_COMMANDS, COMMANDS_PER_S, TokenBucket
 from massagectl.routines.errors import MassageError
 
@@ -93,6 +97,22 @@ class Commands(BridgeExtension):
                          "(stop always is)", parsed.request_id)
             return
         self._execute(message, parsed)
+
+    def refuse_waiting(self, message: aiomqtt.Message) -> None:
+        """A command beyond the bounded queue: answered, not read any further, not done."""
+        topic = str(message.topic)
+        where = self.context.chair.topics.parse_command_topic(topic)
+        if where is None:
+            return
+        word, request_id = where.command, None
+        if word is None:  # the JSON form: its command and request id, if it gives them
+            document = peek_json(_payload(message)) or {}
+            named = document.get("command")
+            word, request_id = (named if isinstance(named, str) else None), request_id_of(
+                document)
+        self._answer(message, word, None, f"too many commands at once: at most "
+                     f"{COMMANDS_WAITING} wait to be handled; this one was dropped, nothing "
+                     "was done (stop always goes through)", request_id)
 
     def _execute(self, message: aiomqtt.Message, parsed: ParsedCommand) -> None:
         word = command_word(parsed.command)
