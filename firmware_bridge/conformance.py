@@ -140,24 +140,37 @@ async def _ready(context: Context) -> bool:
         probe.data(m.ClearFault())
     mark = probe.mark()
     probe.data(m.Reset())
-    status = await probe.wait_message(mark, m.StatusReport, ANSWER_S * 2)
+    status = await _status_where(context, mark, _is_ready)
     if status is not None and status.fault_latched:  # a latch set while we stopped it
         probe.data(m.ClearFault())
         mark = probe.mark()
         probe.data(m.Reset())
-        status = await probe.wait_message(mark, m.StatusReport, ANSWER_S * 2)
+        status = await _status_where(context, mark, _is_ready)
     return status is not None and status.state is m.DeviceState.READY
 
 
-async def _shutdown_status(context: Context, mark: int) -> m.StatusReport | None:
-    """The StatusReport saying SHUTDOWN after `mark`, within ANSWER_S; else the last one."""
+async def _status_where(context: Context, mark: int, where: Callable[[m.StatusReport], bool],
+                        timeout_s: float = ANSWER_S * 2) -> m.StatusReport | None:
+    """The first StatusReport after `mark` for which `where` holds, within `timeout_s`; else
+    the last one (what a failed check shows). The first report after a request is not always
+    its answer: the twice-a-second status, or the answer to an earlier query, may have left
+    the board before the request arrived and still come in after `mark`."""
     probe = context.probe
-    found = await probe.wait_message(mark, m.StatusReport, ANSWER_S,
-                                     lambda status: status.state is m.DeviceState.SHUTDOWN)
+    found = await probe.wait_message(mark, m.StatusReport, timeout_s, where)
     if found is None:
         reports = probe.since(mark, m.StatusReport)
         return reports[-1][1] if reports else None
     return found
+
+
+async def _shutdown_status(context: Context, mark: int) -> m.StatusReport | None:
+    """The StatusReport saying SHUTDOWN after `mark`, within ANSWER_S; else the last one."""
+    return await _status_where(context, mark, lambda status: status.state is m.DeviceState.SHUTDOWN,
+                               ANSWER_S)
+
+
+def _is_ready(status: m.StatusReport) -> bool:
+    return status.state is m.DeviceState.READY
 
 
 def _work_channel(context: Context) -> int:
@@ -369,7 +382,7 @@ async def _stop(context: Context) -> None:
                    _brief(during))
     mark = probe.mark()
     probe.data(m.Reset())
-    after = await probe.wait_message(mark, m.StatusReport, ANSWER_S * 2)
+    after = await _status_where(context, mark, _is_ready)
     await asyncio.sleep(0.5)
     later = await _status(context)
     ok = (after is not None and after.state is m.DeviceState.READY and not after.fault_latched
@@ -390,16 +403,17 @@ async def _latch(context: Context) -> None:
                    _brief(status))
     mark = probe.mark()
     probe.data(m.Reset())
-    status = await probe.wait_message(mark, m.StatusReport, ANSWER_S * 2)
+    # A forgetful latch shows in a later report; a held one only in the last.
+    status = await _status_where(context, mark, lambda status: not status.fault_latched)
     held = (status is not None and status.state is m.DeviceState.SHUTDOWN
             and status.fault_latched)
     context.record("5", "the fault latch survives Reset", held, _brief(status))
     mark = probe.mark()
     probe.data(m.ClearFault())
-    cleared = await probe.wait_message(mark, m.StatusReport, ANSWER_S * 2)
+    cleared = await _status_where(context, mark, lambda status: not status.fault_latched)
     mark = probe.mark()
     probe.data(m.Reset())
-    ready = await probe.wait_message(mark, m.StatusReport, ANSWER_S * 2)
+    ready = await _status_where(context, mark, _is_ready)
     ok = (cleared is not None and not cleared.fault_latched
           and cleared.state is m.DeviceState.SHUTDOWN
           and ready is not None and ready.state is m.DeviceState.READY)
