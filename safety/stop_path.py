@@ -85,8 +85,9 @@ class StopOutcome:
         return None if self.confirmed_s is None else self.confirmed_s - self.requested_s
 
     def summary(self) -> str:
-        if self.ended is StopEnd.CONFIRMED:
-            return (f"confirmed safe after {self.confirm_latency_s * 1000:.1f} ms "
+        latency_s = self.confirm_latency_s
+        if self.ended is StopEnd.CONFIRMED and latency_s is not None:
+            return (f"confirmed safe after {latency_s * 1000:.1f} ms "
                     f"({self.stops_sent} STOP sent)")
         why = self.error or "no confirmation"
         return f"escalated: {why}; port closed after {self.stops_sent} STOP, board watchdog acts"
