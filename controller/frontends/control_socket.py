@@ -85,6 +85,7 @@ class ControlSocket:
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
+        assert task is not None  # asyncio runs each connection's handler as a task
         self._clients.add(task)
         try:
             while True:
@@ -118,6 +119,8 @@ class ControlSocket:
         if not isinstance(request, dict) or not isinstance(request.get("op"), str):
             return {"ok": False, "error": 'a request is a JSON object with "op"'}
         ops, origin = self.ops, Origin.SOCKET
+        if ops is None:
+            return {"ok": False, "error": "the service is still starting: ask again"}
         op = request["op"]
         try:
             if op == "status":
