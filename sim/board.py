@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+from massagectl.firmware_bridge.clock_wrap import wrap_clock
 from massagectl.firmware_bridge.identity import DEFAULT_QUEUE_CAPACITY
 from massagectl.firmware_bridge.messages import (
     LATCHING_CAUSES,
@@ -60,7 +61,7 @@ from massagectl.firmware_bridge.wire import MAX_SERIAL_NUMBER_BYTES
 from massagectl.routines.device import ChannelKind, DeviceProfile
 from massagectl.sim import host_messages, registry
 from massagectl.sim.board_faults import FaultSwitches
-from massagectl.sim.clock import DEFAULT_CLOCK_HZ, BoardClock, wrap_clock
+from massagectl.sim.clock import DEFAULT_CLOCK_HZ, BoardClock
 from massagectl.sim.faults import FaultKind
 from massagectl.sim.physics.occupant import Occupant
 from massagectl.sim.physics.plant import Plant

@@ -27,6 +27,7 @@ import numbers
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from massagectl.firmware_bridge.clock_wrap import unwrap_clock, wrap_clock
 from massagectl.firmware_bridge.identity import device_profile_map
 from massagectl.firmware_bridge.messages import (
     ClearFault,
@@ -46,7 +47,6 @@ from massagectl.firmware_bridge.messages import (
     Stop,
     StopCause,
 )
-from massagectl.sim.clock import unwrap_clock, wrap_clock
 from massagectl.sim.segments import QueuedSegment, segment_problem
 from massagectl.sim.trace import SegmentOutcome
 
