@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from massagectl.firmware_bridge.messages import (
-    DeviceMessage,
     DeviceState,
     HostStopCause,
     StatusReport,
@@ -169,7 +168,7 @@ class StopPath:
     async def stop(self, source: StopSource, detail: str = "") -> StopOutcome:
         return await self.request(source, detail)
 
-    def on_message(self, message: DeviceMessage, host_s: float) -> None:
+    def on_message(self, message: object, host_s: float) -> None:
         attempt = self._active
         if (attempt is not None and attempt.confirmed_s is None
                 and isinstance(message, StatusReport) and message.state is DeviceState.SHUTDOWN

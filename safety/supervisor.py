@@ -32,7 +32,6 @@ from typing import NoReturn
 
 from massagectl.firmware_bridge.messages import (
     ClockReport,
-    DeviceMessage,
     DeviceState,
     FaultCode,
     FaultReport,
@@ -263,9 +262,10 @@ class Supervisor:
 
     # --- messages from the board ------------------------------------------------------------
 
-    def on_message(self, message: DeviceMessage, host_s: float) -> None:
-        """Every message the board sends, with the host time it arrived. Never raises: an
-        error in the supervisor itself is a fault, and stops the board."""
+    def on_message(self, message: object, host_s: float) -> None:
+        """Every message the board sends, with the host time it arrived (anything else is
+        ignored). Never raises: an error in the supervisor itself is a fault, and stops the
+        board."""
         self.stop_path.on_message(message, host_s)
         try:
             self._on_message(message, host_s)
@@ -276,7 +276,7 @@ class Supervisor:
         """A supervisor that cannot judge must not let work go on: trip and stop."""
         self._trip(Fault(FaultCause.SUPERVISOR_ERROR, f"{type(error).__name__}: {error}", host_s))
 
-    def _on_message(self, message: DeviceMessage, host_s: float) -> None:
+    def _on_message(self, message: object, host_s: float) -> None:
         self._rearm_if_cleared()
         if isinstance(message, SensorReport):
             self._on_sensors(message, host_s)
