@@ -33,6 +33,8 @@ RISE_MARGIN = {SensorKind.PRESSURE: 1.0, SensorKind.POSITION: 1.0}
 class RiseWatch(Watcher):
     """A channel's own reading rising faster than its admitted rise rate."""
 
+    channel_index: int
+
     def __init__(self, sensor, channel_index: int, margin: float) -> None:
         super().__init__(sensor, channel_index)
         self.margin = margin
