@@ -56,8 +56,6 @@ HEAT_REST_S = 30 * 60.0
 # A budget left at zero still has to be a positive number for the limits' validation; a plan
 # with any heat on that zone exceeds it.
 NOTHING_LEFT = 1e-9
-# Records a chair keeps of its latched faults (the fault log holds the whole story).
-MAX_LATCHED = 50
 
 
 def records_folder() -> Path:
@@ -80,8 +78,9 @@ class ZoneUse:
     last_on_s: float = 0.0  # wall clock the zone was last on
 
     def now(self, now_s: float) -> ZoneUse:
-        """The same use after recovery until `now_s` (a clock set back recovers nothing)."""
-        rested_s = max(0.0, now_s - self.last_on_s)
+        """The same use after recovery until `now_s` (a clock set back recovers nothing: a
+        negative rest is never enough, and the dose only decays over time gone forward)."""
+        rested_s = now_s - self.last_on_s
         rest_needed_s = COLD_REST_S if self.kind == "cool" else HEAT_REST_S
         elapsed_s = max(0.0, now_s - self.at_s)
         return ZoneUse(self.kind, 0.0 if rested_s >= rest_needed_s else self.on_s,
@@ -130,9 +129,11 @@ class ChairRecord:
         return bool(self.latched)
 
     def latch(self, fault: Fault) -> None:
+        """Keep `fault` latched; one entry per cause (the fault log holds every occurrence), so
+        the record stays as short as the list of causes."""
         entry = {"cause": str(fault.cause), "detail": fault.detail, "time": _stamp()}
         if entry["cause"] not in {item["cause"] for item in self.latched}:
-            self.latched = [*self.latched, entry][-MAX_LATCHED:]
+            self.latched = [*self.latched, entry]
 
     def clear(self) -> list[dict[str, str]]:
         cleared, self.latched = self.latched, []
@@ -145,12 +146,16 @@ class ChairRecord:
         return None if use is None else use.now(now_s)
 
     def add_use(self, channel_id: str, kind: str, on_s: float, dose: float, now_s: float) -> None:
-        """A session gave `channel_id` this much on-time and dose, ending at `now_s`."""
-        before = self.carried(channel_id, now_s) or ZoneUse(kind, at_s=now_s)
+        """A session gave `channel_id` this much on-time and dose, ending at `now_s`. A dose
+        with no on-time (a surface still hot after its heat went off) counts too, but
+        only on-time restarts the zone's rest."""
         if on_s <= 0.0 and dose <= 0.0:
             return
-        self.zones[channel_id] = ZoneUse(kind, before.on_s + on_s, before.dose + dose, now_s,
-                                         now_s if on_s > 0.0 else before.last_on_s)
+        before = self.carried(channel_id, now_s)
+        on_before_s, dose_before, last_on_s = ((0.0, 0.0, 0.0) if before is None else
+                                               (before.on_s, before.dose, before.last_on_s))
+        self.zones[channel_id] = ZoneUse(kind, on_before_s + on_s, dose_before + dose, now_s,
+                                         now_s if on_s > 0.0 else last_on_s)
 
     def remaining(self, limits: SafetyLimits, device: DeviceProfile,
                   now_s: float) -> tuple[SafetyLimits, list[str]]:
@@ -173,14 +178,14 @@ class ChairRecord:
                               max_on_s=max(NOTHING_LEFT, heat.max_on_s - heat_on_s),
                               dose_budget=max(NOTHING_LEFT, heat.dose_budget - heat_dose))
             notes.append(f"recent sessions on this chair used {heat_on_s / 60:.1f} min of the "
-                         f"{limits.heat.max_on_s / 60:.0f} min heat time and "
+                         f"{limits.heat.max_on_s / 60:g} min heat time and "
                          f"{heat_dose:.1%} of the {limits.heat.dose_budget:.0%} thermal dose")
         if cool_on_s > 0.0:
             cold = ColdLimits(floor_c=cold.floor_c,
                               max_on_s=max(NOTHING_LEFT, cold.max_on_s - cool_on_s))
             notes.append(f"recent sessions on this chair cooled a zone for "
-                         f"{cool_on_s / 60:.1f} min of its {limits.cold.max_on_s / 60:.0f} min; "
-                         f"a rest of {COLD_REST_S / 60:.0f} min gives it back")
+                         f"{cool_on_s / 60:.1f} min of its {limits.cold.max_on_s / 60:g} min; "
+                         f"a rest of {COLD_REST_S / 60:g} min gives it back")
         return limits.model_copy(update={"heat": heat, "cold": cold}), notes
 
     # --- disk --------------------------------------------------------------------------------
@@ -219,8 +224,7 @@ def all_records(folder: Path | None = None) -> list[ChairRecord]:
 def _open_folder(folder: Path) -> None:
     # Every login on this computer writes the same records: the folder must let them.
     try:
-        if folder.stat().st_mode & 0o777 != 0o777:
-            os.chmod(folder, 0o777)
+        os.chmod(folder, 0o777)
     except OSError:
         pass  # not ours to change: another login made it, and made it open
 
