@@ -20,9 +20,24 @@ Recovery model (what a pause between sessions gives back):
 - Thermal dose (safety.thermal_dose, Moritz & Henriques 1947): their damage integral has no
   repair term; damage only adds up during exposure. Skin cools within minutes once the heat is
   off, which ends the dose's growth, but what the heat did is repaired by the tissue over hours
-  to days, and no study gives a rate for damage below a burn. So the dose is credited back
-  slowly: it halves every DOSE_HALF_LIFE_S (a day), far slower than skin cools. A 17-minute
-  session at 44 C still counts two thirds of itself ten hours later.
+  to days. The dose halves every DOSE_HALF_LIFE_S (a day). That figure is an assumption chosen
+  to err on the safe side, not a measured repair rate of human skin, for which no study was
+  found. The nearest data are animal split-dose experiments: the mouse ear heated in water at
+  43.5 C ("Induced thermal resistance in the mouse ear", Br J Radiol; abstract read at
+  scilit.net/publications/85627ceb9e3316f323f4b349bc5c4e80) needed about 50 min in one
+  heating for necrosis in half the ears; split into two equal heatings, the total had to be
+  longer once the pause passed 4 h, and with 24 h between them about 100 min: the ear had
+  almost entirely recovered from the first heating within a day (the authors attribute it to
+  repair of sublethal damage together with induced heat resistance). The model keeps half of an
+  earlier session after a day, so it counts more of it than those data suggest, and a zone
+  reaches its budget sooner, never later: counting too much only shortens a session's heat,
+  counting too little could let sessions add up to a burn. The heat resistance itself (up to
+  2.4 times the heating, for days, in the same experiments) is not credited at all. Two limits
+  remain: the data are for mouse skin and a necrosis endpoint, and erythema ab igne ("toasted
+  skin", a mottled discolouration from heat below burning, used daily for weeks) is not a burn
+  and no dose budget models it; the heat timeout and the 42 C default cap are what keep that
+  kind of use short and cool. A 17-minute session at 44 C still counts three quarters of itself
+  ten hours later.
 - Heat on-time: the heat timeout (30 min, Raffel recliner module) is per stretch of use; it
   comes back whole only after the zone rested HEAT_REST_S with the heat off, as long as the
   timeout itself.
@@ -51,6 +66,8 @@ wall_clock = time.time
 RECORDS_ENV = "MASSAGECTL_CHAIR_RECORDS"
 DEFAULT_RECORDS = Path("/var/tmp/massagectl/chairs")
 FORMAT_VERSION = 1
+# Conservative by assumption, not measured (see the module docstring): animal data show almost
+# all of a sub-necrotic heat dose repaired within a day; this keeps half.
 DOSE_HALF_LIFE_S = 24 * 3600.0
 HEAT_REST_S = 30 * 60.0
 # A budget left at zero still has to be a positive number for the limits' validation; a plan
