@@ -16,20 +16,8 @@ import asyncio
 import logging
 
 from massagectl.controller.frontends.remote_menu import (
-    AllowRemoteStart,
-    ChangeIntensity,
-    ChooseUser,
-    ClearFault,
-    Discomfort,
-    MarkSpot,
-    PauseSession,
+    Action,
     RemoteMenu,
-    ResumeSession,
-    SetTimer,
-    SetZone,
-    StartRoutine,
-    StopSession,
-    ToggleHeat,
     display_size,
     shorten,
 )
@@ -42,6 +30,7 @@ from massagectl.controller.service.operations import (
     Refused,
     StateChanged,
 )
+from massagectl.controller.service.vocabulary import Discomfort, MarkSpot, carry_out
 from massagectl.firmware_bridge.messages import RemoteKey
 
 log = logging.getLogger(__name__)
@@ -125,36 +114,12 @@ class HandheldRemote:
             self._say(error.message, now_s)
         self.refresh()
 
-    def _act(self, action: object) -> None:
-        ops, origin = self.service, Origin.REMOTE
-        match action:
-            case StopSession():
-                ops.stop(origin, "STOP key on the remote")
-            case StartRoutine(name=name):
-                ops.start(name, origin)
-            case PauseSession():
-                ops.pause(origin)
-            case ResumeSession():
-                ops.resume(origin)
-            case ChangeIntensity(delta=delta):
-                ops.change_intensity(delta, origin)
-            case ToggleHeat():
-                ops.set_heat(not ops.snapshot().heat_on, origin)
-            case SetTimer(minutes=minutes):
-                ops.set_timer(minutes, origin)
-            case SetZone(zone=zone, on=on):
-                ops.set_zone(zone, on, origin)
-            case ChooseUser(name=name):
-                ops.choose_user(name, origin)
-            case AllowRemoteStart(allowed=allowed):
-                ops.allow_remote_start(allowed, origin)
-            case ClearFault():
-                ops.clear_faults(origin)
-            case Discomfort():
-                self._say(ops.discomfort(origin), asyncio.get_running_loop().time())
-            case MarkSpot():
-                self._say("marked: " + ops.mark_spot(None, origin),
-                          asyncio.get_running_loop().time())
+    def _act(self, action: Action | None) -> None:
+        if action is None:
+            return
+        done = carry_out(self.service, action, Origin.REMOTE)
+        if isinstance(action, (Discomfort, MarkSpot)):  # what the chair learnt, on the display
+            self._say(done, asyncio.get_running_loop().time())
 
     def _say(self, text: str, now_s: float) -> None:
         self.message = text
