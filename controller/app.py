@@ -249,8 +249,10 @@ class RemoteControl:
     def __init__(self, chair: Chair, session: Session, routine: Routine) -> None:
         self.chair = chair
         self.session = session
-        info = chair.link.identity.info
-        rows, columns, _ = display_size(info.display_rows, info.display_cols)
+        identity = chair.link.identity  # known once connected; else the smallest layout
+        info = identity.info if identity is not None else None
+        rows, columns, _ = display_size(info.display_rows if info else None,
+                                        info.display_cols if info else None)
         self.menu = RemoteMenu([RoutineChoice(routine.name, routine.duration_s, False)],
                                rows=rows, columns=columns)
         self._rows: tuple[str, ...] = ()

@@ -94,6 +94,7 @@ class ControlSocket:
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
+        assert task is not None  # asyncio runs each connection's handler as a task
         self._clients.add(task)
         try:
             while True:
@@ -127,6 +128,8 @@ class ControlSocket:
         if not isinstance(request, dict) or not isinstance(request.get("op"), str):
             return {"ok": False, "error": 'a request is a JSON object with "op"'}
         ops = self.ops
+        if ops is None:
+            return {"ok": False, "error": "the service is still starting: ask again"}
         op = request["op"]
         if op != "status" and op not in SOCKET_COMMANDS:
             known = ", ".join(("status", *SOCKET_COMMANDS[:-1])) + f" or {SOCKET_COMMANDS[-1]}"
@@ -160,7 +163,8 @@ def _command(op: str, request: dict[str, object]) -> Command:
         # bool is an int to Python; a switch's true is not a number of minutes.
         if not isinstance(value, wanted) or (wanted is int and isinstance(value, bool)):
             raise _BadRequest(f'{op} needs "{argument.name}": {argument.help}')
-        if argument.kind is Kind.WHOLE and not argument.low <= value <= argument.high:
+        if argument.kind is Kind.WHOLE and isinstance(value, int) \
+                and not argument.low <= value <= argument.high:
             raise _BadRequest(f'{op}: "{argument.name}" {value} is outside '
                               f"{argument.low}..{argument.high}{argument.unit}")
         values[argument.name] = value

@@ -234,7 +234,7 @@ class RemoteMenu:
         action = self._do(what, screen, view) if what is not None else None
         if next_screen == "base":
             self.overlay = None
-        elif next_screen is not None and what != "open_item":
+        elif isinstance(next_screen, Screen) and what != "open_item":
             self.overlay = next_screen
         return action
 
@@ -272,6 +272,7 @@ class RemoteMenu:
                 self.overlay = OPTION_SCREENS[item]
             return None
         chosen = self.selected(screen, view)
+        simple: dict[str, Action]
         simple = {"pause": Pause(), "resume": Resume(), "heat": ToggleHeat(),
                   "intensity_up": ChangeIntensity(+1), "intensity_down": ChangeIntensity(-1),
                   "clear": ClearFaults(), "discomfort": Discomfort(), "mark": MarkSpot(),
