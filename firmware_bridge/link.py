@@ -167,6 +167,7 @@ class Link:
         opener, transport = opener_for(target, baud)
         link = cls(profile, opener=opener, **options)
         if transport is None:
+            assert opener is not None  # opener_for gives one or the other
             transport = await opener()
         try:
             await link._connect(transport)
@@ -187,7 +188,7 @@ class Link:
         self._last_by_type.clear()
         self._segment_ends_s.clear()
         if not transport.push_to(self._received, self._port_gone):
-            self._reader = self._loop.create_task(self._read_loop(),
+            self._reader = self._loop.create_task(self._read_loop(transport),
                                                   name=f"link {transport.name}")
         name = transport.name
         await self._until(lambda: self.protocol.synced, self._send_heartbeat,
@@ -202,18 +203,18 @@ class Link:
                           progress=lambda: collector.received)
         self._collector = None
         identity = collector.identity()
+        assert identity is not None  # waited for above
         differences = map_differences(identity, self.profile)
         if differences:
             other_protocol = identity.info.protocol_version != PROTOCOL_VERSION
-            error = HandshakeError(
+            raise HandshakeError(
                 f"the device on {name} does not match profile '{self.profile.name}': "
                 + "; ".join(differences),
                 f"update the board's firmware to protocol {PROTOCOL_VERSION} (hardware.md)"
                 if other_protocol else
                 "connect the board this profile describes, or choose its profile",
+                differences,
             )
-            error.differences = differences
-            raise error
         self.identity = identity
         self.clock = ClockSync(identity.info.clock_hz)
         if self.safe_start:
@@ -267,17 +268,19 @@ class Link:
         await self._until(lambda: self.status is not None, query, f"no status from {name}")
         if first:
             self.initial_status = self.status
-        await self._until(lambda: self.status.state is m.DeviceState.SHUTDOWN, stop_and_query,
+        await self._until(lambda: self.status is not None
+                          and self.status.state is m.DeviceState.SHUTDOWN, stop_and_query,
                           f"the device on {name} did not confirm STOP")
         # The board's queue is empty now: segments sent before (a paused plan's next minutes)
         # no longer take room, or a resume would wait for their ends and start late.
         self._segment_ends_s.clear()
         self._send_queued(m.Reset())
         # A latched fault keeps the board in SHUTDOWN through Reset, by design (hardware.md 5).
-        await self._until(lambda: self.status.state is m.DeviceState.READY
-                          or self.status.fault_latched, query,
+        await self._until(lambda: self.status is not None
+                          and (self.status.state is m.DeviceState.READY
+                               or self.status.fault_latched), query,
                           f"the device on {name} did not leave SHUTDOWN on Reset")
-        if not self.status.outputs_safe:
+        if self.status is None or not self.status.outputs_safe:
             raise HandshakeError(f"the device on {name} reports outputs not safe after a reset",
                                  "check the board; it must start with every output safe")
 
@@ -322,6 +325,13 @@ class Link:
         return self.state is LinkState.CONNECTED
 
     @property
+    def info(self) -> m.DeviceInfo:
+        """What the board said of itself in the handshake (every connected link has it)."""
+        if self.identity is None:
+            raise LinkLostError(f"{self.name}: the board has not identified itself yet")
+        return self.identity.info
+
+    @property
     def counters(self) -> LinkCounters:
         self._counts.dropped_messages = self._fanout.dropped
         return self._counts.with_protocol(self.protocol)
@@ -330,7 +340,9 @@ class Link:
         """Send a segment once its start is within the window; a start inside the minimum lead
         (or past) is sent at once and counted late. RefusedError if it breaks a hard limit."""
         self._require_connected()
-        problems = segment_problems(segment, self.identity, self.profile)
+        identity = self.identity
+        assert identity is not None  # the handshake gave it before the link connected
+        problems = segment_problems(segment, identity, self.profile)
         if problems:
             raise RefusedError(problems)
         start_clock = self.clock.unwrap(segment.start_clock)
@@ -341,7 +353,7 @@ class Link:
             while self._segment_ends_s and self._segment_ends_s[0] <= now_s:
                 self._segment_ends_s.popleft()
             ahead_s = start_s - now_s - self.ahead_window_s
-            room = len(self._segment_ends_s) < self.identity.info.queue_capacity
+            room = len(self._segment_ends_s) < identity.info.queue_capacity
             if room and self.protocol.can_queue:
                 if ahead_s <= WINDOW_SLACK_S:
                     break
@@ -492,6 +504,8 @@ class Link:
     def _write(self, data: bytes) -> bool:
         if not data:
             return True
+        if self._transport is None:
+            return False  # no port yet: nothing reaches the board
         try:
             self._transport.write(data)
         except PortError as error:
@@ -537,8 +551,7 @@ class Link:
         if close_transport and self._transport is not None:
             await self._transport.close()
 
-    async def _read_loop(self) -> None:
-        transport = self._transport
+    async def _read_loop(self, transport: Transport) -> None:
         while True:
             try:
                 data = await transport.read()

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from massagectl.controller.config import Config
 from massagectl.controller.service.chair import Chair
@@ -136,7 +137,7 @@ class ChairService(SessionActions, OwnerActions):
 
     # --- life -------------------------------------------------------------------------------
 
-    async def open(self, extensions: list[Extension] = ()) -> None:
+    async def open(self, extensions: Sequence[Extension[ChairService]] = ()) -> None:
         if self.port is None:
             self.simulator = BuiltInBoard(self.device, baud=self.config.device.baud,
                                           occupant=self.options.occupant,
@@ -184,7 +185,7 @@ class ChairService(SessionActions, OwnerActions):
             await asyncio.gather(self.session_task, return_exceptions=True)
 
     async def _connected(self, link: Link) -> None:
-        serial = link.identity.info.serial_number or None
+        serial = link.info.serial_number or None
         self.chair_id = serial or self.device.name
         folder = self.config.logs.directory
         if serial:
@@ -268,7 +269,7 @@ class ChairService(SessionActions, OwnerActions):
 
     def snapshot(self) -> ChairSnapshot:
         chair, session = self.chair, self.session
-        common = dict(
+        common: dict[str, Any] = dict(
             state=self.state(), chair_id=self.chair_id, timer_min=self.timer_min,
             user=self.user_name, remote_start_allowed=self.remote_start_allowed,
             model=self.device.name, last_session=self.last_summary,
@@ -279,7 +280,7 @@ class ChairService(SessionActions, OwnerActions):
         if chair is not None:
             common["faults"] = self._faults(chair)
             common["seat_occupied"] = self._seat_occupied()
-            common["firmware"] = chair.link.identity.info.firmware_version
+            common["firmware"] = chair.link.info.firmware_version
         if session is None:
             return ChairSnapshot(intensity=self._idle_intensity(),
                                  zones_off=tuple(sorted(self.zones_off)), **common)
@@ -366,7 +367,7 @@ class ChairService(SessionActions, OwnerActions):
         (the remote menu lays out within sane bounds whatever a board says)."""
         if self.chair is None:
             return DEFAULT_DISPLAY
-        info = self.chair.link.identity.info
+        info = self.chair.link.info
         return info.display_rows, info.display_cols
 
     def show_on_remote(self, row: int, text: str) -> bool:

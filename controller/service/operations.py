@@ -19,7 +19,8 @@ nothing. `stop` is never refused and STOP works in every state, connected or not
 Operations are synchronous (they act, or refuse, before they return) and run on the service's
 event loop; anything slow they set off (a session, a pause making the board safe) is reported
 through the events. Absolute operations (`set_intensity(3)`, `set_heat(True)`) are idempotent,
-for MQTT; relative ones (`change_intensity(+1)`) are for keys.
+for MQTT; relative ones (`change_intensity(+1)`) are for keys. The commands front-ends give,
+with their arguments, ranges and help, are defined once beside these, in `vocabulary.py`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from massagectl.routines.errors import InputError
 
@@ -290,11 +291,16 @@ class ChairOperations(Protocol):
         ...
 
 
-class Extension(Protocol):
-    """A front-end: started after the service is up, stopped before it goes down."""
+OpsT = TypeVar("OpsT", contravariant=True)  # what a front-end needs of the service
+
+
+class Extension(Protocol[OpsT]):
+    """A front-end: started after the service is up, stopped before it goes down. It is given
+    the operations (`Extension[ChairOperations]`), or the service itself (the remote, which
+    draws on the board's display: `Extension[ChairService]`)."""
 
     name: str
 
-    async def start(self, ops: ChairOperations) -> None: ...
+    async def start(self, ops: OpsT) -> None: ...
 
     async def stop(self) -> None: ...

@@ -1,7 +1,8 @@
 """The chair service's session operations: start, stop, pause, resume, intensity, heat,
 timer and zones, each acting on the running session or refused in the owner's words.
 
-A mixin of ChairService (controller.service.core), which holds the state these use.
+A mixin of ChairService (controller.service.core), which holds the state these use
+(declared in controller.service.parts).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from massagectl.controller.service.chair import Chair
 from massagectl.controller.service.operations import (
     TIMER_CHOICES_MIN,
     ChairState,
@@ -21,6 +23,7 @@ from massagectl.controller.service.operations import (
     SessionStarted,
     SessionSummary,
 )
+from massagectl.controller.service.parts import ServiceParts
 from massagectl.controller.service.traces import save_trace
 from massagectl.controller.session.preflight import preflight
 from massagectl.controller.session.recorder import SessionRecorder
@@ -45,7 +48,7 @@ _STOP_SOURCES = {
 }
 
 
-class SessionActions:
+class SessionActions(ServiceParts):
     """See the module docstring."""
 
 
@@ -59,7 +62,8 @@ class SessionActions:
     def start(self, routine: str, origin: Origin, *,
                       intensity: int | None = None) -> None:
         state = self.state()
-        if state is ChairState.DISCONNECTED:
+        chair, record = self.chair, self.record  # both set once a board is connected
+        if state is ChairState.DISCONNECTED or chair is None or record is None:
             raise self._refuse("start", origin, "the chair is not connected",
                                "check the cable and the chair's power; it reconnects by itself")
         if state is ChairState.FAULT:
@@ -89,14 +93,14 @@ class SessionActions:
                 user = user.model_copy(update={"limits": user.limits.model_copy(
                     update={"session_min": self.timer_min})})
             # The owner's budgets less the heat and cold the chair's zones still carry.
-            limits, notes = self.record.remaining(self.config.limits, self.device,
-                                                  chair_record.wall_clock())
+            limits, notes = record.remaining(self.config.limits, self.device,
+                                             chair_record.wall_clock())
             for note in notes:
                 log.info("%s", note)
             preflight(chosen, self.device, user, limits)  # what run admits, refused the same
         except MassageError as error:
             raise self._refuse("start", origin, str(error.message), error.hint) from None
-        self._begin(chosen, user, origin, intensity, limits)
+        self._begin(chair, chosen, user, origin, intensity, limits)
 
     def _routine(self, name: str) -> Routine:
         own = self._own_routines()
@@ -108,9 +112,8 @@ class SessionActions:
         known = [*builtin, *own]
         raise UnknownNameError("routine", name, close_matches(name, known), known)
 
-    def _begin(self, routine: Routine, user: UserProfile, origin: Origin,
+    def _begin(self, chair: Chair, routine: Routine, user: UserProfile, origin: Origin,
                intensity: int | None, limits: SafetyLimits) -> None:
-        chair = self.chair
         loop = asyncio.get_running_loop()
         recorder = SessionRecorder(self.device, chair.link, loop.time())
         recorder.routine = routine.name
