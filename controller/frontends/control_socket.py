@@ -97,7 +97,7 @@ class ControlSocket:
                     break
                 if not line:
                     break
-                writer.write((json.dumps(self.handle(line)) + "\n").encode())
+                writer.write((json.dumps(await self.handle(line)) + "\n").encode())
                 await writer.drain()
                 await asyncio.sleep(1 / MAX_REQUESTS_PER_S)
         except (TimeoutError, ConnectionError):
@@ -108,8 +108,10 @@ class ControlSocket:
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
-    def handle(self, line: bytes) -> dict[str, object]:
-        """One request line to one reply; never raises."""
+    async def handle(self, line: bytes) -> dict[str, object]:
+        """One request line to one reply; never raises. A start is answered once the session
+        has begun or its routine was refused (the admission runs off the service's loop, so
+        a stop from another client meanwhile acts at once)."""
         try:
             request = json.loads(line)
         except ValueError:
@@ -128,7 +130,9 @@ class ControlSocket:
                 routine = request.get("routine")
                 if not isinstance(routine, str):
                     return {"ok": False, "error": 'start needs "routine": a routine name'}
-                ops.start(routine, origin)
+                started = ops.start(routine, origin)
+                if started is not None:
+                    await started
             else:
                 return {"ok": False, "error": f"unknown op {op!r}: status, start or stop"}
         except Refused as error:

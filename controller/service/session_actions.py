@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from massagectl.controller.service.operations import (
@@ -22,6 +23,7 @@ from massagectl.controller.service.operations import (
     SessionSummary,
 )
 from massagectl.controller.service.traces import save_trace
+from massagectl.controller.session.off_loop import off_loop
 from massagectl.controller.session.preflight import preflight
 from massagectl.controller.session.recorder import SessionRecorder
 from massagectl.controller.session.session import Session, SessionOutcome
@@ -35,6 +37,7 @@ from massagectl.routines.user import UserProfile
 from massagectl.safety import chair_record
 from massagectl.safety.limits import SafetyLimits
 from massagectl.safety.stop_path import StopSource
+from massagectl.safety.verdicts import AdmittedPlan
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,23 @@ _STOP_SOURCES = {
     Origin.SOCKET: StopSource.TERMINAL, Origin.TERMINAL: StopSource.TERMINAL,
     Origin.SERVICE: StopSource.TERMINAL,
 }
+
+
+@dataclass
+class PendingStart:
+    """A start accepted and being admitted (the chair shows it as scanning)."""
+
+    routine: str
+    origin: Origin
+    chair: object  # the Chair it was accepted on: if that goes, the start does too
+    done: asyncio.Future[None]
+    stopped: bool = False  # a stop came while it was admitted
+    task: asyncio.Task | None = None
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()  # the OperationRefused event said it; asyncio need not log it
 
 
 class SessionActions:
@@ -57,7 +77,38 @@ class SessionActions:
         return error
 
     def start(self, routine: str, origin: Origin, *,
-                      intensity: int | None = None) -> None:
+              intensity: int | None = None) -> asyncio.Future[None]:
+        """Refuse at once what can be judged at once (raises Refused); then compile and admit
+        the routine in a worker thread, so that a STOP arriving meanwhile acts at once, and
+        begin the session. The future ends when the session has begun, or with Refused (also
+        sent as an OperationRefused event) when admission refused it or a stop came first."""
+        self._refuse_a_start_now(origin)
+        if intensity is not None and intensity not in LEVELS:
+            raise self._refuse("start", origin, f"intensity {intensity} is not 1-5")
+        try:
+            chosen = self._routine(routine)
+            user = self.user_folder.load(self.user_name)
+            if self.timer_min is not None:
+                user = user.model_copy(update={"limits": user.limits.model_copy(
+                    update={"session_min": self.timer_min})})
+            # The owner's budgets less the heat and cold the chair's zones still carry.
+            limits, notes = self.record.remaining(self.config.limits, self.device,
+                                                  chair_record.wall_clock())
+        except MassageError as error:
+            raise self._refuse("start", origin, str(error.message), error.hint) from None
+        for note in notes:
+            log.info("%s", note)
+        loop = asyncio.get_running_loop()
+        pending = PendingStart(chosen.name, origin, self.chair, loop.create_future())
+        pending.done.add_done_callback(_retrieved)  # awaiting it is the caller's choice
+        self._starting = pending
+        pending.task = loop.create_task(
+            self._admit_and_begin(pending, chosen, user, intensity, limits),
+            name=f"admitting {chosen.name}")
+        self._changed()
+        return pending.done
+
+    def _refuse_a_start_now(self, origin: Origin) -> None:
         state = self.state()
         if state is ChairState.DISCONNECTED:
             raise self._refuse("start", origin, "the chair is not connected",
@@ -80,23 +131,41 @@ class SessionActions:
                 raise self._refuse("start", origin, "nobody is sitting in the chair",
                                    "a routine starts from home automation only with the "
                                    "seat occupied")
-        if intensity is not None and intensity not in LEVELS:
-            raise self._refuse("start", origin, f"intensity {intensity} is not 1-5")
+
+    async def _admit_and_begin(self, pending: PendingStart, routine: Routine,
+                               user: UserProfile, intensity: int | None,
+                               limits: SafetyLimits) -> None:
+        refused: Refused | None = None
         try:
-            chosen = self._routine(routine)
-            user = self.user_folder.load(self.user_name)
-            if self.timer_min is not None:
-                user = user.model_copy(update={"limits": user.limits.model_copy(
-                    update={"session_min": self.timer_min})})
-            # The owner's budgets less the heat and cold the chair's zones still carry.
-            limits, notes = self.record.remaining(self.config.limits, self.device,
-                                                  chair_record.wall_clock())
-            for note in notes:
-                log.info("%s", note)
-            preflight(chosen, self.device, user, limits)  # what run admits, refused the same
+            # What run admits, refused the same; off the loop (controller.session.off_loop).
+            admitted = await off_loop(preflight, routine, self.device, user, limits)
         except MassageError as error:
-            raise self._refuse("start", origin, str(error.message), error.hint) from None
-        self._begin(chosen, user, origin, intensity, limits)
+            refused = self._refuse("start", pending.origin, str(error.message), error.hint)
+        except Exception as error:  # a bug: refuse the start, keep the service
+            log.exception("admitting %s failed", routine.name)
+            refused = self._refuse("start", pending.origin,
+                                   f"admitting the routine failed: {error}")
+        self._starting = None
+        if refused is None:
+            if pending.stopped:
+                refused = self._refuse("start", pending.origin,
+                                       "stopped before the routine began")
+            elif self.chair is not pending.chair or self.chair is None \
+                    or not self.chair.link.connected:
+                refused = self._refuse("start", pending.origin,
+                                       "the chair went away before the routine began",
+                                       "start it again once the chair is back")
+            else:
+                try:
+                    self._refuse_a_start_now(pending.origin)  # a fault latched meanwhile
+                except Refused as error:
+                    refused = error
+        if refused is None:
+            self._begin(routine, user, pending.origin, intensity, limits, admitted)
+            pending.done.set_result(None)
+        else:
+            self._changed()
+            pending.done.set_exception(refused)
 
     def _routine(self, name: str) -> Routine:
         own = self._own_routines()
@@ -109,7 +178,7 @@ class SessionActions:
         raise UnknownNameError("routine", name, close_matches(name, known), known)
 
     def _begin(self, routine: Routine, user: UserProfile, origin: Origin,
-               intensity: int | None, limits: SafetyLimits) -> None:
+               intensity: int | None, limits: SafetyLimits, admitted: AdmittedPlan) -> None:
         chair = self.chair
         loop = asyncio.get_running_loop()
         recorder = SessionRecorder(self.device, chair.link, loop.time())
@@ -117,7 +186,7 @@ class SessionActions:
         remove = chair.add_listener(recorder.on_message)
         session = Session(chair, routine, user, limits=limits,
                           intensity=intensity or self.next_intensity, body_scan=self.body_scan,
-                          recorder=recorder, on_change=self._changed)
+                          recorder=recorder, on_change=self._changed, admitted=admitted)
         for zone in self.zones_off:
             session.set_zone(zone, False)
         self.session, self._recorder = session, recorder
@@ -177,6 +246,8 @@ class SessionActions:
     def stop(self, origin: Origin, detail: str = "") -> None:
         source = _STOP_SOURCES[origin]
         detail = detail or f"stop from the {origin}"
+        if self._starting is not None:
+            self._starting.stopped = True  # the routine being admitted never begins
         if self.session is not None:
             self.session.stop(source, detail)
         elif self.chair is not None:
@@ -233,6 +304,11 @@ class SessionActions:
         if minutes not in TIMER_CHOICES_MIN:
             raise self._refuse("timer", origin, f"{minutes} min is not a timer setting",
                                "choose " + ", ".join(map(str, TIMER_CHOICES_MIN)) + " min")
+        if self._starting is not None:
+            # The starting session's limits are fixed already: a shorter timer set now would
+            # show and not count.
+            raise self._refuse("timer", origin, "a routine is starting",
+                               "set the timer again once it runs")
         if self.session is None:
             self.timer_min = minutes
             self._changed()
