@@ -81,6 +81,12 @@ def naive_admission(service: ChairService) -> None:
         preflight(routine, service.device, user, limits)
 
 
+def stop_now(service: ChairService, ran: list[float]) -> None:
+    """A STOP from home automation; when it ran goes to `ran`."""
+    ran.append(asyncio.get_running_loop().time())
+    service.stop(Origin.MQTT, "benchmark")
+
+
 async def until(predicate, limit_s: float = 30.0) -> None:
     loop = asyncio.get_running_loop()
     deadline_s = loop.time() + limit_s
@@ -126,12 +132,7 @@ async def measure(folder: Path, count: int) -> dict[str, list[float]]:
             await idle(service)
             asked_s = loop.time() + TICK_S
             ran: list[float] = []
-
-            def stop() -> None:
-                ran.append(loop.time())
-                service.stop(Origin.MQTT, "benchmark")
-
-            loop.call_at(asked_s, stop)
+            loop.call_at(asked_s, stop_now, service, ran)
             if naive:
                 naive_admission(service)
             began = service.start(ROUTINE, Origin.SOCKET)
@@ -139,7 +140,7 @@ async def measure(folder: Path, count: int) -> dict[str, list[float]]:
                 await began
             except Refused:
                 pass  # stopped before it began: what a stop during a start does now
-            await until(lambda: bool(ran))
+            await until(ran.__len__)
             results["stop" + suffix].append((ran[0] - asked_s) * 1000)
             service.stop(Origin.SOCKET, "benchmark")
     finally:
