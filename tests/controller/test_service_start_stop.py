@@ -187,3 +187,28 @@ def test_sessions_one_after_another_leave_nothing_hanging_on_the_chair(tmp_path)
 
     counts = run_service(tmp_path, sessions)
     assert len(set(counts)) == 1, counts
+
+
+def test_a_restart_at_once_trips_no_stall_and_a_stalled_carriage_still_trips(tmp_path):
+    """Stop, start again at once, several times (the carriage left wherever the stop found
+    it): no motor_stall. Then the carriage really stalls while driven: motor_stall."""
+
+    async def scenario(service):
+        loop = asyncio.get_running_loop()
+        faults_after_restarts = []
+        for stop_after_s in (0.3, 1.0, 2.5, 6.0, 12.0):
+            await start_then_stop(service, stop_after_s, "socket")
+            faults_after_restarts += service.snapshot().faults
+        await service.start("long_knead", Origin.SOCKET)
+        await asyncio.sleep(20.0)  # the carriage travels up the back
+        clean = list(service.snapshot().faults)
+        service.simulator.driver.inject_fault("motor_stall", "roller_position")
+        stalled_s = loop.time()
+        while service.state() is not ChairState.FAULT and loop.time() < stalled_s + 60.0:
+            await asyncio.sleep(0.1)
+        service.simulator.driver.clear_fault("motor_stall", "roller_position")
+        return faults_after_restarts, clean, service.snapshot().faults
+
+    restarts, clean, stalled = run_service(tmp_path, scenario)
+    assert restarts == [] and clean == []
+    assert stalled and stalled[0].startswith("motor_stall: roller_position")
