@@ -9,12 +9,16 @@ The run: compile at intensity level 5 -> admit -> (body scan -> compile and admi
 scanned shoulder line) -> stream the admitted plan ahead of the board's clock, every segment
 checked by the supervisor first -> the plan's cool-down -> Stop, confirmed safe, Reset. The
 owner's intensity level is the board's intensity scale over the level-5 plan, so intensity
-changes act at once and can never exceed what admission accepted.
+changes act at once and can never exceed what admission accepted. Compiling and admitting run
+in a worker thread (controller.session.off_loop), so a stop never waits behind them; a plan
+admitted already (the chair service admits before it accepts a start) is not compiled again.
 
 Every stop, whoever asks (the remote's STOP key, Ctrl-C, MQTT, the seat sensor, a supervisor
 trip, the session timer), goes through the chair's one stop path; the session only follows it
-to the end. A pause makes the board safe (Stop, confirmed, Reset) and remembers where the
-routine was; a resume admits the rest of it behind a gentle ramp back in (controller.resume).
+to the end. A stop that comes before or while the session starts ends it there: the board stays
+stopped (no Reset after the stop, no scan or plan sent after it). A pause makes the board safe
+(Stop, confirmed, Reset) and remembers where the routine was; a resume admits the rest of it
+behind a gentle ramp back in (controller.resume).
 States and their transitions are in controller.state.
 
 Time: every plan the session runs (the body scan, the routine, each rest of it after a pause) is
