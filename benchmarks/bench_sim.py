@@ -41,13 +41,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from massagectl.firmware_bridge.clock_wrap import wrap_clock
 from massagectl.firmware_bridge.link import CLOCK_SAMPLE_EVERY
 from massagectl.firmware_bridge.messages import Heartbeat, KeepAlive, ScheduleSegment, Stop
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import ChannelKind, DeviceProfile, load_device
 from massagectl.routines.library import load_builtin
 from massagectl.sim.board import SimBoard
-from massagectl.sim.clock import wrap_clock
 from massagectl.sim.physics import airbag, thermal
 from massagectl.sim.physics.plant import CURRENT_FILTER_TIME_CONSTANT_S, Plant
 

@@ -23,22 +23,21 @@ from rich.console import Console
 
 from massagectl.controller.config import Config
 from massagectl.controller.frontends.keys import press_key
-from massagectl.controller.frontends.remote_menu import (
-    ChangeIntensity,
-    Discomfort,
-    PauseSession,
-    RemoteMenu,
-    ResumeSession,
-    StopSession,
-    ToggleHeat,
-    display_size,
-)
+from massagectl.controller.frontends.remote_menu import RemoteMenu, display_size
 from massagectl.controller.frontends.status import StatusDisplay
 from massagectl.controller.frontends.terminal import StopSignals, TerminalKeys
 from massagectl.controller.service.chair import Chair
 from massagectl.controller.service.connection import connect
 from massagectl.controller.service.operations import ChairSnapshot, ChairState, RoutineChoice
 from massagectl.controller.service.traces import save_trace
+from massagectl.controller.service.vocabulary import (
+    ChangeIntensity,
+    Discomfort,
+    Pause,
+    Resume,
+    Stop,
+    ToggleHeat,
+)
 from massagectl.controller.session.body_scan import scan_plan, scan_supported
 from massagectl.controller.session.notes import plan_notes, timer_note
 from massagectl.controller.session.preflight import preflight
@@ -250,8 +249,10 @@ class RemoteControl:
     def __init__(self, chair: Chair, session: Session, routine: Routine) -> None:
         self.chair = chair
         self.session = session
-        info = chair.link.identity.info
-        rows, columns, _ = display_size(info.display_rows, info.display_cols)
+        identity = chair.link.identity  # known once connected; else the smallest layout
+        info = identity.info if identity is not None else None
+        rows, columns, _ = display_size(info.display_rows if info else None,
+                                        info.display_cols if info else None)
         self.menu = RemoteMenu([RoutineChoice(routine.name, routine.duration_s, False)],
                                rows=rows, columns=columns)
         self._rows: tuple[str, ...] = ()
@@ -271,11 +272,11 @@ class RemoteControl:
         action = self.menu.press(message.key, self.view(), host_s)
         with contextlib.suppress(TransitionError, MassageError):
             match action:
-                case StopSession():
+                case Stop():
                     self.session.stop(StopSource.REMOTE_KEY, "STOP key on the remote")
-                case PauseSession():
+                case Pause():
                     self.session.pause()
-                case ResumeSession():
+                case Resume():
                     self.session.resume()
                 case ChangeIntensity(delta=delta):
                     self.session.change_intensity(delta)

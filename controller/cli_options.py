@@ -76,4 +76,5 @@ def complete_routine(prefix: str, **_: object) -> list[str]:
 
 def add_routine_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
     action = parser.add_argument("routine", metavar="ROUTINE", help=help_text)
+    # argcomplete reads this attribute of the action; argparse's stub does not declare it.
     action.completer = complete_routine  # type: ignore[attr-defined]

@@ -140,7 +140,7 @@ def _load(path: Path) -> Config:
     config = load_model(path, Config)
     # Relative paths in the file are relative to the file, not to wherever massagectl was run.
     base = path.parent
-    updates = {}
+    updates: dict[str, BaseModel] = {}
     if config.session.user_profile is not None and not config.session.user_profile.is_absolute():
         updates["session"] = config.session.model_copy(
             update={"user_profile": base / config.session.user_profile.expanduser()}

@@ -11,6 +11,7 @@ Sans-IO protocol (no serial, no asyncio):
     host_protocol.py    HostProtocol: the host's end (window, acks, naks, retransmission)
     device_protocol.py  DeviceProtocol: the board's end (what firmware and sim/ run)
     identity.py         the actuator map, device_profile_map(), map_differences()
+    clock_wrap.py       the board's 32-bit clock unwrapped (the link, the supervisor, sim/)
     clock.py            ClockSync: the board's clock fitted on host time
     segment_check.py    the last hard-limit check before a segment reaches the wire
     conformance.py      the board's duties from hardware.md, checked over the line

@@ -75,7 +75,7 @@ def encode_device_info(msg: m.DeviceInfo) -> bytes:
     return head + firmware + serial
 
 
-def decode_device_info(payload: bytes, offset: int):
+def decode_device_info(payload: bytes, offset: int) -> tuple[m.DeviceInfo, int]:
     version, clock_hz, capacity, channels, sensors, rows, cols = decode_fixed(
         DEVICE_INFO, payload, offset, "DeviceInfo")
     if channels > MAX_CHANNELS:
@@ -100,13 +100,13 @@ def encode_channel_info(msg: m.ChannelInfo) -> bytes:
         FLAG_HAS_SAFE_DEFAULT if has_default else 0,
         to_counts(msg.min, "ChannelInfo.min"),
         to_counts(msg.max, "ChannelInfo.max"),
-        to_counts(msg.safe_default, "ChannelInfo.safe_default") if has_default else 0,
+        0 if msg.safe_default is None else to_counts(msg.safe_default, "ChannelInfo.safe_default"),
         check_u32(msg.max_duration_ticks, "ChannelInfo.max_duration_ticks"),
         to_counts(msg.rise_per_s, "ChannelInfo.rise_per_s"),
     )
 
 
-def decode_channel_info(payload: bytes, offset: int):
+def decode_channel_info(payload: bytes, offset: int) -> tuple[m.ChannelInfo, int]:
     index, kind, zone, flags, low, high, default, max_ticks, rise = decode_fixed(
         CHANNEL_INFO, payload, offset, "ChannelInfo")
     if index >= MAX_CHANNELS:
@@ -135,7 +135,7 @@ def encode_sensor_info(msg: m.SensorInfo) -> bytes:
     )
 
 
-def decode_sensor_info(payload: bytes, offset: int):
+def decode_sensor_info(payload: bytes, offset: int) -> tuple[m.SensorInfo, int]:
     index, kind, channel, unit, low, high = decode_fixed(SENSOR_INFO, payload, offset,
                                                          "SensorInfo")
     if index >= MAX_SENSORS:
@@ -157,7 +157,7 @@ def encode_clock_report(msg: m.ClockReport) -> bytes:
     return CLOCK_REPORT.pack(wire_clock(msg.clock, "ClockReport.clock"))
 
 
-def decode_clock_report(payload: bytes, offset: int):
+def decode_clock_report(payload: bytes, offset: int) -> tuple[m.ClockReport, int]:
     (clock,) = decode_fixed(CLOCK_REPORT, payload, offset, "ClockReport")
     return m.ClockReport(clock), offset + CLOCK_REPORT.size
 
@@ -188,7 +188,7 @@ def encode_sensor_report(msg: m.SensorReport) -> bytes:
     return head + readings
 
 
-def decode_sensor_report(payload: bytes, offset: int):
+def decode_sensor_report(payload: bytes, offset: int) -> tuple[m.SensorReport, int]:
     clock, first, count = decode_fixed(SENSOR_REPORT, payload, offset, "SensorReport")
     if count > MAX_SENSOR_VALUES_PER_REPORT:
         raise PayloadError(f"SensorReport: {count} values, at most {MAX_SENSOR_VALUES_PER_REPORT}")
@@ -218,7 +218,7 @@ def encode_status(msg: m.StatusReport) -> bytes:
     )
 
 
-def decode_status(payload: bytes, offset: int):
+def decode_status(payload: bytes, offset: int) -> tuple[m.StatusReport, int]:
     clock, state, cause, flags, free, permille, mask, late = decode_fixed(
         STATUS_REPORT, payload, offset, "StatusReport")
     message = m.StatusReport(
@@ -239,7 +239,7 @@ def encode_key(msg: m.KeyPress) -> bytes:
     return KEY_PRESS.pack(wire_clock(msg.clock, "KeyPress.clock"), int(msg.key))
 
 
-def decode_key(payload: bytes, offset: int):
+def decode_key(payload: bytes, offset: int) -> tuple[m.KeyPress, int]:
     clock, key = decode_fixed(KEY_PRESS, payload, offset, "KeyPress")
     message = m.KeyPress(clock, decode_int_enum(m.RemoteKey, key, "KeyPress.key"))
     return message, offset + KEY_PRESS.size
@@ -250,7 +250,7 @@ def encode_fault(msg: m.FaultReport) -> bytes:
                              to_counts(msg.value, "FaultReport.value"))
 
 
-def decode_fault(payload: bytes, offset: int):
+def decode_fault(payload: bytes, offset: int) -> tuple[m.FaultReport, int]:
     clock, code, index, value = decode_fixed(FAULT_REPORT, payload, offset, "FaultReport")
     message = m.FaultReport(clock, decode_int_enum(m.FaultCode, code, "FaultReport.code"), index,
                             from_counts(value))

@@ -6,7 +6,8 @@ samples with the shortest round trips (a long one waited behind other bytes and 
 `error_s` is the estimate's uncertainty: half the best round trip plus the fit's RMS residual.
 
 The wire carries 32-bit clocks, which wrap every 71.6 minutes at 1 MHz; `unwrap` turns them into
-an unbounded tick count near the estimate, so sessions of any length schedule correctly.
+an unbounded tick count near the estimate (firmware_bridge.clock_wrap), so sessions of any length
+schedule correctly.
 Host seconds (`*_s`) and device ticks (`clock`) never mix except through this class.
 """
 
@@ -16,7 +17,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from massagectl.firmware_bridge.wire import CLOCK_MODULUS
+from massagectl.firmware_bridge.clock_wrap import unwrap_clock
 
 CLOCK_SAMPLE_WINDOW = 64  # 32 s of heartbeats at 2 Hz: long enough to average jitter away
 MIN_FIT_SPAN_S = 1.0  # over a shorter span a fitted rate is noisier than the nominal one
@@ -83,11 +84,7 @@ class ClockSync:
             if not self._samples:
                 return raw_clock
             near = self._samples[-1].clock
-        reference = near
-        offset = (raw_clock - reference) % CLOCK_MODULUS
-        if offset >= CLOCK_MODULUS // 2:
-            offset -= CLOCK_MODULUS
-        return reference + offset
+        return unwrap_clock(raw_clock, near)
 
     def _fit(self) -> None:
         best_rtt_s = min(sample.rtt_s for sample in self._samples)

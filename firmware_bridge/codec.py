@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from massagectl.firmware_bridge import board_layouts as board
 from massagectl.firmware_bridge import host_layouts as host
@@ -23,16 +24,20 @@ __all__ = [
     "decode_messages", "encode_message", "from_counts", "pack_payloads", "quantize", "to_counts",
 ]
 
-Decoder = Callable[[bytes, int], tuple[object, int]]
+Message = m.HostMessage | m.DeviceMessage
+# An encoder takes a message of its own class only; a table keyed by class cannot say which, so
+# the table's encoders take Any and encode_message looks each one up by its message's class.
+Encoder = Callable[[Any], bytes]
+Decoder = Callable[[bytes, int], tuple[Message, int]]
 
 
-def _no_fields(cls: type) -> tuple[Callable[[object], bytes], Decoder]:
+def _no_fields(cls: Callable[[], Message]) -> tuple[Encoder, Decoder]:
     instance = cls()
     return (lambda message: b""), (lambda payload, offset: (instance, offset))
 
 
 # message class: (id, encoder, decoder)
-_LAYOUTS: dict[type, tuple[int, Callable[[object], bytes], Decoder]] = {
+_LAYOUTS: dict[type, tuple[int, Encoder, Decoder]] = {
     m.Identify: (0x01, *_no_fields(m.Identify)),
     m.ScheduleSegment: (0x02, host.encode_segment, host.decode_segment),
     m.Reset: (0x03, *_no_fields(m.Reset)),
@@ -79,9 +84,9 @@ def encode_message(message: object) -> bytes:
         raise ValueError(f"{kind.__name__}: a field does not fit its wire type ({error})") from None
 
 
-def decode_messages(payload: bytes, allowed_ids: frozenset[int]) -> list:
+def decode_messages(payload: bytes, allowed_ids: frozenset[int]) -> list[Message]:
     """All messages of one block payload, or PayloadError: a block is used whole or not at all."""
-    found = []
+    found: list[Message] = []
     offset = 0
     while offset < len(payload):
         if len(found) == MAX_MESSAGES_PER_BLOCK:

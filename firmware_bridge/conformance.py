@@ -140,24 +140,37 @@ async def _ready(context: Context) -> bool:
         probe.data(m.ClearFault())
     mark = probe.mark()
     probe.data(m.Reset())
-    status = await probe.wait_message(mark, m.StatusReport, ANSWER_S * 2)
+    status = await _status_where(context, mark, _is_ready)
     if status is not None and status.fault_latched:  # a latch set while we stopped it
         probe.data(m.ClearFault())
         mark = probe.mark()
         probe.data(m.Reset())
-        status = await probe.wait_message(mark, m.StatusReport, ANSWER_S * 2)
+        status = await _status_where(context, mark, _is_ready)
     return status is not None and status.state is m.DeviceState.READY
 
 
-async def _shutdown_status(context: Context, mark: int) -> m.StatusReport | None:
-    """The StatusReport saying SHUTDOWN after `mark`, within ANSWER_S; else the last one."""
+async def _status_where(context: Context, mark: int, where: Callable[[m.StatusReport], bool],
+                        timeout_s: float = ANSWER_S * 2) -> m.StatusReport | None:
+    """The first StatusReport after `mark` for which `where` holds, within `timeout_s`; else
+    the last one (what a failed check shows). The first report after a request is not always
+    its answer: the twice-a-second status, or the answer to an earlier query, may have left
+    the board before the request arrived and still come in after `mark`."""
     probe = context.probe
-    found = await probe.wait_message(mark, m.StatusReport, ANSWER_S,
-                                     lambda status: status.state is m.DeviceState.SHUTDOWN)
+    found = await probe.wait_message(mark, m.StatusReport, timeout_s, where)
     if found is None:
         reports = probe.since(mark, m.StatusReport)
         return reports[-1][1] if reports else None
     return found
+
+
+async def _shutdown_status(context: Context, mark: int) -> m.StatusReport | None:
+    """The StatusReport saying SHUTDOWN after `mark`, within ANSWER_S; else the last one."""
+    return await _status_where(context, mark, lambda status: status.state is m.DeviceState.SHUTDOWN,
+                               ANSWER_S)
+
+
+def _is_ready(status: m.StatusReport) -> bool:
+    return status.state is m.DeviceState.READY
 
 
 def _work_channel(context: Context) -> int:
@@ -169,7 +182,10 @@ def _work_channel(context: Context) -> int:
 
 def _gentle(info: m.ChannelInfo) -> float:
     """A value a fifth of the way from the safe default to the top: on, and harmless."""
-    return info.safe_default + 0.2 * (info.max - info.safe_default)
+    safe = info.safe_default
+    if safe is None:  # _work_channel picks only channels that have one
+        raise ValueError(f"channel {info.index} has no safe default to start from")
+    return safe + 0.2 * (info.max - safe)
 
 
 def _is_fault(code: m.FaultCode) -> Callable[[object], bool]:
@@ -306,7 +322,7 @@ async def _heartbeat(context: Context) -> None:
         mark = probe.mark()
         sent_s = asyncio.get_running_loop().time()
         probe.immediate(m.Heartbeat())
-        found = await probe.wait_for(mark, lambda a, x: isinstance(x, m.ClockReport), ANSWER_S)
+        found = await probe.wait_arrival(mark, m.ClockReport, ANSWER_S)
         if found is None:
             context.record("4.9", "Heartbeat answered with ClockReport at once", False,
                            f"no answer within {ANSWER_S * 1000:.0f} ms")
@@ -366,7 +382,7 @@ async def _stop(context: Context) -> None:
                    _brief(during))
     mark = probe.mark()
     probe.data(m.Reset())
-    after = await probe.wait_message(mark, m.StatusReport, ANSWER_S * 2)
+    after = await _status_where(context, mark, _is_ready)
     await asyncio.sleep(0.5)
     later = await _status(context)
     ok = (after is not None and after.state is m.DeviceState.READY and not after.fault_latched
@@ -387,16 +403,17 @@ async def _latch(context: Context) -> None:
                    _brief(status))
     mark = probe.mark()
     probe.data(m.Reset())
-    status = await probe.wait_message(mark, m.StatusReport, ANSWER_S * 2)
+    # A forgetful latch shows in a later report; a held one only in the last.
+    status = await _status_where(context, mark, lambda status: not status.fault_latched)
     held = (status is not None and status.state is m.DeviceState.SHUTDOWN
             and status.fault_latched)
     context.record("5", "the fault latch survives Reset", held, _brief(status))
     mark = probe.mark()
     probe.data(m.ClearFault())
-    cleared = await probe.wait_message(mark, m.StatusReport, ANSWER_S * 2)
+    cleared = await _status_where(context, mark, lambda status: not status.fault_latched)
     mark = probe.mark()
     probe.data(m.Reset())
-    ready = await probe.wait_message(mark, m.StatusReport, ANSWER_S * 2)
+    ready = await _status_where(context, mark, _is_ready)
     ok = (cleared is not None and not cleared.fault_latched
           and cleared.state is m.DeviceState.SHUTDOWN
           and ready is not None and ready.state is m.DeviceState.READY)
@@ -412,9 +429,9 @@ async def _watchdog(context: Context) -> None:
     probe.feed(False)
     probe.immediate(m.KeepAlive())  # the last frame
     last_s = loop.time()
-    found = await probe.wait_for(
-        mark, lambda a, x: isinstance(x, m.StatusReport)
-        and x.state is m.DeviceState.SHUTDOWN, WATCHDOG_LATEST_S + 0.4)
+    found = await probe.wait_arrival(
+        mark, m.StatusReport, WATCHDOG_LATEST_S + 0.4,
+        lambda status: status.state is m.DeviceState.SHUTDOWN)
     probe.feed(True)
     if found is None:
         context.record("5", "watchdog: SHUTDOWN after 500 ms without a host frame", False,
@@ -529,18 +546,20 @@ async def _telemetry(context: Context) -> None:
 # --- 5 intensity slew --------------------------------------------------------------------------
 
 
-def _slew_pair(context: Context) -> tuple[m.ChannelInfo, m.SensorInfo] | None:
-    """An intensity-scaled channel with a sensor that reads its output in its own unit."""
+def _slew_pair(context: Context) -> tuple[m.ChannelInfo, float, m.SensorInfo] | None:
+    """An intensity-scaled channel, its safe default, and a sensor that reads its output in
+    its own unit."""
     # Airbags first: a pump fills faster than the bag's rise rate, so a missing slew shows; a
     # roller head's drive may be no faster than its rise rate.
     readable = ((ChannelKind.AIRBAG, SensorKind.PRESSURE), (ChannelKind.DEPTH, SensorKind.POSITION))
     for kind, sensor_kind in readable:
         for channel in context.board.channels:
-            if channel.kind is not kind or channel.safe_default is None or channel.rise_per_s <= 0:
+            safe = channel.safe_default
+            if channel.kind is not kind or safe is None or channel.rise_per_s <= 0:
                 continue
             for sensor in context.board.sensors:
                 if sensor.channel == channel.index and sensor.kind is sensor_kind:
-                    return channel, sensor
+                    return channel, safe, sensor
     return None
 
 
@@ -568,11 +587,11 @@ async def _slew(context: Context) -> None:
         context.record("5", "intensity slew", None,
                        "no intensity-scaled channel with a sensor of its output")
         return
-    channel, sensor = pair
+    channel, safe, sensor = pair
     probe = context.probe
-    target = channel.safe_default + 0.5 * (channel.max - channel.safe_default)
+    target = safe + 0.5 * (channel.max - safe)
     limit = channel.rise_per_s * SLEW_ALLOWANCE
-    rise_s = (1 - SLEW_STEP_FROM) * (target - channel.safe_default) / channel.rise_per_s
+    rise_s = (1 - SLEW_STEP_FROM) * (target - safe) / channel.rise_per_s
     probe.immediate(m.SetIntensity(SLEW_STEP_FROM))
     probe.data(context.segment(channel.index, 0.1, min(30.0, channel.max_duration_ticks
                                                         / context.clock_hz), target))
@@ -587,7 +606,7 @@ async def _slew(context: Context) -> None:
     await asyncio.sleep(1.0)
     probe.immediate(m.SetChannelMask(0xFFFFFFFF))
     steepest, last = await _steepest_rise(context, sensor.index,
-                                          (target - channel.safe_default) / channel.rise_per_s
+                                          (target - safe) / channel.rise_per_s
                                           + 1.0)
     context.record("5", f"intensity slew: a channel enabled again rises at most "
                    f"{channel.rise_per_s:g} {unit}", steepest <= limit,

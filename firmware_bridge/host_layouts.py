@@ -44,7 +44,7 @@ def encode_segment(msg: m.ScheduleSegment) -> bytes:
     )
 
 
-def decode_segment(payload: bytes, offset: int):
+def decode_segment(payload: bytes, offset: int) -> tuple[m.ScheduleSegment, int]:
     channel, start, duration, v0, v1, amplitude, period = decode_fixed(
         SEGMENT, payload, offset, "ScheduleSegment")
     if channel >= MAX_CHANNELS:
@@ -60,7 +60,7 @@ def encode_show_text(msg: m.ShowText) -> bytes:
     return SHOW_TEXT.pack(msg.row) + encode_text(msg.text, MAX_TEXT_BYTES, "ShowText.text")
 
 
-def decode_show_text(payload: bytes, offset: int):
+def decode_show_text(payload: bytes, offset: int) -> tuple[m.ShowText, int]:
     (row,) = decode_fixed(SHOW_TEXT, payload, offset, "ShowText")
     text, end = decode_text(payload, offset + SHOW_TEXT.size, MAX_TEXT_BYTES, "ShowText.text")
     return m.ShowText(row, text), end
@@ -70,7 +70,7 @@ def encode_intensity(msg: m.SetIntensity) -> bytes:
     return SET_INTENSITY.pack(encode_scale(msg.scale, "SetIntensity.scale"))
 
 
-def decode_intensity(payload: bytes, offset: int):
+def decode_intensity(payload: bytes, offset: int) -> tuple[m.SetIntensity, int]:
     (permille,) = decode_fixed(SET_INTENSITY, payload, offset, "SetIntensity")
     message = m.SetIntensity(decode_scale(permille, "SetIntensity.scale"))
     return message, offset + SET_INTENSITY.size
@@ -80,7 +80,7 @@ def encode_mask(msg: m.SetChannelMask) -> bytes:
     return SET_CHANNEL_MASK.pack(check_u32(msg.enabled_mask, "SetChannelMask.enabled_mask"))
 
 
-def decode_mask(payload: bytes, offset: int):
+def decode_mask(payload: bytes, offset: int) -> tuple[m.SetChannelMask, int]:
     (mask,) = decode_fixed(SET_CHANNEL_MASK, payload, offset, "SetChannelMask")
     return m.SetChannelMask(mask), offset + SET_CHANNEL_MASK.size
 
@@ -89,7 +89,7 @@ def encode_stop(msg: m.Stop) -> bytes:
     return STOP.pack(int(m.HostStopCause(msg.cause)))
 
 
-def decode_stop(payload: bytes, offset: int):
+def decode_stop(payload: bytes, offset: int) -> tuple[m.Stop, int]:
     (cause,) = decode_fixed(STOP, payload, offset, "Stop")
     # Never refused: a Stop in a refused block would not stop. A cause the board does not know
     # counts as FAULT, the side that latches.

@@ -286,9 +286,9 @@ class HostProtocol:
             self.stats.stale_acks += 1
             return None
         if acked:
-            newest = None
-            for _ in range(acked):
-                newest = self._in_flight.popleft()
+            for _ in range(acked - 1):
+                self._in_flight.popleft()
+            newest = self._in_flight.popleft()
             if not newest.retransmitted:  # Karn's rule: a resent block's ack is ambiguous
                 self.rto.sample(now_s - newest.sent_s)
             else:

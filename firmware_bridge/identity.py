@@ -117,7 +117,11 @@ def _show(value: object) -> str:
     return str(value)
 
 
-def _differing(label: str, checks: list[tuple]) -> list[str]:
+# One compared field: name, the device's value, the profile's, whether they agree, unit suffix.
+_Check = tuple[str, object, object, bool, str]
+
+
+def _differing(label: str, checks: list[_Check]) -> list[str]:
     """Lines like `channel 3 'knead_speed': device says max 80 cycles/min, profile says 60`."""
     return [
         f"{label}: device says {name} {_show(device_value)}"
@@ -154,7 +158,7 @@ def map_differences(identity: DeviceIdentity, profile: DeviceProfile) -> list[st
         got = identity.channels[index]
         unit = channel.unit
         label = f"channel {index} '{channel.id}'"
-        checks = [
+        checks: list[_Check] = [
             ("kind", got.kind, channel.kind, got.kind == channel.kind, ""),
             ("zone", got.zone, channel.zone, got.zone == channel.zone, ""),
             ("min", got.min, channel.min, _same(got.min, channel.min), f" {unit}"),
@@ -173,19 +177,19 @@ def map_differences(identity: DeviceIdentity, profile: DeviceProfile) -> list[st
     for index, sensor in enumerate(profile.sensors):
         if index >= len(identity.sensors):
             break
-        got = identity.sensors[index]
+        reported = identity.sensors[index]
         label = f"sensor {index} '{sensor.id}'"
         want_channel = None if sensor.channel is None else channel_ids.index(sensor.channel)
-        checks = [
-            ("kind", got.kind, sensor.kind, got.kind == sensor.kind, ""),
-            ("channel", got.channel, want_channel, got.channel == want_channel, ""),
-            ("valid min", got.valid_min, sensor.valid_min,
-             _same(got.valid_min, sensor.valid_min), f" {sensor.unit}"),
-            ("valid max", got.valid_max, sensor.valid_max,
-             _same(got.valid_max, sensor.valid_max), f" {sensor.unit}"),
-            ("unit", got.unit, sensor.unit, got.unit == sensor.unit, ""),
+        sensor_checks: list[_Check] = [
+            ("kind", reported.kind, sensor.kind, reported.kind == sensor.kind, ""),
+            ("channel", reported.channel, want_channel, reported.channel == want_channel, ""),
+            ("valid min", reported.valid_min, sensor.valid_min,
+             _same(reported.valid_min, sensor.valid_min), f" {sensor.unit}"),
+            ("valid max", reported.valid_max, sensor.valid_max,
+             _same(reported.valid_max, sensor.valid_max), f" {sensor.unit}"),
+            ("unit", reported.unit, sensor.unit, reported.unit == sensor.unit, ""),
         ]
-        found.extend(_differing(label, checks))
+        found.extend(_differing(label, sensor_checks))
     return found
 
 

@@ -171,6 +171,7 @@ class Link:
         opener, transport = opener_for(target, baud)
         link = cls(profile, opener=opener, **options)
         if transport is None:
+            assert opener is not None  # opener_for gives one or the other
             transport = await opener()
         try:
             await link._connect(transport)
@@ -192,7 +193,7 @@ class Link:
         self._last_by_type.clear()
         self._segment_ends_s.clear()
         if not transport.push_to(self._received, self._port_gone):
-            self._reader = self._loop.create_task(self._read_loop(),
+            self._reader = self._loop.create_task(self._read_loop(transport),
                                                   name=f"link {transport.name}")
         name = transport.name
         await self._until(lambda: self.protocol.synced, self._send_heartbeat,
@@ -207,18 +208,18 @@ class Link:
                           progress=lambda: collector.received)
         self._collector = None
         identity = collector.identity()
+        assert identity is not None  # waited for above
         differences = map_differences(identity, self.profile)
         if differences:
             other_protocol = identity.info.protocol_version != PROTOCOL_VERSION
-            error = HandshakeError(
+            raise HandshakeError(
                 f"the device on {name} does not match profile '{self.profile.name}': "
                 + "; ".join(differences),
                 f"update the board's firmware to protocol {PROTOCOL_VERSION} (hardware.md)"
                 if other_protocol else
                 "connect the board this profile describes, or choose its profile",
+                differences,
             )
-            error.differences = differences
-            raise error
         self.identity = identity
         self.clock = ClockSync(identity.info.clock_hz)
         if self.safe_start:
@@ -257,9 +258,12 @@ class Link:
             cause = self.board_fault
             seen = self._status_reports
             self._send_queued(m.ClearFault())
-            await self._until(lambda: self._status_after(seen) is not None
-                              and not self._status_after(seen).fault_latched,
-                              lambda: self._send_queued(m.QueryStatus()),
+
+            def cleared() -> bool:
+                status = self._status_after(seen)
+                return status is not None and not status.fault_latched
+
+            await self._until(cleared, lambda: self._send_queued(m.QueryStatus()),
                               f"the device on {self.name} did not clear its fault")
             await self._safe_start(self.name, first=False)
             return cause
@@ -281,6 +285,10 @@ class Link:
             status = self._status_after(seen)
             return None if status is None else status.state
 
+        def latched_since(seen: int) -> bool:
+            status = self._status_after(seen)
+            return status is not None and status.fault_latched
+
         # Only reports sent after this call count: one from before may show a state since left.
         called = self._status_reports
         await self._until(lambda: state_since(called) is not None, query,
@@ -298,8 +306,7 @@ class Link:
         self._send_queued(m.Reset())
         # A latched fault keeps the board in SHUTDOWN through Reset, by design (hardware.md 5).
         await self._until(lambda: state_since(reset) is m.DeviceState.READY
-                          or (self._status_after(reset) is not None
-                              and self._status_after(reset).fault_latched), query,
+                          or latched_since(reset), query,
                           f"the device on {name} did not leave SHUTDOWN on Reset")
         status = self.status
         if status is None or not status.outputs_safe:
@@ -357,6 +364,13 @@ class Link:
         return self.state is LinkState.CONNECTED
 
     @property
+    def info(self) -> m.DeviceInfo:
+        """What the board said of itself in the handshake (every connected link has it)."""
+        if self.identity is None:
+            raise LinkLostError(f"{self.name}: the board has not identified itself yet")
+        return self.identity.info
+
+    @property
     def counters(self) -> LinkCounters:
         self._counts.dropped_messages = self._fanout.dropped
         return self._counts.with_protocol(self.protocol)
@@ -365,7 +379,9 @@ class Link:
         """Send a segment once its start is within the window; a start inside the minimum lead
         (or past) is sent at once and counted late. RefusedError if it breaks a hard limit."""
         self._require_connected()
-        problems = segment_problems(segment, self.identity, self.profile)
+        identity = self.identity
+        assert identity is not None  # the handshake gave it before the link connected
+        problems = segment_problems(segment, identity, self.profile)
         if problems:
             raise RefusedError(problems)
         start_clock = self.clock.unwrap(segment.start_clock)
@@ -376,7 +392,7 @@ class Link:
             while self._segment_ends_s and self._segment_ends_s[0] <= now_s:
                 self._segment_ends_s.popleft()
             ahead_s = start_s - now_s - self.ahead_window_s
-            room = len(self._segment_ends_s) < self.identity.info.queue_capacity
+            room = len(self._segment_ends_s) < identity.info.queue_capacity
             if room and self.protocol.can_queue:
                 if ahead_s <= WINDOW_SLACK_S:
                     break
@@ -534,6 +550,8 @@ class Link:
     def _write(self, data: bytes) -> bool:
         if not data:
             return True
+        if self._transport is None:
+            return False  # no port yet: nothing reaches the board
         try:
             self._transport.write(data)
         except PortError as error:
@@ -579,8 +597,7 @@ class Link:
         if close_transport and self._transport is not None:
             await self._transport.close()
 
-    async def _read_loop(self) -> None:
-        transport = self._transport
+    async def _read_loop(self, transport: Transport) -> None:
         while True:
             try:
                 data = await transport.read()

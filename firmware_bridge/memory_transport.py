@@ -68,6 +68,8 @@ class MemoryTransport(Transport):
         if not data:
             return
         peer = self.peer
+        if peer is None:  # an end made on its own, not by memory_pair()
+            raise vanished(self.name, "it has no other end")
         if self.baud is None:
             if peer._receiver is not None:
                 # Pushed bytes are handled on the loop's next round, never inside the writer's
@@ -79,17 +81,17 @@ class MemoryTransport(Transport):
         loop = asyncio.get_running_loop()
         start_s = max(loop.time(), self._line_free_at_s)
         self._line_free_at_s = start_s + len(data) * byte_time_s(self.baud)
-        handle = loop.call_at(self._line_free_at_s, self._deliver, bytes(data))
+        handle = loop.call_at(self._line_free_at_s, self._deliver, peer, bytes(data))
         self._in_flight.append(handle)
 
     def _deliver_unpaced(self, data: bytes) -> None:
         if not self._closed and not self._peer_gone:
             self._arrive(data)
 
-    def _deliver(self, data: bytes) -> None:
+    def _deliver(self, peer: MemoryTransport, data: bytes) -> None:
         self._in_flight.popleft()
         if not self._closed and not self._peer_gone:
-            self.peer._arrive(data)
+            peer._arrive(data)
 
     def push_to(self, receiver, on_gone=None) -> bool:
         """See Transport.push_to: bytes reach `receiver` the moment they arrive, as a UART's

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar, overload
 
 from massagectl.firmware_bridge import messages as m
 from massagectl.firmware_bridge.codec import (
@@ -54,6 +55,7 @@ class Arrival:
 
 
 Predicate = Callable[[Arrival, object], bool]
+M = TypeVar("M")  # a message class
 
 
 class Probe:
@@ -113,10 +115,14 @@ class Probe:
         """A point in the arrivals: later waits look only at what came after it."""
         return len(self.arrivals)
 
-    def since(self, mark: int, kind: type | None = None) -> list[tuple[Arrival, object]]:
+    @overload
+    def since(self, mark: int) -> list[tuple[Arrival, object]]: ...
+    @overload
+    def since(self, mark: int, kind: type[M]) -> list[tuple[Arrival, M]]: ...
+    def since(self, mark: int, kind: type | None = None) -> list[tuple[Arrival, Any]]:
         """Every message (or, with `kind=None`, every block as (arrival, None) followed by its
         messages) that arrived after `mark`."""
-        found: list[tuple[Arrival, object]] = []
+        found: list[tuple[Arrival, Any]] = []
         for arrival in self.arrivals[mark:]:
             if kind is None:
                 found.append((arrival, None))
@@ -143,11 +149,21 @@ class Probe:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining_s)
 
-    async def wait_message(self, mark: int, kind: type, timeout_s: float,
-                           where: Callable[[object], bool] = lambda message: True):
-        """The first message of `kind` after `mark` for which `where` holds, or None."""
+    async def wait_arrival(self, mark: int, kind: type[M], timeout_s: float,
+                           where: Callable[[M], bool] = lambda message: True,
+                           ) -> tuple[Arrival, M] | None:
+        """The first message of `kind` after `mark` for which `where` holds, with the arrival
+        of its block, or None."""
         found = await self.wait_for(
             mark, lambda a, x: isinstance(x, kind) and where(x), timeout_s)
+        if found is None or not isinstance(found[1], kind):
+            return None
+        return found[0], found[1]
+
+    async def wait_message(self, mark: int, kind: type[M], timeout_s: float,
+                           where: Callable[[M], bool] = lambda message: True) -> M | None:
+        """The first message of `kind` after `mark` for which `where` holds, or None."""
+        found = await self.wait_arrival(mark, kind, timeout_s, where)
         return None if found is None else found[1]
 
     # --- sending -----------------------------------------------------------------------------

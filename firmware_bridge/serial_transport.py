@@ -71,7 +71,7 @@ def port_error(url: str, error: Exception) -> PortError:
 class SerialTransport(Transport):
     """See the module docstring. Open with `SerialTransport.open(url, baud=115200)`."""
 
-    def __init__(self, port: serial.SerialBase, name: str) -> None:
+    def __init__(self, port: serial.Serial, name: str) -> None:
         self.name = name
         self._port = port
         self._fd = _file_descriptor(port)
@@ -179,7 +179,7 @@ class SerialTransport(Transport):
         except PortError:
             written = len(self._backlog)  # the port is gone; nothing more to write
         del self._backlog[:written]
-        if not self._backlog:
+        if not self._backlog and self._fd is not None:  # a writer is registered only on an fd
             asyncio.get_running_loop().remove_writer(self._fd)
             self._writer_registered = False
 
@@ -187,10 +187,11 @@ class SerialTransport(Transport):
         if self._closed:
             return
         self._closed = True
-        if self._read_waiter is not None:
+        # A reader or a writer is registered only on a port with a file descriptor.
+        if self._read_waiter is not None and self._fd is not None:
             asyncio.get_running_loop().remove_reader(self._fd)
             _wake(self._read_waiter)  # the pending read() then reports the port closed
-        if self._writer_registered:
+        if self._writer_registered and self._fd is not None:
             asyncio.get_running_loop().remove_writer(self._fd)
             self._writer_registered = False
         try:

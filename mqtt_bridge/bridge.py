@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
-import itertools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -31,6 +29,7 @@ from massagectl.controller.service.operations import (
     ConnectionChanged,
     Origin,
 )
+from massagectl.mqtt_bridge.commands import peek_json
 from massagectl.mqtt_bridge.connection import (
     BrokerConnection,
     BrokerSettings,
@@ -46,6 +45,7 @@ from massagectl.mqtt_bridge.extensions.commands import Commands
 from massagectl.mqtt_bridge.extensions.discovery import Discovery
 from massagectl.mqtt_bridge.extensions.events import Events
 from massagectl.mqtt_bridge.extensions.state import StatePublisher
+from massagectl.mqtt_bridge.inbox import Lane, inbox_type
 from massagectl.mqtt_bridge.topics import OFFLINE
 from massagectl.routines.device import DeviceProfile, SensorKind
 
@@ -80,21 +80,6 @@ def bridge_settings(mqtt: MqttSettings) -> BridgeSettings:
         broker=broker, base_topic=mqtt.base_topic, node_id=mqtt.node_id,
         discovery_prefix=mqtt.discovery_prefix, discovery=DiscoveryForm(mqtt.discovery),
         on_broker_lost=BrokerLost(mqtt.on_broker_lost))
-
-
-def stop_first_queue(stop_topics: frozenset[str]) -> type[asyncio.Queue[aiomqtt.Message]]:
-    """An incoming queue that hands out stop commands before anything that came earlier."""
-    order = itertools.count()
-
-    class StopFirst(asyncio.PriorityQueue):
-        def _put(self, item: aiomqtt.Message) -> None:
-            rank = 0 if str(item.topic) in stop_topics else 1
-            heapq.heappush(self._queue, (rank, next(order), item))  # type: ignore[attr-defined]
-
-        def _get(self) -> aiomqtt.Message:
-            return heapq.heappop(self._queue)[2]  # type: ignore[attr-defined]
-
-    return StopFirst
 
 
 class MqttBridge:
@@ -184,7 +169,8 @@ class MqttBridge:
         self.connection = BrokerConnection(
             self.settings.broker, Will(chair.topics.availability, OFFLINE),
             on_state=self._on_connection_state,
-            queue_type=stop_first_queue(frozenset({chair.topics.command("stop")})))
+            queue_type=inbox_type(self._lane_of, on_stop=self._guarded(commands.handle),
+                                  on_overflow=self._guarded(commands.refuse_waiting)))
         await self.connection.run(self._session)
 
     async def _session(self, client: aiomqtt.Client) -> None:
@@ -211,6 +197,29 @@ class MqttBridge:
             await asyncio.gather(drain, return_exceptions=True)
             for extension in self.extensions:
                 extension.on_disconnected()
+
+    def _lane_of(self, message: aiomqtt.Message) -> Lane:
+        """Which lane of the inbox a message takes: a stop command, another, or not one."""
+        assert self.context is not None
+        topics, topic = self.context.chair.topics, str(message.topic)
+        if topic == topics.command("stop"):
+            return Lane.STOP
+        if topic == topics.json_command:
+            payload = message.payload if isinstance(message.payload, bytes) else b""
+            document = peek_json(payload) or {}
+            return Lane.STOP if document.get("command") == "stop" else Lane.COMMAND
+        if topics.parse_command_topic(topic) is not None:
+            return Lane.COMMAND
+        return Lane.OTHER
+
+    @staticmethod
+    def _guarded(handler: MessageHandler) -> MessageHandler:
+        def guarded(message: aiomqtt.Message) -> None:
+            try:
+                handler(message)
+            except Exception:  # one bad message must not end the bridge
+                log.exception("MQTT message on %s could not be handled", message.topic)
+        return guarded
 
     def _serial_number(self, chair_id: str) -> str:
         """The board's serial number; a board too old to report one (the service then names

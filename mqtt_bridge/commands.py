@@ -7,90 +7,61 @@ Two forms carry the same commands:
     massagectl/<chair>/intensity/set     3
     massagectl/<chair>/set               {"command": "intensity", "value": 3, "request_id": "a1"}
 
-Parsing either one gives a `Command` or raises `CommandError`, whose message names the topic and
-what is wrong in the words of someone writing an automation. Nothing here acts on the chair.
+The commands, their arguments and ranges are the service's (controller.service.vocabulary);
+this module only says which of them MQTT offers (`MQTT_COMMANDS`) and how each argument sits on
+the wire: a `zone` in the topic (`zone/<zone>/set`) or the JSON field `zone`, the other
+argument as the plain payload or the JSON field `value`.
+
+Parsing either form gives a vocabulary command or raises `CommandError`, whose message names
+the topic and what is wrong in the words of someone writing an automation. Nothing here acts on
+the chair.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
 
+from massagectl.controller.service.vocabulary import (
+    OPERATIONS,
+    Argument,
+    Command,
+    Kind,
+    Names,
+    build,
+    operation_of,
+)
 from massagectl.routines.device import close_matches
 from massagectl.routines.errors import InputError
-from massagectl.routines.intensity import LEVELS
-from massagectl.safety.limits import SESSION_HARD_MAX_MIN
 
 # A command is a word and a short value; anything longer is a mistake or an attack, and is
 # refused before it is decoded or parsed.
 MAX_PAYLOAD_BYTES = 1024
 MAX_REQUEST_ID_CHARACTERS = 128
+MAX_NAME_CHARACTERS = 64  # routine and zone names are short words
 ON, OFF = "ON", "OFF"
-
-
-@dataclass(frozen=True)
-class Start:
-    routine: str | None  # None: the routine chosen before (the `routine` command)
-
-
-@dataclass(frozen=True)
-class Stop:
-    pass
-
-
-@dataclass(frozen=True)
-class Pause:
-    pass
-
-
-@dataclass(frozen=True)
-class Resume:
-    pass
-
-
-@dataclass(frozen=True)
-class SetIntensity:
-    level: int
-
-
-@dataclass(frozen=True)
-class SetHeat:
-    on: bool
-
-
-@dataclass(frozen=True)
-class SetTimer:
-    minutes: int
-
-
-@dataclass(frozen=True)
-class ChooseRoutine:
-    routine: str
-
-
-@dataclass(frozen=True)
-class SetZone:
-    zone: str
-    on: bool
-
-
-Command = (
-    Start | Stop | Pause | Resume | SetIntensity | SetHeat | SetTimer | ChooseRoutine | SetZone
-)
+# What home automation may ask, in the order error messages list them.
+MQTT_COMMANDS = ("start", "stop", "pause", "resume", "intensity", "heat", "timer", "routine",
+                 "zone")
+TOPIC_ARGUMENT = "zone"  # the argument that sits in the topic, not the payload
 
 
 def command_word(command: Command) -> str:
     """The word that names a command on its topic and in responses."""
-    return _WORDS[type(command)]
-
-
-_WORDS: dict[type, str] = {
-    Start: "start", Stop: "stop", Pause: "pause", Resume: "resume", SetIntensity: "intensity",
-    SetHeat: "heat", SetTimer: "timer", ChooseRoutine: "routine", SetZone: "zone",
-}
+    return operation_of(command).word
 
 
 class CommandError(InputError):
@@ -112,6 +83,10 @@ class ChairVocabulary:
     routines: tuple[str, ...]
     zones: tuple[str, ...]
 
+    def names(self, kind: Names) -> tuple[str, ...] | None:
+        """The names of `kind` this chair has; None for names MQTT does not check."""
+        return {Names.ROUTINE: self.routines, Names.ZONE: self.zones}.get(kind)
+
 
 @dataclass(frozen=True)
 class ParsedCommand:
@@ -119,12 +94,14 @@ class ParsedCommand:
     request_id: str | None = None
 
 
+def _unknown_word(word: object) -> str:
+    return f"unknown command {word!r}; known: {', '.join(MQTT_COMMANDS)}"
+
+
 # --- the JSON form -----------------------------------------------------------------------------
 
-Level = Annotated[int, Field(ge=min(LEVELS), le=max(LEVELS), strict=True)]
-Minutes = Annotated[int, Field(ge=1, le=SESSION_HARD_MAX_MIN, strict=True)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
-Switch = Literal["ON", "OFF"]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_CHARACTERS,
+                                        strip_whitespace=True)]
 RequestId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_REQUEST_ID_CHARACTERS)]
 
 
@@ -134,48 +111,31 @@ class _Json(BaseModel):
     request_id: RequestId | None = None
 
 
-class _StartJson(_Json):
-    command: Literal["start"]
-    value: Name | None = None
+def _json_field(argument: Argument) -> tuple[str, tuple[Any, Any]]:
+    """An argument as a field of the JSON form: (field name, (type, default))."""
+    field = TOPIC_ARGUMENT if argument.name == TOPIC_ARGUMENT else "value"
+    kind: Any
+    if argument.kind is Kind.WHOLE:
+        kind = Annotated[int, Field(ge=argument.low, le=argument.high, strict=True)]
+    elif argument.kind is Kind.SWITCH:
+        kind = Literal["ON", "OFF"]
+    else:
+        kind = Name
+    if argument.optional:
+        return field, (kind | None, None)
+    return field, (kind, ...)
 
 
-class _NoValueJson(_Json):
-    command: Literal["stop", "pause", "resume"]
+def _json_model(word: str) -> type[_Json]:
+    arguments = dict(_json_field(a) for a in OPERATIONS[word].arguments)
+    return create_model(  # type: ignore[call-overload]
+        f"_{word.capitalize()}Json", __base__=_Json, command=(Literal[word], ...), **arguments)
 
 
-class _IntensityJson(_Json):
-    command: Literal["intensity"]
-    value: Level
-
-
-class _HeatJson(_Json):
-    command: Literal["heat"]
-    value: Switch
-
-
-class _TimerJson(_Json):
-    command: Literal["timer"]
-    value: Minutes
-
-
-class _RoutineJson(_Json):
-    command: Literal["routine"]
-    value: Name
-
-
-class _ZoneJson(_Json):
-    command: Literal["zone"]
-    zone: Name
-    value: Switch
-
-
-_JsonCommand = TypeAdapter(
-    Annotated[
-        _StartJson | _NoValueJson | _IntensityJson | _HeatJson | _TimerJson | _RoutineJson
-        | _ZoneJson,
-        Field(discriminator="command"),
-    ]
-)
+_JSON_MODELS = {word: _json_model(word) for word in MQTT_COMMANDS}
+_JsonCommand: TypeAdapter[_Json] = TypeAdapter(
+    Annotated[functools.reduce(operator.or_, _JSON_MODELS.values()),  # type: ignore[arg-type]
+              Field(discriminator="command")])
 
 
 def parse_json_command(topic: str, payload: bytes, vocabulary: ChairVocabulary) -> ParsedCommand:
@@ -188,7 +148,7 @@ def parse_json_command(topic: str, payload: bytes, vocabulary: ChairVocabulary) 
                            f"{error.pos}); send e.g. {{\"command\": \"stop\"}}") from None
     if not isinstance(document, dict):
         raise CommandError(topic, "payload must be a JSON object, e.g. {\"command\": \"stop\"}")
-    request_id = _request_id_of(document)
+    request_id = request_id_of(document)
     word = document.get("command")
     try:
         model = _JsonCommand.validate_python(document)
@@ -203,7 +163,19 @@ def parse_json_command(topic: str, payload: bytes, vocabulary: ChairVocabulary) 
     return ParsedCommand(checked, model.request_id)
 
 
-def _request_id_of(document: dict[str, object]) -> str | None:
+def peek_json(payload: bytes) -> dict[str, object] | None:
+    """A JSON command's document, not checked: to sort it, or to answer one that is not
+    carried out. None when the payload is not a JSON object within MAX_PAYLOAD_BYTES."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        return None
+    try:
+        document = json.loads(payload)
+    except ValueError:  # not UTF-8 (UnicodeDecodeError is one) or not JSON
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def request_id_of(document: dict[str, object]) -> str | None:
     """The request id to answer with, even when the rest of the payload is wrong."""
     request_id = document.get("request_id")
     if isinstance(request_id, str) and 0 < len(request_id) <= MAX_REQUEST_ID_CHARACTERS:
@@ -211,27 +183,14 @@ def _request_id_of(document: dict[str, object]) -> str | None:
     return None
 
 
-def _from_json(model: BaseModel) -> Command:
-    match model:
-        case _StartJson(value=routine):
-            return Start(routine)
-        case _NoValueJson(command="stop"):
-            return Stop()
-        case _NoValueJson(command="pause"):
-            return Pause()
-        case _NoValueJson():
-            return Resume()
-        case _IntensityJson(value=level):
-            return SetIntensity(level)
-        case _HeatJson(value=switch):
-            return SetHeat(switch == ON)
-        case _TimerJson(value=minutes):
-            return SetTimer(minutes)
-        case _RoutineJson(value=routine):
-            return ChooseRoutine(routine)
-        case _ZoneJson(zone=zone, value=switch):
-            return SetZone(zone, switch == ON)
-    raise AssertionError(f"unhandled command model {model!r}")
+def _from_json(model: _Json) -> Command:
+    word: str = getattr(model, "command")  # noqa: B009 (a field of the generated model)
+    values: dict[str, object] = {}
+    for argument in OPERATIONS[word].arguments:
+        field = TOPIC_ARGUMENT if argument.name == TOPIC_ARGUMENT else "value"
+        value = getattr(model, field)
+        values[argument.name] = value == ON if argument.kind is Kind.SWITCH else value
+    return build(word, values)
 
 
 def _describe(error: ValidationError) -> str:
@@ -241,8 +200,7 @@ def _describe(error: ValidationError) -> str:
         where = ".".join(str(part) for part in item["loc"] if not str(part).startswith("_"))
         where = where.split(".", 1)[-1] if "." in where else where
         if item["type"] == "union_tag_invalid":
-            parts.append(f"unknown command {item['input'].get('command')!r}; known: "
-                         f"{', '.join(_WORDS.values())}")
+            parts.append(_unknown_word(item["input"].get("command")))
         elif item["type"] == "union_tag_not_found":
             parts.append("the field 'command' is missing; send e.g. {\"command\": \"stop\"}")
         elif item["type"] == "extra_forbidden":
@@ -266,29 +224,36 @@ def parse_plain_command(topic: str, word: str, zone: str | None, payload: bytes,
 
 
 def _plain(topic: str, word: str, zone: str | None, text: str) -> Command:
-    if word in ("stop", "pause", "resume"):
-        # The payload does not matter: Home Assistant's buttons send PRESS, people send "".
-        plain: dict[str, type[Stop | Pause | Resume]] = {"stop": Stop, "pause": Pause,
-                                                          "resume": Resume}
-        return plain[word]()
-    if word == "start":
-        return Start(text or None)
-    if word == "routine":
-        if not text:
-            raise CommandError(topic, "no routine named; send a routine's name", word)
-        return ChooseRoutine(text)
-    if word == "intensity":
-        return SetIntensity(_whole_number(topic, word, text, min(LEVELS), max(LEVELS), ""))
-    if word == "timer":
-        return SetTimer(_whole_number(topic, word, text, 1, SESSION_HARD_MAX_MIN, " min"))
-    if word == "heat":
-        return SetHeat(_switch(topic, word, text))
-    if word == "zone" and zone is not None:
-        return SetZone(zone, _switch(topic, word, text))
-    raise CommandError(topic, f"unknown command {word!r}; known: {', '.join(_WORDS.values())}")
+    if word not in MQTT_COMMANDS:
+        raise CommandError(topic, _unknown_word(word))
+    values: dict[str, object] = {}
+    for argument in OPERATIONS[word].arguments:
+        if argument.name == TOPIC_ARGUMENT:
+            if zone is None:
+                raise CommandError(topic, _unknown_word(word))
+            values[argument.name] = zone
+        else:
+            # Commands without an argument ignore the payload: Home Assistant's buttons send
+            # PRESS, people send "".
+            values[argument.name] = _plain_value(topic, word, argument, text)
+    return build(word, values)
 
 
-def _whole_number(topic: str, word: str, text: str, low: int, high: int, unit: str) -> int:
+def _plain_value(topic: str, word: str, argument: Argument, text: str) -> object:
+    if argument.kind is Kind.WHOLE:
+        return _whole_number(topic, word, text, argument)
+    if argument.kind is Kind.SWITCH:
+        return _switch(topic, word, text)
+    if text:
+        return text
+    if argument.optional:
+        return None
+    names = argument.names or argument.name
+    raise CommandError(topic, f"no {names} named; send a {names}'s name", word)
+
+
+def _whole_number(topic: str, word: str, text: str, argument: Argument) -> int:
+    low, high, unit = argument.low, argument.high, argument.unit
     try:
         value = float(text)
     except ValueError:
@@ -322,12 +287,13 @@ def _decoded(topic: str, payload: bytes) -> str:
 
 def _checked(topic: str, command: Command, vocabulary: ChairVocabulary) -> Command:
     """Names checked against this chair: a routine or zone it does not have is refused."""
-    word = command_word(command)
-    routine = getattr(command, "routine", None)
-    if routine is not None and routine not in vocabulary.routines:
-        raise CommandError(topic, _unknown("routine", routine, vocabulary.routines), word)
-    if isinstance(command, SetZone) and command.zone not in vocabulary.zones:
-        raise CommandError(topic, _unknown("zone", command.zone, vocabulary.zones), word)
+    operation = operation_of(command)
+    for argument in operation.arguments:
+        known = vocabulary.names(argument.names) if argument.names is not None else None
+        value = getattr(command, argument.name)
+        if known is not None and value is not None and value not in known:
+            raise CommandError(topic, _unknown(str(argument.names), value, known),
+                               operation.word)
     return command
 
 

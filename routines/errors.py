@@ -18,6 +18,7 @@ Bytes from the wire never raise: the codec reports them as events instead.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,7 +84,13 @@ class PortError(DeviceError):
 
 
 class HandshakeError(DeviceError):
-    """The device did not identify itself, or is not the device the profile describes."""
+    """The device did not identify itself, or is not the device the profile describes;
+    `differences` then names each difference, one line each."""
+
+    def __init__(self, message: str, hint: str | None = None,
+                 differences: Sequence[str] = ()) -> None:
+        super().__init__(message, hint)
+        self.differences = list(differences)
 
 
 class LinkLostError(DeviceError):
@@ -97,7 +104,7 @@ class SafetyError(MassageError):
 class RefusedError(SafetyError):
     """Admission refused a plan; `violations` lists each reason."""
 
-    def __init__(self, violations: list[object]) -> None:
+    def __init__(self, violations: Sequence[object]) -> None:
         self.violations = list(violations)
         lines = "; ".join(str(v) for v in self.violations)
         super().__init__(f"plan refused: {lines}", "lower the limits in the routine or profile")

@@ -44,9 +44,14 @@ def problems_from_validation(
     # A container whose item failed may also report itself as too short; the item's own error
     # is the useful one, so drop errors located on a strict prefix of another error's location.
     locations = [tuple(item["loc"]) for item in items]
+    # A key that is not allowed (an unknown zone, say) is the problem; what its value lacks is
+    # not worth a line of its own.
+    bad_keys = [location[:-1] for location in locations if location[-1:] == ("[key]",)]
     for item in items:
         here = tuple(item["loc"])
         if any(len(other) > len(here) and other[: len(here)] == here for other in locations):
+            continue
+        if any(here[: len(key)] == key and here[len(key):] != ("[key]",) for key in bad_keys):
             continue
         # Skip pydantic's union/tag plumbing in the path (e.g. the tag name of a step kind),
         # so the path matches what the person wrote in the file.
@@ -83,6 +88,13 @@ UNIT_OF_SUFFIX = {"_kpa": "kPa", "_c": "°C", "_s": "s", "_ms": "ms", "_mm": "mm
                   "_cpm": "cycles/min", "_hz": "Hz", "_min": "min", "_mm_s": "mm/s"}
 IDENTIFIER_PATTERN = "^[a-z][a-z0-9_]{0,31}$"
 _NUMBER_TYPES = {"int_parsing", "int_type", "int_from_float", "float_parsing", "float_type"}
+# Name patterns other than IDENTIFIER_PATTERN, said in words (the config's MQTT names).
+PATTERN_WORDS = {
+    "^[a-zA-Z0-9_-]{1,64}$": "letters, digits, _ and -, at most 64 of them",
+    "^[^#+]{1,128}$": "at most 128 characters, without the MQTT wildcards # and +",
+}
+_TABLE_TYPES = {"model_type", "model_attributes_type", "dict_type"}
+_LIST_TYPES = {"list_type", "tuple_type", "set_type", "frozen_set_type"}
 # pydantic's bound errors: (the key of the bound in the error's context, how to say it).
 _BOUNDS = {"less_than_equal": ("le", "{value} is above {bound}, the most allowed"),
            "less_than": ("lt", "{value} is too large: it must be below {bound}"),
@@ -102,10 +114,12 @@ def plain_message(item: Any, location: tuple[int | str, ...]) -> str | None:
     """pydantic's message for a bound or a name pattern, in the words of the file's author
     (with the unit), or None to keep pydantic's own."""
     name = next((part for part in reversed(location) if isinstance(part, str)), "")
+    # The unit of the nearest name that has one: `pressure_kpa.calves` is in kPa.
+    unit = next((found for part in reversed(location)
+                 if isinstance(part, str) and (found := unit_of(part))), "")
     ctx = item.get("ctx") or {}
     if item["type"] in _BOUNDS:
         key, wording = _BOUNDS[item["type"]]
-        unit = unit_of(name)
         written, limit = item.get("input"), ctx.get(key)
         if not isinstance(written, int | float) or not isinstance(limit, int | float):
             return None  # not a number (a bound on a length, say): pydantic's words will do
@@ -118,21 +132,76 @@ def plain_message(item: Any, location: tuple[int | str, ...]) -> str | None:
         return "required, and missing; add it"
     written = item.get("input")
     if item["type"] == "enum":
-        return f"{written!r} is not one of {ctx.get('expected', 'the known names')}"
+        return f"{_shown(written)} is not one of {ctx.get('expected', 'the known names')}"
     if item["type"] in _NUMBER_TYPES:
-        unit = unit_of(name)
         kind = "a whole number" if item["type"].startswith("int") else "a number"
         try:
             float(written)
         except (TypeError, ValueError):
-            return f"{written!r} is not {kind}" + (f" of {unit}" if unit else "")
+            return f"{_shown(written)} is not {kind}" + (f" of {unit}" if unit else "")
         if isinstance(written, str):
             return f"{written!r} is text in quotes; write the number without them"
-        return f"{written!r} is not {kind}"
+        return f"{_shown(written)} is not {kind}"
     if item["type"] == "string_pattern_mismatch" and ctx.get("pattern") == IDENTIFIER_PATTERN:
         return (f"{item.get('input')!r} is not a name massagectl accepts: lower-case letters, "
                 "digits and _, starting with a letter, at most 32 characters (e.g. 'evening')")
+    return _kind_message(item["type"], _shown(written), ctx, location, name, unit)
+
+
+def _kind_message(kind: str, shown: str, ctx: dict[str, Any], location: tuple[int | str, ...],
+                  name: str, unit: str) -> str | None:
+    """A value of the wrong kind or size, said in TOML's terms; None: pydantic's words."""
+    if kind in _TABLE_TYPES:
+        header = ".".join(part for part in location if isinstance(part, str))
+        header = f"[[{header}]]" if location and isinstance(location[-1], int) else f"[{header}]"
+        return f"{shown} is not a table; write {header} with its keys on the lines below it"
+    if kind in _LIST_TYPES:
+        return f"{shown} is not a list; write the items in brackets: {name} = [..., ...]"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"{shown} is not true or false; write true or false, without quotes"
+    if kind == "string_type":
+        return f"{shown} is not text; write it in double quotes"
+    if kind == "path_type":
+        return f"{shown} is not a path; write it in double quotes"
+    if kind == "finite_number":
+        return f"{shown} is not a finite number; write a number" + (f" of {unit}" if unit else "")
+    if kind == "literal_error":
+        return f"{shown} is not one of {ctx.get('expected', 'the values allowed')}"
+    if kind == "string_too_short":
+        return "is empty; write at least one character" if ctx.get("min_length") == 1 \
+            else f"is shorter than {ctx.get('min_length')} characters; write more"
+    if kind == "string_too_long":
+        return f"is longer than the {ctx.get('max_length')} characters allowed; shorten it"
+    if kind == "too_short":
+        return (f"has {_items(ctx.get('actual_length'))}; give at least "
+                f"{_items(ctx.get('min_length'))}")
+    if kind == "too_long":
+        return (f"has {_items(ctx.get('actual_length'))}; at most {ctx.get('max_length')} "
+                "are allowed")
+    if kind == "multiple_of":
+        return f"{shown} is not a multiple of {ctx.get('multiple_of')}"
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in PATTERN_WORDS:
+        return f"{shown} is not allowed here: {PATTERN_WORDS[ctx['pattern']]}"
     return None
+
+
+def _items(count: object) -> str:
+    return "1 item" if count == 1 else f"{count} items"
+
+
+def _shown(value: Any) -> str:
+    """A value as the file wrote it, kept short: TOML's true and false, a table or a list by
+    what it is, text in quotes."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, int | float):
+        return f"{value:g}"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:36] + "...'"
 
 
 def _written_location(

@@ -159,6 +159,7 @@ class Plan:
             and np.array_equal(self.table, other.table)
         )
 
+    # Unhashable, as equal plans compare their tables; typeshed declares __hash__ a method.
     __hash__ = None  # type: ignore[assignment]
 
     def __len__(self) -> int:

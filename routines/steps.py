@@ -115,6 +115,9 @@ class _Step(BaseModel):
 
     @property
     def duration_ms(self) -> int:
+        # Every kind that keeps this default has a duration_s field; the kinds that work their
+        # duration out (repeat, a trigger point's hold) override duration_ms, so the base
+        # declares no such field.
         return round(self.duration_s * 1000)  # type: ignore[attr-defined]
 
     @property

@@ -23,7 +23,7 @@ import numpy as np
 from massagectl.routines.device import BACK_ZONES, ChannelKind, Zone
 from massagectl.routines.plan import SEGMENT_DTYPE, Plan, Segment, freeze_table
 from massagectl.safety.blanking import Region, blank_spans
-from massagectl.safety.channel_limits import ChannelLimits, PlanLimits
+from massagectl.safety.channel_limits import ChannelLimits, HeatBudget, PlanLimits, PressureHold
 from massagectl.safety.plan_audit import (
     VALUE_EPSILON,
     ZONES,
@@ -98,10 +98,9 @@ def adapt_plan(plan: Plan, limits: PlanLimits) -> tuple[Plan, list[Change]]:
     work = _Work(plan)
     changes: list[Change] = []
     for channel_limits in limits.channels:
-        if channel_limits.channel.safe_default is None or not work.by_channel.get(
-                channel_limits.index):
-            continue
         safe = channel_limits.channel.safe_default
+        if safe is None or not work.by_channel.get(channel_limits.index):
+            continue
         if channel_limits.cap.value <= safe and channel_limits.floor.value >= safe:
             changes += _hold_whole(work, channel_limits, channel_limits.cap.reason)
             continue
@@ -109,14 +108,14 @@ def adapt_plan(plan: Plan, limits: PlanLimits) -> tuple[Plan, list[Change]]:
             for zone in channel_limits.zone_caps:
                 changes += _blank_on_zone(work, limits, channel_limits, zone, only_if_over=True)
         if channel_limits.heat is not None:
-            changes += _end_heat_early(work, channel_limits)
+            changes += _end_heat_early(work, channel_limits, channel_limits.heat)
         changes += _scale(work, limits, channel_limits)
     return (work.result(), changes) if changes else (plan, [])
 
 
 def _hold_whole(work: _Work, limits: ChannelLimits, why: str) -> list[Change]:
     segments = work.by_channel.get(limits.index, [])
-    safe = limits.channel.safe_default
+    safe = limits.safe_value
     active = [s for s in segments if s.upper_bound > safe or s.lower_bound < safe]
     if not active:
         return []
@@ -125,9 +124,12 @@ def _hold_whole(work: _Work, limits: ChannelLimits, why: str) -> list[Change]:
     return _changes_per_step(work, limits, active, after, why)
 
 
-def _blank_on_zone(work, plan_limits, limits: ChannelLimits, zone: Zone, only_if_over):
-    if zone not in limits.zone_caps:
-        return []  # the channel's own cap is already as low (e.g. forbidden everywhere)
+def _blank_on_zone(work, plan_limits: PlanLimits, limits: ChannelLimits, zone: Zone,
+                   only_if_over) -> list[Change]:
+    if zone not in limits.zone_caps or plan_limits.back_map is None:
+        # The channel's own cap is already as low (e.g. forbidden everywhere), or the device
+        # has no roller track to place the zone on (plan_audit checks no zone caps there).
+        return []
     band_low, band_high = plan_limits.back_map.bands_mm[zone]
     spans = spans_on_band(work.position_rows(), work.plan.duration_s,
                           band_low - BLANK_EXTRA_MARGIN_MM, band_high + BLANK_EXTRA_MARGIN_MM)
@@ -139,13 +141,12 @@ def _blank_on_zone(work, plan_limits, limits: ChannelLimits, zone: Zone, only_if
     return _blank(work, limits, spans, f"{cap.reason} (roller on {zone})")
 
 
-def _end_heat_early(work: _Work, limits: ChannelLimits) -> list[Change]:
+def _end_heat_early(work: _Work, limits: ChannelLimits, budget: HeatBudget) -> list[Change]:
     rows = work.rows(limits.index)
-    budget = limits.heat
     upper = np.maximum(rows["start_value"], rows["end_value"]) + np.abs(rows["amplitude"])
-    ramp_s = (upper.max() - limits.channel.safe_default) / _ramp_rate(limits)
-    on_rate = (upper > limits.channel.safe_default + VALUE_EPSILON).astype(float)
-    dose_rate = planned_dose_rates(limits, upper)
+    ramp_s = (upper.max() - limits.safe_value) / _ramp_rate(limits)
+    on_rate = (upper > limits.safe_value + VALUE_EPSILON).astype(float)
+    dose_rate = planned_dose_rates(limits, budget, upper)
     # The ramp down may add up to ramp_s of heat at the highest set point: keep room for it.
     cut_s = min(
         _crossing(rows, on_rate, budget.max_on_s - ramp_s),
@@ -173,7 +174,7 @@ def _blank(work: _Work, limits: ChannelLimits, spans, why: str) -> list[Change]:
     segments = work.by_channel.get(limits.index, [])
     if not spans or not segments:
         return []
-    safe = limits.channel.safe_default
+    safe = limits.safe_value
     rewritten, regions = blank_spans(segments, spans, safe, _ramp_rate(limits),
                                      work.plan.duration_s, limits.channel.max_duration_s)
     work.by_channel[limits.index] = rewritten
@@ -192,7 +193,7 @@ def _scale(work: _Work, plan_limits: PlanLimits, limits: ChannelLimits) -> list[
     factor, why = _scale_factor(rows, limits, work.position_rows(), plan_limits)
     if factor >= 1.0:
         return []
-    safe = limits.channel.safe_default
+    safe = limits.safe_value
     before = work.by_channel[limits.index]
     work.by_channel[limits.index] = [
         Segment(s.channel, s.start_s, s.duration_s, safe + (s.start_value - safe) * factor,
@@ -206,7 +207,7 @@ def _scale(work: _Work, plan_limits: PlanLimits, limits: ChannelLimits) -> list[
 
 def _scale_factor(rows, limits: ChannelLimits, position, plan_limits) -> tuple[float, str]:
     """The largest factor toward the safe default that meets every scalable limit."""
-    safe = limits.channel.safe_default
+    safe = limits.safe_value
     upper = np.maximum(rows["start_value"], rows["end_value"]) + np.abs(rows["amplitude"])
     lower = np.minimum(rows["start_value"], rows["end_value"]) - np.abs(rows["amplitude"])
     caps, zone_of_cap = row_caps(limits, rows, position, plan_limits)
@@ -234,15 +235,15 @@ def _scale_factor(rows, limits: ChannelLimits, position, plan_limits) -> tuple[f
         if rise > limits.max_rise_per_s:
             candidates.append((limits.max_rise_per_s / rise, "fastest inflation allowed"))
     if limits.hold is not None:
-        candidates += _hold_factors(rows, upper, limits)
+        candidates += _hold_factors(rows, upper, limits, limits.hold)
     factor, why = min(candidates)
     rounding = 10**SCALE_DECIMALS
     return max(math.floor(factor * rounding) / rounding, 0.0), why
 
 
-def _hold_factors(rows, upper, limits: ChannelLimits) -> list[tuple[float, str]]:
-    hold = limits.hold
-    safe = limits.channel.safe_default
+def _hold_factors(rows, upper, limits: ChannelLimits,
+                  hold: PressureHold) -> list[tuple[float, str]]:
+    safe = limits.safe_value
     from_s, to_s = above_span(rows["start_s"], rows["duration_s"], rows["start_value"],
                               rows["end_value"], rows["amplitude"], hold.occlusion_kpa)
     above = ~np.isnan(from_s)
@@ -282,7 +283,7 @@ def _changes_per_step(work, limits: ChannelLimits, segments, after, why,
     for segment in segments:
         by_step[segment.step].append(segment)
     unit = limits.channel.unit
-    safe = limits.channel.safe_default
+    safe = limits.safe_value
     changes = []
     for step, group in sorted(by_step.items()):
         peak = max(s.upper_bound for s in group)

@@ -154,10 +154,10 @@ def _pieces(segment: Segment, regions: list[Region]) -> list[Segment]:
         if t1 - t0 < MIN_PIECE_S:
             continue
         middle = (t0 + t1) / 2
-        region = next((r for r in regions if r.start_s <= middle < r.end_s), None)
-        if region is not None:
-            pieces.append(Segment(segment.channel, t0, t1 - t0, region.value_at(t0),
-                                  region.value_at(t1), step=segment.step))
+        covering = next((r for r in regions if r.start_s <= middle < r.end_s), None)
+        if covering is not None:
+            pieces.append(Segment(segment.channel, t0, t1 - t0, covering.value_at(t0),
+                                  covering.value_at(t1), step=segment.step))
         else:
             pieces.append(Segment(segment.channel, t0, t1 - t0, _centre(segment, t0),
                                   _centre(segment, t1), segment.amplitude, segment.period_s,

@@ -18,7 +18,8 @@ segment guard, which adds to the same `HeatSpent` records.
     chair.halt(host_s)            # a pause or the end: the board is made safe
     chair.on_chair_s(host_s)      # time on the chair so far
     chair.deadline_s()            # host time the timer runs out (inf while halted)
-    chair.heat[channel_index]     # HeatSpent(on_s, dose) of one heat channel
+    chair.heat[channel_index]     # HeatSpent(on_s, dose) of one heat channel (a cool
+                                  # channel's application time is its on_s)
 """
 
 from __future__ import annotations
@@ -48,10 +49,6 @@ class ChairTime:
     _before_s: float = 0.0  # time on the chair of the runs that ended
     _since_s: float | None = None  # host time the current run began (None: halted)
 
-    @property
-    def running(self) -> bool:
-        return self._since_s is not None
-
     def run(self, host_s: float) -> None:
         """The board works from `host_s` on (a second call while running changes nothing)."""
         if self._since_s is None:
@@ -60,6 +57,8 @@ class ChairTime:
     def halt(self, host_s: float) -> None:
         """The board is made safe at `host_s`: the clock stands still until `run`."""
         if self._since_s is not None:
+            # A time read before the run began (an earlier reading of the clock) adds nothing;
+            # it never takes time off either.
             self._before_s += max(0.0, host_s - self._since_s)
             self._since_s = None
 
@@ -68,19 +67,12 @@ class ChairTime:
             return self._before_s
         return self._before_s + max(0.0, host_s - self._since_s)
 
-    def left_s(self, host_s: float) -> float:
-        return max(0.0, self.auto_off_s - self.on_chair_s(host_s))
-
     def deadline_s(self) -> float:
         """Host time at which the session timer runs out, if the board works on (inf while
         halted: a paused chair does nothing the timer must end)."""
         if self._since_s is None:
             return math.inf
         return self._since_s + max(0.0, self.auto_off_s - self._before_s)
-
-    def spent(self, index: int) -> HeatSpent:
-        """The record of heat channel `index`, created empty on first use."""
-        return self.heat.setdefault(index, HeatSpent())
 
 
 def less_spent(limits: PlanLimits, spent: Mapping[int, HeatSpent]) -> PlanLimits:

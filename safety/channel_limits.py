@@ -82,6 +82,15 @@ class ChannelLimits:
         return self.channel.id
 
     @property
+    def safe_value(self) -> float:
+        """The channel's safe default. Every channel that a rise limit, a budget or an off
+        check applies to has one; only a position-like drive (position, width) has none."""
+        safe = self.channel.safe_default
+        if safe is None:
+            raise ValueError(f"{self.id} is a {self.channel.kind} drive: it has no safe default")
+        return safe
+
+    @property
     def is_roller_work(self) -> bool:
         return self.channel.zone is None and self.channel.kind in ROLLER_WORK_KINDS
 
@@ -211,11 +220,11 @@ def _channel_limits(
     chair: tuple[float, float, str, str] | None = None
     user_cap: tuple[float | None, str] = (None, "")
     if kind is ChannelKind.AIRBAG:
-        zone_limits = limits.airbag_zone(channel.zone)
-        chair = (DEFAULT_LIMITS.airbag_zone(channel.zone).cap_kpa, zone_limits.cap_kpa,
-                 f"limits.airbag.{channel.zone}.cap_kpa", f"default cap for {channel.zone} airbags")
-        user_cap = (user.limits.pressure_kpa.get(channel.zone),
-                    f"limits.pressure_kpa.{channel.zone}")
+        zone = _own_zone(channel)
+        zone_limits = limits.airbag_zone(zone)
+        chair = (DEFAULT_LIMITS.airbag_zone(zone).cap_kpa, zone_limits.cap_kpa,
+                 f"limits.airbag.{zone}.cap_kpa", f"default cap for {zone} airbags")
+        user_cap = (user.limits.pressure_kpa.get(zone), f"limits.pressure_kpa.{zone}")
         rise = min(rate, zone_limits.max_rise_kpa_per_s)
         hold = PressureHold(zone_limits.occlusion_kpa, zone_limits.max_hold_s, PRESSURE_RELEASE_S)
     elif kind is ChannelKind.HEAT:
@@ -274,6 +283,13 @@ def _channel_limits(
                          cold)
 
 
+def _own_zone(channel: Channel) -> Zone:
+    """The zone an airbag, heat or cool channel acts on (a device profile must name it)."""
+    if channel.zone is None:
+        raise ValueError(f"{channel.id}: a {channel.kind} channel must name the zone it acts on")
+    return channel.zone
+
+
 def _under_ceiling(channel: Channel) -> Cap:
     """The device's hard limit, never above the kind's ceiling (device_check refuses a profile
     that passes one; this holds even for a profile that was never checked)."""
@@ -315,9 +331,11 @@ def _lower(cap: Cap, value: float, reason: str) -> Cap:
 
 
 def _rule_cap(rule: WorkRule, channel: Channel, current: float) -> float:
-    safe = channel.off_value  # rules touch only channels with an off value (routines.device)
-    if rule.forbids:
-        return safe
+    safe = channel.off_value
+    if safe is None:  # rules name only kinds that have an off value (safety.precautions)
+        raise ValueError(f"{channel.id}: a {channel.kind} channel has no off value to lower to")
     if rule.cap is not None:
         return max(safe, rule.cap)
-    return safe + (current - safe) * rule.cap_fraction
+    if rule.cap_fraction is not None:
+        return safe + (current - safe) * rule.cap_fraction
+    return safe  # neither: the rule forbids the work

@@ -18,33 +18,26 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+from massagectl.firmware_bridge.clock_wrap import ClockUnwrapper
 from massagectl.routines.device import ChannelKind, DeviceProfile
 from massagectl.safety.segment_math import lower_bound, upper_bound, value_range_between
 
-CLOCK_MODULUS = 1 << 32  # the device clock travels as 32 bits and wraps
-HALF_WRAP = CLOCK_MODULUS // 2
 # Segments that ended longer ago than this are forgotten (the last one of a channel is kept).
 HISTORY_S = 2.0
 
 
 class BoardClock:
-    """Turns 32-bit device clocks into board seconds, unwrapping against the latest seen."""
+    """Turns 32-bit device clocks into board seconds, unwrapping against the latest seen
+    (firmware_bridge.clock_wrap)."""
 
     def __init__(self, clock_hz: int) -> None:
         if clock_hz <= 0:
             raise ValueError("clock_hz must be positive")
         self.clock_hz = clock_hz
-        self._raw: int | None = None
-        self._ticks = 0
+        self._unwrapper = ClockUnwrapper()
 
     def seconds(self, clock: int) -> float:
-        if self._raw is None:
-            self._raw, self._ticks = clock % CLOCK_MODULUS, clock % CLOCK_MODULUS
-        delta = (clock - self._raw + HALF_WRAP) % CLOCK_MODULUS - HALF_WRAP
-        ticks = self._ticks + delta
-        if delta > 0:
-            self._raw, self._ticks = clock % CLOCK_MODULUS, ticks
-        return ticks / self.clock_hz
+        return self._unwrapper.ticks(clock) / self.clock_hz
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,7 +107,7 @@ class PressureWatch(Watcher):
             return self.fault(FaultCause.OVER_PRESSURE, f"{value:g} kPa, above the cap "
                               f"{limits.cap.value:g} kPa + {OVER_PRESSURE_MARGIN_KPA:g}", value,
                               limit=(cap, "kPa"))
-        commanded = _highest(ctx, self.channel_index, board_s, limits)
+        commanded = _highest(ctx, board_s, limits)
         if value > commanded + STUCK_VALVE_MARGIN_KPA:
             self._over_since = board_s if self._over_since is None else self._over_since
             if board_s - self._over_since > STUCK_VALVE_AFTER_S:
@@ -219,7 +219,9 @@ class ElementWatch(Watcher):
     """A heater or cooler that works while the thermostat has it off (safety.element_watch),
     and how long its channel was on (`on_s`: what the chair's record carries)."""
 
-    def __init__(self, sensor, channel_index, kind: ChannelKind):
+    channel_index: int  # always a heat or cool channel
+
+    def __init__(self, sensor, channel_index: int, kind: ChannelKind):
         super().__init__(sensor, channel_index)
         self.kind = kind
         self.on_s = 0.0
@@ -310,10 +312,11 @@ class SeatWatch(Watcher):
         return None
 
 
-def _highest(ctx: Context, index: int, board_s: float, limits: ChannelLimits) -> float:
-    safe = limits.channel.safe_default
-    now = ctx.commanded(index, board_s)
-    before = ctx.commanded(index, board_s - VENT_LAG_S)
+def _highest(ctx: Context, board_s: float, limits: ChannelLimits) -> float:
+    """The higher set point of now and VENT_LAG_S ago (the safe default while it is safe)."""
+    safe = limits.safe_value
+    now = ctx.commanded(limits.index, board_s)
+    before = ctx.commanded(limits.index, board_s - VENT_LAG_S)
     return max(safe if now is None else now, safe if before is None else before)
 
 

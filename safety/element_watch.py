@@ -134,7 +134,8 @@ class ElementOffWatch:
                    safe_default: float) -> Fault | None:
         on = (self.sign > 0 and commanded is not None and commanded > safe_default
               and mean <= commanded - SURELY_ON_BELOW_C)
-        if not on or self._on_since is None or mean >= self._lowest + HEAT_PROGRESS_C:
+        if not on or commanded is None or self._on_since is None \
+                or mean >= self._lowest + HEAT_PROGRESS_C:
             self._on_since, self._lowest = (board_s, mean) if on else (None, 0.0)
             return None
         self._lowest = min(self._lowest, mean)

@@ -278,7 +278,7 @@ class SafetyLimits(BaseModel):
         # given: `[limits.airbag.calves] cap_kpa = 10` lowers one number, not four.
         if isinstance(data, dict) and isinstance(data.get("airbag"), dict):
             defaults = {z.value: v for z, v in DEFAULT_AIRBAG_LIMITS.items()}
-            merged: dict[object, object] = dict(defaults)
+            merged: dict[str, object] = dict(defaults)
             for zone, given in data["airbag"].items():
                 name = zone.value if isinstance(zone, Zone) else zone
                 default = defaults.get(name)  # an unknown zone is left for pydantic to name

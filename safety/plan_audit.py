@@ -12,7 +12,13 @@ import numpy as np
 
 from massagectl.routines.device import ChannelKind, Zone
 from massagectl.routines.plan import Plan
-from massagectl.safety.channel_limits import ChannelLimits, PlanLimits
+from massagectl.safety.channel_limits import (
+    ChannelLimits,
+    ColdBudget,
+    HeatBudget,
+    PlanLimits,
+    PressureHold,
+)
 from massagectl.safety.limits import SESSION_HARD_MAX_MIN, config_key
 from massagectl.safety.roller_track import position_ranges
 from massagectl.safety.segment_math import (
@@ -37,7 +43,7 @@ ZONES = tuple(Zone)  # row_caps names the zone of a row's cap by its index here
 def audit_plan(plan: Plan, limits: PlanLimits) -> list[Violation]:
     """Every limit the plan breaks (an empty list: it is within every limit at every instant)."""
     table = plan.table
-    numbers = [table[name] for name in table.dtype.names if name not in ("channel", "step")]
+    numbers = [table[name] for name in table.dtype.names or () if name not in ("channel", "step")]
     if not all(np.all(np.isfinite(column)) for column in numbers):
         return [Violation(ViolationKind.MALFORMED, "plan", "a segment holds a value that is not "
                           "a finite number")]
@@ -50,11 +56,11 @@ def audit_plan(plan: Plan, limits: PlanLimits) -> list[Violation]:
         found += _value_violations(plan, channel_limits, rows, position, limits)
         found += _rate_violations(plan, channel_limits, rows)
         if channel_limits.hold is not None:
-            found += _hold_violations(plan, channel_limits, rows)
+            found += _hold_violations(plan, channel_limits, rows, channel_limits.hold)
         if channel_limits.heat is not None:
-            found += _heat_violations(plan, channel_limits, rows)
+            found += _heat_violations(plan, channel_limits, rows, channel_limits.heat)
         if channel_limits.cold is not None:
-            found += _cold_violations(plan, channel_limits, rows)
+            found += _cold_violations(plan, channel_limits, rows, channel_limits.cold)
     found += _heat_and_cold(plan, limits)
     if plan.duration_s > limits.session_cap_s:
         found.append(Violation(
@@ -131,7 +137,7 @@ def _rate_violations(plan, limits: ChannelLimits, rows) -> list[Violation]:
                        limits.max_rise_per_s, "fastest inflation or pressing allowed")
     # A rise at a boundary is instantaneous: from the safe default into the first row, and
     # from each row's end into the next row's start.
-    before = np.concatenate(([limits.channel.safe_default], end_value(*_shifted(rows))))
+    before = np.concatenate(([limits.safe_value], end_value(*_shifted(rows))))
     jump = rows["start_value"] - before
     found += _per_step(plan, limits, rows, ViolationKind.JUMP, jump > JUMP_TOLERANCE, jump,
                        limits.max_rise_per_s, "values may not rise at once")
@@ -144,13 +150,12 @@ def _shifted(rows):
             head["period_s"])
 
 
-def _hold_violations(plan, limits: ChannelLimits, rows) -> list[Violation]:
-    hold = limits.hold
+def _hold_violations(plan, limits: ChannelLimits, rows, hold: PressureHold) -> list[Violation]:
     from_s, to_s = above_span(rows["start_s"], rows["duration_s"], rows["start_value"],
                               rows["end_value"], rows["amplitude"], hold.occlusion_kpa)
     keep = ~np.isnan(from_s)
     starts, ends = from_s[keep], to_s[keep]
-    found = []
+    found: list[Violation] = []
     for stretch_start, stretch_end in merge_spans(starts, ends, hold.release_s):
         if stretch_end - stretch_start <= hold.max_hold_s + VALUE_EPSILON:
             continue
@@ -173,19 +178,18 @@ def merge_spans(
     return list(zip(starts[new_group].tolist(), group_end.tolist()))
 
 
-def _heat_violations(plan, limits: ChannelLimits, rows) -> list[Violation]:
-    budget = limits.heat
+def _heat_violations(plan, limits: ChannelLimits, rows, budget: HeatBudget) -> list[Violation]:
     upper = upper_bound(rows["start_value"], rows["end_value"], rows["amplitude"])
     durations = rows["duration_s"]
-    on = upper > limits.channel.safe_default + VALUE_EPSILON
-    found = []
+    on = upper > limits.safe_value + VALUE_EPSILON
+    found: list[Violation] = []
     on_s = np.cumsum(np.where(on, durations, 0.0))
     if on_s[-1] > budget.max_on_s + VALUE_EPSILON:
         row = int(np.argmax(on_s > budget.max_on_s))
         at_s = rows["start_s"][row] + durations[row] - (on_s[row] - budget.max_on_s)
         found.append(_violation(plan, limits, rows, ViolationKind.HEAT_TIME, at_s,
                                 float(on_s[-1]), budget.max_on_s, "heat timeout", unit=""))
-    dose = np.cumsum(planned_dose_rates(limits, upper) * durations)
+    dose = np.cumsum(planned_dose_rates(limits, budget, upper) * durations)
     if dose[-1] > budget.dose_budget:
         row = int(np.argmax(dose > budget.dose_budget))
         found.append(_violation(plan, limits, rows, ViolationKind.THERMAL_DOSE,
@@ -197,14 +201,14 @@ def _heat_violations(plan, limits: ChannelLimits, rows) -> list[Violation]:
 
 def cooling(limits: ChannelLimits, lower: np.ndarray) -> np.ndarray:
     """Rows of a cool channel whose set point goes below its off value (the module cools)."""
-    return lower < limits.channel.safe_default - VALUE_EPSILON
+    return lower < limits.safe_value - VALUE_EPSILON
 
 
-def _cold_violations(plan, limits: ChannelLimits, rows) -> list[Violation]:
+def _cold_violations(plan, limits: ChannelLimits, rows, cold: ColdBudget) -> list[Violation]:
     lower = lower_bound(rows["start_value"], rows["end_value"], rows["amplitude"])
     durations = rows["duration_s"]
     on_s = np.cumsum(np.where(cooling(limits, lower), durations, 0.0))
-    max_on_s = limits.cold.max_on_s
+    max_on_s = cold.max_on_s
     if on_s[-1] <= max_on_s + VALUE_EPSILON:
         return []
     row = int(np.argmax(on_s > max_on_s))
@@ -231,7 +235,7 @@ def _heat_and_cold(plan: Plan, limits: PlanLimits) -> list[Violation]:
         cool_rows = table[table["channel"] == cool.index]
         heat_on = heat_rows[upper_bound(heat_rows["start_value"], heat_rows["end_value"],
                                         heat_rows["amplitude"])
-                            > heat.channel.safe_default + VALUE_EPSILON]
+                            > heat.safe_value + VALUE_EPSILON]
         cool_on = cool_rows[cooling(cool, lower_bound(cool_rows["start_value"],
                                                       cool_rows["end_value"],
                                                       cool_rows["amplitude"]))]
@@ -248,16 +252,17 @@ def _heat_and_cold(plan: Plan, limits: PlanLimits) -> list[Violation]:
     return found
 
 
-def planned_dose_rates(limits: ChannelLimits, upper: np.ndarray) -> np.ndarray:
+def planned_dose_rates(limits: ChannelLimits, budget: HeatBudget,
+                       upper: np.ndarray) -> np.ndarray:
     """Dose per second of heat rows whose set point reaches `upper` (0 while the heat is off)."""
-    on = upper > limits.channel.safe_default + VALUE_EPSILON
-    return np.where(on, dose_rates_per_s(upper + limits.heat.overshoot_c), 0.0)
+    on = upper > limits.safe_value + VALUE_EPSILON
+    return np.where(on, dose_rates_per_s(upper + budget.overshoot_c), 0.0)
 
 
 def _per_step(plan, limits, rows, kind, mask, values, limit, reason, zone=None,
               worst=np.argmax) -> list[Violation]:
     """One violation per step among the rows in `mask`: first time, worst value."""
-    found = []
+    found: list[Violation] = []
     if not np.any(mask):
         return found
     zone = limits.channel.zone if zone is None else zone

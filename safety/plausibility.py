@@ -89,6 +89,8 @@ class Lasting:
 class PumpWatch(Watcher):
     """An airbag's pressure reading that does not move while the pump runs."""
 
+    channel_index: int  # an airbag's
+
     def __init__(self, sensor, channel_index):
         super().__init__(sensor, channel_index)
         self._reading: float | None = None
@@ -97,7 +99,7 @@ class PumpWatch(Watcher):
     def update(self, value, board_s, ctx):
         commanded = _pumping_to(ctx, self.channel_index, board_s)
         may_pump = commanded is not None and value < commanded - PUMP_STEP_KPA
-        if not may_pump or value != self._reading:
+        if not may_pump or commanded is None or value != self._reading:
             self._reading, self._same = (value, 1) if may_pump else (None, 0)
             return None
         self._same += 1
@@ -186,18 +188,21 @@ class SeatCheck:
 
     def update(self, readings: list[float], board_s: float, ctx: Context,
                back_bands: dict[Zone, tuple[float, float]] | None) -> Fault | None:
+        seat = self.seat
+        if seat is None:  # not `useful`: the supervisor keeps no SeatCheck then
+            return None
         stuck_load = self._retracted_but_loaded(readings, board_s)
         if stuck_load is not None:
             return stuck_load
         why = self._pressing_nothing(readings, back_bands) or self._bags_fill_empty(
             readings, board_s, ctx)
         empty_s = self._empty.update(
-            why is not None and readings[self.seat] >= 0.5 and ctx.session_active, board_s)
+            why is not None and readings[seat] >= 0.5 and ctx.session_active, board_s)
         if empty_s < SEAT_EVIDENCE_S:
             return None
         return Fault(FaultCause.SEAT_IMPLAUSIBLE, f"the seat switch says occupied, but {why} "
                      f"for {empty_s:.1f} s: the seat is empty and its switch "
-                     "stuck, or a load sensor is", values={"seat": (readings[self.seat], "")})
+                     "stuck, or a load sensor is", values={"seat": (readings[seat], "")})
 
     def _pressing_nothing(self, readings, back_bands) -> str | None:
         if self.depth is None or self.load is None or self.carriage is None or not back_bands:

@@ -45,8 +45,11 @@ class _Rule:
     channel_index: int
     channel_id: str
     kind: ChannelKind
+    unit: str  # the sensor's
     within_s: float
-    target: float  # the safe default (depth), the highest reading that counts (speed, airbag)
+    # The safe default (depth), the lowest reading that is not safe (speed, airbag), or the least
+    # move that is not standing (a drive).
+    target: float
     deadline_s: float | None = None  # board seconds; None: not armed
     still_from: tuple[float, float] | None = None  # (board_s, mm) where a drive stood
 
@@ -54,17 +57,18 @@ class _Rule:
 def _rule(index: int, channel, sensor) -> _Rule | None:
     kind = channel.kind
     rate = channel.max_rate_per_s
+    unit = str(sensor.unit)
     if kind is ChannelKind.DEPTH and sensor.kind is SensorKind.POSITION:
-        return _Rule(index, channel.id, kind,
+        return _Rule(index, channel.id, kind, unit,
                      (channel.max - channel.safe_default) / rate + MARGIN_S, channel.safe_default)
     if kind in (ChannelKind.KNEAD, ChannelKind.TAP) and sensor.kind is SensorKind.SPEED:
-        return _Rule(index, channel.id, kind, channel.max / rate + MARGIN_S,
+        return _Rule(index, channel.id, kind, unit, channel.max / rate + MARGIN_S,
                      SPEED_FRACTION * channel.max)
     if kind is ChannelKind.AIRBAG and sensor.kind is SensorKind.PRESSURE:
-        return _Rule(index, channel.id, kind, AIRBAG_VENT_S, AIRBAG_VENTED_KPA)
+        return _Rule(index, channel.id, kind, unit, AIRBAG_VENT_S, AIRBAG_VENTED_KPA)
     if kind in (ChannelKind.POSITION, ChannelKind.WIDTH) and sensor.kind is SensorKind.POSITION:
-        return _Rule(index, channel.id, kind, DRIVE_STOP_S, DRIVE_STILL_MM)
-    return None
+        return _Rule(index, channel.id, kind, unit, DRIVE_STOP_S, DRIVE_STILL_MM)
+    return None  # a motor's current, a temperature (a surface cools at its own pace), the seat
 
 
 class ReachedSafe:
@@ -92,34 +96,33 @@ class ReachedSafe:
 
     def judge(self, sensor_index: int, value: float, board_s: float,
               context: Commanded) -> str | None:
-        """One reading; a problem once, when a channel is not safe by its time."""
-        rule = self.rules[sensor_index] if sensor_index < len(self.rules) else None
+        """One reading of sensor `sensor_index` (an index into the profile's sensors); a
+        problem once, when a channel is not safe by its time."""
+        rule = self.rules[sensor_index]
         if rule is None or rule.deadline_s is None:
             return None
+        deadline_s = rule.deadline_s
         if context.commanded(rule.channel_index, board_s) is not None:
             rule.deadline_s = None  # running again: its segments lead, the detectors judge
             return None
         if rule.kind in (ChannelKind.POSITION, ChannelKind.WIDTH):
-            return self._judge_drive(rule, value, board_s)
-        if board_s < rule.deadline_s:
+            return self._judge_drive(rule, deadline_s, value, board_s)
+        if board_s < deadline_s:
             return None
         rule.deadline_s = None
         if rule.kind is ChannelKind.DEPTH:
             if abs(value - rule.target) <= DEPTH_TOLERANCE_MM:
                 return None
-            return (f"{rule.channel_id} at {value:.1f} mm {rule.within_s:.1f} s after the "
-                    f"shutdown, not back to {rule.target:g} mm")
+            return (f"{rule.channel_id} at {value:.1f} {rule.unit} {rule.within_s:.1f} s after "
+                    f"the shutdown, not back to {rule.target:g} {rule.unit}")
         if value < rule.target:
             return None
-        unit = "kPa" if rule.kind is ChannelKind.AIRBAG else "of its speed unit"
-        return (f"{rule.channel_id} still at {value:.2f} {unit} {rule.within_s:.1f} s after "
-                f"the shutdown (safe below {rule.target:g})")
+        return (f"{rule.channel_id} still at {value:.2f} {rule.unit} {rule.within_s:.1f} s "
+                f"after the shutdown (safe below {rule.target:g} {rule.unit})")
 
-    def _judge_drive(self, rule: _Rule, value: float, board_s: float) -> str | None:
-        deadline_s = rule.deadline_s
-        if deadline_s is None:
-            return None
-        if rule.still_from is None or abs(value - rule.still_from[1]) >= DRIVE_STILL_MM:
+    def _judge_drive(self, rule: _Rule, deadline_s: float, value: float,
+                     board_s: float) -> str | None:
+        if rule.still_from is None or abs(value - rule.still_from[1]) >= rule.target:
             rule.still_from = (board_s, value)
         elif board_s - rule.still_from[0] >= DRIVE_STILL_WINDOW_S:
             rule.deadline_s = None  # it stands
@@ -128,4 +131,4 @@ class ReachedSafe:
             return None
         rule.deadline_s = None
         return (f"{rule.channel_id} still moving {rule.within_s:.1f} s after the shutdown "
-                f"(at {value:.1f} mm)")
+                f"(at {value:.1f} {rule.unit})")

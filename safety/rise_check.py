@@ -11,13 +11,23 @@ Over the last RISE_WINDOW_S, with r the admitted rate, the check is
     max over earlier readings (t_i, v_i) of  (v - v_i) - r * (t - t_i)  >  margin
 
 which one increasing-minimum queue of v_i - r * t_i answers in constant time per reading.
+
+Only readings of the quantity on one board timeline are compared. A gap in them never trips by
+itself, and a fast rise between two readings of one stretch always counts:
+- a reading outside the sensor's valid range (a dead or shorted sensor) is none: it neither
+  starts nor ends a rise, and the readings on either side of it are compared as usual (the
+  range check judges the sensor itself);
+- a board clock that goes back (the board restarted) starts the comparison afresh, as does a
+  change of the admitted rate;
+- readings older than the window drop out, so after a pause in the telemetry longer than the
+  window the first new readings are compared only with each other.
 """
 
 from __future__ import annotations
 
 from collections import deque
 
-from massagectl.routines.device import DeviceProfile, SensorKind
+from massagectl.routines.device import ChannelKind, DeviceProfile
 from massagectl.safety.detectors import Context, Watcher
 from massagectl.safety.faults import Fault, FaultCause
 
@@ -25,13 +35,16 @@ from massagectl.safety.faults import Fault, FaultCause
 # switched on causes at the admitted rate (a calf bag's 16 kPa cap at 4 kPa/s: 4 s) is not
 # needed; a fill twice too fast shows its excess well within 2 s.
 RISE_WINDOW_S = 2.0
-# How far above the admitted rise a reading may get before it counts, per sensor kind: the
-# board's bang-bang band (0.3 kPa either side) and sensor noise (0.04 kPa) for pressure; the
-# encoder's noise and a 0.1 mm step for the head's position.
-RISE_MARGIN = {SensorKind.PRESSURE: 1.0, SensorKind.POSITION: 1.0}
+# The channels whose rise admission bounds, and how far above the admitted rise their own
+# sensor's reading may get before it counts: the board's bang-bang band (0.3 kPa either side)
+# and sensor noise (0.04 kPa) for a bag's pressure; the encoder's noise and a 0.1 mm step for
+# the head's depth.
+RISE_MARGIN = {ChannelKind.AIRBAG: 1.0, ChannelKind.DEPTH: 1.0}
 
 class RiseWatch(Watcher):
     """A channel's own reading rising faster than its admitted rise rate."""
+
+    channel_index: int
 
     def __init__(self, sensor, channel_index: int, margin: float) -> None:
         super().__init__(sensor, channel_index)
@@ -43,8 +56,12 @@ class RiseWatch(Watcher):
         rate = ctx.limits_for(self.channel_index).max_rise_per_s
         if rate is None:
             return None
+        sensor = self.sensor
+        if not sensor.valid_min <= value <= sensor.valid_max:
+            return None  # no reading of the bag (see the module docstring)
         lows = self._lows
-        if rate != self._rate:  # new limits: earlier readings were judged at another rate
+        if rate != self._rate or (lows and board_s < lows[-1][0]):
+            # New limits (earlier levels were figured at another rate), or another timeline.
             self._rate = rate
             lows.clear()
         level = value - rate * board_s
@@ -59,7 +76,7 @@ class RiseWatch(Watcher):
             return None
         took_s = board_s - since_s
         rise = excess + rate * took_s
-        unit = self.sensor.unit
+        unit = sensor.unit
         return self.fault(
             FaultCause.RISE_TOO_FAST,
             f"rose {rise:.1f} {unit} in {took_s:.2f} s ({rise / took_s:.1f} {unit}/s), faster "
@@ -68,15 +85,16 @@ class RiseWatch(Watcher):
 
 
 def rise_watchers_for(device: DeviceProfile) -> list[tuple[Watcher, ...]]:
-    """Per sensor (in the profile's order), its rise watcher if it reads a channel's own
-    quantity (same unit) of a kind with a margin above; channels without an admitted rise
-    limit are passed over at run time."""
+    """Per sensor (in the profile's order), its rise watcher if it reads the own quantity
+    (same unit) of a channel of a kind with a margin above (a bag's pressure, the head's
+    depth; not a motor's current)."""
     found: list[tuple[Watcher, ...]] = []
     for sensor in device.sensors:
         channel = device.channel(sensor.channel) if sensor.channel is not None else None
-        margin = RISE_MARGIN.get(sensor.kind)
-        if channel is None or margin is None or channel.unit != sensor.unit:
+        if channel is None or channel.unit != sensor.unit:
             found.append(())
             continue
-        found.append((RiseWatch(sensor, device.channel_index(channel.id), margin),))
+        margin = RISE_MARGIN.get(channel.kind)
+        found.append(() if margin is None
+                     else (RiseWatch(sensor, device.channel_index(channel.id), margin),))
     return found

@@ -73,7 +73,7 @@ def spans_on_band(
     touches = np.where(moving, (np.maximum(a, b) >= low_edge) & (np.minimum(a, b) <= high_edge),
                        inside_hold)
     duration = end_s - start_s
-    spans = []
+    spans: list[tuple[float, float]] = []
     for index in np.flatnonzero(touches):
         span = (start_s[index] + enter[index] * duration[index],
                 start_s[index] + leave[index] * duration[index])

@@ -15,8 +15,14 @@ from __future__ import annotations
 import math
 
 from massagectl.routines.plan import TIME_EPSILON_S
+from massagectl.safety.body_map import BackZoneMap
 from massagectl.safety.chair_time import HeatSpent
-from massagectl.safety.channel_limits import ChannelLimits, PlanLimits
+from massagectl.safety.channel_limits import (
+    ChannelLimits,
+    HeatBudget,
+    PlanLimits,
+    PressureHold,
+)
 from massagectl.safety.committed import CommittedSchedule, Sent
 from massagectl.safety.plan_audit import JUMP_TOLERANCE, VALUE_EPSILON
 from massagectl.safety.segment_math import above_span, rate_bound, rise_bound
@@ -50,10 +56,9 @@ class SegmentGuard:
                 unrun_s = sent.end_s - max(sent.start_s, safe_from_s)
                 if unrun_s <= 0:
                     continue
-                if limits.cold is not None and sent.lower < limits.channel.safe_default:
+                if limits.cold is not None and sent.lower < limits.safe_value:
                     spent.on_s -= unrun_s
-                elif limits.heat is not None and \
-                        sent.upper > limits.channel.safe_default + VALUE_EPSILON:
+                elif limits.heat is not None and sent.upper > limits.safe_value + VALUE_EPSILON:
                     spent.on_s -= unrun_s
                     spent.dose -= dose_rate_per_s(sent.upper + limits.heat.overshoot_c) * unrun_s
 
@@ -68,14 +73,18 @@ class SegmentGuard:
             return found
         found += _value_violations(limits, segment, label)
         found += self._jump_violations(index, limits, segment, label)
-        if limits.is_roller_work and limits.zone_caps:
-            found += self._zone_violations(limits, segment, label)
-        if index == self.schedule.position_index:
-            found += self._moves_under(segment, label)
+        # Zone caps need the body map, which a device without a roller track has not (as in
+        # plan_audit); the carriage's own channel exists only on a device with a track.
+        back_map = self.limits.back_map
+        if limits.is_roller_work and limits.zone_caps and back_map is not None:
+            found += self._zone_violations(limits, back_map, segment, label)
+        if index == self.schedule.position_index and back_map is not None:
+            found += self._moves_under(index, back_map, segment, label)
         if limits.hold is not None:
-            found += self._hold_violations(index, limits, segment, label)
+            found += self._hold_violations(index, limits, limits.hold, segment, label)
         if limits.heat is not None:
-            found += self._heat_violations(index, limits, segment, label)
+            found += self._heat_violations(index, limits, limits.heat, segment,
+                                           segment.start_s, label)
         if limits.cold is not None:
             on_s = self._cold_after(index, limits, segment)
             if on_s > limits.cold.max_on_s + VALUE_EPSILON:
@@ -86,12 +95,13 @@ class SegmentGuard:
     def commit(self, index: int, segment: Sent) -> None:
         limits = self.limits.channels[index]
         if limits.hold is not None:
-            stretch = self._stretch_with(index, limits, segment)
+            stretch = self._stretch_with(index, limits, limits.hold, segment)
             if stretch is not None:
                 self._stretch[index] = stretch
         if limits.heat is not None:
             spent = self.heat_spent.setdefault(index, HeatSpent())
-            spent.on_s, spent.dose = self._heat_after(index, limits, segment.start_s, segment)
+            spent.on_s, spent.dose = self._heat_after(index, limits, limits.heat,
+                                                      segment.start_s, segment)
         if limits.cold is not None:
             self.heat_spent.setdefault(index, HeatSpent()).on_s = self._cold_after(
                 index, limits, segment)
@@ -102,7 +112,7 @@ class SegmentGuard:
         until it starts counts too)."""
         spent = self.heat_spent.get(index)
         on_s = 0.0 if spent is None else spent.on_s
-        off = limits.channel.safe_default - VALUE_EPSILON
+        off = limits.safe_value - VALUE_EPSILON
         last = self.schedule.last(index)
         if last is not None and last.value_at(last.end_s) < off:
             on_s += _held(last, limits, segment.start_s)
@@ -112,7 +122,7 @@ class SegmentGuard:
         if limits.max_rise_per_s is None:
             return []
         last = self.schedule.last(index)
-        held = limits.channel.safe_default
+        held = limits.safe_value
         # Only a segment that follows at once starts from where the last one ended; after any
         # gap the board has put the channel in its safe state (hardware.md 4.10).
         if last is not None and segment.start_s - last.end_s <= TIME_EPSILON_S:
@@ -123,18 +133,20 @@ class SegmentGuard:
         return [_violation(Kind.JUMP, limits, label, jump, limits.max_rise_per_s,
                            "values may not rise at once")]
 
-    def _zone_violations(self, limits: ChannelLimits, segment: Sent, label) -> list[Violation]:
+    def _zone_violations(self, limits: ChannelLimits, back_map: BackZoneMap, segment: Sent,
+                         label) -> list[Violation]:
         low, high = self.schedule.position_range(segment.start_s, segment.end_s)
-        cap, zone = limits.cap_on(self.limits.back_map.zones_touching(low, high))
+        cap, zone = limits.cap_on(back_map.zones_touching(low, high))
         if segment.upper <= cap.value + VALUE_EPSILON:
             return []
         return [_violation(Kind.ABOVE_CAP, limits, label, segment.upper, cap.value, cap.reason,
                            zone=zone)]
 
-    def _moves_under(self, segment: Sent, label) -> list[Violation]:
+    def _moves_under(self, position_index: int, back_map: BackZoneMap, segment: Sent,
+                     label) -> list[Violation]:
         """A carriage move must not bring the roller onto a zone whose cap its work exceeds."""
-        found = []
-        positions = self.schedule.sent[self.schedule.position_index]
+        found: list[Violation] = []
+        positions = self.schedule.sent[position_index]
         positions.append(segment)  # as if sent, then taken back
         try:
             for limits in self.limits.channels:
@@ -142,14 +154,13 @@ class SegmentGuard:
                     continue
                 for work in self.schedule.sent[limits.index]:
                     if work.end_s > segment.start_s:
-                        found += self._zone_violations(limits, work, label)
+                        found += self._zone_violations(limits, back_map, work, label)
         finally:
             positions.pop()
         return found
 
-    def _stretch_with(self, index, limits: ChannelLimits, segment: Sent):
+    def _stretch_with(self, index, limits: ChannelLimits, hold: PressureHold, segment: Sent):
         """The pressure stretch this segment continues or starts, or None if it stays below."""
-        hold = limits.hold
         from_s, to_s = above_span(segment.start_s, segment.duration_s, segment.start_value,
                                   segment.end_value, segment.amplitude, hold.occlusion_kpa)
         if math.isnan(from_s):
@@ -157,60 +168,62 @@ class SegmentGuard:
         previous = self._stretch.get(index)
         if previous is None:
             return float(from_s), float(to_s)
-        above_until = self._above_until(index, limits, previous, segment.start_s)
+        above_until = self._above_until(index, limits, hold, previous, segment.start_s)
         if from_s - above_until < hold.release_s:
             return previous[0], float(to_s)
         return float(from_s), float(to_s)
 
-    def _above_until(self, index, limits: ChannelLimits, stretch, until_s: float) -> float:
+    def _above_until(self, index, limits: ChannelLimits, hold: PressureHold, stretch,
+                     until_s: float) -> float:
         """End of the stretch, counting the board holding the last value above the level."""
         last = self.schedule.last(index)
-        if last is not None and last.value_at(last.end_s) > limits.hold.occlusion_kpa:
+        if last is not None and last.value_at(last.end_s) > hold.occlusion_kpa:
             return max(stretch[1], last.end_s + _held(last, limits, until_s))
         return stretch[1]
 
-    def _hold_violations(self, index, limits: ChannelLimits, segment: Sent, label):
-        stretch = self._stretch_with(index, limits, segment)
+    def _hold_violations(self, index, limits: ChannelLimits, hold: PressureHold, segment: Sent,
+                         label):
+        stretch = self._stretch_with(index, limits, hold, segment)
         if stretch is None:
             return []
-        return self._hold_over(limits, stretch[1] - stretch[0], label)
+        return self._hold_over(limits, hold, stretch[1] - stretch[0], label)
 
-    def _hold_over(self, limits: ChannelLimits, held_s: float, label) -> list[Violation]:
-        if held_s <= limits.hold.max_hold_s + VALUE_EPSILON:
+    def _hold_over(self, limits: ChannelLimits, hold: PressureHold, held_s: float,
+                   label) -> list[Violation]:
+        if held_s <= hold.max_hold_s + VALUE_EPSILON:
             return []
-        return [_violation(Kind.HOLD, limits, label, held_s, limits.hold.max_hold_s,
+        return [_violation(Kind.HOLD, limits, label, held_s, hold.max_hold_s,
                            f"time above the occlusion-risk pressure of "
-                           f"{round(limits.hold.occlusion_kpa, 1):g} kPa", unit="")]
+                           f"{round(hold.occlusion_kpa, 1):g} kPa", unit="")]
 
-    def _heat_after(self, index, limits: ChannelLimits, until_s: float,
+    def _heat_after(self, index, limits: ChannelLimits, heat: HeatBudget, until_s: float,
                     segment: Sent | None = None) -> tuple[float, float]:
         """Heat on-time and planned dose up to `until_s`, with `segment` added if given."""
         spent = self.heat_spent.get(index)
         on_s, dose = (spent.on_s, spent.dose) if spent is not None else (0.0, 0.0)
-        safe = limits.channel.safe_default
+        safe = limits.safe_value
         last = self.schedule.last(index)
         if last is not None:
             held_value = last.value_at(last.end_s)
             if held_value > safe + VALUE_EPSILON:  # the board holds it until then
                 held_s = _held(last, limits, until_s)
                 on_s += held_s
-                dose += dose_rate_per_s(held_value + limits.heat.overshoot_c) * held_s
+                dose += dose_rate_per_s(held_value + heat.overshoot_c) * held_s
         if segment is not None and segment.upper > safe + VALUE_EPSILON:
             on_s += segment.duration_s
-            dose += dose_rate_per_s(segment.upper + limits.heat.overshoot_c) * segment.duration_s
+            dose += dose_rate_per_s(segment.upper + heat.overshoot_c) * segment.duration_s
         return on_s, dose
 
-    def _heat_violations(self, index, limits: ChannelLimits, segment: Sent | None, label,
-                         until_s: float | None = None):
-        until_s = segment.start_s if segment is not None else until_s
-        on_s, dose = self._heat_after(index, limits, until_s, segment)
+    def _heat_violations(self, index, limits: ChannelLimits, heat: HeatBudget,
+                         segment: Sent | None, until_s: float, label):
+        on_s, dose = self._heat_after(index, limits, heat, until_s, segment)
         found = []
-        if on_s > limits.heat.max_on_s + VALUE_EPSILON:
-            found.append(_violation(Kind.HEAT_TIME, limits, label, on_s, limits.heat.max_on_s,
+        if on_s > heat.max_on_s + VALUE_EPSILON:
+            found.append(_violation(Kind.HEAT_TIME, limits, label, on_s, heat.max_on_s,
                                     "heat timeout", unit=""))
-        if dose > limits.heat.dose_budget:
+        if dose > heat.dose_budget:
             found.append(_violation(Kind.THERMAL_DOSE, limits, label, dose,
-                                    limits.heat.dose_budget, "planned thermal dose", unit=""))
+                                    heat.dose_budget, "planned thermal dose", unit=""))
         return found
 
     def overdue(self, board_s: float) -> list[Violation]:
@@ -228,10 +241,12 @@ class SegmentGuard:
             label = f"{limits.id} held after its last segment"
             stretch = self._stretch.get(limits.index)
             if limits.hold is not None and stretch is not None:
-                above_until = self._above_until(limits.index, limits, stretch, board_s)
-                found += self._hold_over(limits, above_until - stretch[0], label)
+                above_until = self._above_until(limits.index, limits, limits.hold, stretch,
+                                                board_s)
+                found += self._hold_over(limits, limits.hold, above_until - stretch[0], label)
             if limits.heat is not None:
-                found += self._heat_violations(limits.index, limits, None, label, board_s)
+                found += self._heat_violations(limits.index, limits, limits.heat, None, board_s,
+                                               label)
         return found
 
 

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from massagectl.firmware_bridge.messages import (
-    DeviceMessage,
     DeviceState,
     HostStopCause,
     StatusReport,
@@ -85,8 +84,9 @@ class StopOutcome:
         return None if self.confirmed_s is None else self.confirmed_s - self.requested_s
 
     def summary(self) -> str:
-        if self.ended is StopEnd.CONFIRMED:
-            return (f"confirmed safe after {self.confirm_latency_s * 1000:.1f} ms "
+        latency_s = self.confirm_latency_s
+        if self.ended is StopEnd.CONFIRMED and latency_s is not None:
+            return (f"confirmed safe after {latency_s * 1000:.1f} ms "
                     f"({self.stops_sent} STOP sent)")
         why = self.error or "no confirmation"
         return f"escalated: {why}; port closed after {self.stops_sent} STOP, board watchdog acts"
@@ -179,7 +179,7 @@ class StopPath:
     async def stop(self, source: StopSource, detail: str = "") -> StopOutcome:
         return await self.request(source, detail)
 
-    def on_message(self, message: DeviceMessage, host_s: float) -> None:
+    def on_message(self, message: object, host_s: float) -> None:
         attempt = self._active
         if (attempt is not None and attempt.confirmed_s is None
                 and isinstance(message, StatusReport) and message.state is DeviceState.SHUTDOWN

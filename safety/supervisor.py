@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import asyncio
 import math
+from typing import NoReturn
 
 from massagectl.firmware_bridge.messages import (
     ClockReport,
-    DeviceMessage,
     DeviceState,
     FaultCode,
     FaultReport,
@@ -151,7 +151,7 @@ class Supervisor:
         for `Segment` inputs). The session timer starts then, from zero (safety.chair_time)."""
         self._admit_plan(admitted)
         self.chair_time = ChairTime(admitted.auto_off_s)
-        self._run_plan(admitted, host_s, anchor_clock)
+        self._run_plan(admitted, self.chair_time, host_s, anchor_clock)
 
     def continue_session(self, admitted: AdmittedPlan, host_s: float,
                          anchor_clock: int | None = None) -> None:
@@ -162,7 +162,7 @@ class Supervisor:
             raise SafetyError("no session to continue", "begin a session first")
         self._admit_plan(admitted)
         self.chair_time.auto_off_s = min(self.chair_time.auto_off_s, admitted.auto_off_s)
-        self._run_plan(admitted, host_s, anchor_clock)
+        self._run_plan(admitted, self.chair_time, host_s, anchor_clock)
 
     def pause_session(self, host_s: float) -> None:
         """The session pauses at `host_s`: no segment passes and its timer stands still until
@@ -180,13 +180,14 @@ class Supervisor:
             raise SafetyError(f"the plan was admitted for device {admitted.limits.device.name!r}, "
                               f"not {self.device.name!r}")
 
-    def _run_plan(self, admitted: AdmittedPlan, host_s: float, anchor_clock: int | None) -> None:
+    def _run_plan(self, admitted: AdmittedPlan, chair_time: ChairTime, host_s: float,
+                  anchor_clock: int | None) -> None:
         self.limits = admitted.limits
         self.schedule.clear()
-        self.guard = SegmentGuard(self.limits, self.schedule, self.chair_time.heat)
+        self.guard = SegmentGuard(self.limits, self.schedule, chair_time.heat)
         self._plan_origin_s = 0.0 if anchor_clock is None else self.clock.seconds(anchor_clock)
         self._last_seen = [host_s] * len(self.device.sensors)
-        self.chair_time.run(host_s)
+        chair_time.run(host_s)
         self.runtime.begin(admitted_rise={
             limits.index: limits.max_rise_per_s for limits in self.limits.channels
             if limits.max_rise_per_s is not None})
@@ -220,25 +221,28 @@ class Supervisor:
         try:
             index, sent = self._as_sent(segment)
         except (MassageError, ValueError, TypeError, OverflowError) as error:
-            index, sent = -1, None
-            violations = [f"not a segment this device can run: {error}"]
-        if sent is not None:
-            channel = self.device.channels[index].id if 0 <= index < len(self.device.channels) \
-                else f"channel {index}"
-            label = f"segment on {channel} at {sent.start_s - self._plan_origin_s:.3f} s"
-            if not self.session_active:
-                violations = [f"{label}: no admitted session is running"]
-            else:
-                try:
-                    violations = self.guard.check(index, sent, label)
-                except Exception as error:  # a check that cannot be made is a refusal
-                    violations = [f"{label}: the check failed: {type(error).__name__}: {error}"]
+            self._refuse(f"not a segment this device can run: {error}")
+        channel = self.device.channels[index].id if 0 <= index < len(self.device.channels) \
+            else f"channel {index}"
+        label = f"segment on {channel} at {sent.start_s - self._plan_origin_s:.3f} s"
+        if not self.session_active:
+            self._refuse(f"{label}: no admitted session is running")
+        try:
+            violations = self.guard.check(index, sent, label)
+        except Exception as error:  # a check that cannot be made is a refusal
+            self._refuse(f"{label}: the check failed: {type(error).__name__}: {error}")
         if violations:
-            detail = str(violations[0]) + (f" (and {len(violations) - 1} more)"
-                                           if len(violations) > 1 else "")
-            self._trip(Fault(FaultCause.SEGMENT_REFUSED, detail, self._now_host()))
-            raise SegmentRefusedError(violations)
+            self._refuse(violations)
         self.guard.commit(index, sent)
+
+    def _refuse(self, why: list[Violation] | str) -> NoReturn:
+        """Trip (which stops the board) and raise: the segment is not sent."""
+        if isinstance(why, str):
+            detail = why
+        else:
+            detail = str(why[0]) + (f" (and {len(why) - 1} more)" if len(why) > 1 else "")
+        self._trip(Fault(FaultCause.SEGMENT_REFUSED, detail, self._now_host()))
+        raise SegmentRefusedError(why)
 
     def _as_sent(self, segment: ScheduleSegment | Segment) -> tuple[int, Sent]:
         if isinstance(segment, ScheduleSegment):
@@ -250,7 +254,7 @@ class Supervisor:
         if isinstance(segment, Segment):
             index = self._index_of.get(segment.channel)
             if index is None:
-                self.device.channel(segment.channel)  # raises, naming close matches
+                index = self.device.channel_index(segment.channel)  # raises, naming close matches
             return index, Sent(
                 self._plan_origin_s + segment.start_s, segment.duration_s, segment.start_value,
                 segment.end_value, segment.amplitude, segment.period_s)
@@ -258,9 +262,10 @@ class Supervisor:
 
     # --- messages from the board ------------------------------------------------------------
 
-    def on_message(self, message: DeviceMessage, host_s: float) -> None:
-        """Every message the board sends, with the host time it arrived. Never raises: an
-        error in the supervisor itself is a fault, and stops the board."""
+    def on_message(self, message: object, host_s: float) -> None:
+        """Every message the board sends, with the host time it arrived (anything else is
+        ignored). Never raises: an error in the supervisor itself is a fault, and stops the
+        board."""
         self.stop_path.on_message(message, host_s)
         try:
             self._on_message(message, host_s)
@@ -271,7 +276,7 @@ class Supervisor:
         """A supervisor that cannot judge must not let work go on: trip and stop."""
         self._trip(Fault(FaultCause.SUPERVISOR_ERROR, f"{type(error).__name__}: {error}", host_s))
 
-    def _on_message(self, message: DeviceMessage, host_s: float) -> None:
+    def _on_message(self, message: object, host_s: float) -> None:
         self._rearm_if_cleared()
         if isinstance(message, SensorReport):
             self._on_sensors(message, host_s)
@@ -300,6 +305,7 @@ class Supervisor:
         first = report.first_index  # a u8 on the wire: never negative
         values = report.values[:max(0, len(self.watchers) - first)] if first >= 0 else ()
         last_seen = self._last_seen
+        position = self.schedule.position_index
         for index, value in enumerate(values, first):
             last_seen[index] = host_s
             for watcher in self.watchers[index]:
@@ -308,8 +314,8 @@ class Supervisor:
                     self._trip(_stamped(fault, host_s, report.clock),
                                StopSource.SEAT_SENSOR if fault.cause is FaultCause.SEAT_VACATED
                                else StopSource.SUPERVISOR, key=watcher.sensor.id)
-            if index == self._position_sensor:
-                self.schedule.observe_position(self.schedule.position_index, value)
+            if index == self._position_sensor and position is not None:
+                self.schedule.observe_position(position, value)
             problem = self.reached.judge(index, value, board_s, self)
             if problem is not None:
                 self._trip(Fault(FaultCause.NOT_SAFE_AFTER_STOP, problem, host_s, report.clock),
@@ -403,7 +409,7 @@ class Supervisor:
             board_now_s = self._board_seen[0] + (host_s - self._board_seen[1])
             for violation in self.guard.overdue(board_now_s):
                 cause = OVERDUE_CAUSES[violation.kind]
-                self._trip(Fault(cause, str(violation), host_s), key=violation.channel)
+                self._trip(Fault(cause, str(violation), host_s), key=violation.channel or "")
                 return
 
     async def watch(self, period_s: float = POLL_PERIOD_S) -> None:
@@ -503,11 +509,11 @@ class Supervisor:
             self.seat_check = SeatCheck(self.device)
         self.reached.forget()
         heat_watchers = [w for w in _flat(self.watchers) if isinstance(w, TemperatureWatch)]
-        for watcher, dose in zip(heat_watchers, doses):
-            watcher.dose.dose = dose
+        for heat_watcher, dose in zip(heat_watchers, doses):
+            heat_watcher.dose.dose = dose
         zone_watchers = [w for w in _flat(self.watchers) if isinstance(w, ElementWatch)]
-        for watcher, on_s in zip(zone_watchers, on_times, strict=True):
-            watcher.on_s = on_s
+        for zone_watcher, on_s in zip(zone_watchers, on_times, strict=True):
+            zone_watcher.on_s = on_s
 
     def _saw_clock(self, clock: int, host_s: float) -> float:
         board_s = self.clock.seconds(clock)

@@ -56,28 +56,31 @@ def _describe(v: Violation) -> str:
     if v.channel and v.zone is not None:
         subject = f"{v.channel} on {v.zone}"
     unit = f" {v.unit}" if v.unit else ""
+    value, limit = v.value, v.limit
+    if value is None or limit is None:
+        return ""  # a violation without figures is said by its reason alone
     match v.kind:
-        case ViolationKind.HARD_RANGE | ViolationKind.ABOVE_CAP if v.value >= v.limit:
-            return f"{subject} reaches {v.value:g}{unit}, above the limit of {v.limit:g}{unit}"
+        case ViolationKind.HARD_RANGE | ViolationKind.ABOVE_CAP if value >= limit:
+            return f"{subject} reaches {value:g}{unit}, above the limit of {limit:g}{unit}"
         case ViolationKind.HARD_RANGE | ViolationKind.BELOW_FLOOR:
-            return f"{subject} goes down to {v.value:g}{unit}, below the limit of {v.limit:g}{unit}"
+            return f"{subject} goes down to {value:g}{unit}, below the limit of {limit:g}{unit}"
         case ViolationKind.RATE:
-            return f"{subject} changes at {v.value:g}{unit}/s, faster than {v.limit:g}{unit}/s"
+            return f"{subject} changes at {value:g}{unit}/s, faster than {limit:g}{unit}/s"
         case ViolationKind.RISE:
-            return f"{subject} rises at {v.value:g}{unit}/s, faster than {v.limit:g}{unit}/s"
+            return f"{subject} rises at {value:g}{unit}/s, faster than {limit:g}{unit}/s"
         case ViolationKind.JUMP:
-            return f"{subject} rises by {v.value:g}{unit} at once; it may rise at most " \
-                   f"{v.limit:g}{unit}/s"
+            return f"{subject} rises by {value:g}{unit} at once; it may rise at most " \
+                   f"{limit:g}{unit}/s"
         case ViolationKind.HOLD:
-            return f"{subject} stays high for {v.value:g} s, longer than {v.limit:g} s"
+            return f"{subject} stays high for {value:g} s, longer than {limit:g} s"
         case ViolationKind.HEAT_TIME:
-            return f"{subject} heats for {v.value / 60:.1f} min, longer than {v.limit / 60:g} min"
+            return f"{subject} heats for {value / 60:.1f} min, longer than {limit / 60:g} min"
         case ViolationKind.THERMAL_DOSE:
-            return f"{subject} reaches {v.value:.1%} of a burn dose, above the {v.limit:.0%} budget"
+            return f"{subject} reaches {value:.1%} of a burn dose, above the {limit:.0%} budget"
         case ViolationKind.COLD_TIME:
-            return f"{subject} cools for {v.value / 60:.1f} min, longer than {v.limit / 60:g} min"
+            return f"{subject} cools for {value / 60:.1f} min, longer than {limit / 60:g} min"
         case ViolationKind.SESSION:
-            return f"lasts {v.value / 60:.1f} min, longer than the {v.limit / 60:g} min session cap"
+            return f"lasts {value / 60:.1f} min, longer than the {limit / 60:g} min session cap"
     return ""
 
 

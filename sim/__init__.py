@@ -3,7 +3,7 @@
     board.py          SimBoard: queue, scheduler on its own clock, watchdog, checks, telemetry
     host_messages.py  what the board does with each host message
     schedule.py       one channel's queue;  segments.py: the segment formula and its checks
-    clock.py          the board's tick counter (32 bits on the wire)
+    clock.py          the board's tick counter on host time (32 bits on the wire)
     sensors.py        noise, quantisation, broken sensors, the range and limit checks
     physics/          airbags, heat, drives and motors, the occupant, all of it as a Plant
     faults.py         device faults a test can switch;  board_faults.py: how they take hold

@@ -44,6 +44,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+from massagectl.firmware_bridge.clock_wrap import wrap_clock
 from massagectl.firmware_bridge.identity import DEFAULT_QUEUE_CAPACITY
 from massagectl.firmware_bridge.messages import (
     LATCHING_CAUSES,
@@ -59,11 +60,10 @@ from massagectl.firmware_bridge.messages import (
 )
 from massagectl.firmware_bridge.wire import MAX_SERIAL_NUMBER_BYTES
 from massagectl.routines.device import ChannelKind, DeviceProfile
-from massagectl.sim import registry
+from massagectl.sim import host_messages, registry
 from massagectl.sim.board_faults import FaultSwitches
-from massagectl.sim.clock import DEFAULT_CLOCK_HZ, BoardClock, wrap_clock
+from massagectl.sim.clock import DEFAULT_CLOCK_HZ, BoardClock
 from massagectl.sim.faults import FaultKind
-from massagectl.sim.host_messages import HostMessageHandling
 from massagectl.sim.physics.occupant import Occupant
 from massagectl.sim.physics.plant import Plant
 from massagectl.sim.physics.thermal import AMBIENT_C
@@ -121,7 +121,7 @@ _FAULT_CODE_OF_TRIP = {Trip.SENSOR_RANGE: FaultCode.SENSOR_RANGE,
                        Trip.OVER_LIMIT: FaultCode.OVER_LIMIT}
 
 
-class SimBoard(HostMessageHandling):
+class SimBoard:
     """See the module docstring."""
 
     def __init__(
@@ -264,6 +264,20 @@ class SimBoard(HostMessageHandling):
     def outputs(self) -> tuple[float | None, ...]:
         return tuple(self._outputs)
 
+    # --- the host's messages (sim.host_messages) -----------------------------------------
+
+    def handle(self, message: object, now_s: float) -> None:
+        """Act on one host message arriving at host time `now_s`."""
+        host_messages.handle(self, message, now_s)
+
+    def host_frame_received(self, now_s: float) -> None:
+        """A valid frame arrived (any frame, an ack included): the host is alive."""
+        host_messages.host_frame_received(self, now_s)
+
+    def report_bad_message(self, reason: str, now_s: float) -> None:
+        """A block whose payload broke the message rules arrived; nothing in it is acted on."""
+        host_messages.report_bad_message(self, reason, now_s)
+
     # --- time -------------------------------------------------------------------------------
 
     def advance(self, now_s: float) -> None:
@@ -375,6 +389,8 @@ class SimBoard(HostMessageHandling):
             )
         if not self.faults.no_clamp:
             value = low if value < low else high if value > high else value
+        if safe is None:
+            return value  # a position-like drive: never scaled, never slewed (no safe value)
         if scaled:
             value = safe + (value - safe) * self.intensity_scale
         slew = self._slews[index]
@@ -393,9 +409,9 @@ class SimBoard(HostMessageHandling):
             return
         for index in channels:
             safe = self._safe_outputs[index]
-            if safe is None:
-                continue  # a drive moves at its own speed from where it stopped
             output = self._outputs[index]
+            if safe is None or output is None:
+                continue  # a drive moves at its own speed from where it stopped
             self._slews[index] = (abs(output - safe), self._ticks)
 
     # --- telemetry and the board's own checks ------------------------------------------------

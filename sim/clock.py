@@ -3,17 +3,14 @@
 The board counts ticks from power-on. Internally the count is unwrapped (a Python int that never
 wraps), so `ticks` values compare directly; on the wire only the low 32 bits travel (`clock`),
 and a 32-bit clock from the host is unwrapped against the board's current count (the nearest
-value within half a wrap). Host seconds (`now_s`, the event loop's time) map to ticks through the
-crystal frequency, optionally off by `drift_ppm` so a host's clock regression has something to do.
+value within half a wrap: firmware_bridge.clock_wrap, the arithmetic the host uses too). Host
+seconds (`now_s`, the event loop's time) map to ticks through the crystal frequency, optionally
+off by `drift_ppm` so a host's clock regression has something to do.
 """
 
 from __future__ import annotations
 
 import math
-
-CLOCK_BITS = 32
-CLOCK_MODULUS = 1 << CLOCK_BITS
-HALF_WRAP_TICKS = CLOCK_MODULUS // 2
 
 # Microcontroller timers commonly count at 1 MHz: 1 us resolution, a 32-bit wrap every 71.6 min.
 DEFAULT_CLOCK_HZ = 1_000_000
@@ -22,17 +19,6 @@ DEFAULT_CLOCK_HZ = 1_000_000
 # A thousandth of a tick is far below any timing the board resolves and far above float error
 # for any session length.
 TICK_ROUNDING = 1e-3
-
-
-def wrap_clock(ticks: int) -> int:
-    """The 32-bit wire form of an unwrapped tick count."""
-    return ticks % CLOCK_MODULUS
-
-
-def unwrap_clock(clock: int, near_ticks: int) -> int:
-    """The unwrapped tick count nearest to `near_ticks` whose low 32 bits are `clock`."""
-    delta = (clock - near_ticks + HALF_WRAP_TICKS) % CLOCK_MODULUS - HALF_WRAP_TICKS
-    return near_ticks + delta
 
 
 class BoardClock:

@@ -68,14 +68,16 @@ class PtyBoard:
         tty.setraw(self._slave_fd)  # bytes pass untouched: no echo, no line editing, no CR/LF
         os.set_blocking(self._master_fd, False)
         self.port_path = os.ttyname(self._slave_fd)
-        self._line_end, self._board_end = memory_pair(
+        line_end, self._board_end = memory_pair(
             baud=self.baud, names=(self.port_path, f"simulated board on {self.port_path}")
         )
+        self._line_end = line_end
         self.board = SimBoard(self.profile, now_s=loop.time(), **self.board_options)
         self._attached = AttachedBoard(self.board, self._board_end)
         self._attached.start()
-        loop.add_reader(self._master_fd, self._from_host)
-        self._to_host = loop.create_task(self._pump_to_host(), name=f"{self.port_path}: to host")
+        loop.add_reader(self._master_fd, self._from_host, line_end)
+        self._to_host = loop.create_task(self._pump_to_host(line_end),
+                                         name=f"{self.port_path}: to host")
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -92,7 +94,7 @@ class PtyBoard:
         os.close(self._master_fd)
         os.close(self._slave_fd)
 
-    def _from_host(self) -> None:
+    def _from_host(self, line_end: MemoryTransport) -> None:
         try:
             data = os.read(self._master_fd, READ_CHUNK_BYTES)
         except BlockingIOError:
@@ -103,14 +105,14 @@ class PtyBoard:
             raise
         try:
             for start in range(0, len(data), LINE_PIECE_BYTES):  # paced: at line speed
-                self._line_end.write(data[start:start + LINE_PIECE_BYTES])
+                line_end.write(data[start:start + LINE_PIECE_BYTES])
         except PortError:
             pass  # closing down
 
-    async def _pump_to_host(self) -> None:
+    async def _pump_to_host(self, line_end: MemoryTransport) -> None:
         while True:
             try:
-                data = await self._line_end.read()
+                data = await line_end.read()
             except PortError:
                 return
             self._unread += data

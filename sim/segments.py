@@ -12,8 +12,8 @@ import numbers
 from dataclasses import dataclass
 
 from massagectl.firmware_bridge.messages import ScheduleSegment
+from massagectl.firmware_bridge.wire import CLOCK_MODULUS
 from massagectl.routines.device import Channel
-from massagectl.sim.clock import CLOCK_MODULUS
 
 # Values travel the wire in a compact number format (fixed point or float), so a value the host
 # computed at a limit may arrive a rounding step beyond it. A millionth of the channel's span

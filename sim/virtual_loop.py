@@ -70,6 +70,12 @@ class _ClockedSelector(selectors.BaseSelector):
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
     """See the module docstring. `speed=None` skips idle time; a number scales the wall clock."""
 
+    # asyncio's own state, private and so left out of its type stubs: the selector this loop
+    # wraps, and the timer heap and clock resolution that `_advance_to` reads.
+    _selector: selectors.BaseSelector
+    _scheduled: list[asyncio.TimerHandle]
+    _clock_resolution: float
+
     def __init__(self, speed: float | None = None, start_s: float = 0.0) -> None:
         super().__init__()
         if speed is not None and speed <= 0:
@@ -80,7 +86,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._virtual_origin_s = start_s
         self._last_poll_wall_s = -math.inf
         self._in_threads = 0  # executor jobs not finished: the clock waits for them
-        self._selector = _ClockedSelector(self._selector, self)  # type: ignore[attr-defined]
+        self._selector = _ClockedSelector(self._selector, self)
 
     def time(self) -> float:
         return self._virtual_s
@@ -103,7 +109,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             return events
         wall_s = time.monotonic()
         if self.speed is not None and timeout != 0:
-            return self._paced_select(inner, timeout, wall_s)
+            return self._paced_select(inner, timeout, wall_s, self.speed)
         if timeout is None or wall_s - self._last_poll_wall_s >= REAL_POLL_INTERVAL_S:
             # Real descriptors were not polled for a while: asking the kernel on every turn of
             # the loop would cost more than the callbacks themselves.
@@ -119,9 +125,9 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         return []
 
     def _paced_select(self, inner: selectors.BaseSelector, timeout: float | None,
-                      wall_s: float):
+                      wall_s: float, speed: float):
         """Wait in real time until the paced clock reaches the next timer, then jump to it."""
-        paced_wall_s = (self._virtual_s - self._virtual_origin_s) / self.speed
+        paced_wall_s = (self._virtual_s - self._virtual_origin_s) / speed
         behind_s = (wall_s - self._wall_origin_s) - paced_wall_s
         if behind_s > MAX_PACING_LAG_S:
             self._wall_origin_s, self._virtual_origin_s = wall_s, self._virtual_s
@@ -129,14 +135,14 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             wait_s = None
         else:
             due_wall_s = self._wall_origin_s + (self._virtual_s + timeout
-                                                - self._virtual_origin_s) / self.speed
+                                                - self._virtual_origin_s) / speed
             wait_s = max(0.0, due_wall_s - wall_s)
         events = inner.select(wait_s)
         self._last_poll_wall_s = time.monotonic()
         if events:
             # Woken early by a real descriptor: the clock moves on as far as the wall clock did.
             paced_s = self._virtual_origin_s + (self._last_poll_wall_s
-                                                - self._wall_origin_s) * self.speed
+                                                - self._wall_origin_s) * speed
             if timeout is not None:
                 paced_s = min(paced_s, self._virtual_s + timeout)
             self._virtual_s = max(self._virtual_s, paced_s)
@@ -146,7 +152,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         return []
 
     def _advance_to(self, target_s: float) -> None:
-        scheduled = self._scheduled  # type: ignore[attr-defined]
+        scheduled = self._scheduled
         if scheduled and scheduled[0].when() <= target_s + self._clock_resolution:
             # asyncio runs timers due within its clock resolution at once. The clock must reach
             # them too: code waiting for a deadline a few ulps away would otherwise wake with

@@ -42,7 +42,9 @@ def status_command(args: argparse.Namespace) -> int:
     reply = _ask(args, {"op": "status"})
     if reply is None:
         return EXIT_NO_SERVICE
-    status = reply["status"]
+    status = _status_of(args, reply)
+    if status is None:
+        return 1
     if args.json:
         print(json.dumps(status))
         return 0
@@ -76,8 +78,18 @@ def _command(args: argparse.Namespace, request: dict[str, object]) -> int:
     reply = _ask(args, request)
     if reply is None:
         return EXIT_NO_SERVICE
-    if not reply.get("ok"):
-        print(f"massagectl {args.command}: {reply.get('error')}", file=sys.stderr)
+    status = _status_of(args, reply)
+    if status is None:
         return 1
-    print(describe(reply["status"]))
+    print(describe(status))
     return 0
+
+
+def _status_of(args: argparse.Namespace, reply: dict[str, object]) -> dict | None:
+    """The chair's state from a reply, or None when the service refused (said on stderr)."""
+    status = reply.get("status")
+    if reply.get("ok") and isinstance(status, dict):
+        return status
+    error = reply.get("error") or "the chair service answered without its state"
+    print(f"massagectl {args.command}: {error}", file=sys.stderr)
+    return None

@@ -12,10 +12,11 @@ object each, one JSON reply per request:
                                                 {"ok": false, "error": "the chair is running ..."}
     {"op": "stop"}                           -> always ok: the one stop path
 
-Bad input never reaches the chair: a line longer than MAX_REQUEST_BYTES, text that is not a
-JSON object, an unknown op, a missing field: a reply with the error, and the connection stays
-usable. A client that floods gets its requests answered in turn, at most MAX_REQUESTS_PER_S;
-a client that goes away mid-request is forgotten.
+`start` and `stop` are the service's commands (controller.service.vocabulary), their fields
+named as the commands' arguments. Bad input never reaches the chair: a line longer than
+MAX_REQUEST_BYTES, text that is not a JSON object, an unknown op, a missing field: a reply
+with the error, and the connection stays usable. A client that floods gets its requests
+answered in turn, at most MAX_REQUESTS_PER_S; a client that goes away mid-request is forgotten.
 """
 
 from __future__ import annotations
@@ -29,11 +30,20 @@ from pathlib import Path
 
 from massagectl.controller.config import default_state_dir
 from massagectl.controller.service.operations import ChairOperations, Origin, Refused
+from massagectl.controller.service.vocabulary import (
+    OPERATIONS,
+    Command,
+    Kind,
+    Start,
+    build,
+    carry_out,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 4096  # a request is a few words; more is junk, not a command
 MAX_REQUESTS_PER_S = 50  # a flooding client is slowed down to this, not the service
+SOCKET_COMMANDS = ("start", "stop")  # of the service's vocabulary; "status" only reads
 IDLE_CLIENT_S = 60.0  # a client that says nothing for this long is let go
 DEFAULT_CHAIR = "chair"
 
@@ -85,6 +95,7 @@ class ControlSocket:
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
+        assert task is not None  # asyncio runs each connection's handler as a task
         self._clients.add(task)
         try:
             while True:
@@ -119,28 +130,53 @@ class ControlSocket:
                     'e.g. {"op": "status"}'}
         if not isinstance(request, dict) or not isinstance(request.get("op"), str):
             return {"ok": False, "error": 'a request is a JSON object with "op"'}
-        ops, origin = self.ops, Origin.SOCKET
+        ops = self.ops
+        if ops is None:
+            return {"ok": False, "error": "the service is still starting: ask again"}
         op = request["op"]
+        if op != "status" and op not in SOCKET_COMMANDS:
+            known = ", ".join(("status", *SOCKET_COMMANDS[:-1])) + f" or {SOCKET_COMMANDS[-1]}"
+            return {"ok": False, "error": f"unknown op {op!r}: {known}"}
         try:
-            if op == "status":
-                pass
-            elif op == "stop":
-                ops.stop(origin, "massagectl stop")
-            elif op == "start":
-                routine = request.get("routine")
-                if not isinstance(routine, str):
-                    return {"ok": False, "error": 'start needs "routine": a routine name'}
-                started = ops.start(routine, origin)
+            command = None if op == "status" else _command(op, request)
+            if isinstance(command, Start) and command.routine is not None:
+                started = ops.start(command.routine, Origin.SOCKET)
                 if started is not None:
                     await started
-            else:
-                return {"ok": False, "error": f"unknown op {op!r}: status, start or stop"}
-        except Refused as error:
+            elif command is not None:
+                carry_out(ops, command, Origin.SOCKET)
+        except (_BadRequest, Refused) as error:
             return {"ok": False, "error": str(error)}
         except Exception as error:  # a bug must not end the service
             log.exception("control socket: %s failed", op)
             return {"ok": False, "error": f"{op} failed: {error}"}
         return {"ok": True, "status": ops.snapshot().as_dict()}
+
+
+class _BadRequest(ValueError):
+    """A request whose fields do not fit the command; nothing was done."""
+
+
+_FIELD_TYPES = {Kind.WHOLE: int, Kind.SWITCH: bool, Kind.NAME: str}
+
+
+def _command(op: str, request: dict[str, object]) -> Command:
+    """The vocabulary's command from a request's fields, named as the command's arguments
+    (`{"op": "start", "routine": "relax"}`). The socket has no chosen routine to fall back on,
+    so every argument is required here."""
+    values: dict[str, object] = {}
+    for argument in OPERATIONS[op].arguments:
+        value = request.get(argument.name)
+        wanted = _FIELD_TYPES[argument.kind]
+        # bool is an int to Python; a switch's true is not a number of minutes.
+        if not isinstance(value, wanted) or (wanted is int and isinstance(value, bool)):
+            raise _BadRequest(f'{op} needs "{argument.name}": {argument.help}')
+        if argument.kind is Kind.WHOLE and isinstance(value, int) \
+                and not argument.low <= value <= argument.high:
+            raise _BadRequest(f'{op}: "{argument.name}" {value} is outside '
+                              f"{argument.low}..{argument.high}{argument.unit}")
+        values[argument.name] = value
+    return build(op, values)
 
 
 async def _answers(path: Path) -> bool:

@@ -14,22 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from massagectl.controller.frontends.remote_menu import (
-    AllowRemoteStart,
-    ChangeIntensity,
-    ChooseUser,
-    ClearFault,
-    Discomfort,
-    MarkSpot,
-    PauseSession,
+    Action,
     RemoteMenu,
-    ResumeSession,
-    SetTimer,
-    SetZone,
-    StartRoutine,
-    StopSession,
-    ToggleHeat,
     display_size,
     shorten,
 )
@@ -43,6 +32,7 @@ from massagectl.controller.service.operations import (
     Refused,
     StateChanged,
 )
+from massagectl.controller.service.vocabulary import Discomfort, MarkSpot, carry_out
 from massagectl.firmware_bridge.messages import RemoteKey
 
 log = logging.getLogger(__name__)
@@ -64,7 +54,7 @@ class HandheldRemote:
         self._last_key: tuple[RemoteKey, float] | None = None
         self._storm_logged = False
         self._acting = False
-        self._unsubscribe = None
+        self._unsubscribe: Callable[[], None] | None = None
         self._refresher: asyncio.Task | None = None
 
     async def start(self, service: ChairService) -> None:
@@ -81,8 +71,16 @@ class HandheldRemote:
             self._refresher.cancel()
             await asyncio.gather(self._refresher, return_exceptions=True)
 
+    def _attached(self) -> tuple[ChairService, RemoteMenu]:
+        """The service and the menu, which `start` sets up before any event can arrive."""
+        if self.service is None or self.menu is None:
+            raise RuntimeError("the handheld remote is not started")
+        return self.service, self.menu
+
     def _new_menu(self) -> None:
         service = self.service
+        if service is None:
+            raise RuntimeError("the handheld remote is not started")
         rows, columns = service.display_size()
         sane_rows, sane_columns, odd = display_size(rows, columns)
         if odd:
@@ -113,7 +111,7 @@ class HandheldRemote:
             self.refresh()
 
     def on_key(self, key: RemoteKey) -> None:
-        service, menu = self.service, self.menu
+        service, menu = self._attached()
         now_s = asyncio.get_running_loop().time()
         last = self._last_key
         self._last_key = (key, now_s)
@@ -136,58 +134,36 @@ class HandheldRemote:
             self._acting = False
         self.refresh()
 
-    def _act(self, action: object) -> None:
-        ops, origin = self.service, Origin.REMOTE
-        match action:
-            case StopSession():
-                ops.stop(origin, "STOP key on the remote")
-            case StartRoutine(name=name):
-                ops.start(name, origin)
-            case PauseSession():
-                ops.pause(origin)
-            case ResumeSession():
-                ops.resume(origin)
-            case ChangeIntensity(delta=delta):
-                ops.change_intensity(delta, origin)
-            case ToggleHeat():
-                ops.set_heat(not ops.snapshot().heat_on, origin)
-            case SetTimer(minutes=minutes):
-                ops.set_timer(minutes, origin)
-            case SetZone(zone=zone, on=on):
-                ops.set_zone(zone, on, origin)
-            case ChooseUser(name=name):
-                ops.choose_user(name, origin)
-            case AllowRemoteStart(allowed=allowed):
-                ops.allow_remote_start(allowed, origin)
-            case ClearFault():
-                ops.clear_faults(origin)
-            case Discomfort():
-                self._say(ops.discomfort(origin), asyncio.get_running_loop().time())
-            case MarkSpot():
-                self._say("marked: " + ops.mark_spot(None, origin),
-                          asyncio.get_running_loop().time())
+    def _act(self, action: Action | None) -> None:
+        if action is None:
+            return
+        done = carry_out(self._attached()[0], action, Origin.REMOTE)
+        if isinstance(action, (Discomfort, MarkSpot)):  # what the chair learnt, on the display
+            self._say(done, asyncio.get_running_loop().time())
 
     def _say(self, text: str, now_s: float) -> None:
         self.message = text
         self._message_until_s = now_s + MESSAGE_S
 
     def rows(self) -> tuple[str, ...]:
-        rows = list(self.menu.rows(self.service.snapshot()))
+        service, menu = self._attached()
+        rows = list(menu.rows(service.snapshot()))
         if self.message and asyncio.get_running_loop().time() < self._message_until_s:
-            rows[-1] = shorten(self.message, self.menu.columns)
+            rows[-1] = shorten(self.message, menu.columns)
         else:
             self.message = ""
         return tuple(rows)
 
     def refresh(self) -> None:
         """Send the rows that changed since the display last got them."""
-        if self.menu is None:
+        if self.service is None or self.menu is None:
             return
+        service = self.service
         rows = self.rows()
         for index, text in enumerate(rows):
             if index < len(self.shown) and self.shown[index] == text:
                 continue
-            if not self.service.show_on_remote(index, text):
+            if not service.show_on_remote(index, text):
                 self.shown = []  # not sent: send everything again next time
                 return
             if index < len(self.shown):
@@ -202,8 +178,9 @@ class HandheldRemote:
         while True:
             await asyncio.sleep(REFRESH_S)
             try:
-                timed_out = self.menu.tick(loop.time())
-                if timed_out or self.message or self.service.state() is ChairState.RUNNING:
+                service, menu = self._attached()
+                timed_out = menu.tick(loop.time())
+                if timed_out or self.message or service.state() is ChairState.RUNNING:
                     self.refresh()
             except Exception:  # the display must keep going; say so, once per failure
                 log.exception("refreshing the remote's display failed")

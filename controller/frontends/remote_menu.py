@@ -22,14 +22,28 @@ the right of a row (a clock, a level) are kept whole.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
 
 from massagectl.controller.service.operations import (
-    TIMER_CHOICES_MIN,
     ChairSnapshot,
     ChairState,
     RoutineChoice,
+)
+from massagectl.controller.service.vocabulary import (
+    AllowRemoteStart,
+    ChangeIntensity,
+    ChooseUser,
+    ClearFaults,
+    Discomfort,
+    MarkSpot,
+    Pause,
+    Resume,
+    SetTimer,
+    SetZone,
+    Start,
+    Stop,
+    ToggleHeat,
+    argument,
 )
 from massagectl.firmware_bridge.messages import RemoteKey
 
@@ -69,76 +83,10 @@ OPTION_SCREENS = {"user": Screen.USERS, "timer": Screen.TIMER, "zones": Screen.Z
 
 # --- actions: what the menu asks the chair to do ---------------------------------------------
 
-
-@dataclass(frozen=True)
-class StartRoutine:
-    name: str
-
-
-@dataclass(frozen=True)
-class PauseSession:
-    pass
-
-
-@dataclass(frozen=True)
-class ResumeSession:
-    pass
-
-
-@dataclass(frozen=True)
-class StopSession:
-    pass
-
-
-@dataclass(frozen=True)
-class ChangeIntensity:
-    delta: int  # +1 or -1 level
-
-
-@dataclass(frozen=True)
-class ToggleHeat:
-    pass
-
-
-@dataclass(frozen=True)
-class SetTimer:
-    minutes: int
-
-
-@dataclass(frozen=True)
-class SetZone:
-    zone: str
-    on: bool
-
-
-@dataclass(frozen=True)
-class ChooseUser:
-    name: str
-
-
-@dataclass(frozen=True)
-class AllowRemoteStart:
-    allowed: bool
-
-
-@dataclass(frozen=True)
-class ClearFault:
-    pass
-
-
-@dataclass(frozen=True)
-class Discomfort:
-    pass
-
-
-@dataclass(frozen=True)
-class MarkSpot:
-    pass
-
-
+# The menu speaks the service's vocabulary; these are the commands its keys can give.
 Action = (
-    StartRoutine | PauseSession | ResumeSession | StopSession | ChangeIntensity | ToggleHeat
-    | SetTimer | SetZone | ChooseUser | AllowRemoteStart | ClearFault | Discomfort | MarkSpot
+    Start | Pause | Resume | Stop | ChangeIntensity | ToggleHeat | SetTimer | SetZone
+    | ChooseUser | AllowRemoteStart | ClearFaults | Discomfort | MarkSpot
 )
 
 # --- the transition table ---------------------------------------------------------------------
@@ -277,7 +225,7 @@ class RemoteMenu:
         self._last_key_s = now_s
         if key is RemoteKey.STOP:
             self.overlay = None
-            return StopSession()
+            return Stop()
         screen = self.screen(view)
         step = TRANSITIONS.get((screen, key))
         if step is None:
@@ -286,7 +234,7 @@ class RemoteMenu:
         action = self._do(what, screen, view) if what is not None else None
         if next_screen == "base":
             self.overlay = None
-        elif next_screen is not None and what != "open_item":
+        elif isinstance(next_screen, Screen) and what != "open_item":
             self.overlay = next_screen
         return action
 
@@ -298,7 +246,7 @@ class RemoteMenu:
         if screen is Screen.USERS:
             return self.users
         if screen is Screen.TIMER:
-            return list(TIMER_CHOICES_MIN)
+            return list(argument("timer", "minutes").choices)
         if screen is Screen.ZONES:
             return self.zones
         return []
@@ -324,16 +272,17 @@ class RemoteMenu:
                 self.overlay = OPTION_SCREENS[item]
             return None
         chosen = self.selected(screen, view)
-        simple = {"pause": PauseSession(), "resume": ResumeSession(), "heat": ToggleHeat(),
+        simple: dict[str, Action]
+        simple = {"pause": Pause(), "resume": Resume(), "heat": ToggleHeat(),
                   "intensity_up": ChangeIntensity(+1), "intensity_down": ChangeIntensity(-1),
-                  "clear": ClearFault(), "discomfort": Discomfort(), "mark": MarkSpot(),
+                  "clear": ClearFaults(), "discomfort": Discomfort(), "mark": MarkSpot(),
                   "toggle_remote_start": AllowRemoteStart(not view.remote_start_allowed)}
         if what in simple:
             return simple[what]
         if chosen is None:
             return None
         if what == "start":
-            return StartRoutine(chosen.name)
+            return Start(chosen.name)
         if what == "choose_user":
             return ChooseUser(chosen)
         if what == "set_timer":

@@ -18,6 +18,7 @@ import os
 import sys
 import termios
 import tty
+from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -66,22 +67,22 @@ class VirtualRemote:
         self.console = console
         self.done = asyncio.Event()
         self.last_key = ""
-        self._fd: int | None = None
-        self._saved = None
+        # The terminal while keys are read from it: its descriptor and the settings to restore.
+        self._terminal: tuple[int, list[Any]] | None = None
         self._live: Live | None = None
         self._drawer: asyncio.Task | None = None
 
     async def __aenter__(self) -> VirtualRemote:
         loop = asyncio.get_running_loop()
         if sys.stdin.isatty():
-            self._fd = sys.stdin.fileno()
-            self._saved = termios.tcgetattr(self._fd)
-            tty.setcbreak(self._fd)
-            loop.add_reader(self._fd, self._read)
-        self._live = Live(self.render(), console=self.console, auto_refresh=False,
-                          transient=False)
-        self._live.start()
-        self._drawer = loop.create_task(self._draw_forever(), name="virtual remote")
+            fd = sys.stdin.fileno()
+            self._terminal = (fd, termios.tcgetattr(fd))
+            tty.setcbreak(fd)
+            loop.add_reader(fd, self._read, fd)
+        live = self._live = Live(self.render(), console=self.console, auto_refresh=False,
+                                 transient=False)
+        live.start()
+        self._drawer = loop.create_task(self._draw_forever(live), name="virtual remote")
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -91,19 +92,20 @@ class VirtualRemote:
         if self._live is not None:
             self._live.update(self.render(), refresh=True)
             self._live.stop()
-        if self._fd is not None:
-            asyncio.get_running_loop().remove_reader(self._fd)
+        if self._terminal is not None:
+            fd, saved = self._terminal
+            asyncio.get_running_loop().remove_reader(fd)
             with contextlib.suppress(termios.error, OSError):
-                termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
-            self._fd = None
+                termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+            self._terminal = None
 
-    def _read(self) -> None:
+    def _read(self, fd: int) -> None:
         try:
-            data = os.read(self._fd, 64).decode(errors="ignore")
+            data = os.read(fd, 64).decode(errors="ignore")
         except OSError:
             data = ""
         if not data:  # the terminal is gone: nobody can press a key any more
-            asyncio.get_running_loop().remove_reader(self._fd)
+            asyncio.get_running_loop().remove_reader(fd)
             self.done.set()
             return
         for key in split_keys(data):
@@ -147,11 +149,11 @@ class VirtualRemote:
         return (tuple(board.remote.rows) if board is not None else (), snapshot.state,
                 snapshot.routine, self.last_key, self.console.width)
 
-    async def _draw_forever(self) -> None:
+    async def _draw_forever(self, live: Live) -> None:
         drawn = None
         while True:
             looks = self._looks()
             if looks != drawn:
-                self._live.update(self.render(), refresh=True)
+                live.update(self.render(), refresh=True)
                 drawn = looks
             await asyncio.sleep(REDRAW_S)

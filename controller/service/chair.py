@@ -47,7 +47,7 @@ class Chair:
         self.stop_path = StopPath(link, fault_log)
         self.latch = latch if latch is not None else FaultLatch(fault_log)
         self.supervisor = Supervisor(
-            device, self.stop_path, clock_hz=link.identity.info.clock_hz, latch=self.latch,
+            device, self.stop_path, clock_hz=link.info.clock_hz, latch=self.latch,
             safety_limits=safety_limits,
         )
         self.runtime = self.supervisor.runtime
@@ -66,7 +66,7 @@ class Chair:
 
     @property
     def clock_hz(self) -> int:
-        return self.link.identity.info.clock_hz
+        return self.link.info.clock_hz
 
     def add_listener(self, callback: Listener) -> Callable[[], None]:
         self._listeners.append(callback)

@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from massagectl.firmware_bridge.link import Link
-from massagectl.firmware_bridge.memory_transport import memory_pair
+from massagectl.firmware_bridge.memory_transport import MemoryTransport, memory_pair
 from massagectl.firmware_bridge.serial_transport import DEFAULT_BAUD
 from massagectl.routines.device import DeviceProfile
 from massagectl.routines.user import DEFAULT_USER
@@ -103,7 +103,7 @@ class BuiltInBoard:
         self.board = SimBoard(device, now_s=loop.time(), occupant=occupant, seed=seed,
                               trace_samples=False, bounded_trace=True, serial=serial)
         self._attached: AttachedBoard | None = None
-        self._board_end = None
+        self._board_end: MemoryTransport | None = None
 
     @property
     def driver(self) -> BoardDriver | None:

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from massagectl.controller.config import Config
 from massagectl.controller.service.chair import Chair
@@ -138,7 +139,7 @@ class ChairService(SessionActions, OwnerActions):
 
     # --- life -------------------------------------------------------------------------------
 
-    async def open(self, extensions: list[Extension] = ()) -> None:
+    async def open(self, extensions: Sequence[Extension[ChairService]] = ()) -> None:
         if self.port is None:
             self.simulator = BuiltInBoard(self.device, baud=self.config.device.baud,
                                           occupant=self.options.occupant,
@@ -189,7 +190,7 @@ class ChairService(SessionActions, OwnerActions):
             await asyncio.gather(self.session_task, return_exceptions=True)
 
     async def _connected(self, link: Link) -> None:
-        serial = link.identity.info.serial_number or None
+        serial = link.info.serial_number or None
         self.chair_id = serial or self.device.name
         folder = self.config.logs.directory
         if serial:
@@ -281,7 +282,7 @@ class ChairService(SessionActions, OwnerActions):
 
     def snapshot(self) -> ChairSnapshot:
         chair, session = self.chair, self.session
-        common = dict(
+        common: dict[str, Any] = dict(
             state=self.state(), chair_id=self.chair_id, timer_min=self.timer_min,
             user=self.user_name, remote_start_allowed=self.remote_start_allowed,
             model=self.device.name, last_session=self.last_summary,
@@ -292,7 +293,7 @@ class ChairService(SessionActions, OwnerActions):
         if chair is not None:
             common["faults"] = self._faults(chair)
             common["seat_occupied"] = self._seat_occupied()
-            common["firmware"] = chair.link.identity.info.firmware_version
+            common["firmware"] = chair.link.info.firmware_version
         if session is None:
             starting = self._starting.routine if self._starting is not None else None
             return ChairSnapshot(routine=starting, intensity=self._idle_intensity(),
@@ -380,7 +381,7 @@ class ChairService(SessionActions, OwnerActions):
         (the remote menu lays out within sane bounds whatever a board says)."""
         if self.chair is None:
             return DEFAULT_DISPLAY
-        info = self.chair.link.identity.info
+        info = self.chair.link.info
         return info.display_rows, info.display_cols
 
     def show_on_remote(self, row: int, text: str) -> bool:

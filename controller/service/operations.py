@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from massagectl.routines.errors import InputError
 
@@ -294,11 +294,16 @@ class ChairOperations(Protocol):
         ...
 
 
-class Extension(Protocol):
-    """A front-end: started after the service is up, stopped before it goes down."""
+OpsT = TypeVar("OpsT", contravariant=True)  # what a front-end needs of the service
+
+
+class Extension(Protocol[OpsT]):
+    """A front-end: started after the service is up, stopped before it goes down. It is given
+    the operations (`Extension[ChairOperations]`), or the service itself (the remote, which
+    draws on the board's display: `Extension[ChairService]`)."""
 
     name: str
 
-    async def start(self, ops: ChairOperations) -> None: ...
+    async def start(self, ops: OpsT) -> None: ...
 
     async def stop(self) -> None: ...

@@ -1,7 +1,8 @@
 """The chair service's owner operations: who is sitting, the remote-start setting, clearing
 a fault, and what the chair learns from "too much here" and "right there".
 
-A mixin of ChairService (controller.service.core), which holds the state these use.
+A mixin of ChairService (controller.service.core), which holds the state these use
+(declared in controller.service.parts).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import logging
 
 from massagectl.controller.service.operations import FaultsCleared, Origin, ProfileChanged
+from massagectl.controller.service.parts import ServiceParts
 from massagectl.controller.service.spots import (
     roller_pct,
     with_sensitive_spot,
@@ -24,7 +26,7 @@ from massagectl.routines.user import UserProfile
 log = logging.getLogger(__name__)
 
 
-class OwnerActions:
+class OwnerActions(ServiceParts):
     """See the module docstring."""
 
     def choose_user(self, name: str, origin: Origin) -> None:
@@ -64,7 +66,7 @@ class OwnerActions:
         cleared = chair.supervisor.clear_faults(str(origin), asyncio.get_running_loop().time())
         self._faults_seen = 0
         causes = tuple(dict.fromkeys(str(f.cause) for f in cleared))
-        if in_record:
+        if record is not None and in_record:
             causes += tuple(entry["cause"] for entry in record.clear()
                             if entry["cause"] not in causes)
             try:
@@ -98,8 +100,9 @@ class OwnerActions:
         if session.state is not SessionState.RUNNING:
             raise self._refuse("discomfort", origin, f"the session is {session.state}")
         plan = session.plan
-        worked = worked_now(plan, session.elapsed_s(), session.level, dict(self.chair.readings),
-                            session.user) if plan is not None else None
+        chair = self.chair
+        worked = worked_now(plan, session.elapsed_s(), session.level, dict(chair.readings),
+                            session.user) if plan is not None and chair is not None else None
         if session.level > min(LEVELS):
             session.change_intensity(-1)  # an immediate message: felt at once
         elif worked is not None and worked.zone in self.zones():

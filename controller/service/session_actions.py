@@ -1,7 +1,8 @@
 """The chair service's session operations: start, stop, pause, resume, intensity, heat,
 timer and zones, each acting on the running session or refused in the owner's words.
 
-A mixin of ChairService (controller.service.core), which holds the state these use.
+A mixin of ChairService (controller.service.core), which holds the state these use
+(declared in controller.service.parts).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from massagectl.controller.service.chair import Chair
 from massagectl.controller.service.operations import (
     TIMER_CHOICES_MIN,
     ChairState,
@@ -22,6 +24,7 @@ from massagectl.controller.service.operations import (
     SessionStarted,
     SessionSummary,
 )
+from massagectl.controller.service.parts import ServiceParts
 from massagectl.controller.service.traces import save_trace
 from massagectl.controller.session.off_loop import off_loop
 from massagectl.controller.session.preflight import preflight
@@ -35,6 +38,7 @@ from massagectl.routines.library import builtin_routine_names, load_builtin
 from massagectl.routines.routine import Routine
 from massagectl.routines.user import UserProfile
 from massagectl.safety import chair_record
+from massagectl.safety.chair_record import ChairRecord
 from massagectl.safety.limits import SafetyLimits
 from massagectl.safety.stop_path import StopSource
 from massagectl.safety.verdicts import AdmittedPlan
@@ -54,7 +58,7 @@ class PendingStart:
 
     routine: str
     origin: Origin
-    chair: object  # the Chair it was accepted on: if that goes, the start does too
+    chair: Chair  # the chair it was accepted on: if that goes, the start does too
     done: asyncio.Future[None]
     stopped: bool = False  # a stop came while it was admitted
     task: asyncio.Task | None = None
@@ -65,7 +69,7 @@ def _retrieved(future: asyncio.Future[None]) -> None:
         future.exception()  # the OperationRefused event said it; asyncio need not log it
 
 
-class SessionActions:
+class SessionActions(ServiceParts):
     """See the module docstring."""
 
 
@@ -82,7 +86,7 @@ class SessionActions:
         the routine in a worker thread, so that a STOP arriving meanwhile acts at once, and
         begin the session. The future ends when the session has begun, or with Refused (also
         sent as an OperationRefused event) when admission refused it or a stop came first."""
-        self._refuse_a_start_now(origin)
+        chair, record = self._refuse_a_start_now(origin)
         if intensity is not None and intensity not in LEVELS:
             raise self._refuse("start", origin, f"intensity {intensity} is not 1-5")
         try:
@@ -92,14 +96,14 @@ class SessionActions:
                 user = user.model_copy(update={"limits": user.limits.model_copy(
                     update={"session_min": self.timer_min})})
             # The owner's budgets less the heat and cold the chair's zones still carry.
-            limits, notes = self.record.remaining(self.config.limits, self.device,
-                                                  chair_record.wall_clock())
+            limits, notes = record.remaining(self.config.limits, self.device,
+                                             chair_record.wall_clock())
         except MassageError as error:
             raise self._refuse("start", origin, str(error.message), error.hint) from None
         for note in notes:
             log.info("%s", note)
         loop = asyncio.get_running_loop()
-        pending = PendingStart(chosen.name, origin, self.chair, loop.create_future())
+        pending = PendingStart(chosen.name, origin, chair, loop.create_future())
         pending.done.add_done_callback(_retrieved)  # awaiting it is the caller's choice
         self._starting = pending
         pending.task = loop.create_task(
@@ -108,9 +112,11 @@ class SessionActions:
         self._changed()
         return pending.done
 
-    def _refuse_a_start_now(self, origin: Origin) -> None:
+    def _refuse_a_start_now(self, origin: Origin) -> tuple[Chair, ChairRecord]:
+        """Refused (raises) unless a routine may start now; the chair and its record."""
         state = self.state()
-        if state is ChairState.DISCONNECTED:
+        chair, record = self.chair, self.record  # both set once a board is connected
+        if state is ChairState.DISCONNECTED or chair is None or record is None:
             raise self._refuse("start", origin, "the chair is not connected",
                                "check the cable and the chair's power; it reconnects by itself")
         if state is ChairState.FAULT:
@@ -131,6 +137,7 @@ class SessionActions:
                 raise self._refuse("start", origin, "nobody is sitting in the chair",
                                    "a routine starts from home automation only with the "
                                    "seat occupied")
+        return chair, record
 
     async def _admit_and_begin(self, pending: PendingStart, routine: Routine,
                                user: UserProfile, intensity: int | None,
@@ -150,8 +157,7 @@ class SessionActions:
             if pending.stopped:
                 refused = self._refuse("start", pending.origin,
                                        "stopped before the routine began")
-            elif self.chair is not pending.chair or self.chair is None \
-                    or not self.chair.link.connected:
+            elif self.chair is not pending.chair or not pending.chair.link.connected:
                 refused = self._refuse("start", pending.origin,
                                        "the chair went away before the routine began",
                                        "start it again once the chair is back")
@@ -161,7 +167,8 @@ class SessionActions:
                 except Refused as error:
                     refused = error
         if refused is None:
-            self._begin(routine, user, pending.origin, intensity, limits, admitted)
+            self._begin(pending.chair, routine, user, pending.origin, intensity, limits,
+                        admitted)
             pending.done.set_result(None)
         else:
             self._changed()
@@ -177,9 +184,8 @@ class SessionActions:
         known = [*builtin, *own]
         raise UnknownNameError("routine", name, close_matches(name, known), known)
 
-    def _begin(self, routine: Routine, user: UserProfile, origin: Origin,
+    def _begin(self, chair: Chair, routine: Routine, user: UserProfile, origin: Origin,
                intensity: int | None, limits: SafetyLimits, admitted: AdmittedPlan) -> None:
-        chair = self.chair
         loop = asyncio.get_running_loop()
         recorder = SessionRecorder(self.device, chair.link, loop.time())
         recorder.routine = routine.name

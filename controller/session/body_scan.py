@@ -79,6 +79,8 @@ def scan_plan(device: DeviceProfile) -> ScanPlan:
     """Out to the start, depth in, slowly up to the top of the track, depth out, back home."""
     position = device.channels_of(ChannelKind.POSITION)[0]
     depth = device.channels_of(ChannelKind.DEPTH)[0]
+    if device.track is None:  # a profile with a position channel has one (routines.device)
+        raise ScanError(f"device {device.name!r} has no roller track to scan along")
     base_mm = device.track.base_above_seat_mm
     home = position.min
     start = min(max(position.min, SCAN_FROM_ABOVE_SEAT_MM - base_mm), position.max)

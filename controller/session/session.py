@@ -425,6 +425,7 @@ class Session:
                     await self._resume()
                 continue
             if self.state is SessionState.RUNNING:
+                assert self._on_board is not None  # a running session has its plan on the board
                 remaining_s = self._on_board.end_host_s - self._loop.time()
                 if remaining_s <= END_SLACK_S:
                     self._routine_s = self.elapsed_s()
@@ -507,12 +508,13 @@ class Session:
                   if c.kind.holds_position
                   for s in self.device.sensors_of(SensorKind.POSITION, c.id)
                   if s.id in self.chair.readings}
+        chair_time = self.chair.supervisor.chair_time
+        assert self.plan is not None and chair_time is not None  # paused: it ran before
         rest = rest_of_plan(self.plan, self._routine_s, drives)
         # Judged against what the session has left of its heat budgets; where the rest would
         # go beyond them, heat ends early (adapt) rather than the session with an error.
         # A copy: the supervisor goes on counting on the loop while the thread reads it.
-        spent = {index: replace(heat) for index, heat in
-                 self.chair.supervisor.chair_time.heat.items()}
+        spent = {index: replace(heat) for index, heat in chair_time.heat.items()}
         admitted = await off_loop(admit_or_raise, rest.plan, self.device, self.user,
                                   self.limits, mode="adapt", spent=spent)
         if self._stop_seen:
@@ -560,7 +562,9 @@ class Session:
         try:
             # At full scale: the scan's depth is chosen for feeling the back, not for comfort.
             self._start(scan_admitted, level=COMPILE_LEVEL)
-            end_s = self._on_board.end_host_s
+            on_board = self._on_board
+            assert on_board is not None  # _start put it there
+            end_s = on_board.end_host_s
             while not self._stop_seen and self._loop.time() < end_s - END_SLACK_S:
                 await self._wait(end_s - self._loop.time())
                 self._requests.clear()  # a pause cannot interrupt the scan; STOP can
@@ -570,8 +574,8 @@ class Session:
             await self._finish_streaming()
         if self._stop_seen:
             return admitted
-        travel_from = self._on_board.start_host_s + scan.travel_from_s + DEPTH_SETTLE_S
-        travel_to = self._on_board.start_host_s + scan.travel_to_s
+        travel_from = on_board.start_host_s + scan.travel_from_s + DEPTH_SETTLE_S
+        travel_to = on_board.start_host_s + scan.travel_to_s
         picked = np.array([(p, load) for t, p, load in samples if travel_from <= t <= travel_to])
         if len(picked) == 0:
             raise ScanError("no telemetry arrived during the body scan")

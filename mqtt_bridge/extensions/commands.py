@@ -5,9 +5,10 @@
 
 Rules, each from a complaint about other bridges:
 - a retained command is never acted on (a broker restart replayed one and switched a heater on);
-- stop is never rate-limited and goes first: the bridge's incoming queue puts stop topics ahead
-  of everything else, so a flood of other commands cannot delay it;
-- other commands share a token bucket; over it they are refused, not queued;
+- stop is never rate-limited and goes first: the bridge's inbox hands it to `handle` at once,
+  ahead of every command waiting (mqtt_bridge.inbox), so a flood cannot delay it;
+- other commands wait in a bounded queue (a command beyond it is answered by `refuse_waiting`)
+  and share a token bucket; over it they are refused, not queued;
 - an answer names the problem in the words the remote would use; nothing crashes, and a refused
   command changes nothing.
 With MQTT 5 the answer carries the request's correlation data, to its response topic if it gave
@@ -27,25 +28,25 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from massagectl.controller.service.operations import Origin
-from massagectl.mqtt_bridge.commands import (
-    ChairVocabulary,
+from massagectl.controller.service.vocabulary import (
     ChooseRoutine,
     Command,
-    CommandError,
-    ParsedCommand,
-    Pause,
-    Resume,
-    SetHeat,
-    SetIntensity,
-    SetTimer,
-    SetZone,
     Start,
     Stop,
+    carry_out,
+)
+from massagectl.mqtt_bridge.commands import (
+    ChairVocabulary,
+    CommandError,
+    ParsedCommand,
     command_word,
     parse_json_command,
     parse_plain_command,
+    peek_json,
+    request_id_of,
 )
 from massagectl.mqtt_bridge.context import BridgeContext, BridgeExtension, MessageHandler
+from massagectl.mqtt_bridge.inbox import COMMANDS_WAITING
 from massagectl.mqtt_bridge.rate_limit import BURST_COMMANDS, COMMANDS_PER_S, TokenBucket
 from massagectl.routines.errors import MassageError
 
@@ -72,8 +73,7 @@ class Commands(BridgeExtension):
         where = self.context.chair.topics.parse_command_topic(topic)
         if where is None:
             return
-        payload = message.payload if isinstance(message.payload, bytes) else (
-            str(message.payload or "").encode())
+        payload = _payload(message)
         try:
             if where.command is None:
                 parsed = parse_json_command(topic, payload, self.vocabulary)
@@ -98,6 +98,22 @@ class Commands(BridgeExtension):
             return
         self._execute(message, parsed)
 
+    def refuse_waiting(self, message: aiomqtt.Message) -> None:
+        """A command beyond the bounded queue: answered, not read any further, not done."""
+        topic = str(message.topic)
+        where = self.context.chair.topics.parse_command_topic(topic)
+        if where is None:
+            return
+        word, request_id = where.command, None
+        if word is None:  # the JSON form: its command and request id, if it gives them
+            document = peek_json(_payload(message)) or {}
+            named = document.get("command")
+            word, request_id = (named if isinstance(named, str) else None), request_id_of(
+                document)
+        self._answer(message, word, None, f"too many commands at once: at most "
+                     f"{COMMANDS_WAITING} wait to be handled; this one was dropped, nothing "
+                     "was done (stop always goes through)", request_id)
+
     def _execute(self, message: aiomqtt.Message, parsed: ParsedCommand) -> None:
         word = command_word(parsed.command)
         try:
@@ -113,37 +129,19 @@ class Commands(BridgeExtension):
             self._answer(message, word, done, None, parsed.request_id)
 
     def _carry_out(self, command: Command) -> str:
-        ops, origin = self.context.ops, Origin.MQTT
+        """Through the service's operations; the routine choice is the bridge's own."""
         match command:
-            case Stop():
-                ops.stop(origin, "stop command over MQTT")
-                return "stopped"
-            case Start(routine=routine):
-                name = routine or self.context.selected_routine
-                if name is None:
-                    raise CommandError("start", "no routine chosen; send a routine's name")
-                ops.start(name, origin)
-                self._choose(name)
-                return f"started {name}"
-            case Pause():
-                ops.pause(origin)
-                return "paused"
-            case Resume():
-                ops.resume(origin)
-                return "resumed"
-            case SetIntensity(level=level):
-                return f"intensity {ops.set_intensity(level, origin)}"
-            case SetHeat(on=on):
-                return f"heat {'ON' if ops.set_heat(on, origin) else 'OFF'}"
-            case SetTimer(minutes=minutes):
-                return f"timer {ops.set_timer(minutes, origin)} min"
-            case SetZone(zone=zone, on=on):
-                ops.set_zone(zone, on, origin)
-                return f"zone {zone} {'ON' if on else 'OFF'}"
             case ChooseRoutine(routine=routine):
                 self._choose(routine)
                 return f"routine {routine} chosen"
-        raise AssertionError(f"unhandled command {command!r}")
+            case Start(routine=None):
+                if self.context.selected_routine is None:
+                    raise CommandError("start", "no routine chosen; send a routine's name")
+                command = Start(self.context.selected_routine)
+        done = carry_out(self.context.ops, command, Origin.MQTT)
+        if isinstance(command, Start) and command.routine is not None:
+            self._choose(command.routine)
+        return done
 
     def _choose(self, routine: str) -> None:
         if self.context.selected_routine != routine:
@@ -178,3 +176,8 @@ class Commands(BridgeExtension):
             **answer, "outcome": outcome[:HOME_ASSISTANT_STATE_LIMIT],
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
         }), retain=True)
+
+
+def _payload(message: aiomqtt.Message) -> bytes:
+    payload = message.payload
+    return payload if isinstance(payload, bytes) else str(payload or "").encode()

@@ -142,7 +142,7 @@ class Plant:
             raise _unmodelled(sensor, "it observes no channel")
         index = self.profile.channel_index(sensor.channel)
         part = self._parts[index]
-        if sensor.kind is SensorKind.CURRENT and hasattr(part, "current_a"):
+        if sensor.kind is SensorKind.CURRENT and isinstance(part, (LinearDrive, SpinMotor)):
             # Only the depth drive and the massage motors press on the occupant.
             if part is self._depth or isinstance(part, SpinMotor):
                 return lambda: part.current_a(self._sensed_load_n)

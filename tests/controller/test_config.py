@@ -80,3 +80,24 @@ def test_mqtt_settings_are_read_and_a_wrong_choice_is_named(tmp_path: Path):
         load_config(path)
     [problem] = caught.value.problems
     assert problem.field == "mqtt.protocol"
+
+
+def test_a_config_of_the_wrong_shape_says_what_to_write(tmp_path: Path):
+    path = tmp_path / "config.toml"
+    path.write_text('logs = 5\n[mqtt]\nenabled = "maybe"\nnode_id = "chair one"\n'
+                    'base_topic = "home/#"\n[session]\nuser_profile = 5\n'
+                    '[limits.airbag.elbow]\ncap_kpa = 5\n')
+    with pytest.raises(InvalidFileError) as caught:
+        load_config(path)
+    said = {problem.field: problem.message for problem in caught.value.problems}
+    assert said == {
+        "logs": "5 is not a table; write [logs] with its keys on the lines below it",
+        "mqtt.enabled": "'maybe' is not true or false; write true or false, without quotes",
+        "mqtt.node_id": "'chair one' is not allowed here: letters, digits, _ and -, at most 64 "
+                        "of them",
+        "mqtt.base_topic": "'home/#' is not allowed here: at most 128 characters, without the "
+                           "MQTT wildcards # and +",
+        "session.user_profile": "5 is not a path; write it in double quotes",
+        "limits.airbag.elbow": "'elbow' is not one of 'neck', 'shoulders', 'upper_back', "
+                               "'mid_back', 'lower_back', 'seat', 'arms', 'calves' or 'feet'",
+    }

@@ -7,23 +7,25 @@ from hypothesis import strategies as st
 
 from massagectl.controller.frontends.remote_menu import (
     TRANSITIONS,
-    AllowRemoteStart,
-    ChangeIntensity,
-    ClearFault,
-    Discomfort,
-    MarkSpot,
-    PauseSession,
     RemoteMenu,
-    ResumeSession,
     Screen,
-    SetTimer,
-    StartRoutine,
-    StopSession,
     display_size,
     shorten,
     two_sided,
 )
 from massagectl.controller.service.operations import ChairSnapshot, ChairState, RoutineChoice
+from massagectl.controller.service.vocabulary import (
+    AllowRemoteStart,
+    ChangeIntensity,
+    ClearFaults,
+    Discomfort,
+    MarkSpot,
+    Pause,
+    Resume,
+    SetTimer,
+    Start,
+    Stop,
+)
 from massagectl.firmware_bridge.messages import RemoteKey
 
 ROUTINES = [RoutineChoice("relax", 900.0, True), RoutineChoice("deep_tissue", 1200.0, True),
@@ -42,17 +44,17 @@ def test_owner_scrolls_the_menu_and_starts_the_highlighted_routine():
     menu.press(RemoteKey.DOWN, idle)
     assert menu.rows(idle)[0] == ">shoulder_an 10m"
     menu.press(RemoteKey.DOWN, idle)  # wraps to the top
-    assert menu.press(RemoteKey.OK, idle) == StartRoutine("relax")
+    assert menu.press(RemoteKey.OK, idle) == Start("relax")
 
 
 def test_start_pause_key_pauses_and_resumes_a_running_session():
     menu = RemoteMenu(ROUTINES, rows=2, columns=16)
     running = view(ChairState.RUNNING, routine="relax", remaining_s=754, heat_on=True)
-    assert menu.press(RemoteKey.START_PAUSE, running) == PauseSession()
+    assert menu.press(RemoteKey.START_PAUSE, running) == Pause()
     assert menu.rows(running) == ("relax      12:34", "int 3/5 heat    ")
     paused = view(ChairState.PAUSED, routine="relax", remaining_s=754)
-    assert menu.press(RemoteKey.START_PAUSE, paused) == ResumeSession()
-    assert menu.press(RemoteKey.OK, paused) == ResumeSession()
+    assert menu.press(RemoteKey.START_PAUSE, paused) == Resume()
+    assert menu.press(RemoteKey.OK, paused) == Resume()
     assert menu.press(RemoteKey.INTENSITY_DOWN, running) == ChangeIntensity(-1)
     assert menu.press(RemoteKey.DISCOMFORT, running) == Discomfort()
     assert menu.press(RemoteKey.MARK, running) == MarkSpot()
@@ -68,7 +70,7 @@ def test_a_fault_is_cleared_only_after_a_confirmation():
     assert menu.rows(fault) == ("FAULT               ", "over temperature    ",
                                 "calves at 46.2 C    ", "OK:clear            ")
     menu.press(RemoteKey.OK, fault)
-    assert menu.press(RemoteKey.OK, fault) == ClearFault()
+    assert menu.press(RemoteKey.OK, fault) == ClearFaults()
     clearing = view(ChairState.FAULT)  # cleared here, the board still confirming
     assert menu.rows(clearing)[:2] == ("Clearing fault...   ", "please wait         ")
 
@@ -126,7 +128,7 @@ def test_stop_always_stops_and_rows_always_fit_the_display(state, keys, remainin
         shown = menu.rows(snapshot)
         assert len(shown) == rows
         assert all(len(row) == columns for row in shown)
-    assert menu.press(RemoteKey.STOP, snapshot) == StopSession()
+    assert menu.press(RemoteKey.STOP, snapshot) == Stop()
 
 
 @given(words=st.lists(st.one_of(st.from_regex(r"[a-z_]{1,9}", fullmatch=True),

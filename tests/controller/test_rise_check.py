@@ -10,15 +10,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from massagectl.controller.service.chair import Chair
+from massagectl.controller.service.connection import connect
+from massagectl.controller.session.session import Session
 from massagectl.controller.session.state import SessionState
-from massagectl.routines.device import SensorKind, load_device
+from massagectl.routines.device import ChannelKind, load_device
 from massagectl.routines.routine import load_routine
 from massagectl.routines.user import DEFAULT_USER
 from massagectl.safety.channel_limits import plan_limits
+from massagectl.safety.fault_log import FaultLog
 from massagectl.safety.faults import FaultCause
 from massagectl.safety.limits import SafetyLimits
 from massagectl.safety.rise_check import RISE_MARGIN
 from massagectl.safety.runtime_limits import RuntimeLimitError
+from massagectl.sim.faults import FaultKind
 from tests.controller.board_oracle import fastest_rise_per_s
 from tests.controller.sessions import run_on_simulator, wait_until
 
@@ -84,7 +89,7 @@ def test_a_rise_the_board_slews_fills_the_bag_at_the_admitted_rate(change, routi
     assert ran.outcome.ended == "finished", ran.outcome.detail
     assert fastest_rise_per_s(ran.board.trace, "airbag_calves") <= CALF_RISE_KPA_PER_S + 1e-6
     # The measured fill stays within the rate and the bag controller's band.
-    assert measured_rise_per_s(ran) <= CALF_RISE_KPA_PER_S + RISE_MARGIN[SensorKind.PRESSURE]
+    assert measured_rise_per_s(ran) <= CALF_RISE_KPA_PER_S + RISE_MARGIN[ChannelKind.AIRBAG]
 
 
 @pytest.mark.parametrize("change", [intensity_up, calves_on_again])
@@ -136,3 +141,40 @@ def test_a_raise_the_board_would_slew_faster_than_the_owner_allows_is_refused(ro
                                             limits=owner))
     assert ran.outcome.ended == "finished", ran.outcome.detail
     assert seen == {"level": 3, "lowered": 2, "zones_off": ("calves",)}
+
+
+def test_a_calf_sensor_that_was_dead_between_sessions_does_not_block_the_next_one(
+        routine, run_virtual_time):
+    """A calf pressure sensor dead for three seconds after a session (it reads far below its
+    range) trips its range check; once it reads again and the fault is cleared, the next
+    session runs. Before, its return tripped rise_too_fast (a bag from -11 kPa to 0 at once),
+    again after every clear, and no session could start."""
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        async with connect(CHAIR) as connection:
+            chair = Chair(connection.link, CHAIR, FaultLog(None))
+            try:
+                first = await Session(chair, routine, DEFAULT_USER).run()
+                board = connection.simulator_driver
+                board.inject_fault(FaultKind.DEAD_SENSOR, "pressure_calves")
+                await asyncio.sleep(3.0)
+                board.clear_fault(FaultKind.DEAD_SENSOR, "pressure_calves")
+                await asyncio.sleep(1.0)
+                causes = [fault.cause for fault in chair.latch.faults]
+                chair.latch.clear("checked the chair", loop.time())
+                if connection.link.board_fault is not None:
+                    await connection.link.clear_board_fault()
+                await asyncio.sleep(1.0)  # readings after the clear trip nothing either
+                latched_after_clear = chair.latch.latched
+                second = await Session(chair, routine, DEFAULT_USER).run()
+                return first, causes, latched_after_clear, second
+            finally:
+                await chair.close()
+
+    first, causes, latched_after_clear, second = run_virtual_time(scenario())
+    assert first.ended == "finished", first.detail
+    assert FaultCause.SENSOR_OUT_OF_RANGE in causes
+    assert FaultCause.RISE_TOO_FAST not in causes
+    assert not latched_after_clear
+    assert second.ended == "finished", second.detail

@@ -9,11 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from massagectl.mqtt_bridge.commands import (
-    MAX_PAYLOAD_BYTES,
-    ChairVocabulary,
+from massagectl.controller.service.vocabulary import (
     ChooseRoutine,
-    CommandError,
     Pause,
     Resume,
     SetHeat,
@@ -22,6 +19,11 @@ from massagectl.mqtt_bridge.commands import (
     SetZone,
     Start,
     Stop,
+)
+from massagectl.mqtt_bridge.commands import (
+    MAX_PAYLOAD_BYTES,
+    ChairVocabulary,
+    CommandError,
     parse_json_command,
     parse_plain_command,
 )

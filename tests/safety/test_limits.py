@@ -223,3 +223,13 @@ def test_a_users_heat_is_judged_against_this_devices_heaters():
         c.model_copy(update={"max": 43.0}) if c.kind == "heat" else c for c in CHAIR.channels)})
     [problem] = check_user_limits(UserProfile(limits={"temperature_c": 44}), cooler)
     assert str(problem).endswith("limits.temperature_c: 44 is above the hard limit of 43 C")
+
+
+def test_every_channel_but_a_drive_has_a_safe_value_the_budgets_start_from():
+    limits = plan_limits(CHAIR, UserProfile())
+    for channel_limits in limits.channels:
+        if channel_limits.channel.kind.holds_position:
+            with pytest.raises(ValueError, match="no safe default"):
+                _ = channel_limits.safe_value
+        else:
+            assert channel_limits.safe_value == channel_limits.channel.safe_default

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from massagectl.firmware_bridge.clock_wrap import wrap_clock
 from massagectl.firmware_bridge.messages import (
     DeviceState,
     Heartbeat,
@@ -11,7 +12,6 @@ from massagectl.firmware_bridge.messages import (
 )
 from massagectl.routines.device import load_device
 from massagectl.sim.board import SimBoard
-from massagectl.sim.clock import wrap_clock
 
 HEARTBEAT_S = 0.1  # well inside the board's 500 ms watchdog
 

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from massagectl.firmware_bridge.clock_wrap import wrap_clock
 from massagectl.firmware_bridge.codec import encode_message
 from massagectl.firmware_bridge.events import NEED_DATA
 from massagectl.firmware_bridge.framing import encode_block
@@ -28,7 +29,6 @@ from massagectl.firmware_bridge.wire import BlockKind
 from massagectl.routines.device import load_device
 from massagectl.sim.attach import AttachedBoard
 from massagectl.sim.board import SimBoard
-from massagectl.sim.clock import wrap_clock
 from massagectl.sim.faults import FaultKind
 from massagectl.sim.pty_runner import PtyBoard
 

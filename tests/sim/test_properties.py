@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from massagectl.firmware_bridge.clock_wrap import wrap_clock
 from massagectl.firmware_bridge.codec import encode_message
 from massagectl.firmware_bridge.messages import (
     DeviceState,
@@ -27,7 +28,6 @@ from massagectl.firmware_bridge.messages import (
 )
 from massagectl.routines.device import load_device
 from massagectl.sim.board import SimBoard
-from massagectl.sim.clock import wrap_clock
 from massagectl.sim.faults import FAULT_CHANNEL_KINDS, FaultKind
 
 PROFILES = {name: load_device(name) for name in ("chair", "pad")}

@@ -10,15 +10,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from massagectl.firmware_bridge.clock_wrap import unwrap_clock, wrap_clock
 from massagectl.firmware_bridge.messages import (
     FaultCode,
     FaultReport,
     QueryStatus,
     StatusReport,
 )
+from massagectl.firmware_bridge.wire import CLOCK_MODULUS
 from massagectl.routines.plan import segment_values
 from massagectl.sim.board import QUEUE_CAPACITY
-from massagectl.sim.clock import CLOCK_MODULUS, unwrap_clock, wrap_clock
 from massagectl.sim.segments import segment_value
 from massagectl.sim.trace import SegmentOutcome
 from tests.sim.helpers import Host

@@ -8,6 +8,7 @@ import gc
 import numpy as np
 import pytest
 
+from massagectl.firmware_bridge.clock_wrap import wrap_clock
 from massagectl.firmware_bridge.messages import (
     ChannelInfo,
     DeviceInfo,
@@ -25,7 +26,6 @@ from massagectl.routines.device import load_device
 from massagectl.routines.errors import UnknownNameError
 from massagectl.sim import registry
 from massagectl.sim.board import TELEMETRY_HZ, WATCHDOG_S, SimBoard
-from massagectl.sim.clock import wrap_clock
 from massagectl.sim.driver import BoardDriver
 from massagectl.sim.faults import FaultKind
 from massagectl.sim.trace import BOUNDED, SegmentOutcome, Trace
