@@ -64,9 +64,9 @@ SEGMENT_RECORD_DTYPE = np.dtype(
 # Rows are stored in arrays that double when full; this many to start.
 INITIAL_ROWS = 1024
 # What a bounded trace keeps of each kind of record, newest first: a minute of samples and of
-# heartbeats, the segments and events (commands, keys, state changes) of the last session or
-# two. Nobody reads a bounded trace but a test or a debugger looking at the board right now.
-BOUNDED = {"samples": 1_200, "heartbeats": 1_200, "segments": 200, "events": 200}
+# heartbeats, the last segments and events (commands, keys, state changes). Nobody reads a
+# bounded trace but a test or a debugger looking at the board right now.
+BOUNDED = {"samples": 1_200, "heartbeats": 1_200, "segments": 50, "events": 200}
 
 
 class SegmentOutcome(IntEnum):
