@@ -20,6 +20,8 @@ Operations are synchronous (they act, or refuse, before they return) and run on 
 event loop; anything slow they set off (a session, a pause making the board safe, a start's
 admission) is reported through the events. Absolute operations (`set_intensity(3)`,
 `set_heat(True)`) are idempotent, for MQTT; relative ones (`change_intensity(+1)`) are for keys.
+The commands front-ends give, with their arguments, ranges and help, are defined once beside
+these, in `vocabulary.py`.
 """
 
 from __future__ import annotations

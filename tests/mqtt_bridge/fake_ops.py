@@ -15,6 +15,7 @@ from massagectl.controller.service.operations import (
     ChairEvent,
     ChairSnapshot,
     ChairState,
+    ConnectionChanged,
     Listener,
     Origin,
     Refused,
@@ -25,10 +26,13 @@ from massagectl.controller.service.operations import (
 
 class FakeOperations:
     def __init__(self, serial: str = "SN-0042", *, remote_start: bool = True,
-                 seat_occupied: bool = True) -> None:
+                 seat_occupied: bool = True, board: bool = True) -> None:
         self._snapshot = ChairSnapshot(ChairState.IDLE, chair_id=serial, model="chair",
                                        firmware="1.2.0", remote_start_allowed=remote_start,
                                        seat_occupied=seat_occupied)
+        if not board:  # the service started with the chair unplugged: the profile's name
+            self._snapshot = replace(self._snapshot, state=ChairState.DISCONNECTED,
+                                     chair_id="chair", firmware="")
         self._listeners: list[Listener] = []
         self.calls: list[tuple[str, object]] = []
         self.stop_times_ns: list[int] = []
@@ -46,6 +50,19 @@ class FakeOperations:
 
     def _change(self, **changes: object) -> None:
         self._snapshot = replace(self._snapshot, **changes)
+        self.emit(StateChanged(self._snapshot))
+
+    def unplug(self) -> None:
+        """The board goes away (the service keeps the last board's id, as it does)."""
+        self._snapshot = replace(self._snapshot, state=ChairState.DISCONNECTED, firmware="")
+        self.emit(ConnectionChanged(False, "sim", self._snapshot.chair_id, "unplugged"))
+        self.emit(StateChanged(self._snapshot))
+
+    def plug_in(self, serial: str) -> None:
+        """A board with this serial number connects and identifies itself."""
+        self._snapshot = replace(self._snapshot, state=ChairState.IDLE, chair_id=serial,
+                                 firmware="1.2.0")
+        self.emit(ConnectionChanged(True, "sim", serial))
         self.emit(StateChanged(self._snapshot))
 
     def routines(self) -> list[RoutineChoice]:
