@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import logging
 import os
@@ -141,7 +142,7 @@ class ControlSocket:
             command = None if op == "status" else _command(op, request)
             if isinstance(command, Start) and command.routine is not None:
                 started = ops.start(command.routine, Origin.SOCKET)
-                if started is not None:
+                if inspect.isawaitable(started):  # the session began, or Refused
                     await started
             elif command is not None:
                 carry_out(ops, command, Origin.SOCKET)
