@@ -129,10 +129,7 @@ async def one_session(chair: Chair, routine: Routine, status: bool
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        remote.close()
-        # A session never takes its stop listener back (one session per chair in `run`); here
-        # the chair outlives hundreds of them.
-        chair.stop_path._listeners.remove(session._on_stop)
+        remote.close()  # the session takes its own stop listener back when it ends
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import typing
 from dataclasses import fields
@@ -107,7 +108,7 @@ def test_the_control_socket_checks_fields_against_the_vocabulary(tmp_path: Path)
     socket.ops = Recorder()
 
     def reply(request: object) -> dict:
-        return socket.handle(json.dumps(request).encode())
+        return asyncio.run(socket.handle(json.dumps(request).encode()))
 
     assert reply({"op": "start"}) == {"ok": False,
                                       "error": 'start needs "routine": a routine name'}
