@@ -6,6 +6,7 @@ permission and an occupied seat; stop is never refused), and nothing more.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -36,6 +37,8 @@ class FakeOperations:
         self._listeners: list[Listener] = []
         self.calls: list[tuple[str, object]] = []
         self.stop_times_ns: list[int] = []
+        # Set it to make `start` return it: the session begins (or is refused) when it ends.
+        self.admission: asyncio.Future[None] | None = None
 
     def snapshot(self) -> ChairSnapshot:
         return self._snapshot
@@ -74,8 +77,11 @@ class FakeOperations:
     def zones(self) -> list[str]:
         return ["shoulders", "calves", "feet"]
 
-    def start(self, routine: str, origin: Origin, *, intensity: int | None = None) -> None:
+    def start(self, routine: str, origin: Origin, *,
+              intensity: int | None = None) -> asyncio.Future[None] | None:
         self.calls.append(("start", routine))
+        if self.admission is not None:  # judged later, as the service admits off the loop
+            return self.admission
         if origin is Origin.MQTT and not self._snapshot.remote_start_allowed:
             raise Refused("start", "starting from home automation is not allowed",
                           "allow it on the remote's settings page")
