@@ -16,6 +16,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -27,8 +28,15 @@ from massagectl.controller.frontends.remote_menu import RemoteMenu, display_size
 from massagectl.controller.frontends.status import StatusDisplay
 from massagectl.controller.frontends.terminal import StopSignals, TerminalKeys
 from massagectl.controller.service.chair import Chair
+from massagectl.controller.service.chair_files import ChairFiles
 from massagectl.controller.service.connection import connect
-from massagectl.controller.service.operations import ChairSnapshot, ChairState, RoutineChoice
+from massagectl.controller.service.history import SessionHistory
+from massagectl.controller.service.operations import (
+    ChairSnapshot,
+    ChairState,
+    RoutineChoice,
+    SessionSummary,
+)
 from massagectl.controller.service.traces import save_trace
 from massagectl.controller.service.vocabulary import (
     ChangeIntensity,
@@ -62,6 +70,7 @@ from massagectl.sim.virtual_loop import VirtualTimeLoop
 log = logging.getLogger(__name__)
 
 SIMULATOR_PORT = "sim"  # --port sim: the built-in simulator, whatever the config says
+RUN_ORIGIN = "run"  # who started a session in the history: `massagectl run`, not the service
 REMOTE_REFRESH_S = 1.0  # the remote's clock shows seconds; more often would only load the line
 
 
@@ -115,6 +124,8 @@ def prepare(options: RunOptions) -> Prepared:
                          f"only, and {where} names a chair ({port})",
                          f"add `--port {SIMULATOR_PORT}` to use the built-in simulator")
     admitted = preflight(routine, device, user, config.limits)  # names every violation
+    # Before connecting, the one log that holds for every chair (controller.service.chair_files);
+    # the chair's own folder is checked once its board has said its serial number.
     fault_log = FaultLog(config.logs.fault_log)
     latch = FaultLatch.restored(fault_log, read_fault_log(config.logs.fault_log))
     try:
@@ -122,11 +133,13 @@ def prepare(options: RunOptions) -> Prepared:
     except FaultLatchedError as error:
         if port is not None:
             raise
-        # The fault log belongs to the chair; a latched fault there stops a simulated session
-        # too, which surprises anyone who only wanted to try the simulator: say why.
+        # The top-level log is where earlier versions kept every chair's faults, not knowing
+        # which chair: a fault latched there stops a simulated session too, which surprises
+        # anyone who only wanted to try the simulator: say why.
         raise FaultLatchedError(
-            f"{error.message}; the built-in simulator shares the chair's fault log "
-            f"({config.logs.fault_log}), so it waits for the clear too", error.hint) from None
+            f"{error.message}; it is in the fault log earlier versions kept for every chair "
+            f"({config.logs.fault_log}), so the built-in simulator waits for the clear too",
+            error.hint) from None
     notes = plan_notes(admitted)
     # The body scan is time on the chair too: the session timer counts it.
     scan_s = (scan_plan(device).plan.duration_s if wants_body_scan(options)
@@ -172,12 +185,16 @@ async def _run(options: RunOptions, prepared: Prepared, port: str | None,
                        board_trace_samples=False) as connection:
         loop = asyncio.get_running_loop()
         identity = connection.link.identity
-        record = chair_record_of(identity.serial_number if identity is not None else "", device)
+        serial = identity.serial_number if identity is not None else ""
+        # The chair's own folder, the one the service uses too: its latch, traces, history.
+        files = ChairFiles.of(config.logs, serial)
+        fault_log, latch = files.restore_latch()
+        latch.raise_if_latched()  # a fault the service (or an earlier run) latched on it
+        record = chair_record_of(serial, device)
         limits, notes = record.remaining(config.limits, device, chair_record.wall_clock())
         for note in notes:
             console.print(f"note: {note}", highlight=False)
-        chair = Chair(connection.link, device, prepared.fault_log, latch=prepared.latch,
-                      safety_limits=limits)
+        chair = Chair(connection.link, device, fault_log, latch=latch, safety_limits=limits)
         recorder = SessionRecorder(device, connection.link, loop.time())
         recorder.routine = prepared.routine.name
         recorder.user = user.name
@@ -208,8 +225,19 @@ async def _run(options: RunOptions, prepared: Prepared, port: str | None,
             remote.close()
             await chair.close()
             keep_record(record, chair, console)
-        trace = _save_trace(recorder, config.logs.traces, prepared.routine.name, console)
-        return RunResult(outcome, trace, config.logs.fault_log, connection.name)
+        trace = _save_trace(recorder, files.traces, prepared.routine.name, console)
+        keep_summary(SessionHistory(files.sessions), recorder, outcome, user.name, trace)
+        return RunResult(outcome, trace, files.fault_log, connection.name)
+
+
+def keep_summary(history: SessionHistory, recorder: SessionRecorder, outcome: SessionOutcome,
+                 user: str, trace: Path | None) -> None:
+    """Add this session to the chair's session history, as the service does for its own."""
+    history.add(SessionSummary(
+        routine=outcome.routine, user=user, started=recorder.started,
+        ended=datetime.now(UTC).isoformat(timespec="seconds"), ended_how=outcome.ended,
+        detail=outcome.detail, massage_s=outcome.massage_s, origin=RUN_ORIGIN,
+        trace=None if trace is None else str(trace)))
 
 
 def chair_record_of(serial: str, device: DeviceProfile) -> ChairRecord:

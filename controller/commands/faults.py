@@ -1,5 +1,6 @@
-"""`massagectl faults`: the fault log, readable; every chair's safety record (latched faults,
-heat and cold carried; safety.chair_record); and clearing a latched fault.
+"""`massagectl faults`: every chair's fault log, readable (its folder, shared by `run` and the
+service: controller.service.chair_files); every chair's safety record (latched faults, heat and
+cold carried; safety.chair_record); and clearing a latched fault, for one chair at a time.
 
 With `--clear --port PORT` it also clears the fault the board itself holds latched (ClearFault,
 then Reset: hardware.md section 5): a board keeps a fault shutdown through Reset and power
@@ -16,8 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from massagectl.controller.cli_options import add_board_device, add_config, config_of
+from massagectl.controller.config import LogSettings
 from massagectl.controller.fault_report import fault_entries
 from massagectl.controller.output import console_out
+from massagectl.controller.service.chair_files import ChairFiles, every_chair
 from massagectl.firmware_bridge.link import Link
 from massagectl.routines.device import DeviceProfile, load_device
 from massagectl.routines.errors import InputError
@@ -34,8 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "faults", help="show the fault log; --clear clears a latched fault after a check")
     parser.add_argument("log", type=Path, nargs="?", default=None, metavar="LOG",
-                        help="fault log file (default: the config's, "
-                        "~/.local/state/massagectl/faults.jsonl)")
+                        help="one fault log file (default: every chair's, "
+                        "~/.local/state/massagectl/chairs/SERIAL/faults.jsonl)")
     parser.add_argument("--all", action="store_true", help="every event, not the last 20")
     parser.add_argument("--clear", action="store_true",
                         help="clear the latched faults (after checking the chair)")
@@ -43,8 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="with --clear: also clear the fault latched on the board at this "
                         "port")
     parser.add_argument("--chair", default=None, metavar="SERIAL",
-                        help="with --clear: the chair (board serial number) whose safety "
-                        "record to clear (default: the board at --port, or the one chair with "
+                        help="with --clear: the chair (board serial number) whose latched "
+                        "faults to clear (default: the board at --port, or the one chair with "
                         "a latched fault)")
     add_board_device(parser)
     add_config(parser)
@@ -56,16 +59,48 @@ def faults_command(args: argparse.Namespace) -> int:
         raise InputError("--port is for --clear: it clears the fault latched on that board",
                          "add --clear after checking the chair")
     config = config_of(args)
-    path = args.log if args.log is not None else config.logs.fault_log
-    # The config's log not existing yet is normal (no fault so far); a log named on the command
-    # line that is not there is a typo or the wrong machine, and "no records" would mislead.
-    if args.log is not None and not path.exists():
-        raise InputError(f"no fault log at {path}",
-                         "check the path, or leave LOG out for the config's log")
     console = console_out()
+    if args.log is not None:
+        # The config's log not existing yet is normal (no fault so far); a log named on the
+        # command line that is not there is a typo or the wrong machine, and "no records" would
+        # mislead.
+        if not args.log.exists():
+            raise InputError(f"no fault log at {args.log}",
+                             "check the path, or leave LOG out for every chair's log")
+        latch = show_log(console, args.log, every=args.all)
+        if args.clear and latch.latched:
+            cleared = latch.clear("terminal")
+            console.print(f"cleared {len(cleared)} latched fault(s); a new session may start",
+                          highlight=False)
+        show_chairs(console)
+        return 0
+    chairs = every_chair(config.logs) or [ChairFiles.of(config.logs, "")]
+    latched = {files.chair: show_log(console, files.fault_log, every=args.all, chair=files.chair)
+               for files in chairs}
+    chair = args.chair
+    if args.clear and chair is None and args.port is None:
+        chair = _chair_to_clear(latched)  # refuses before anything is cleared
+    if args.clear and args.port is not None:
+        device = load_device(args.device or config.device.profile)
+        serial, said = asyncio.run(clear_board_fault(args.port, device, config.device.baud))
+        console.print(said, highlight=False)
+        chair = chair or serial or None
+    if args.clear:
+        clear_chair(console, config.logs, chair or "")
+    show_chairs(console)
+    return 0
+
+
+def show_log(console: Console, path: Path, *, every: bool, chair: str | None = None
+             ) -> FaultLatch:
+    """Print one fault log's events (the latest few unless `every`) and what it holds
+    latched; returns its latch."""
+    if chair is not None:
+        console.print(f"chair {chair or '(no serial number)'}: {path}", style="bold",
+                      highlight=False)
     reading = read_fault_log(path)
     entries = fault_entries(reading.records)
-    shown = entries if args.all else entries[-DEFAULT_LAST:]
+    shown = entries if every else entries[-DEFAULT_LAST:]
     if not reading.records:
         console.print(f"{path}: no records", highlight=False)
     for entry in shown:
@@ -87,31 +122,51 @@ def faults_command(args: argparse.Namespace) -> int:
                       style="dim", highlight=False)
     if reading.corrupted_lines:
         console.print(f"{reading.corrupted_lines} unreadable line(s) skipped", style="yellow")
-    log = FaultLog(path)
-    latch = FaultLatch.restored(log, reading)
-    if args.clear and latch.latched:
-        cleared = latch.clear("terminal")
-        console.print(f"cleared {len(cleared)} latched fault(s); a new session may start",
-                      highlight=False)
-    elif latch.latched:
+    latch = FaultLatch.restored(FaultLog(path), reading)
+    if latch.latched:
         console.print(f"latched: {len(latch.faults)} fault(s) block new sessions; check the "
                       "chair, then run `massagectl faults --clear`", style="bold red",
                       highlight=False)
     else:
         console.print("no latched fault", highlight=False)
-    chair = args.chair
-    if args.clear and args.port is not None:
-        device = load_device(args.device or config.device.profile)
-        serial, said = asyncio.run(clear_board_fault(args.port, device, config.device.baud))
-        console.print(said, highlight=False)
-        chair = chair or serial or None
-    show_chairs(console, clear=args.clear, chair=chair)
-    return 0
+    return latch
 
 
-def show_chairs(console: Console, *, clear: bool, chair: str | None) -> None:
-    """Every chair's safety record on this computer (safety.chair_record); with `clear`, clear
-    the named chair's latched faults (or the one chair that has any)."""
+def _chair_to_clear(logs: dict[str, FaultLatch]) -> str | None:
+    """The one chair (by serial number) with a latched fault in its folder or its safety
+    record; more than one is refused, so a clear is always for the chair a person checked."""
+    latched = [chair for chair, latch in logs.items() if chair and latch.latched]
+    latched += [r.serial for r in all_records() if r.is_latched and r.serial not in latched]
+    if len(latched) > 1:
+        raise InputError(f"{len(latched)} chairs have latched faults: {', '.join(latched)}",
+                         "name the one you checked with --chair SERIAL")
+    return latched[0] if latched else None
+
+
+def clear_chair(console: Console, logs: LogSettings, chair: str) -> None:
+    """Clear what `chair` holds latched: in its folder (what `run` and the service read), in
+    the top-level log earlier versions kept for every chair, and in its safety record."""
+    files = ChairFiles.of(logs, chair)
+    log = FaultLog(files.fault_log)
+    latch = FaultLatch.restored(log, read_fault_log(files.fault_log))
+    cleared = [*(latch.clear("terminal") if latch.latched else []),
+               *files.clear_old("terminal")]
+    record_cleared: list[dict[str, str]] = []
+    if chair:
+        record = ChairRecord.load(chair)
+        record_cleared = record.clear()
+        if record_cleared:
+            record.save()
+    name = chair or "without a serial number"
+    if cleared or record_cleared:
+        console.print(f"chair {name}: cleared {len(cleared) + len(record_cleared)} latched "
+                      "fault(s); a new session may start", highlight=False)
+    else:
+        console.print(f"chair {name}: nothing latched to clear", highlight=False)
+
+
+def show_chairs(console: Console) -> None:
+    """Every chair's safety record on this computer (safety.chair_record)."""
     records = all_records()
     now_s = chair_record.wall_clock()
     if records:
@@ -123,22 +178,6 @@ def show_chairs(console: Console, *, clear: bool, chair: str | None) -> None:
                           "; ".join(c for c in carried if c) or "-",
                           style="bold red" if record.is_latched else None)
         console.print(table)
-    if not clear:
-        return
-    if chair is None:
-        latched = [r.serial for r in records if r.is_latched]
-        if len(latched) > 1:
-            raise InputError(f"{len(latched)} chairs have latched faults: {', '.join(latched)}",
-                             "name the one you checked with --chair SERIAL")
-        if not latched:
-            return
-        chair = latched[0]
-    record = ChairRecord.load(chair)
-    cleared = record.clear()
-    if cleared:
-        record.save()
-    console.print(f"chair {record.serial}: cleared {len(cleared)} latched fault(s)",
-                  highlight=False)
 
 
 def _carried(channel: str, use: ZoneUse | None) -> str:

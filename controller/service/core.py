@@ -15,9 +15,10 @@ stale, the link lost) stays latched: the fault screen asks a person to check the
 clear it, because from the host a pulled cable and a board that died look the same.
 
 The latch and the fault log, the session history and the traces live in one folder per chair,
-`chairs/<serial number>/` below the log folder (the log folder itself for a board that reports
-no serial number), so a latched fault survives a restart of the service. The safety layer's own
-per-chair record (dose and heat on-time across processes) is not read here yet.
+`chairs/<serial number>/` below the log folder (controller.service.chair_files, shared with
+`massagectl run`, `faults` and `sessions`), so a latched fault survives a restart of the service
+and a fault `run` latched blocks the service too. The safety layer's own per-chair record
+(safety.chair_record: latched faults, dose and heat on-time across processes) is read as well.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 
 from massagectl.controller.config import Config
 from massagectl.controller.service.chair import Chair
+from massagectl.controller.service.chair_files import ChairFiles
 from massagectl.controller.service.connection import BuiltInBoard
 from massagectl.controller.service.history import SessionHistory
 from massagectl.controller.service.operations import (
@@ -62,8 +64,6 @@ from massagectl.routines.library import builtin_routine_names, load_builtin
 from massagectl.routines.routine import Routine, load_routine
 from massagectl.safety import chair_record
 from massagectl.safety.chair_record import ChairRecord
-from massagectl.safety.fault_log import FaultLog, read_fault_log
-from massagectl.safety.faults import FaultLatch
 from massagectl.sim.physics.occupant import Occupant
 
 log = logging.getLogger(__name__)
@@ -112,6 +112,7 @@ class ChairService(SessionActions, OwnerActions):
         self.session_task: asyncio.Task | None = None
         self._starting: PendingStart | None = None  # accepted, being admitted
         self.history: SessionHistory | None = None
+        self.files: ChairFiles | None = None  # the connected chair's folder
         self.chair_id = self.device.name
         self.extensions: list[Extension] = []
         self.remote_start_allowed = config.session.allow_remote_start
@@ -192,14 +193,11 @@ class ChairService(SessionActions, OwnerActions):
     async def _connected(self, link: Link) -> None:
         serial = link.info.serial_number or None
         self.chair_id = serial or self.device.name
-        folder = self.config.logs.directory
-        if serial:
-            folder = folder / "chairs" / serial
-        self.state_folder = folder
-        fault_log = FaultLog(folder / "faults.jsonl")
-        latch = FaultLatch.restored(fault_log, read_fault_log(folder / "faults.jsonl"))
+        self.files = ChairFiles.of(self.config.logs, serial or "")
+        self.state_folder = self.files.folder
+        fault_log, latch = self.files.restore_latch()
         self._faults_seen = len(latch.faults)
-        self.history = SessionHistory(folder / "sessions.json")
+        self.history = SessionHistory(self.files.sessions)
         # The safety layer's record of this chair (latched faults, heat and cold the zones
         # carry), shared with `massagectl run` and every other process on this machine.
         self.record = ChairRecord.load(serial or f"unnamed-{self.device.name}")

@@ -47,11 +47,7 @@ class SessionHistory:
 
     def _read(self) -> list[SessionSummary]:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            names = {f.name for f in fields(SessionSummary)}
-            return [SessionSummary(**{k: v for k, v in entry.items() if k in names}
-                                   | {"profile_changes": tuple(entry.get("profile_changes", ()))})
-                    for entry in data["sessions"]]
+            return read_history(self.path)
         except FileNotFoundError:
             return []
         except (OSError, ValueError, KeyError, TypeError) as error:
@@ -60,3 +56,13 @@ class SessionHistory:
             with contextlib.suppress(OSError):
                 os.replace(self.path, self.path.with_name(self.path.name + ".bad"))
             return []
+
+
+def read_history(path: Path) -> list[SessionSummary]:
+    """The sessions in a history file, oldest first, changing nothing; raises OSError (a
+    missing file: FileNotFoundError), ValueError, KeyError or TypeError when it is unreadable."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    names = {f.name for f in fields(SessionSummary)}
+    return [SessionSummary(**{k: v for k, v in entry.items() if k in names}
+                           | {"profile_changes": tuple(entry.get("profile_changes", ()))})
+            for entry in data["sessions"]]

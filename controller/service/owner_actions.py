@@ -65,6 +65,8 @@ class OwnerActions(ServiceParts):
             return ()
         cleared = chair.supervisor.clear_faults(str(origin), asyncio.get_running_loop().time())
         self._faults_seen = 0
+        if self.files is not None:  # the old top-level log's latch is cleared with it
+            cleared = [*cleared, *self.files.clear_old(str(origin))]
         causes = tuple(dict.fromkeys(str(f.cause) for f in cleared))
         if record is not None and in_record:
             causes += tuple(entry["cause"] for entry in record.clear()

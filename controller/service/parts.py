@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from massagectl.controller.config import Config
     from massagectl.controller.service.chair import Chair
+    from massagectl.controller.service.chair_files import ChairFiles
     from massagectl.controller.service.history import SessionHistory
     from massagectl.controller.service.operations import (
         ChairEvent,
@@ -44,6 +45,7 @@ class ServiceParts:
     session: Session | None
     session_task: asyncio.Task | None
     history: SessionHistory | None
+    files: ChairFiles | None
     remote_start_allowed: bool
     user_name: str
     next_intensity: int | None

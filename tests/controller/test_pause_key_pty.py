@@ -115,7 +115,7 @@ def test_pressing_pause_and_resume_over_and_over_cannot_outlast_the_session_time
     assert presses >= 30, "the attack needs many pauses to mean anything"
     assert presses < PRESSES, "the session outlasted every press: the timer did not end it"
 
-    (trace_path,) = (state / "massagectl" / "traces").glob("*.npz")
+    (trace_path,) = (state / "massagectl" / "chairs" / "SIM-chair-1" / "traces").glob("*.npz")
     events = load_trace(trace_path).events
     stop = next(e for e in events if e["kind"] == "stop")
     assert stop["detail"] == f"session_timer: auto-off after {CAP_MIN} min on the chair"

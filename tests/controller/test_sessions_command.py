@@ -17,12 +17,12 @@ def test_sessions_lists_when_what_whose_how_it_ended_and_the_trace(capsys, tmp_p
     routine = tmp_path / "tiny.toml"
     routine.write_text(TINY)
     assert main(["sessions", "--config", str(config)]) == 0
-    assert capsys.readouterr().out.startswith("no sessions yet (traces are kept in ")
+    assert capsys.readouterr().out.startswith("no sessions yet (kept in ")
 
     assert main(["run", str(routine), "--speed", "max", "--quiet", "--no-scan", "--config",
                  str(config)]) == 0
     capsys.readouterr()
-    traces = tmp_path / "state" / "traces"
+    traces = tmp_path / "state" / "chairs" / "SIM-chair-1" / "traces"
     [trace] = traces.glob("*.npz")
     with np.load(trace) as data:
         started = datetime.fromisoformat(json.loads(str(data["meta"]))["started"])
@@ -32,12 +32,31 @@ def test_sessions_lists_when_what_whose_how_it_ended_and_the_trace(capsys, tmp_p
 
     assert main(["sessions", "--config", str(config)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["started", "routine", "user", "length", "ended", "trace"]
+    assert lines[0].split() == ["chair", "started", "routine", "user", "length", "ended",
+                                "trace"]
     row = lines[1].split()
-    assert row[0] + " " + row[1] == started.astimezone().strftime("%Y-%m-%d %H:%M")
-    assert row[2:] == ["tiny", "default", row[4], "finished", trace.name]
+    assert row[1] + " " + row[2] == started.astimezone().strftime("%Y-%m-%d %H:%M")
+    assert row[0] == "SIM-chair-1"
+    assert row[3:] == ["tiny", "default", row[5], "finished", trace.name]
     assert "unreadable trace" in lines[2] and "00000000-000000-cut.npz" in lines[2]
-    assert lines[-1].startswith(f"traces in {traces}")
+    assert lines[-1].startswith(f"traces in {tmp_path / 'state' / 'chairs'}/SERIAL/traces")
+
+
+def test_sessions_of_earlier_versions_in_the_top_level_trace_folder_are_listed(capsys,
+                                                                               tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[logs]\ndirectory = "state"\n')
+    traces = tmp_path / "state" / "traces"  # where `massagectl run` kept them before
+    traces.mkdir(parents=True)
+    meta = {"format": 1, "routine": "relax", "user": "anna", "started": "2026-12-05T12:00:00+00:00"}
+    events = [{"t_s": 30.0, "kind": "end", "detail": "finished: routine complete"}]
+    with (traces / "20261205-120000-relax.npz").open("wb") as handle:
+        np.savez_compressed(handle, meta=np.array(json.dumps(meta)),
+                            events=np.array("\n".join(json.dumps(e) for e in events)))
+    assert main(["sessions", "--config", str(config)]) == 0
+    row = capsys.readouterr().out.splitlines()[1].split()
+    assert row[0] == "-" and row[3:5] == ["relax", "anna"]
+    assert row[-1] == "20261205-120000-relax.npz"
 
 
 def test_a_fault_during_a_session_is_named_from_the_fault_log(tmp_path):

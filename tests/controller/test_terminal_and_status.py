@@ -185,8 +185,8 @@ def test_closing_the_terminal_stops_safely_and_exits_3(tmp_path):
         if run.poll() is None:
             run.kill()
             run.wait()
-    stops = [json.loads(line) for line in
-             (tmp_path / "state" / "massagectl" / "faults.jsonl").read_text().splitlines()]
+    chair = tmp_path / "state" / "massagectl" / "chairs" / "SIM-chair-1"
+    stops = [json.loads(line) for line in (chair / "faults.jsonl").read_text().splitlines()]
     assert stops[-1]["cause"] == "SIGHUP received"
     assert stops[-1]["outcome"].startswith("confirmed safe after")
 
