@@ -101,6 +101,8 @@ class LogSettings(BaseModel):
 
     @property
     def fault_log(self) -> Path:
+        """The top-level log: a board without a serial number's, and where earlier versions
+        kept every chair's (each chair's own is in controller.service.chair_files)."""
         return self.directory / "faults.jsonl"
 
     @property

@@ -21,8 +21,9 @@ from massagectl.sim.trace import Trace
 
 ZIP_MAGIC = b"PK\x03\x04"  # a numpy .npz archive is a zip file
 PNG_MAGIC = b"\x89PNG"
-WHAT_TRACE_READS = ("session traces from `massagectl run` (in ~/.local/state/massagectl/traces/) "
-                    "and board traces from `massagectl sim --trace`")
+WHAT_TRACE_READS = ("session traces from `massagectl run` and `serve` (in "
+                    "~/.local/state/massagectl/chairs/SERIAL/traces/) and board traces from "
+                    "`massagectl sim --trace`")
 
 
 def _refuse(path: Path, why: str) -> InvalidFileError:
