@@ -15,11 +15,16 @@ import os
 import sys
 import tempfile
 import time
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import (
+    bench_codec,
     bench_damaged_line,
+    bench_safety,
+    bench_sim,
     footprint,
     host_gone,
     stop_latency,
@@ -33,12 +38,13 @@ from benchmarks import (
 from benchmarks.figures import Figure, machine, print_table, write_json
 
 SECTIONS = ("stop", "streaming", "host_gone", "wire", "damaged_line", "compile", "virtual",
-            "footprint")
+            "footprint", "codec", "safety", "simulator")
 
 
 @dataclass(frozen=True)
 class Sizes:
     stops: int  # per stop source and load
+    stop_chairs: int  # chairs taking turns at the stops (see benchmarks.stop_latency)
     loads: tuple[bool, ...]
     stream_s: float  # real-time streaming before the stalls
     host_gone: int  # kills and freezes, each, per load
@@ -48,49 +54,63 @@ class Sizes:
     footprint_s: float
 
 
-FULL = Sizes(stops=200, loads=(False, True), stream_s=60.0, host_gone=20, wire_routines=None,
-             virtual_repeats=3, profile=True, footprint_s=120.0)
-QUICK = Sizes(stops=3, loads=(False,), stream_s=3.0, host_gone=2,
+FULL = Sizes(stops=200, stop_chairs=4, loads=(False, True), stream_s=60.0, host_gone=20,
+             wire_routines=None, virtual_repeats=3, profile=True, footprint_s=120.0)
+QUICK = Sizes(stops=3, stop_chairs=1, loads=(False,), stream_s=3.0, host_gone=2,
               wire_routines=["trigger_point_release"], virtual_repeats=1, profile=False,
               footprint_s=6.0)
 
 
-def run(sections: list[str], sizes: Sizes, workdir: Path, quick: bool
-        ) -> tuple[list[Figure], list[str]]:
+def run(sections: list[str], sizes: Sizes, workdir: Path, quick: bool,
+        load_by_section: dict[str, float] | None = None) -> tuple[list[Figure], list[str]]:
+    """The figures of `sections`, and lines to print below the table. `load_by_section` gets
+    the 1-minute load average as each section starts: the machine is shared, and what else ran
+    beside a figure is part of it. A section that fails is said below the table; the others
+    still run."""
+    loads = load_by_section if load_by_section is not None else {}
+
+    def virtual() -> tuple[list[Figure], list[str]]:
+        return virtual_time.figures(sizes.virtual_repeats, sizes.profile)
+
+    measure: dict[str, Callable[[], list[Figure] | tuple[list[Figure], list[str]]]] = {
+        "stop": lambda: stop_latency.figures(sizes.stops, workdir, sizes.loads,
+                                             sizes.stop_chairs),
+        "streaming": lambda: streaming.figures(sizes.stream_s, workdir, sizes.loads),
+        "host_gone": lambda: host_gone.figures(sizes.host_gone, workdir, sizes.loads),
+        "wire": lambda: wire.figures(sizes.wire_routines),
+        "damaged_line": lambda: bench_damaged_line.figures(quick),
+        "compile": lambda: compile_bench.figures(quick),
+        "virtual": virtual,
+        "footprint": lambda: footprint.figures(sizes.footprint_s, workdir),
+        "codec": lambda: bench_codec.figures(quick),
+        "safety": lambda: bench_safety.figures(quick),
+        "simulator": lambda: bench_sim.figures(quick),
+    }
     figures: list[Figure] = []
     lines: list[str] = []
-
-    def section(name: str) -> bool:
-        if name in sections:
-            print(f"[{time.strftime('%H:%M:%S')}] {name} ...", file=sys.stderr, flush=True)
-            return True
-        return False
-
-    if section("stop"):
-        figures += stop_latency.figures(sizes.stops, workdir, sizes.loads)
-    if section("streaming"):
-        figures += streaming.figures(sizes.stream_s, workdir, sizes.loads)
-    if section("host_gone"):
-        gone = host_gone.figures(sizes.host_gone, workdir, sizes.loads)
-        figures += gone
-        # The naive stop: no stop path at all, the chair left to the board's watchdog.
-        for figure in figures:
-            if figure.section == "1 stop" and figure.name.endswith(("safe, idle", "safe, loaded")):
-                load = figure.name.rsplit(", ", 1)[1]
-                figure.baseline = next(g for g in gone if g.name == f"controller SIGKILL -> "
-                                       f"board safe, {load}")
-    if section("wire"):
-        figures += wire.figures(sizes.wire_routines)
-    if section("damaged_line"):
-        figures += bench_damaged_line.figures(quick)
-    if section("compile"):
-        figures += compile_bench.figures(quick)
-    if section("virtual"):
-        found, said = virtual_time.figures(sizes.virtual_repeats, sizes.profile)
+    for name in SECTIONS:
+        if name not in sections:
+            continue
+        loads[name] = round(os.getloadavg()[0], 1)
+        print(f"[{time.strftime('%H:%M:%S')}] {name} (load {loads[name]}) ...",
+              file=sys.stderr, flush=True)
+        try:
+            found = measure[name]()
+        except Exception as error:
+            traceback.print_exc()
+            lines.append(f"section {name} FAILED, no figures from it: "
+                         f"{type(error).__name__}: {error}")
+            continue
+        if isinstance(found, tuple):
+            found, said = found
+            lines += said
         figures += found
-        lines += said
-    if section("footprint"):
-        figures += footprint.figures(sizes.footprint_s, workdir)
+    # The naive stop: no stop path at all, the chair left to the board's watchdog.
+    gone = {f.name: f for f in figures if f.section == "3 host gone"}
+    for figure in figures:
+        if figure.section == "1 stop" and figure.name.endswith(("safe, idle", "safe, loaded")):
+            load = figure.name.rsplit(", ", 1)[1]
+            figure.baseline = gone.get(f"controller SIGKILL -> board safe, {load}")
     return figures, lines
 
 
@@ -115,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         sizes = Sizes(**{**sizes.__dict__, "stops": args.stops})
     about = machine()
     began = time.perf_counter()
+    about["load_by_section"] = {}
     with tempfile.TemporaryDirectory(prefix="bench-") as directory:
-        figures, lines = run(chosen, sizes, Path(directory), args.quick)
+        figures, lines = run(chosen, sizes, Path(directory), args.quick,
+                             about["load_by_section"])
     about["load_average_after"] = list(os.getloadavg())
     about["run_s"] = round(time.perf_counter() - began, 1)
     about["quick"] = args.quick
@@ -124,7 +146,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{about['system']}; load average (1/5/15 min) before "
           f"{'/'.join(f'{v:.1f}' for v in about['load_average_1_5_15'])}, after "
           f"{'/'.join(f'{v:.1f}' for v in about['load_average_after'])}; "
-          f"{'quick' if args.quick else 'full'} run, {about['run_s']:.0f} s\n")
+          f"{'quick' if args.quick else 'full'} run, {about['run_s']:.0f} s; 1-minute load "
+          f"average as each section started: "
+          f"{', '.join(f'{k} {v:g}' for k, v in about['load_by_section'].items())} "
+          f"({about['cores']} cores)\n")
     print_table(figures)
     for line in lines:
         print(line)

@@ -1,33 +1,29 @@
-"""Codec cost per frame and the line budget of a plan's segment rate.
+"""Codec cost per frame, and the line budget of a plan's segment rate as a model.
 
-Run from the repository root:
+    python -m benchmarks --only codec
 
-    python benchmarks/bench_codec.py                       # default: 4 segments/s
-    python benchmarks/bench_codec.py --segment-rate 12 --repeat 20000
-
-Prints two tables:
+Rows (section 9 of the command's table):
 1. encode and decode cost per frame (median, p99), the project's codec (precompiled structs,
    table CRC, one pass) against a naive one measured in the same run (struct.pack per field,
-   bitwise CRC, bytes rebuilt per field), with the ratio;
-2. the line budget: bytes per second each way for a plan sending `--segment-rate` segments per
-   second and the remote's display sent `--text-rate` rows per second (ShowText of a full
+   bitwise CRC, bytes rebuilt per field);
+2. the line budget, computed from the frame sizes (not measured: section 4 measures what every
+   routine really sends): bytes per second each way for a plan sending SEGMENT_RATE segments
+   per second and the remote's display sent TEXT_RATE rows per second (ShowText of a full
    20-character row; a session measured 93 rows in 2.5 minutes, 0.62 a second), as a share of
    a 115200 baud line, next to streaming every channel sampled at 50 Hz.
-(STOP latency is measured end to end, across processes, by `python -m benchmarks --only stop`;
-the wire's measured share per routine by `--only wire`.)
+(STOP latency is measured end to end, across processes, by `--only stop`.)
 """
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import struct
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # also run as a script
 
+from benchmarks.figures import Figure
 from massagectl.firmware_bridge import messages as m
 from massagectl.firmware_bridge.codec import QUEUED_IDS, decode_messages, encode_message
 from massagectl.firmware_bridge.crc import crc16_bitwise
@@ -51,8 +47,6 @@ CLOCK_SAMPLE_HZ = WATCHDOG_FRAME_HZ / CLOCK_SAMPLE_EVERY  # the Heartbeats the b
 TELEMETRY_HZ = 20
 STATUS_HZ = 2
 SAMPLED_HZ = 50  # the naive alternative: every channel's value streamed at 50 Hz
-
-LOOP_WORK_NS = 300_000  # the STOP benchmark's loop runs other work in 0.3 ms slices
 
 SEGMENT = m.ScheduleSegment(8, 4_294_000_000, 5_000_000, 0.0, 8.0, 1.5, 2_000_000)
 
@@ -124,33 +118,27 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def row(name: str, ours: list[float], naive: list[float]) -> str:
-    ours_med, naive_med = statistics.median(ours), statistics.median(naive)
-    return (
-        f"| {name:<28} | {ours_med:8.2f} | {percentile(ours, 0.99):8.2f} | {naive_med:8.2f} "
-        f"| {percentile(naive, 0.99):8.2f} | {naive_med / ours_med:6.1f}x |"
-    )
-
-
-def codec_table(repeat: int) -> None:
+def codec_figures(repeat: int) -> list[Figure]:
     frame = fast_encode(SEGMENT, 5)
     assert frame == naive_encode(SEGMENT, 5), "the naive codec must produce the same bytes"
     assert fast_decode(frame) == naive_decode(frame)
     for _ in range(1000):  # warm up both
         fast_encode(SEGMENT, 5), naive_encode(SEGMENT, 5)
-    print(f"\nCodec, one ScheduleSegment frame ({len(frame)} bytes), {repeat} runs, microseconds")
-    print("| operation                    |  median  |   p99    | naive med | naive p99 | ratio |")
-    print("|------------------------------|----------|----------|-----------|-----------|-------|")
-    print(row("encode (message + block)", timed(fast_encode, (SEGMENT, 5), repeat),
-              timed(naive_encode, (SEGMENT, 5), repeat)))
-    print(row("decode (block + message)", timed(fast_decode, frame, repeat),
-              timed(naive_decode, frame, repeat)))
+    result = []
+    for what, ours, naive, argument in (("encode", fast_encode, naive_encode, (SEGMENT, 5)),
+                                        ("decode", fast_decode, naive_decode, frame)):
+        result.append(Figure(
+            "9 codec", f"{what} one ScheduleSegment frame ({len(frame)} B)", "us",
+            timed(ours, argument, repeat), None,
+            Figure("9 codec", "struct.pack per field, bitwise CRC", "us",
+                   timed(naive, argument, repeat))))
+    return result
 
 
 # --- line budget -----------------------------------------------------------------------------
 
 
-def budget_table(segment_rate: float, text_rate: float) -> None:
+def budget_figures(segment_rate: float, text_rate: float) -> list[Figure]:
     chair = load_device("chair")
     identity = device_profile_map(chair)
     line = BAUD / BITS_PER_BYTE
@@ -166,43 +154,40 @@ def budget_table(segment_rate: float, text_rate: float) -> None:
         0, m.DeviceState.READY, m.StopCause.NONE, True, 0, 1.0, 0, 0)))
     text_block = len(encode_block(BlockKind.DATA, 0, encode_message(
         m.ShowText(1, "x" * DISPLAY_COLUMNS))))
-    down = segment_rate * segment_block + WATCHDOG_FRAME_HZ * heartbeat + text_rate * text_block
+    segments = segment_rate * segment_block
+    watchdog = WATCHDOG_FRAME_HZ * heartbeat
+    rows = text_rate * text_block
+    down = segments + watchdog + rows
     up_link = (segment_rate + text_rate) * ack + CLOCK_SAMPLE_HZ * clock_report
     up_telemetry = TELEMETRY_HZ * telemetry + STATUS_HZ * status
     channels = len(chair.channels)
     sampled = SAMPLED_HZ * (BLOCK_OVERHEAD_BYTES + 1 + 4 * channels)  # one frame of all values
-    print(f"\nLine budget, chair ({channels} channels, {sensors} sensors), 115200 baud = "
-          f"{line:.0f} bytes/s each way, {segment_rate:g} segments/s, {text_rate:g} display "
-          "rows/s")
-    print("| traffic                                        | bytes/s | share of line |")
-    print("|------------------------------------------------|---------|---------------|")
-    for name, rate in [
-        (f"host -> board: segments ({segment_block} B each)", segment_rate * segment_block),
-        (f"host -> board: watchdog frames ({heartbeat} B at {WATCHDOG_FRAME_HZ} Hz)",
-         WATCHDOG_FRAME_HZ * heartbeat),
-        (f"host -> board: display rows ({text_block} B each)", text_rate * text_block),
-        ("host -> board: total", down),
-        (f"board -> host: acks, clock reports at {CLOCK_SAMPLE_HZ:g} Hz", up_link),
-        (f"board -> host: telemetry {TELEMETRY_HZ} Hz ({reports} reports), status "
-         f"{STATUS_HZ} Hz", up_telemetry),
-        (f"naive: all channels sampled at {SAMPLED_HZ} Hz", sampled),
-    ]:
-        print(f"| {name:<55} | {rate:7.0f} | {100 * rate / line:12.2f}% |")
-    print(f"segments use {sampled / (segment_rate * segment_block):.0f}x fewer bytes than "
-          f"sampling at {SAMPLED_HZ} Hz ({sampled / down:.0f}x counting heartbeats)")
+    model = (f"computed from frame sizes, not measured (section 4 measures); {segment_rate:g} "
+             f"segments/s, {text_rate:g} display rows/s")
+    return [
+        Figure("9 codec", "line budget model: host -> board", "% line", [100 * down / line],
+               note=f"{model}: segments {segments:.0f} B/s ({segment_block} B each), watchdog "
+               f"frames {watchdog:.0f} B/s ({heartbeat} B at {WATCHDOG_FRAME_HZ} Hz), display "
+               f"rows {rows:.0f} B/s; sampling all {channels} channels at {SAMPLED_HZ} Hz: "
+               f"{sampled:.0f} B/s, {sampled / down:.0f}x the model's total"),
+        Figure("9 codec", "line budget model: board -> host", "% line",
+               [100 * (up_link + up_telemetry) / line],
+               note=f"{model}: acks and clock reports at {CLOCK_SAMPLE_HZ:g} Hz "
+               f"{up_link:.0f} B/s; telemetry at {TELEMETRY_HZ} Hz ({reports} reports) and "
+               f"status at {STATUS_HZ} Hz {up_telemetry:.0f} B/s"),
+    ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--segment-rate", type=float, default=4.0,
-                        help="segments per second of the busiest plan (default 4)")
-    parser.add_argument("--text-rate", type=float, default=0.62,
-                        help="display rows per second (default 0.62: 93 rows in 2.5 minutes)")
-    parser.add_argument("--repeat", type=int, default=20_000, help="codec runs per operation")
-    args = parser.parse_args()
-    codec_table(args.repeat)
-    budget_table(args.segment_rate, args.text_rate)
+SEGMENT_RATE = 4.0  # segments per second of a busy plan
+TEXT_RATE = 0.62  # display rows per second: 93 rows in 2.5 minutes
+
+
+def figures(quick: bool) -> list[Figure]:
+    return (codec_figures(2_000 if quick else 20_000)
+            + budget_figures(SEGMENT_RATE, TEXT_RATE))
 
 
 if __name__ == "__main__":
-    main()
+    from benchmarks.__main__ import main
+
+    sys.exit(main(["--only", "codec", *sys.argv[1:]]))

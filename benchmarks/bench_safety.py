@@ -1,37 +1,34 @@
-"""Safety layer costs: admission of a 30-minute plan, supervisor per telemetry sample and per
-segment. (Stop latency is measured from real inputs by `python -m benchmarks --only stop`.)
+"""Safety layer costs: admission of a 30-minute plan, the supervisor per telemetry round and per
+outgoing segment. (Stop latency is measured from real inputs by `--only stop`.)
 
-Run from the repository root:
+    python -m benchmarks --only safety
 
-    python benchmarks/bench_safety.py                  # default repeats
-    python benchmarks/bench_safety.py --admit-repeat 50
-
-Prints three tables, each against a naive approach measured in the same run, with the ratio:
+Rows (section 10 of the command's table), each against a naive approach measured in the same
+run:
 1. admission of a 30-minute chair plan (all channels busy, ~2000 segments): the vectorised audit
    against a pure-Python loop over segments (roller zones found by scanning every carriage
    segment); and, on its own, `adapt` for a pregnant user with an injured mid back;
-2. supervisor per telemetry round (every chair sensor, one SensorReport) during that plan:
-   against a supervisor that finds the commanded value by scanning the whole plan per reading;
+2. supervisor per telemetry round (every chair sensor, in reports of as many readings as the
+   board sends) during that plan: against a supervisor that finds the commanded value by
+   scanning the whole plan per reading;
 3. supervisor per outgoing segment (check_segment, as device-clock segments): against
    re-auditing everything sent so far with the full plan audit for every new segment.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # also run as a script
 
+from benchmarks.figures import Figure
 from massagectl.firmware_bridge import messages as m
 from massagectl.firmware_bridge.streamer import wire_segments
-from massagectl.firmware_bridge.wire import MAX_SENSOR_VALUES_PER_REPORT
 from massagectl.routines.device import ChannelKind, load_device
 from massagectl.routines.plan import Plan, Segment, segment_table, split_segment
 from massagectl.routines.user import UserProfile
@@ -42,12 +39,11 @@ from massagectl.safety.rise_check import RiseWatch
 from massagectl.safety.stop_path import StopPath
 from massagectl.safety.supervisor import Supervisor
 from massagectl.safety.verdicts import AdmittedPlan
+from massagectl.sim.board import SENSOR_VALUES_PER_REPORT
 
 CHAIR = load_device("chair")
 CLOCK_HZ = 1_000_000
-BAUD = 115200
 PLAN_S = 30 * 60.0
-LOOP_WORK_NS = 300_000  # the stop benchmark's loop runs other work in 0.3 ms slices
 
 
 # --- a busy 30-minute plan ------------------------------------------------------------------
@@ -136,23 +132,6 @@ class NullPort:
 # --- measuring --------------------------------------------------------------------------------
 
 
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def row(name: str, ours: list[float], naive: list[float], unit_scale: float = 1.0) -> str:
-    ours_med, naive_med = statistics.median(ours), statistics.median(naive)
-    cells = [ours_med, percentile(ours, 0.99), naive_med, percentile(naive, 0.99)]
-    numbers = " | ".join(f"{value * unit_scale:9.2f}" for value in cells)
-    return f"| {name:<34} | {numbers} | {naive_med / ours_med:7.1f}x |"
-
-
-HEADER = ("| {:<34} |  median   |    p99    | naive med | naive p99 |  ratio   |\n"
-          "|------------------------------------|-----------|-----------|-----------|-----------|"
-          "----------|")
-
-
 def timed(function, repeat: int) -> list[float]:
     samples = []
     for _ in range(repeat):
@@ -162,24 +141,27 @@ def timed(function, repeat: int) -> list[float]:
     return samples
 
 
-def admission_table(plan: Plan, repeat: int) -> None:
+def admission_figures(plan: Plan, repeat: int) -> list[Figure]:
     user = UserProfile()
     limits = plan_limits(CHAIR, user)
     assert isinstance(admit(plan, CHAIR, user), AdmittedPlan)
     ours = timed(lambda: admit(plan, CHAIR, user), repeat)
     audit_only = timed(lambda: audit_plan(plan, limits), repeat)
-    naive = timed(lambda: naive_audit(plan, limits), max(3, repeat // 5))
+    naive = Figure("10 safety", "a Python loop per segment", "ms",
+                   timed(lambda: naive_audit(plan, limits), max(3, repeat // 5)))
     careful = UserProfile(precautions={"pregnancy"}, injury_zones={"mid_back"},
                           on_precaution="adapt")
     assert isinstance(admit(plan, CHAIR, careful), AdmittedPlan)
     adapting = timed(lambda: admit(plan, CHAIR, careful), max(3, repeat // 5))
-    print(f"\nAdmission of a 30-minute chair plan ({len(plan)} segments), milliseconds")
-    print(HEADER.format("step"))
-    print(row("admit (refuse mode, whole check)", ours, naive))
-    print(row("audit alone (vectorised)", audit_only, naive))
-    print("(naive: a Python loop per segment, roller zones by scanning every carriage segment)")
-    print(f"adapt for pregnancy + an injured mid back (rewrites {len(plan)} segments): median "
-          f"{statistics.median(adapting):.1f} ms, p99 {percentile(adapting, 0.99):.1f} ms")
+    size = f"a 30-minute chair plan ({len(plan)} segments)"
+    return [
+        Figure("10 safety", f"admit {size}", "ms", ours, baseline=naive,
+               note="naive: roller zones found by scanning every carriage segment"),
+        Figure("10 safety", f"audit alone (vectorised), {size}", "ms", audit_only,
+               baseline=naive),
+        Figure("10 safety", f"adapt {size} for pregnancy + an injured mid back", "ms",
+               adapting),
+    ]
 
 
 async def _supervised(plan: Plan, naive: bool):
@@ -196,7 +178,7 @@ def _telemetry(supervisor, plan: Plan, seconds: float) -> list[float]:
     """Per round of telemetry (all sensors), microseconds, over `seconds` of plan time: a
     healthy chair, every sensor reading what its channel was told."""
     samples = []
-    per_report = MAX_SENSOR_VALUES_PER_REPORT  # as many readings per report as the board sends
+    per_report = SENSOR_VALUES_PER_REPORT  # as many readings per report as the board sends
     for tick in range(int(seconds * 20)):
         t_s = 1.0 + tick / 20
         values = []
@@ -205,6 +187,9 @@ def _telemetry(supervisor, plan: Plan, seconds: float) -> list[float]:
             kind = sensor.kind.value
             if kind in ("pressure", "position", "speed"):
                 value = float(plan.values_at(sensor.channel, [t_s])[0])
+            elif kind == "temperature" and sensor.channel is not None:
+                # A heater that works: the surface at its set point, once that is above 30 C.
+                value = max(30.0, float(plan.values_at(sensor.channel, [t_s])[0]))
             else:
                 value = {"temperature": 30.0, "current": 0.5, "occupancy": 1.0}[kind]
             values.append(value + (0 if kind == "occupancy" else wobble * sensor.resolution))
@@ -218,7 +203,7 @@ def _telemetry(supervisor, plan: Plan, seconds: float) -> list[float]:
     return samples
 
 
-def supervisor_tables(plan: Plan, seconds: float) -> None:
+def supervisor_figures(plan: Plan, seconds: float) -> list[Figure]:
     async def run():
         ours, admitted = await _supervised(plan, naive=False)
         naive, _ = await _supervised(plan, naive=True)
@@ -239,19 +224,20 @@ def supervisor_tables(plan: Plan, seconds: float) -> None:
         return ours_samples, naive_samples, plain_samples, per_segment
 
     ours_samples, naive_samples, plain_samples, (checks, rechecks, count) = asyncio.run(run())
-    reports = -(-len(CHAIR.sensors) // MAX_SENSOR_VALUES_PER_REPORT)
-    print(f"\nSupervisor per telemetry round ({len(CHAIR.sensors)} sensors in {reports} "
-          f"SensorReport(s)), {len(ours_samples)} rounds, microseconds")
-    print(HEADER.format("supervisor"))
-    print(row(f"on_message x{reports} (detectors)", ours_samples, naive_samples))
-    print(row("  the same without the rise check", plain_samples, naive_samples))
-    print("(naive: the commanded value found by scanning the whole plan for each reading)")
-    print(f"\nSupervisor per outgoing segment ({count} segments of the plan, device clock), "
-          "microseconds")
-    print(HEADER.format("check"))
-    print(row("check_segment", checks, rechecks))
-    print("(naive: the full plan audit re-run over everything sent so far, for every new "
-          "segment; measured on the first 300)")
+    reports = -(-len(CHAIR.sensors) // SENSOR_VALUES_PER_REPORT)
+    naive = Figure("10 safety", "the set point found by scanning the plan per reading", "us",
+                   naive_samples)
+    round_ = f"{len(CHAIR.sensors)} sensors in {reports} reports"
+    return [
+        Figure("10 safety", f"supervisor per telemetry round ({round_})", "us", ours_samples,
+               baseline=naive),
+        Figure("10 safety", f"the same without the rise check ({round_})", "us",
+               plain_samples, baseline=naive),
+        Figure("10 safety", "supervisor per outgoing segment (check_segment)", "us", checks,
+               baseline=Figure("10 safety", "re-audit of all sent, per segment", "us",
+                               rechecks),
+               note=f"{count} segments of the plan; naive measured on the first 300"),
+    ]
 
 
 async def _segment_checks(admitted: AdmittedPlan):
@@ -274,18 +260,15 @@ async def _segment_checks(admitted: AdmittedPlan):
     return checks, rechecks, len(segments)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--admit-repeat", type=int, default=20, help="admission runs")
-    parser.add_argument("--telemetry-s", type=float, default=120.0,
-                        help="seconds of telemetry at 20 Hz for the per-sample table")
-    args = parser.parse_args()
+def figures(quick: bool) -> list[Figure]:
     plan = thirty_minute_plan()
     assert plan.problems() == [], plan.problems()[:3]
     assert any(c.kind is ChannelKind.POSITION for c in CHAIR.channels)
-    admission_table(plan, args.admit_repeat)
-    supervisor_tables(plan, args.telemetry_s)
+    return (admission_figures(plan, 3 if quick else 20)
+            + supervisor_figures(plan, 10.0 if quick else 120.0))
 
 
 if __name__ == "__main__":
-    main()
+    from benchmarks.__main__ import main
+
+    sys.exit(main(["--only", "safety", *sys.argv[1:]]))

@@ -19,27 +19,26 @@ Tables:
 3. the idle service (`massagectl serve` against a board on a pty in another process): CPU
    share of one core and resident memory over a measured stretch;
 4. a day in virtual time: a session every hour and the board unplugged every 3 hours; the
-   service's traced memory (the simulator's own trace left out), tasks and file descriptors
-   every hour. Slow (the simulated board sends telemetry 20 times a second all day): about two
-   minutes of wall time per virtual hour.
+   process's allocated memory blocks, objects, resident memory, tasks and file descriptors
+   every hour (benchmarks/service_day.py, about 15 s of CPU per virtual hour).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.service_day import UNPLUG_EVERY_HOURS, run_day
+from benchmarks.service_day import table as day_table
 from massagectl.controller.config import Config, LogSettings
 from massagectl.controller.frontends.handheld import HandheldRemote
 from massagectl.controller.service.core import ChairService, ServiceOptions
@@ -47,7 +46,6 @@ from massagectl.controller.service.operations import ChairState, Origin, Refused
 from massagectl.firmware_bridge.messages import RemoteKey
 from massagectl.routines.device import load_device
 from massagectl.sim.pty_runner import PtyBoard
-from massagectl.sim.virtual_loop import VirtualTimeLoop
 
 CHAIR = load_device("chair")
 LONG = """
@@ -238,40 +236,7 @@ def idle_service(folder: Path, measure_s: float) -> tuple[float, float]:
         board.stdout.close()
 
 
-# --- 4. a day in virtual time ----------------------------------------------------------------
-
-
-async def a_day(folder: Path, hours: int) -> list[tuple[int, float, int, int, str]]:
-    service = ChairService(options(folder))
-    await service.open([HandheldRemote()])
-    readings = []
-    try:
-        await service.wait_connected()
-        for hour in range(hours + 1):
-            gc.collect()
-            # The service's own memory: the simulated board's trace keeps every heartbeat it
-            # heard (the simulator's record, not the service's), so sim/ is left out.
-            snapshot = tracemalloc.take_snapshot().filter_traces(
-                [tracemalloc.Filter(False, "*/sim/*")])
-            current = sum(stat.size for stat in snapshot.statistics("filename"))
-            readings.append((hour, current / 1e6, len(asyncio.all_tasks()),
-                             len(os.listdir("/proc/self/fd")), str(service.state())))
-            if hour == hours:
-                break
-            if hour % 3 == 2:
-                service.simulator.driver.inject_fault("unplug")
-                await asyncio.sleep(30.0)
-                # Plugged back in (the board's end of the line: the service closed its own).
-                service.simulator.board.clear_fault("unplug", None,
-                                                    now_s=asyncio.get_running_loop().time())
-                await until(lambda: service.state() is ChairState.IDLE, 0.5, limit_s=600.0)
-            service.start("tiny", Origin.SOCKET)
-            await asyncio.sleep(60.0)
-            await until(lambda: service.state() is ChairState.IDLE, 0.5, limit_s=600.0)
-            await asyncio.sleep(3600.0 - 60.0 - (30.0 if hour % 3 == 2 else 0.0))
-    finally:
-        await service.close()
-    return readings
+# --- 4. a day in virtual time: benchmarks.service_day ------------------------------------
 
 
 def main() -> None:
@@ -306,18 +271,12 @@ def main() -> None:
         print(f"CPU {cpu_pct:.2f} % of one core (target <= 1 %), resident {rss_mb:.1f} MB "
               "(target <= 80 MB)")
 
-        tracemalloc.start()
-        started = time.monotonic()
-        with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
-            day = runner.run(a_day(base / "day", hours))
-        tracemalloc.stop()
-        print(f"\n4. {hours} hours in virtual time ({time.monotonic() - started:.0f} s wall): "
-              "a session every hour, unplugged every 3 hours")
-        print("| hour | traced MB | tasks | fds | state |\n|---|---|---|---|---|")
-        for hour, megabytes, tasks, fds, state in day:
-            if hour in (0, 1, hours // 2, hours) or hour == len(day) - 1:
-                print(f"| {hour} | {megabytes:.2f} | {tasks} | {fds} | {state} |")
-
+        day = run_day(hours)
+        print(f"\n4. {hours} hours in virtual time: a session every hour, unplugged every "
+              f"{UNPLUG_EVERY_HOURS} hours (benchmarks/service_day.py)")
+        print(day_table(day))
+        for problem in day.problems():
+            print(f"problem: {problem}")
 
 if __name__ == "__main__":
     main()

@@ -1,9 +1,6 @@
-"""Simulated board speed: simulated seconds per wall second, exact stepping vs naive Euler.
+"""Simulated board speed: wall seconds per simulated 30 minutes, exact stepping vs naive Euler.
 
-Run from the repository root:
-
-    python benchmarks/bench_sim.py            # 30-minute sessions, 3 repeats
-    python benchmarks/bench_sim.py --quick    # 5-minute sessions, 1 repeat
+    python -m benchmarks --only simulator
 
 Each row drives one simulated board (chair, pad) in-process, with no link and no event loop,
 through one of two sessions, with the host's watchdog frames at 10 Hz (a Heartbeat in five, the
@@ -20,27 +17,24 @@ Two ways to integrate the same physics run the same session:
   and solves each airbag, thermal network and motor exactly over the step;
 - naive: the same board with the physics swapped for fixed 1 ms forward-Euler steps (the
   smallest step at which Euler follows a 0.4 s airbag vent and the bang-bang controller to
-  within a band's width), measured over a shorter session because it is slow.
-
-Columns: wall seconds per simulated 30 minutes (the budget is 1.5 s for the board), simulated
-seconds per wall second (median of the repeats, and the worst repeat), the ratio exact/naive,
-and how far the naive result strays from the exact one (largest airbag and contact-surface
-differences over the naive run).
+  within a band's width), measured over a shorter session because it is slow, scaled to 30
+  minutes; the note says how far it strays from the exact result (largest airbag and
+  contact-surface differences over the naive run).
+Section 7 (virtual time) uses the board-alone session of this module as its floor.
 """
 
 from __future__ import annotations
 
-import argparse
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # also run as a script
 
+from benchmarks.figures import Figure
 from massagectl.firmware_bridge.clock_wrap import wrap_clock
 from massagectl.firmware_bridge.link import CLOCK_SAMPLE_EVERY
 from massagectl.firmware_bridge.messages import Heartbeat, KeepAlive, ScheduleSegment, Stop
@@ -185,47 +179,38 @@ def largest_difference(exact: SimBoard, naive: SimBoard, kind: ChannelKind) -> f
     return worst
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="5-minute sessions, one repeat")
-    args = parser.parse_args()
-    session_s = 300.0 if args.quick else SESSION_S
-    naive_s = 30.0 if args.quick else NAIVE_SESSION_S
-    repeats = 1 if args.quick else 3
-
-    print(f"session {session_s:.0f} s (naive {naive_s:.0f} s), {repeats} repeat(s), "
-          f"telemetry at full rate, watchdog frames every {HEARTBEAT_S} s\n")
-    header = (f"{'device':<7} {'session':<8} {'method':<6} {'wall s/30 min':>13} "
-              f"{'sim s/wall s':>12} {'worst':>8} {'x naive':>8} {'airbag err kPa':>14} "
-              f"{'heat err C':>10}")
-    print(header)
-    print("-" * len(header))
+def figures(quick: bool) -> list[Figure]:
+    session_s = 300.0 if quick else SESSION_S
+    naive_s = 30.0 if quick else NAIVE_SESSION_S
+    repeats = 1 if quick else 3
+    result = []
     for name in ("chair", "pad"):
         profile = load_device(name)
         for session, make in (("stress", stress_session), ("routine", routine_session)):
             plan = make(profile, session_s)
-            exact_rates = [session_s / run_session(SimBoard(profile), plan, session_s)
-                           for _ in range(repeats)]
-            naive_rates = []
+            exact_s = [SESSION_S / session_s * run_session(SimBoard(profile), plan, session_s)
+                       for _ in range(repeats)]
+            naive_runs = []
             for _ in range(repeats):
                 naive = naive_board(profile)
-                naive_rates.append(naive_s / run_session(naive, plan, naive_s))
+                naive_runs.append(SESSION_S / naive_s * run_session(naive, plan, naive_s))
             exact = SimBoard(profile)
             run_session(exact, plan, naive_s)
-            has_airbags = bool(profile.channels_of(ChannelKind.AIRBAG))
-            errors = (
-                (f"{largest_difference(exact, naive, ChannelKind.AIRBAG):.3f}" if has_airbags
-                 else "-"),
-                f"{largest_difference(exact, naive, ChannelKind.HEAT):.4f}",
-            )
-            exact_rate, naive_rate = statistics.median(exact_rates), statistics.median(naive_rates)
-            for method, rate, worst in (("exact", exact_rate, min(exact_rates)),
-                                        ("naive", naive_rate, min(naive_rates))):
-                ratio = f"{rate / naive_rate:.1f}" if method == "exact" else "1.0"
-                shown = errors if method == "naive" else ("", "")
-                print(f"{name:<7} {session:<8} {method:<6} {SESSION_S / rate:>13.2f} "
-                      f"{rate:>12.0f} {worst:>8.0f} {ratio:>8} {shown[0]:>14} {shown[1]:>10}")
+            strays = [f"{largest_difference(exact, naive, ChannelKind.HEAT):.4f} C (contact)"]
+            if profile.channels_of(ChannelKind.AIRBAG):
+                strays.insert(0, f"{largest_difference(exact, naive, ChannelKind.AIRBAG):.3f}"
+                              " kPa (airbags)")
+            what = ROUTINE_FOR[name] if session == "routine" else "every channel busy"
+            result.append(Figure(
+                "11 simulator", f"{name}, {session} session ({what}), the board alone",
+                "s/30 min", exact_s, None,
+                Figure("11 simulator", "1 ms Euler steps", "s/30 min", naive_runs),
+                note=f"{session_s:.0f} s sessions, {repeats} run(s); the naive one over "
+                f"{naive_s:.0f} s strays by up to {', '.join(strays)}"))
+    return result
 
 
 if __name__ == "__main__":
-    main()
+    from benchmarks.__main__ import main
+
+    sys.exit(main(["--only", "simulator", *sys.argv[1:]]))

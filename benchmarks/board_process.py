@@ -2,7 +2,8 @@
 
     python -m benchmarks.board_process --summary OUT.json [--device chair]
 
-The board is the product's PtyBoard (sim.pty_runner), unchanged; the taps only watch it. The
+The board is the product's PtyBoard (sim.pty_runner), unchanged; the taps only watch it, through
+its public `tap` and its driver's `watch`. The
 first line of output is the port path; then one JSON line per event, each with `t`, the
 process's time.monotonic() (CLOCK_MONOTONIC: the same clock in every process on the machine):
 
@@ -10,6 +11,8 @@ process's time.monotonic() (CLOCK_MONOTONIC: the same clock in every process on 
     {"ev": "safe", "cause"} the board went to SHUTDOWN with every output safe
     {"ev": "stop_bytes"}    a block carrying a Stop left the pty for the line (a wire tap);
                             `reaches_board`: when the piece that ends it is due at the board
+    {"ev": "first_segment"} a session's first ScheduleSegment left the pty for the line (the
+                            first since the board process started or last went safe)
     {"ev": "late"}          a segment arrived after its planned start (it starts on arrival)
     {"ev": "bad_report"}    a SensorReport with a reading outside its sensor's range was handed
                             to the pty for the host (the input of a supervisor trip)
@@ -32,12 +35,22 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from massagectl.firmware_bridge.codec import DEVICE_IDS, IMMEDIATE_IDS, decode_messages
+from massagectl.firmware_bridge.codec import (
+    DEVICE_IDS,
+    IMMEDIATE_IDS,
+    QUEUED_IDS,
+    decode_messages,
+)
 from massagectl.firmware_bridge.framing import BlockDecoder
-from massagectl.firmware_bridge.messages import DeviceState, RemoteKey, SensorReport, Stop
+from massagectl.firmware_bridge.messages import (
+    DeviceState,
+    RemoteKey,
+    ScheduleSegment,
+    SensorReport,
+    Stop,
+)
 from massagectl.firmware_bridge.wire import DEVICE_BLOCK_KINDS, HOST_BLOCK_KINDS, BlockKind
 from massagectl.routines.device import load_device
-from massagectl.sim.attach import AttachedBoard
 from massagectl.sim.pty_runner import PtyBoard
 from massagectl.sim.trace import SegmentOutcome
 
@@ -47,12 +60,10 @@ def say(event: str, t: float, **detail: object) -> None:
 
 
 class Taps:
-    """Watches one PtyBoard: its wire both ways, its state, its timer."""
+    """Watches one PtyBoard through its public taps: its wire both ways, its state, its timer."""
 
-    def __init__(self, pty_board: PtyBoard, attached: AttachedBoard) -> None:
-        self.pty_board = pty_board
+    def __init__(self, pty_board: PtyBoard) -> None:
         self.board = pty_board.board
-        self.driver = attached.driver
         self.timer_lateness_s: list[float] = []
         self.bytes_per_second: dict[str, dict[int, int]] = {"to_board": defaultdict(int),
                                                              "to_host": defaultdict(int)}
@@ -62,35 +73,10 @@ class Taps:
         self._ranges = [(s.valid_min, s.valid_max) for s in sensors]
         self._live = not self.board.outputs_safe()
         self._safe_shutdown = False
+        self._awaiting_segment = True  # the next ScheduleSegment is a session's first
         self._late_segments = self.board.late_segments
-        # The taps wrap instance attributes: the product's classes are not changed.
-        line_write = pty_board._line_end.write
-        flush = pty_board._flush
-        after_turn = self.driver.after_turn
-        fire = self.driver._fire
-
-        def tapped_line_write(data: bytes) -> None:
-            line_write(data)
-            # When the last of these bytes reaches the board: behind what the line still
-            # carries, at 10 bits a byte (firmware_bridge.memory_transport).
-            self._host_bytes(bytes(data), pty_board._line_end._line_free_at_s)
-
-        def tapped_flush() -> None:
-            self._board_bytes(bytes(pty_board._unread))
-            flush()
-
-        def tapped_after_turn() -> None:
-            after_turn()
-            self._watch_state()
-
-        def tapped_fire() -> None:
-            self.timer_lateness_s.append(time.monotonic() - self.driver._due_s)
-            fire()
-
-        pty_board._line_end.write = tapped_line_write
-        pty_board._flush = tapped_flush
-        self.driver.after_turn = tapped_after_turn
-        self.driver._fire = tapped_fire
+        pty_board.tap(to_board=self._host_bytes, to_host=self._board_bytes)
+        pty_board.driver.watch(turn=self._watch_state, woke=self.timer_lateness_s.append)
 
     def _host_bytes(self, data: bytes, reaches_board_s: float) -> None:
         now = time.monotonic()
@@ -98,13 +84,22 @@ class Taps:
         decoder = self._from_host
         decoder.feed(data)
         while (item := decoder.next_item()) is not None:
-            if getattr(item, "kind", None) is BlockKind.IMMEDIATE:
+            kind = getattr(item, "kind", None)
+            if kind is BlockKind.IMMEDIATE:
                 try:
                     messages = decode_messages(item.payload, IMMEDIATE_IDS)
                 except ValueError:
                     continue
                 if any(isinstance(message, Stop) for message in messages):
                     say("stop_bytes", now, reaches_board=reaches_board_s)
+            elif kind is BlockKind.DATA and self._awaiting_segment:
+                try:
+                    messages = decode_messages(item.payload, QUEUED_IDS)
+                except ValueError:
+                    continue
+                if any(isinstance(message, ScheduleSegment) for message in messages):
+                    self._awaiting_segment = False
+                    say("first_segment", now)
 
     def _board_bytes(self, data: bytes) -> None:
         now = time.monotonic()
@@ -137,6 +132,7 @@ class Taps:
         safe_shutdown = board.state is DeviceState.SHUTDOWN and safe
         if safe_shutdown and not self._safe_shutdown:
             say("safe", time.monotonic(), cause=board.stop_cause.name)
+            self._awaiting_segment = True
         self._safe_shutdown = safe_shutdown
         if board.late_segments > self._late_segments:
             say("late", time.monotonic(), count=board.late_segments - self._late_segments)
@@ -163,8 +159,8 @@ async def serve(args: argparse.Namespace) -> None:
     done = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, done.set)
     async with PtyBoard(load_device(args.device)) as pty_board:
-        taps = Taps(pty_board, pty_board._attached)
-        driver = taps.driver
+        taps = Taps(pty_board)
+        driver = pty_board.driver
         print(pty_board.port_path, flush=True)
 
         def command() -> None:

@@ -90,12 +90,25 @@ async def serve(args: argparse.Namespace) -> None:
             await chair.close()
 
 
+CLEAR_ATTEMPTS = 10
+CLEAR_AGAIN_S = 0.2
+
+
 async def clear_faults(chair: Chair) -> None:
-    """What a person does after checking the chair: clear the host's latch and the board's."""
-    if chair.latch.latched:
-        chair.latch.clear("benchmark", asyncio.get_running_loop().time())
-    if chair.link.board_fault is not None:
-        await chair.link.clear_board_fault()
+    """What a person does after checking the chair: clear the host's latch and the board's,
+    again if a fault latched meanwhile (a dead sensor's last readings, still on their way when
+    the sensor came back, trip the supervisor once more while the board clears). Never raises:
+    a fault still latched refuses the next session, which says so ("ended": "error")."""
+    loop = asyncio.get_running_loop()
+    for _ in range(CLEAR_ATTEMPTS):
+        if chair.latch.latched:
+            chair.latch.clear("benchmark", loop.time())
+        if chair.link.board_fault is None:
+            return
+        try:
+            await chair.link.clear_board_fault()
+        except MassageError:
+            await asyncio.sleep(CLEAR_AGAIN_S)  # the new trip's STOP settles; clear again
 
 
 async def one_session(chair: Chair, routine: Routine, status: bool
@@ -116,10 +129,7 @@ async def one_session(chair: Chair, routine: Routine, status: bool
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        remote.close()
-        # A session never takes its stop listener back (one session per chair in `run`); here
-        # the chair outlives hundreds of them.
-        chair.stop_path._listeners.remove(session._on_stop)
+        remote.close()  # the session takes its own stop listener back when it ends
 
 
 def main() -> None:

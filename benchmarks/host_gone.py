@@ -20,7 +20,7 @@ from pathlib import Path
 
 from benchmarks.figures import Figure, Target
 from benchmarks.rig import Rig
-from benchmarks.stop_latency import RANDOM_DELAY_S, ROUTINE
+from benchmarks.stop_latency import RANDOM_DELAY_S, ROUTINE, Chair, start_session, wait_live
 
 TO_SAFE_MS = Target("max", "<=", 600.0)
 
@@ -34,8 +34,8 @@ def killed(runs: int, workdir: Path, loaded: bool) -> tuple[list[float], list[st
         board = rig.board()
         for _ in range(runs):
             controller = rig.controller(board, str(routine))
-            began = controller.go()
-            board.wait("live", began, limit_s=60.0)
+            chair, odd = Chair(board, controller), []
+            wait_live(chair, start_session(chair, odd), odd)
             time.sleep(rng.uniform(0, RANDOM_DELAY_S))
             fired = time.monotonic()
             controller.process.kill()
@@ -55,9 +55,9 @@ def frozen(runs: int, workdir: Path, loaded: bool) -> tuple[list[float], list[st
     with Rig(workdir, loaded=loaded) as rig:
         board = rig.board()
         controller = rig.controller(board, str(routine))
+        chair, odd = Chair(board, controller), []
         for _ in range(runs):
-            began = controller.go()
-            board.wait("live", began)
+            began, _ = wait_live(chair, start_session(chair, odd), odd)
             time.sleep(rng.uniform(0, RANDOM_DELAY_S))
             fired = time.monotonic()
             os.kill(controller.pid, signal.SIGSTOP)

@@ -4,6 +4,8 @@
         board = rig.board()                         # benchmarks.board_process
         controller = rig.controller(board, "relax") # benchmarks.controller_process
         controller.go(); board.wait("live") ...
+        service = rig.service(board, "held", routine_text)  # `massagectl serve` on the board
+        service.go(); service.stop(); service.ended(began) ...
 
 Every process started here is killed and reaped on the way out, whatever happened. Event
 times are time.monotonic() (CLOCK_MONOTONIC), the same clock in every process.
@@ -16,6 +18,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +40,10 @@ BURNER = "while True: pass"
 
 class RigError(RuntimeError):
     """A process of the rig did not do what the measurement needs."""
+
+
+class RigTimeout(RigError):
+    """An awaited event did not come in time (the process is still running)."""
 
 
 class Events:
@@ -82,12 +89,13 @@ class Events:
                     raise RigError(f"{self.name} exited while {kind!r} was awaited")
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise RigError(f"{self.name}: no {kind!r} within {limit_s:.0f} s")
+                    raise RigTimeout(f"{self.name}: no {kind!r} within {limit_s:g} s")
                 self._arrived.wait(left)
 
     def since(self, kind: str, after_t: float) -> list[dict]:
+        """Events of `kind` (every kind: "") with t >= after_t."""
         with self._arrived:
-            return [e for e in self._events if e["ev"] == kind and e["t"] >= after_t]
+            return [e for e in self._events if kind in ("", e["ev"]) and e["t"] >= after_t]
 
 
 class BoardProcess:
@@ -131,9 +139,107 @@ class ControllerProcess:
     def ended(self, after_t: float, limit_s: float = WAIT_LIMIT_S) -> dict:
         return self.events.wait("ended", after_t, limit_s=limit_s)
 
+    def ended_since(self, after_t: float) -> dict | None:
+        """How the session started at `after_t` ended, if it has."""
+        found = self.events.since("ended", after_t)
+        return found[0] if found else None
+
     def finish(self) -> None:
         with contextlib.suppress(OSError):
             os.write(self._control_fd, b"quit\n")
+        try:
+            self.process.wait(timeout=EXIT_LIMIT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class ServiceProcess:
+    """`massagectl serve --port PTY` as shipped, driven through its control socket: one
+    connection for starts and status, one kept open for nothing but stops (so a stop is one
+    line written to a socket the service already watches)."""
+
+    BUSY = ("scanning", "running", "paused", "stopping")
+
+    def __init__(self, process: subprocess.Popen, socket_path: Path, routine: str) -> None:
+        self.process = process
+        self.pid = process.pid
+        self.routine = routine
+        self._path = socket_path
+        self._requests = self._connect()
+        self._stops = self._connect()
+        self._stop_pending = False
+
+    def _connect(self) -> tuple[socket.socket, IO[bytes]]:
+        deadline = time.monotonic() + START_LIMIT_S
+        while True:
+            if self.process.poll() is not None:
+                raise RigError(f"massagectl serve exited ({self.process.returncode})")
+            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                connection.connect(str(self._path))
+                return connection, connection.makefile("rb")
+            except OSError:
+                connection.close()
+                if time.monotonic() > deadline:
+                    raise RigError(f"no control socket at {self._path}") from None
+                time.sleep(0.05)  # bounded polling while the service starts
+
+    def ask(self, op: str, **fields: object) -> dict:
+        connection, replies = self._requests
+        connection.sendall((json.dumps({"op": op, **fields}) + "\n").encode())
+        line = replies.readline()
+        if not line:
+            raise RigError("massagectl serve closed its control socket")
+        return json.loads(line)
+
+    def wait_state(self, *states: str, limit_s: float = START_LIMIT_S) -> dict:
+        """Status, polled (the socket answers a client at most 50 times a second) until the
+        chair is in one of `states`."""
+        deadline = time.monotonic() + limit_s
+        while True:
+            status = self.ask("status")["status"]
+            if status["state"] in states:
+                return status
+            if time.monotonic() > deadline:
+                raise RigTimeout(f"massagectl serve: still {status['state']} after {limit_s:g} s")
+
+    def go(self) -> float:
+        """Start the routine; the time the request was sent."""
+        now = time.monotonic()
+        reply = self.ask("start", routine=self.routine)
+        if not reply["ok"]:
+            raise RigError(f"massagectl serve refused the start: {reply['error']}")
+        return now
+
+    def stop(self) -> float:
+        """Write a stop request; the time it was written (its reply is read by `ended`)."""
+        connection, _ = self._stops
+        now = time.monotonic()
+        connection.sendall(b'{"op": "stop"}\n')
+        self._stop_pending = True
+        return now
+
+    def ended_since(self, after_t: float) -> dict | None:
+        status = self.ask("status")["status"]
+        return None if status["state"] in self.BUSY else self._outcome(status)
+
+    def ended(self, after_t: float, limit_s: float = WAIT_LIMIT_S) -> dict:
+        return self._outcome(self.wait_state("idle", "fault", limit_s=limit_s))
+
+    def _outcome(self, status: dict) -> dict:
+        if self._stop_pending:  # its reply, so that replies never pile up in the socket
+            self._stop_pending = False
+            self._stops[1].readline()
+        last = status.get("last_session") or {}
+        return {"ended": last.get("ended_how", status["state"]),
+                "detail": last.get("detail", "; ".join(status.get("faults", [])))}
+
+    def finish(self) -> None:
+        for connection, replies in (self._requests, self._stops):
+            replies.close()
+            connection.close()
+        self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=EXIT_LIMIT_S)
         except subprocess.TimeoutExpired:
@@ -210,6 +316,28 @@ class Rig:
         os.close(control_read)
         os.close(tty_slave)
         return ControllerProcess(process, control_write, tty_master)
+
+    def service(self, board: BoardProcess, routine: str, routine_text: str,
+                mqtt: str = "") -> ServiceProcess:
+        """`massagectl serve` on the board's pty, its routine folder holding `routine`, its
+        control socket in the work folder; `mqtt`: extra config lines (an [mqtt] table)."""
+        name = self._name("service")
+        folder = self.workdir / name
+        (folder / "routines").mkdir(parents=True, exist_ok=True)
+        (folder / "routines" / f"{routine}.toml").write_text(routine_text)
+        config = folder / "config.toml"
+        config.write_text(f'[logs]\ndirectory = "{folder}"\n[session]\nbody_scan = false\n'
+                          + mqtt)
+        runtime = self.workdir / "run"
+        environment = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
+        with (self.workdir / f"{name}.err").open("w") as stderr:
+            process = self._start([PYTHON, "-m", "massagectl", "serve", "--port", board.port,
+                                   "--config", str(config), "--chair", name,
+                                   "--log-level", "warning"],
+                                  stdout=subprocess.DEVNULL, stderr=stderr, env=environment)
+        service = ServiceProcess(process, runtime / "massagectl" / f"{name}.sock", routine)
+        service.wait_state("idle")
+        return service
 
     def command(self, argv: list[str], *, terminal: bool = False) -> tuple[subprocess.Popen,
                                                                              int | None]:

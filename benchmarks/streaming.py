@@ -31,6 +31,7 @@ from pathlib import Path
 
 from benchmarks.figures import Figure, Target
 from benchmarks.rig import Rig
+from benchmarks.stop_latency import Chair, start_session, wait_live
 from massagectl.firmware_bridge.link import Link
 from massagectl.firmware_bridge.streamer import anchor_after, wire_segments
 from massagectl.firmware_bridge.wire import CLOCK_MODULUS
@@ -52,8 +53,8 @@ def margin(seconds: float, workdir: Path, loaded: bool, stalls: bool
     with Rig(workdir, loaded=loaded) as rig:
         board = rig.board()
         controller = rig.controller(board, ROUTINE)
-        began = controller.go()
-        board.wait("live", began, limit_s=60.0)
+        chair, odd = Chair(board, controller), []
+        began, _ = wait_live(chair, start_session(chair, odd), odd)
         time.sleep(seconds)
         late_before = len(board.events.since("late", began))
         if stalls:
@@ -66,10 +67,9 @@ def margin(seconds: float, workdir: Path, loaded: bool, stalls: bool
                 tripped = board.events.since("safe", frozen_at)
                 late = board.events.since("late", frozen_at)
                 survived.append((stall_s, not tripped and not late))
-                if tripped:
+                if tripped:  # a new session (again, if one ends before going live)
                     controller.ended(frozen_at)
-                    began = controller.go()
-                    board.wait("live", began, limit_s=60.0)
+                    began, _ = wait_live(chair, start_session(chair, odd), odd)
         os.kill(controller.pid, signal.SIGINT)
         controller.ended(began)
         controller.finish()

@@ -6,6 +6,7 @@
     link.send_immediate(Stop())                  # written before it returns
     remove = link.add_listener(callback)         # every DeviceMessage received
     await link.hold_safe()                       # Stop, confirmed safe, Reset: READY and safe
+                                                 # (one at a time; stay_stopped= skips Reset)
     link.board_fault                             # the cause of a fault latched on the board
     await link.clear_board_fault()               # ClearFault, then Reset: READY and safe
     await link.wait_lost(); await link.reconnect()
@@ -150,6 +151,9 @@ class Link:
         self._segment_ends_s: deque[float] = deque()
         self._fanout = MessageFanout()
         self._intent = ImmediateIntent()
+        self._status_reports = 0  # StatusReports received: "a report since" without clearing
+        self._connections = 0  # handshakes begun: a wait of an older one ends
+        self._safe_lock = asyncio.Lock()  # one hold_safe or clear_board_fault at a time
 
     # --- opening -------------------------------------------------------------------------------
 
@@ -177,6 +181,7 @@ class Link:
         return link
 
     async def _connect(self, transport: Transport) -> None:
+        self._connections += 1
         self.state = LinkState.CONNECTING
         self.lost_reason = None
         self.board_restarted = False
@@ -230,34 +235,45 @@ class Link:
         status = self.status
         return status.stop_cause if status is not None and status.fault_latched else None
 
-    async def hold_safe(self) -> None:
+    async def hold_safe(self, *, stay_stopped: Callable[[], bool] | None = None) -> bool:
         """Stop the board and start it again from the safe state: queue cleared, every output
         safe, READY for new segments. A pause, and the end of a session, go through here.
-        FaultLatchedError if the board holds a latched fault (it stays stopped and safe)."""
-        self._require_connected()
-        self.status = None  # only reports sent after this call count
-        await self._safe_start(self.name, first=False)
-        cause = self.board_fault
-        if cause is not None:
-            raise FaultLatchedError(
-                f"the board on {self.name} holds a latched fault ({cause.name.lower()}) and "
-                "refuses to start",
-                "check the chair, then run `massagectl faults --clear --port PORT`")
+        FaultLatchedError if the board holds a latched fault (it stays stopped and safe).
+
+        `stay_stopped` is asked once the board has confirmed its stop, just before the Reset:
+        True leaves it stopped (a stop asked for meanwhile must not be undone by the Reset that
+        would follow it) and returns False. Returns True when the board is READY.
+
+        One at a time: a second caller (a fault being cleared while a session ends) waits for
+        the first, so neither takes the other's reports for its own."""
+        async with self._safe_lock:
+            self._require_ready()
+            return await self._safe_start(self.name, first=False, stay_stopped=stay_stopped)
 
     async def clear_board_fault(self) -> m.StopCause | None:
         """Send ClearFault, then start the board again from the safe state; returns the cause
         that was latched (None: nothing was). A person checked the chair before asking this."""
-        self._require_connected()
-        cause = self.board_fault
-        self._send_queued(m.ClearFault())
-        self.status = None
-        await self._until(lambda: self.status is not None and not self.status.fault_latched,
-                          lambda: self._send_queued(m.QueryStatus()),
-                          f"the device on {self.name} did not clear its fault")
-        await self.hold_safe()
-        return cause
+        async with self._safe_lock:
+            self._require_ready()
+            cause = self.board_fault
+            seen = self._status_reports
+            self._send_queued(m.ClearFault())
 
-    async def _safe_start(self, name: str, first: bool = True) -> None:
+            def cleared() -> bool:
+                status = self._status_after(seen)
+                return status is not None and not status.fault_latched
+
+            await self._until(cleared, lambda: self._send_queued(m.QueryStatus()),
+                              f"the device on {self.name} did not clear its fault")
+            await self._safe_start(self.name, first=False)
+            return cause
+
+    def _status_after(self, seen: int) -> m.StatusReport | None:
+        """The latest StatusReport if the board sent one since `seen` reports, else None."""
+        return self.status if self._status_reports > seen else None
+
+    async def _safe_start(self, name: str, first: bool = True,
+                          stay_stopped: Callable[[], bool] | None = None) -> bool:
         def query() -> None:
             self._send_queued(m.QueryStatus())
 
@@ -265,24 +281,44 @@ class Link:
             self.send_immediate(m.Stop())
             query()
 
-        await self._until(lambda: self.status is not None, query, f"no status from {name}")
+        def state_since(seen: int) -> m.DeviceState | None:
+            status = self._status_after(seen)
+            return None if status is None else status.state
+
+        def latched_since(seen: int) -> bool:
+            status = self._status_after(seen)
+            return status is not None and status.fault_latched
+
+        # Only reports sent after this call count: one from before may show a state since left.
+        called = self._status_reports
+        await self._until(lambda: state_since(called) is not None, query,
+                          f"no status from {name}")
         if first:
             self.initial_status = self.status
-        await self._until(lambda: self.status is not None
-                          and self.status.state is m.DeviceState.SHUTDOWN, stop_and_query,
+        await self._until(lambda: state_since(called) is m.DeviceState.SHUTDOWN, stop_and_query,
                           f"the device on {name} did not confirm STOP")
         # The board's queue is empty now: segments sent before (a paused plan's next minutes)
         # no longer take room, or a resume would wait for their ends and start late.
         self._segment_ends_s.clear()
+        if stay_stopped is not None and stay_stopped():
+            return False
+        reset = self._status_reports
         self._send_queued(m.Reset())
         # A latched fault keeps the board in SHUTDOWN through Reset, by design (hardware.md 5).
-        await self._until(lambda: self.status is not None
-                          and (self.status.state is m.DeviceState.READY
-                               or self.status.fault_latched), query,
+        await self._until(lambda: state_since(reset) is m.DeviceState.READY
+                          or latched_since(reset), query,
                           f"the device on {name} did not leave SHUTDOWN on Reset")
-        if self.status is None or not self.status.outputs_safe:
+        status = self.status
+        if status is None or not status.outputs_safe:
             raise HandshakeError(f"the device on {name} reports outputs not safe after a reset",
                                  "check the board; it must start with every output safe")
+        cause = self.board_fault
+        if cause is not None and not first:
+            raise FaultLatchedError(
+                f"the board on {self.name} holds a latched fault ({cause.name.lower()}) and "
+                "refuses to start",
+                "check the chair, then run `massagectl faults --clear --port PORT`")
+        return True
 
     async def _until(self, done: Callable[[], bool], ask: Callable[[], object], what: str,
                      progress: Callable[[], int] | None = None) -> None:
@@ -296,9 +332,12 @@ class Link:
         last_limit_s = start_s + HANDSHAKE_PATIENCE * self.handshake_timeout_s
         next_ask_s = start_s
         seen = progress() if progress is not None else 0
+        connection = self._connections
         while not done():
             if self._lost.is_set():
                 raise HandshakeError(f"{what}: {self.lost_reason}")
+            if self._connections != connection:  # reports now come from another handshake
+                raise HandshakeError(f"{what}: the link was opened again meanwhile")
             now_s = self._loop.time()
             if progress is not None and progress() != seen:
                 seen = progress()
@@ -476,6 +515,13 @@ class Link:
 
     # --- internals -----------------------------------------------------------------------------
 
+    def _require_ready(self) -> None:
+        """Connected, handshake done: a hold_safe during a reconnect has no board to hold."""
+        self._require_connected()
+        if self.state is not LinkState.CONNECTED:
+            raise LinkLostError(f"the link to {self.name} is still connecting",
+                                "wait until the board is connected")
+
     def _require_connected(self) -> None:
         if self.state is LinkState.CLOSED:
             raise LinkLostError("the link is closed")
@@ -616,6 +662,7 @@ class Link:
 
     def _on_status(self, report: m.StatusReport) -> None:
         previous, self.status = self.status, report
+        self._status_reports += 1
         if self.state is not LinkState.CONNECTED:
             return
         # A board reports POWER_ON until a host stops or resets it: a restart shows as POWER_ON

@@ -42,6 +42,11 @@ class MemoryTransport(Transport):
         self._on_gone: Callable[[PortError], None] | None = None
 
     @property
+    def line_free_at_s(self) -> float:
+        """Loop time at which the last byte written so far arrives at the other end (paced)."""
+        return self._line_free_at_s
+
+    @property
     def closed(self) -> bool:
         return self._closed or self._peer_gone
 

@@ -6,8 +6,10 @@
 
 It uses only the service's operations and events (`ChairOperations`), like the remote. The
 chair's safety never depends on it: when the broker goes away the session goes on, unless the
-owner chose `on_broker_lost = "stop"`. Unique ids come from the board's serial number, so the
-bridge connects once the board has identified itself.
+owner chose `on_broker_lost = "stop"`. Topics and unique ids follow the board's identity
+(mqtt_bridge.identity): before a board has identified itself the bridge connects under a
+provisional id, and when another board appears it retires the old chair's topics and moves
+to the new one's, reconnecting with the new chair's will.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from massagectl.controller.service.operations import (
     ConnectionChanged,
     Origin,
 )
+from massagectl.mqtt_bridge.cancel import cancel_and_wait
 from massagectl.mqtt_bridge.commands import peek_json
 from massagectl.mqtt_bridge.connection import (
     BrokerConnection,
@@ -39,12 +42,19 @@ from massagectl.mqtt_bridge.connection import (
 )
 from massagectl.mqtt_bridge.context import BridgeContext, BridgeExtension, MessageHandler
 from massagectl.mqtt_bridge.description import describe_chair, sensors_by_zone
-from massagectl.mqtt_bridge.discovery import ChairDescription, DiscoveryForm
+from massagectl.mqtt_bridge.discovery import ChairDescription, DiscoveryForm, Publication
 from massagectl.mqtt_bridge.extensions.availability import Availability
 from massagectl.mqtt_bridge.extensions.commands import Commands
 from massagectl.mqtt_bridge.extensions.discovery import Discovery
 from massagectl.mqtt_bridge.extensions.events import Events
 from massagectl.mqtt_bridge.extensions.state import StatePublisher
+from massagectl.mqtt_bridge.identity import (
+    Identity,
+    default_service_id,
+    identified,
+    provisional,
+    retire,
+)
 from massagectl.mqtt_bridge.inbox import Lane, inbox_type
 from massagectl.mqtt_bridge.topics import OFFLINE
 from massagectl.routines.device import DeviceProfile, SensorKind
@@ -52,6 +62,9 @@ from massagectl.routines.device import DeviceProfile, SensorKind
 log = logging.getLogger(__name__)
 
 LEAVE_TIMEOUT_S = 2.0  # the last words on stop; a broker that does not take them gets the will
+# A board present when the service starts identifies itself within a second or so; connecting
+# under a provisional id first would only announce it and take it back at once.
+IDENTIFY_GRACE_S = 2.0
 
 
 class BrokerLost(StrEnum):
@@ -68,9 +81,12 @@ class BridgeSettings:
     discovery: DiscoveryForm = DiscoveryForm.ENTITY
     on_broker_lost: BrokerLost = BrokerLost.CONTINUE
     rediscovery_delay_s: tuple[float, float] = (0.5, 3.0)
+    # The chair id in topics until a board has identified itself, when node_id is not set.
+    service_id: str = field(default_factory=default_service_id)
+    identify_grace_s: float = IDENTIFY_GRACE_S
 
 
-def bridge_settings(mqtt: MqttSettings) -> BridgeSettings:
+def bridge_settings(mqtt: MqttSettings, service_name: str = "chair") -> BridgeSettings:
     """The bridge's settings from the config file's `[mqtt]` table."""
     broker = BrokerSettings(
         host=mqtt.host, port=mqtt.port, username=mqtt.username,
@@ -79,7 +95,8 @@ def bridge_settings(mqtt: MqttSettings) -> BridgeSettings:
     return BridgeSettings(
         broker=broker, base_topic=mqtt.base_topic, node_id=mqtt.node_id,
         discovery_prefix=mqtt.discovery_prefix, discovery=DiscoveryForm(mqtt.discovery),
-        on_broker_lost=BrokerLost(mqtt.on_broker_lost))
+        on_broker_lost=BrokerLost(mqtt.on_broker_lost),
+        service_id=default_service_id(service_name))
 
 
 class MqttBridge:
@@ -98,7 +115,10 @@ class MqttBridge:
         self._ops: ChairOperations | None = None
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe: Callable[[], None] = lambda: None
-        self._identified = asyncio.Event()
+        self.identity: Identity | None = None  # the chair the bridge speaks for now
+        self._wanted: Identity | None = None  # the chair it should speak for
+        self._identity_changed = asyncio.Event()
+        self._farewells: list[Publication] = []  # about chairs it spoke for before
         self._client: aiomqtt.Client | None = None
         self._client_ready = asyncio.Event()
         self._was_ready = False
@@ -109,8 +129,9 @@ class MqttBridge:
     async def start(self, ops: ChairOperations) -> None:
         self._ops = ops
         self._unsubscribe = ops.subscribe(self._on_event)
-        if _identified(ops):
-            self._identified.set()
+        snapshot = ops.snapshot()
+        if snapshot.firmware:  # a board has told its serial number (its firmware comes with it)
+            self._wanted = self._identity_of(snapshot.chair_id, snapshot.firmware)
         self._task = asyncio.get_running_loop().create_task(self._run(), name="mqtt bridge")
 
     async def stop(self) -> None:
@@ -126,10 +147,7 @@ class MqttBridge:
                         await client.publish(message.topic, message.payload, qos=message.qos,
                                              retain=message.retain,
                                              properties=message.properties)
-        tasks = [*self._announcing, *([self._task] if self._task is not None else [])]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(*self._announcing, *([self._task] if self._task else []))
 
     # --- inside -----------------------------------------------------------------------------
 
@@ -138,40 +156,82 @@ class MqttBridge:
         return self.connection.state if self.connection else ConnectionState.DISCONNECTED
 
     async def wait_connected(self) -> aiomqtt.Client:
+        """The client, once connected for the chair the bridge should speak for now."""
         await self._client_ready.wait()
         assert self._client is not None
         return self._client
 
     async def _run(self) -> None:
-        await self._identified.wait()
+        if self._wanted is None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.identify_grace_s):
+                    await self._identity_changed.wait()
+        if self._wanted is None:
+            log.info("no board has identified itself yet; MQTT topics under %s/%s until one "
+                     "does", self.settings.base_topic, self._provisional().chair_id)
+            self._wanted = self._provisional()
+        while True:
+            identity = self._wanted
+            self._identity_changed.clear()
+            self._speak_for(identity)
+            assert self.connection is not None
+            running = asyncio.get_running_loop().create_task(self.connection.run(self._session),
+                                                              name="mqtt connection")
+            changed = asyncio.get_running_loop().create_task(self._identity_changed.wait())
+            try:
+                await asyncio.wait({running, changed}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                await cancel_and_wait(running, changed)
+            if running.done() and not running.cancelled() and running.exception() is not None:
+                raise running.exception()  # type: ignore[misc]
+            await self._retire(identity)
+
+    def _speak_for(self, identity: Identity) -> None:
+        """The context, the extensions and the connection for one chair."""
         ops = self._ops
         assert ops is not None
-        snapshot = ops.snapshot()
         chair = describe_chair(
-            self.device, serial_number=self._serial_number(snapshot.chair_id),
-            firmware_version=snapshot.firmware,
+            self.device, serial_number=identity.serial_number or "",
+            firmware_version=identity.firmware_version,
             routines=tuple(choice.name for choice in ops.routines()),
-            base_topic=self.settings.base_topic, node_id=self.settings.node_id,
+            base_topic=self.settings.base_topic, node_id=identity.chair_id,
             discovery_prefix=self.settings.discovery_prefix)
         chair = _with_zones(chair, tuple(ops.zones()))
+        selected = self.context.selected_routine if self.context is not None else None
         self.context = BridgeContext(
             ops=ops, chair=chair, discovery_form=self.settings.discovery,
             readings=self._readings,
             pressure_sensors=sensors_by_zone(self.device, SensorKind.PRESSURE),
             temperature_sensors=sensors_by_zone(self.device, SensorKind.TEMPERATURE),
-            rediscovery_delay_s=self.settings.rediscovery_delay_s)
+            rediscovery_delay_s=self.settings.rediscovery_delay_s, selected_routine=selected)
         self.context.reannounce = self._reannounce
         state = StatePublisher(self.context)
         commands = Commands(self.context)
         commands.on_choice = state.changed
         self.extensions = [Availability(self.context), Discovery(self.context), state,
                            commands, Events(self.context)]
+        self.identity = identity
+        # A farewell to this chair's own topics (a board back after another) is not one now.
+        own = chair.topics.root + "/"
+        self._farewells = [p for p in self._farewells if not p.topic.startswith(own)]
         self.connection = BrokerConnection(
             self.settings.broker, Will(chair.topics.availability, OFFLINE),
             on_state=self._on_connection_state,
             queue_type=inbox_type(self._lane_of, on_stop=self._guarded(commands.handle),
                                   on_overflow=self._guarded(commands.refuse_waiting)))
-        await self.connection.run(self._session)
+
+    async def _retire(self, old: Identity) -> None:
+        """Another board: the old chair's extensions stop, and its topics are retired."""
+        assert self.context is not None and self._wanted is not None
+        for extension in self.extensions:
+            await extension.stop()
+        for task in list(self._announcing):
+            task.cancel()
+        self._was_ready = False  # a move, not a broker that went away
+        self._farewells += retire(self.context.chair, old, self._wanted,
+                                  self.settings.discovery)
+        log.info("the board is now %s: MQTT topics under %s/%s", self._wanted.serial_number,
+                 self.settings.base_topic, self._wanted.chair_id)
 
     async def _session(self, client: aiomqtt.Client) -> None:
         context = self.context
@@ -182,9 +242,14 @@ class MqttBridge:
         for topic_filter in handlers:
             await client.subscribe(topic_filter, qos=1)
         context.outbox.clear()  # stale answers and states; everything is announced anew
+        while self._farewells:  # first, before anything about the chair it speaks for now
+            farewell = self._farewells[0]
+            await client.publish(farewell.topic, farewell.payload, qos=1, retain=True)
+            self._farewells.pop(0)
         drain = asyncio.get_running_loop().create_task(context.drain(client), name="mqtt out")
         self._client = client
-        self._client_ready.set()
+        if self.identity == self._wanted:
+            self._client_ready.set()
         try:
             for extension in self.extensions:
                 await extension.on_connected()
@@ -193,8 +258,7 @@ class MqttBridge:
         finally:
             self._client = None
             self._client_ready.clear()
-            drain.cancel()
-            await asyncio.gather(drain, return_exceptions=True)
+            await cancel_and_wait(drain)
             for extension in self.extensions:
                 extension.on_disconnected()
 
@@ -220,6 +284,12 @@ class MqttBridge:
             except Exception:  # one bad message must not end the bridge
                 log.exception("MQTT message on %s could not be handled", message.topic)
         return guarded
+
+    def _identity_of(self, chair_id: str, firmware: str) -> Identity:
+        return identified(self._serial_number(chair_id), firmware, self.settings.node_id)
+
+    def _provisional(self) -> Identity:
+        return provisional(self.settings.node_id, self.settings.service_id)
 
     def _serial_number(self, chair_id: str) -> str:
         """The board's serial number; a board too old to report one (the service then names
@@ -251,7 +321,12 @@ class MqttBridge:
 
     def _on_event(self, event: ChairEvent) -> None:
         if isinstance(event, ConnectionChanged) and event.connected:
-            self._identified.set()
+            assert self._ops is not None
+            wanted = self._identity_of(event.chair_id, self._ops.snapshot().firmware)
+            if wanted != self._wanted:
+                self._wanted = wanted
+                self._client_ready.clear()  # connected, but for the chair it was before
+                self._identity_changed.set()
         for extension in self.extensions:
             extension.on_event(event)
 
@@ -265,11 +340,6 @@ class MqttBridge:
             if active:
                 self._ops.stop(Origin.MQTT, f"the MQTT broker went away ({detail}); the "
                                "owner chose to stop then")
-
-
-def _identified(ops: ChairOperations) -> bool:
-    """The board has told its serial number (its firmware version comes with it)."""
-    return bool(ops.snapshot().firmware)
 
 
 def _with_zones(chair: ChairDescription, zones: tuple[str, ...]) -> ChairDescription:

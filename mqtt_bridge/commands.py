@@ -46,6 +46,7 @@ from massagectl.controller.service.vocabulary import (
 )
 from massagectl.routines.device import close_matches
 from massagectl.routines.errors import InputError
+from massagectl.routines.loading import plain_message
 
 # A command is a word and a short value; anything longer is a mistake or an attack, and is
 # refused before it is decoded or parsed.
@@ -208,7 +209,11 @@ def _describe(error: ValidationError) -> str:
         elif item["type"] == "missing":
             parts.append(f"the field {where!r} is missing")
         else:
-            parts.append(f"{where}: {item['msg'].lower()} (got {item['input']!r})")
+            # A command's fields are scalars, so the routine files' wording fits JSON as well
+            # (a bound with its unit, text where a number belongs, ON/OFF as the choices).
+            words = plain_message(item, item["loc"])
+            parts.append(f"{where}: {words}" if words is not None
+                         else f"{where}: {item['msg'].lower()} (got {item['input']!r})")
     return "; ".join(parts)
 
 

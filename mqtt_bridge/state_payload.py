@@ -49,6 +49,7 @@ def state_payload(
         "fault": snapshot.faults[0] if snapshot.faults else None,
         "faults": list(snapshot.faults),
         "remote_start_allowed": snapshot.remote_start_allowed,
+        "connection_detail": snapshot.connection_detail or None,  # why the board is away
         "pressure_kpa": _readings(readings, pressure_sensors),
         "temperature_c": _readings(readings, temperature_sensors),
     }

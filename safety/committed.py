@@ -67,7 +67,12 @@ class Sent:
         """The segment formula of routines.plan.segment_values, at a time clamped into the
         span; written out for one float because the detectors call it for every reading
         (numpy's per-call overhead would triple the supervisor's cost per sample)."""
-        tau = min(max(t_s - self.start_s, 0.0), self.duration_s)
+        # min(max(t - start, 0), duration), spelt out: the same float, without two calls.
+        tau = t_s - self.start_s
+        if tau < 0.0:
+            tau = 0.0
+        if self.duration_s < tau:
+            tau = self.duration_s
         centre = self.start_value + (self.end_value - self.start_value) * tau / self.duration_s
         if self.period_s <= 0:
             return centre
@@ -113,8 +118,9 @@ class CommittedSchedule:
             self._hints[index].clear()
 
     def prune(self, now_s: float) -> None:
+        forget_before_s = now_s - HISTORY_S  # asked for every report: worked out once
         for index, queue in enumerate(self.sent):
-            while len(queue) > 1 and queue[0].end_s < now_s - HISTORY_S:
+            while len(queue) > 1 and queue[0].end_s < forget_before_s:
                 dropped = queue.popleft()
                 self.held[index] = dropped.value_at(dropped.end_s)
                 hints = self._hints[index]

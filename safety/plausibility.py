@@ -119,22 +119,40 @@ class FollowWatch(Watcher):
         super().__init__(sensor, channel_index)
         self.tolerance = FOLLOW_TOLERANCE_OF_SPAN * (sensor.valid_max - sensor.valid_min)
         self._commands: deque[tuple[float, float]] = deque()
+        # The window's lowest and highest command without a scan of its 40 entries per
+        # reading: (board_s, command) with the commands increasing (lows) or decreasing
+        # (highs), so the first of each is the window's extreme.
+        self._lows: deque[tuple[float, float]] = deque()
+        self._highs: deque[tuple[float, float]] = deque()
         self._outside = Lasting()
 
     def update(self, value, board_s, ctx):
         commanded = ctx.commanded(self.channel_index, board_s)
         if commanded is None or getattr(ctx, "outputs_safe", False):
             commanded = ctx.limits_for(self.channel_index).channel.safe_default or 0.0
-        commands = self._commands
+        commands, lows, highs = self._commands, self._lows, self._highs
         if commands and board_s < commands[-1][0]:
             commands.clear()  # a restarted board clock
+            lows.clear()
+            highs.clear()
         commands.append((board_s, commanded))
+        while lows and lows[-1][1] >= commanded:
+            lows.pop()
+        lows.append((board_s, commanded))
+        while highs and highs[-1][1] <= commanded:
+            highs.pop()
+        highs.append((board_s, commanded))
         while board_s - commands[0][0] > FOLLOW_WINDOW_S:
             commands.popleft()
-        if board_s - commands[0][0] < FOLLOW_WINDOW_S - 0.1:
+        oldest_s = commands[0][0]
+        while lows[0][0] < oldest_s:
+            lows.popleft()
+        while highs[0][0] < oldest_s:
+            highs.popleft()
+        if board_s - oldest_s < FOLLOW_WINDOW_S - 0.1:
             return None  # not enough history yet to say where the motor should be
-        low = min(c for _, c in commands) - self.tolerance
-        high = max(c for _, c in commands) + self.tolerance
+        low = lows[0][1] - self.tolerance
+        high = highs[0][1] + self.tolerance
         outside_s = self._outside.update(not low <= value <= high, board_s)
         if outside_s < FOLLOW_CONFIRM_S:
             return None
@@ -221,7 +239,9 @@ class SeatCheck:
         for bag in self.bags:
             fills = self._fills[bag.sensor]
             value = readings[bag.sensor]
-            commanded = _pumping_to(ctx, bag.channel, board_s)
+            # Above FILL_BELOW_KPA the set point does not matter: asked only below it.
+            commanded = None if value > FILL_BELOW_KPA else _pumping_to(ctx, bag.channel,
+                                                                         board_s)
             if (commanded is None or value > FILL_BELOW_KPA
                     or value > commanded - FILL_PUMPING_BELOW_KPA):
                 fills.clear()
@@ -255,4 +275,6 @@ def _pumping_to(ctx: Context, channel_index: int, board_s: float) -> float | Non
         return None
     now = ctx.commanded(channel_index, board_s)
     before = ctx.commanded(channel_index, board_s - PUMP_LAG_S)
-    return None if now is None or before is None else min(now, before)
+    if now is None or before is None:
+        return None
+    return before if before < now else now  # min(now, before), without the call

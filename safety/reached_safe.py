@@ -80,6 +80,9 @@ class ReachedSafe:
             index = None if sensor.channel is None else device.channel_index(sensor.channel)
             self.rules.append(None if index is None
                               else _rule(index, device.channels[index], sensor))
+        # Whether any rule has a deadline: outside the seconds after a shutdown none has, and
+        # the supervisor then skips `judge` for its twenty readings a second per sensor.
+        self.armed = False
 
     def shut_down(self, board_s: float) -> None:
         """The board reported a shutdown at `board_s`: every output must get to safe."""
@@ -87,12 +90,18 @@ class ReachedSafe:
             if rule is not None:
                 rule.deadline_s = board_s + rule.within_s
                 rule.still_from = None
+                self.armed = True
 
     def forget(self) -> None:
         """The board restarted: nothing to judge."""
         for rule in self.rules:
             if rule is not None:
                 rule.deadline_s = None
+        self.armed = False
+
+    def _disarm(self, rule: _Rule) -> None:
+        rule.deadline_s = None
+        self.armed = any(r is not None and r.deadline_s is not None for r in self.rules)
 
     def judge(self, sensor_index: int, value: float, board_s: float,
               context: Commanded) -> str | None:
@@ -103,13 +112,13 @@ class ReachedSafe:
             return None
         deadline_s = rule.deadline_s
         if context.commanded(rule.channel_index, board_s) is not None:
-            rule.deadline_s = None  # running again: its segments lead, the detectors judge
+            self._disarm(rule)  # running again: its segments lead, the detectors judge
             return None
         if rule.kind in (ChannelKind.POSITION, ChannelKind.WIDTH):
             return self._judge_drive(rule, deadline_s, value, board_s)
         if board_s < deadline_s:
             return None
-        rule.deadline_s = None
+        self._disarm(rule)
         if rule.kind is ChannelKind.DEPTH:
             if abs(value - rule.target) <= DEPTH_TOLERANCE_MM:
                 return None
@@ -125,10 +134,10 @@ class ReachedSafe:
         if rule.still_from is None or abs(value - rule.still_from[1]) >= rule.target:
             rule.still_from = (board_s, value)
         elif board_s - rule.still_from[0] >= DRIVE_STILL_WINDOW_S:
-            rule.deadline_s = None  # it stands
+            self._disarm(rule)  # it stands
             return None
         if board_s < deadline_s:
             return None
-        rule.deadline_s = None
+        self._disarm(rule)
         return (f"{rule.channel_id} still moving {rule.within_s:.1f} s after the shutdown "
                 f"(at {value:.1f} {rule.unit})")

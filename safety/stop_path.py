@@ -129,10 +129,21 @@ class StopPath:
         self._active: _Attempt | None = None
         self._listeners: list[Callable[[StopSource, str], None]] = []
 
-    def add_listener(self, callback: Callable[[StopSource, str], None]) -> None:
+    def add_listener(self, callback: Callable[[StopSource, str], None]) -> Callable[[], None]:
         """Call `callback(source, detail)` on every stop request, after its STOP was written
-        (the session follows stops that the supervisor or the board started)."""
+        (the session follows stops that the supervisor or the board started). Returns the
+        function that removes it: a chair's stop path outlives its sessions."""
         self._listeners.append(callback)
+
+        def remove() -> None:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+
+        return remove
+
+    @property
+    def listener_count(self) -> int:
+        return len(self._listeners)
 
     @property
     def stopping(self) -> bool:
@@ -161,7 +172,7 @@ class StopPath:
         self.log.append(LogEvent.STOP, source, detail or "stop requested",
                         host_s=loop.time(), action="STOP sent" if attempt.error is None
                         else f"STOP not sent: {attempt.error}", outcome="requested")
-        for callback in self._listeners:
+        for callback in list(self._listeners):  # one may remove itself
             callback(source, detail)
         return attempt.future
 

@@ -69,6 +69,9 @@ BOARD_FAULT_CAUSES = {StopCause.WATCHDOG, StopCause.SENSOR_RANGE, StopCause.OVER
                       StopCause.MOTOR_STALL}
 BOARD_FAULT_CODES = {FaultCode.SENSOR_RANGE, FaultCode.OVER_LIMIT, FaultCode.MOTOR_STALL,
                      FaultCode.BAD_SEGMENT}
+# Not yet worked out, in the memo of `commanded` (where None means "safe state"): an object of
+# its own, told apart by identity, never a value the schedule gives.
+_UNKNOWN = float("nan")
 # What the board holding a last value too long breaks (SegmentGuard.overdue).
 OVERDUE_CAUSES = {ViolationKind.HOLD: FaultCause.PRESSURE_HELD,
                   ViolationKind.HEAT_TIME: FaultCause.HEAT_TIMEOUT,
@@ -304,11 +307,11 @@ class Supervisor:
     def _judge(self, report: SensorReport, board_s: float, host_s: float) -> None:
         first = report.first_index  # a u8 on the wire: never negative
         values = report.values[:max(0, len(self.watchers) - first)] if first >= 0 else ()
-        last_seen = self._last_seen
+        last_seen, watchers, reached = self._last_seen, self.watchers, self.reached
         position = self.schedule.position_index
         for index, value in enumerate(values, first):
             last_seen[index] = host_s
-            for watcher in self.watchers[index]:
+            for watcher in watchers[index]:
                 fault = watcher.update(value, board_s, self)
                 if fault is not None:
                     self._trip(_stamped(fault, host_s, report.clock),
@@ -316,7 +319,7 @@ class Supervisor:
                                else StopSource.SUPERVISOR, key=watcher.sensor.id)
             if index == self._position_sensor and position is not None:
                 self.schedule.observe_position(position, value)
-            problem = self.reached.judge(index, value, board_s, self)
+            problem = reached.judge(index, value, board_s, self) if reached.armed else None
             if problem is not None:
                 self._trip(Fault(FaultCause.NOT_SAFE_AFTER_STOP, problem, host_s, report.clock),
                            key=self.device.sensors[index].id)
@@ -466,10 +469,13 @@ class Supervisor:
         return self.limits.channels[channel_index]
 
     def commanded(self, channel_index: int, board_s: float) -> float | None:
+        # Called about thirty times per report (every detector, the seat check): one lookup.
         key = (channel_index, board_s)
         memo = self._commanded_memo
-        if memo is not None and key in memo:
-            return memo[key]
+        if memo is not None:
+            value = memo.get(key, _UNKNOWN)
+            if value is not _UNKNOWN:
+                return value
         value = self.schedule.commanded(channel_index, board_s)
         if value is not None:
             value = self.runtime.effective(channel_index, value)

@@ -11,7 +11,8 @@
     board.outputs_safe()                see below
     board.serial_number                 "SIM-<name>-<serial>": set `serial=` to tell chairs apart
     board.trace                         what happened (sim.trace); with trace_samples=False it
-                                        keeps segments and events but no per-sample rows
+                                        keeps segments and events but no per-sample rows;
+                                        with bounded_trace=True only the newest of each kind
 
 Device messages go to `emit`, or pile up in `board.outbox` when there is no emit callback.
 Host seconds (`now_s`) are the event loop's clock; the board's own clock ticks from power-on.
@@ -71,7 +72,7 @@ from massagectl.sim.remote import DISPLAY_COLUMNS, DISPLAY_ROWS, HandheldRemote
 from massagectl.sim.schedule import ChannelSchedule
 from massagectl.sim.segments import QueuedSegment, segment_value
 from massagectl.sim.sensors import SensorBank, Trip
-from massagectl.sim.trace import SegmentOutcome, Trace
+from massagectl.sim.trace import BOUNDED, SegmentOutcome, Trace
 
 # Klipper-style host watchdog: half a second without a valid frame means the host is gone.
 WATCHDOG_S = 0.5
@@ -141,6 +142,7 @@ class SimBoard:
         name: str | None = None,
         serial: int | str = 1,
         trace_samples: bool = True,
+        bounded_trace: bool = False,
     ) -> None:
         self.profile = profile
         self.name = name or profile.name
@@ -161,9 +163,10 @@ class SimBoard:
         # One size for what the board reports and what its display shows.
         self.remote = HandheldRemote(self._key_pressed, rows=self.display_rows,
                                      columns=self.display_cols)
+        # A board that runs for days keeps only the newest records (sim.trace, BOUNDED).
         self.trace = Trace(
             profile.name, [c.id for c in profile.channels], [s.id for s in profile.sensors],
-            clock_hz
+            clock_hz, keep=BOUNDED if bounded_trace else None,
         )
         # Twenty rows a second that only a saved trace or a test reads: a session whose host
         # records its own trace leaves them out.

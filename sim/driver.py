@@ -5,6 +5,7 @@
     driver.deliver(message)              # a host message arrives now
     driver.frame_received()              # any valid frame arrived now (feeds the watchdog)
     driver.press(RemoteKey.STOP)         # a key on the remote, now
+    driver.watch(turn=..., woke=...)     # observers: after every turn; how late the timer woke
     await driver.aclose()                # or: async with BoardDriver(board): ...
 
 The driver keeps one timer on the loop, set for the board's next event (a telemetry sample, a
@@ -36,6 +37,8 @@ class BoardDriver:
         # it said during the turn can leave as one write without a loop round of its own.
         self.after_turn: Callable[[], None] | None = None
         self.in_turn = False
+        self._turn_watchers: list[Callable[[], None]] = []
+        self._wake_watchers: list[Callable[[float], None]] = []
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -73,6 +76,17 @@ class BoardDriver:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.close()
+
+    def watch(self, *, turn: Callable[[], None] | None = None,
+              woke: Callable[[float], None] | None = None) -> None:
+        """Observe the board without changing it: `turn()` after every turn (after
+        `after_turn`, so what the board said has left), `woke(late_s)` each time its timer
+        fires, with how late the loop woke it (a benchmark's view of the simulator's own
+        timing, which a firmware timer interrupt does not have)."""
+        if turn is not None:
+            self._turn_watchers.append(turn)
+        if woke is not None:
+            self._wake_watchers.append(woke)
 
     # --- inputs -----------------------------------------------------------------------------
 
@@ -117,11 +131,15 @@ class BoardDriver:
             self.in_turn = False
             if self.after_turn is not None:
                 self.after_turn()
+            for watcher in self._turn_watchers:
+                watcher()
 
     # --- the timer --------------------------------------------------------------------------
 
     def _fire(self) -> None:
         self._timer = None
+        for watcher in self._wake_watchers:
+            watcher(self.loop.time() - self._due_s)
         # A timer may fire a hair before its time (the loop's clock resolution); the board is
         # owed the event it was set for, so advance at least that far.
         with self.turn():

@@ -2,6 +2,7 @@
 
     async with PtyBoard(load_device("chair")) as pty_board:
         print(pty_board.port_path)      # /dev/pts/N: give it to the host (pyserial opens it)
+        pty_board.tap(to_board=..., to_host=...)  # watch the line (benchmarks)
         await asyncio.Event().wait()    # runs until cancelled
 
 The host opens the pty's slave path with pyserial, so the real serial path is exercised; the
@@ -20,6 +21,7 @@ import asyncio
 import errno
 import os
 import tty
+from collections.abc import Callable
 
 from massagectl.firmware_bridge.memory_transport import MemoryTransport, memory_pair
 from massagectl.routines.device import DeviceProfile
@@ -56,11 +58,24 @@ class PtyBoard:
         self._attached: AttachedBoard | None = None
         self._to_host: asyncio.Task | None = None
         self._unread = bytearray()
+        self._taps_to_board: list[Callable[[bytes, float], None]] = []
+        self._taps_to_host: list[Callable[[bytes], None]] = []
 
     @property
     def driver(self):
         """The board's driver (its remote's keys, device faults), while the pty is open."""
         return None if self._attached is None else self._attached.driver
+
+    def tap(self, *, to_board: Callable[[bytes, float], None] | None = None,
+            to_host: Callable[[bytes], None] | None = None) -> None:
+        """Watch the line without changing it: `to_board(data, arrives_s)` with the bytes the
+        host wrote as they enter the paced line (`arrives_s`: the loop time at which their last
+        byte reaches the board), `to_host(data)` with the board's bytes as they are handed to
+        the pty for the host."""
+        if to_board is not None:
+            self._taps_to_board.append(to_board)
+        if to_host is not None:
+            self._taps_to_host.append(to_host)
 
     async def __aenter__(self) -> PtyBoard:
         loop = asyncio.get_running_loop()
@@ -105,7 +120,10 @@ class PtyBoard:
             raise
         try:
             for start in range(0, len(data), LINE_PIECE_BYTES):  # paced: at line speed
-                line_end.write(data[start:start + LINE_PIECE_BYTES])
+                piece = data[start:start + LINE_PIECE_BYTES]
+                line_end.write(piece)
+                for tap in self._taps_to_board:
+                    tap(piece, line_end.line_free_at_s)
         except PortError:
             pass  # closing down
 
@@ -115,6 +133,8 @@ class PtyBoard:
                 data = await line_end.read()
             except PortError:
                 return
+            for tap in self._taps_to_host:
+                tap(data)
             self._unread += data
             self._flush()
 

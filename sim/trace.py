@@ -21,11 +21,20 @@
 A segment's outcome is one of SegmentOutcome; `executed_ticks` is -1 for one that never ran.
 Host seconds (`times_s`, `TraceEvent.time_s`) only grow; the board's ticks start again from its
 power-on count after a RESET fault, as a real board's counter does.
+
+By default a trace keeps everything: a test or a `run` reads all of it. A board that runs for
+days (the built-in simulator of a resident service, `massagectl sim` without --trace) keeps only
+the newest records of each kind (`Trace(..., keep=BOUNDED)`): a heartbeat arrives 20 times a
+second, so a day of them alone would be 1.7 million records. `dropped` counts what went.
+Samples and heartbeats sit in arrays that hold up to twice what is kept before the oldest half
+goes (nothing to do per record); segments and events in queues that let the oldest go as each
+new one comes.
 """
 
 from __future__ import annotations
 
 import json
+from collections import deque
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -54,6 +63,10 @@ SEGMENT_RECORD_DTYPE = np.dtype(
 
 # Rows are stored in arrays that double when full; this many to start.
 INITIAL_ROWS = 1024
+# What a bounded trace keeps of each kind of record, newest first: a minute of samples and of
+# heartbeats, the last segments and events (commands, keys, state changes). Nobody reads a
+# bounded trace but a test or a debugger looking at the board right now.
+BOUNDED = {"samples": 1_200, "heartbeats": 1_200, "segments": 50, "events": 200}
 
 
 class SegmentOutcome(IntEnum):
@@ -77,12 +90,16 @@ class Trace:
     """See the module docstring."""
 
     def __init__(
-        self, device: str, channel_ids: list[str], sensor_ids: list[str], clock_hz: int
+        self, device: str, channel_ids: list[str], sensor_ids: list[str], clock_hz: int,
+        keep: dict[str, int] | None = None,
     ) -> None:
         self.device = device
         self.channel_ids = list(channel_ids)
         self.sensor_ids = list(sensor_ids)
         self.clock_hz = clock_hz
+        # Per kind of record, how many of the newest are kept (None: everything).
+        self.keep = dict(keep) if keep is not None else None
+        self.dropped = {kind: 0 for kind in BOUNDED}
         self._rows = 0
         self._times_s = np.empty(INITIAL_ROWS)
         self._ticks = np.empty(INITIAL_ROWS, dtype=np.int64)
@@ -90,9 +107,14 @@ class Trace:
         self._outputs = np.empty((INITIAL_ROWS, len(channel_ids)))
         self._actual = np.empty((INITIAL_ROWS, len(channel_ids)))
         self._sensors = np.empty((INITIAL_ROWS, len(sensor_ids)))
-        self._segment_rows: list[list] = []
-        self._heartbeats: list[int] = []
-        self.events: list[TraceEvent] = []
+        self._segment_rows: list[list] | deque[list] = (
+            deque(maxlen=keep["segments"]) if keep is not None else [])
+        self._first_segment = 0  # the record number of _segment_rows[0]
+        # Heartbeat arrival clocks: one int64 each (a list of Python ints would take 36 bytes).
+        self._heartbeats = np.empty(INITIAL_ROWS, dtype=np.int64)
+        self._heartbeat_count = 0
+        self.events: list[TraceEvent] | deque[TraceEvent] = (
+            deque(maxlen=keep["events"]) if keep is not None else [])
 
     # --- recording --------------------------------------------------------------------------
 
@@ -106,6 +128,9 @@ class Trace:
         readings: list[float],
     ) -> None:
         row = self._rows
+        keep = self._to_keep("samples", row)
+        if keep is not None:
+            row = self._rows = self._drop_samples(keep)
         if row == len(self._times_s):
             self._grow()
         self._times_s[row] = time_s
@@ -118,27 +143,68 @@ class Trace:
 
     def add_segment(self, channel: int, planned: int, arrival: int, message: Any) -> int:
         """Record a received segment; returns its record number."""
-        self._segment_rows.append(
+        rows = self._segment_rows
+        if len(rows) == getattr(rows, "maxlen", None):  # the oldest goes with this append
+            self._first_segment += 1
+            self.dropped["segments"] += 1
+        rows.append(
             [channel, planned, arrival, -1, False, SegmentOutcome.QUEUED,
              message.duration_ticks, message.start_value, message.end_value,
              message.amplitude, message.period_ticks]
         )
-        return len(self._segment_rows) - 1
+        return self._first_segment + len(rows) - 1
+
+    def _segment_row(self, record: int) -> list | None:
+        index = record - self._first_segment
+        return self._segment_rows[index] if index >= 0 else None  # None: dropped already
 
     def segment_started(self, record: int, executed_ticks: int) -> None:
-        row = self._segment_rows[record]
+        row = self._segment_row(record)
+        if row is None:
+            return
         row[3] = executed_ticks
         row[4] = executed_ticks > row[1]
         row[5] = SegmentOutcome.EXECUTED
 
     def segment_outcome(self, record: int, outcome: SegmentOutcome) -> None:
-        self._segment_rows[record][5] = outcome
+        row = self._segment_row(record)
+        if row is not None:
+            row[5] = outcome
 
     def heartbeat(self, ticks: int) -> None:
-        self._heartbeats.append(ticks)
+        count = self._heartbeat_count
+        keep = self._to_keep("heartbeats", count)
+        if keep is not None:
+            self._heartbeats[:keep] = self._heartbeats[count - keep:count]
+            self.dropped["heartbeats"] += count - keep
+            count = keep
+        if count == len(self._heartbeats):
+            bigger = np.empty(max(INITIAL_ROWS, 2 * count), dtype=np.int64)
+            bigger[:count] = self._heartbeats
+            self._heartbeats = bigger
+        self._heartbeats[count] = ticks
+        self._heartbeat_count = count + 1
 
     def event(self, time_s: float, ticks: int, kind: str, **detail: Any) -> None:
+        if len(self.events) == getattr(self.events, "maxlen", None):
+            self.dropped["events"] += 1
         self.events.append(TraceEvent(time_s, ticks, kind, detail))
+
+    def _to_keep(self, kind: str, count: int) -> int | None:
+        """How many samples or heartbeats to keep, once `count` of them reached twice that in
+        a bounded trace; None: keep them all for now."""
+        if self.keep is None or count < 2 * self.keep[kind]:
+            return None
+        return self.keep[kind]
+
+    def _drop_samples(self, keep: int) -> int:
+        """Keep the newest `keep` samples at the front of the arrays; returns how many."""
+        rows = self._rows
+        for name in ("_times_s", "_ticks", "_states", "_outputs", "_actual", "_sensors"):
+            column = getattr(self, name)
+            column[:keep] = column[rows - keep:rows]
+        self.dropped["samples"] += rows - keep
+        return keep
 
     def _grow(self) -> None:
         for name in ("_times_s", "_ticks", "_states", "_outputs", "_actual", "_sensors"):
@@ -191,7 +257,7 @@ class Trace:
 
     @property
     def heartbeat_ticks(self) -> np.ndarray:
-        return np.array(self._heartbeats, dtype=np.int64)
+        return self._heartbeats[: self._heartbeat_count].copy()
 
     def timing_errors_s(self) -> np.ndarray:
         """executed - planned start, in seconds, of every segment that ran."""
@@ -219,6 +285,7 @@ class Trace:
             "channel_ids": self.channel_ids,
             "sensor_ids": self.sensor_ids,
             "clock_hz": self.clock_hz,
+            "dropped": self.dropped,
         }
         events = [
             {"time_s": e.time_s, "ticks": e.ticks, "kind": e.kind, "detail": e.detail}
@@ -253,7 +320,9 @@ class Trace:
             trace._actual = data["actuals"].copy()
             trace._sensors = data["sensors"].copy()
             trace._segment_rows = [list(row.item()) for row in data["segments"]]
-            trace._heartbeats = [int(t) for t in data["heartbeat_ticks"]]
+            trace._heartbeats = data["heartbeat_ticks"].astype(np.int64)
+            trace._heartbeat_count = len(trace._heartbeats)
+            trace.dropped.update(meta.get("dropped", {}))
             trace.events = [
                 TraceEvent(e["time_s"], e["ticks"], e["kind"], e["detail"])
                 for e in json.loads(str(data["events"]))

@@ -13,6 +13,10 @@ cannot trip because the process was descheduled for a moment).
   than the wall clock; waits happen in the real selector, so real descriptors are served
   while the clock catches up. A machine too slow for N simply runs slower than N.
 
+Work handed to a thread with `run_in_executor` (a plan's compile and admission) counts like a
+callback: the clock does not move until it is done, so a run does not depend on how fast the
+thread is. The loop meanwhile runs whatever is ready and serves real descriptors.
+
 The loop is a SelectorEventLoop whose selector is wrapped; asyncio's own scheduling is untouched.
 """
 
@@ -81,12 +85,28 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._wall_origin_s = time.monotonic()
         self._virtual_origin_s = start_s
         self._last_poll_wall_s = -math.inf
+        self._in_threads = 0  # executor jobs not finished: the clock waits for them
         self._selector = _ClockedSelector(self._selector, self)
 
     def time(self) -> float:
         return self._virtual_s
 
+    def run_in_executor(self, executor, func, *args):  # type: ignore[override]
+        future = super().run_in_executor(executor, func, *args)
+        self._in_threads += 1
+        future.add_done_callback(self._thread_done)
+        return future
+
+    def _thread_done(self, _future: asyncio.Future) -> None:
+        self._in_threads -= 1
+
     def _select(self, inner: selectors.BaseSelector, timeout: float | None):
+        if self._in_threads and timeout != 0:
+            # Nothing ready but a thread's work: wait for it (its result wakes the selector
+            # through the loop's self-pipe) with the clock standing still.
+            events = inner.select(None)
+            self._last_poll_wall_s = time.monotonic()
+            return events
         wall_s = time.monotonic()
         if self.speed is not None and timeout != 0:
             return self._paced_select(inner, timeout, wall_s, self.speed)

@@ -54,8 +54,11 @@ async def _serve(profile: DeviceProfile, args: argparse.Namespace) -> None:
     terminated = asyncio.Event()
     # A service manager stops it with SIGTERM: end as cleanly as on Ctrl-C.
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
-    async with PtyBoard(profile, baud=args.baud, seed=args.seed,
-                        serial=args.serial) as pty_board:
+    # Without --trace nobody reads the board's trace: it keeps only its newest records and no
+    # per-sample rows, so a board left running for days does not grow.
+    keep_all = args.trace is not None
+    async with PtyBoard(profile, baud=args.baud, seed=args.seed, serial=args.serial,
+                        trace_samples=keep_all, bounded_trace=not keep_all) as pty_board:
         board = pty_board.board
         assert board is not None, "PtyBoard makes its board on entry"
         for bug in args.board_fault:

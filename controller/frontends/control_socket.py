@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import logging
 import os
@@ -34,6 +35,7 @@ from massagectl.controller.service.vocabulary import (
     OPERATIONS,
     Command,
     Kind,
+    Start,
     build,
     carry_out,
 )
@@ -107,7 +109,7 @@ class ControlSocket:
                     break
                 if not line:
                     break
-                writer.write((json.dumps(self.handle(line)) + "\n").encode())
+                writer.write((json.dumps(await self.handle(line)) + "\n").encode())
                 await writer.drain()
                 await asyncio.sleep(1 / MAX_REQUESTS_PER_S)
         except (TimeoutError, ConnectionError):
@@ -118,8 +120,10 @@ class ControlSocket:
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
-    def handle(self, line: bytes) -> dict[str, object]:
-        """One request line to one reply; never raises."""
+    async def handle(self, line: bytes) -> dict[str, object]:
+        """One request line to one reply; never raises. A start is answered once the session
+        has begun or its routine was refused (the admission runs off the service's loop, so
+        a stop from another client meanwhile acts at once)."""
         try:
             request = json.loads(line)
         except ValueError:
@@ -135,8 +139,13 @@ class ControlSocket:
             known = ", ".join(("status", *SOCKET_COMMANDS[:-1])) + f" or {SOCKET_COMMANDS[-1]}"
             return {"ok": False, "error": f"unknown op {op!r}: {known}"}
         try:
-            if op != "status":
-                carry_out(ops, _command(op, request), Origin.SOCKET)
+            command = None if op == "status" else _command(op, request)
+            if isinstance(command, Start) and command.routine is not None:
+                started = ops.start(command.routine, Origin.SOCKET)
+                if inspect.isawaitable(started):  # the session began, or Refused
+                    await started
+            elif command is not None:
+                carry_out(ops, command, Origin.SOCKET)
         except (_BadRequest, Refused) as error:
             return {"ok": False, "error": str(error)}
         except Exception as error:  # a bug must not end the service

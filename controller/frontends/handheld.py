@@ -27,6 +27,7 @@ from massagectl.controller.service.operations import (
     ChairState,
     ConnectionChanged,
     KeyPressed,
+    OperationRefused,
     Origin,
     Refused,
     StateChanged,
@@ -52,6 +53,7 @@ class HandheldRemote:
         self._message_until_s = 0.0
         self._last_key: tuple[RemoteKey, float] | None = None
         self._storm_logged = False
+        self._acting = False
         self._unsubscribe: Callable[[], None] | None = None
         self._refresher: asyncio.Task | None = None
 
@@ -101,6 +103,12 @@ class HandheldRemote:
             self.refresh()
         elif isinstance(event, StateChanged):
             self.refresh()
+        elif isinstance(event, OperationRefused) and event.origin is Origin.REMOTE \
+                and not self._acting:
+            # A start from the remote that admission refused after the key (it runs off the
+            # loop): the reason shows as a refusal at the key would.
+            self._say(event.reason, asyncio.get_running_loop().time())
+            self.refresh()
 
     def on_key(self, key: RemoteKey) -> None:
         service, menu = self._attached()
@@ -117,10 +125,13 @@ class HandheldRemote:
         if menu.columns and key in (RemoteKey.UP, RemoteKey.DOWN, RemoteKey.BACK):
             menu.users = service.users()  # profiles added while the service runs
         action = menu.press(key, service.snapshot(), now_s)
+        self._acting = True  # a refusal raised here is shown below, not from its event too
         try:
             self._act(action)
         except Refused as error:
             self._say(error.message, now_s)
+        finally:
+            self._acting = False
         self.refresh()
 
     def _act(self, action: Action | None) -> None:

@@ -98,8 +98,10 @@ class BuiltInBoard:
         occupant = occupant or Occupant(DEFAULT_USER.shoulder_height_mm,
                                         DEFAULT_USER.back_length_mm)
         # Several simulated chairs on one broker or machine are told apart by their serial.
+        # The service records each session's trace itself; the board's own record is only
+        # for looking back a little, and must not grow while the service runs for days.
         self.board = SimBoard(device, now_s=loop.time(), occupant=occupant, seed=seed,
-                              trace_samples=False, serial=serial)
+                              trace_samples=False, bounded_trace=True, serial=serial)
         self._attached: AttachedBoard | None = None
         self._board_end: MemoryTransport | None = None
 

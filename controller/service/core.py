@@ -4,6 +4,7 @@ front-end, the per-chair state on disk.
     service = ChairService(ServiceOptions(config=config))
     await service.open(extensions) # connects (and keeps reconnecting), starts the extensions
     service.start("relax", Origin.REMOTE)  # or any operation of controller.service.operations
+                                   # (admitted in a thread: a future says when it began)
     await service.close()          # a running session stops through the one stop path first
 
 A board that goes away is reconnected forever (controller.service.reconnect). While idle, that
@@ -48,7 +49,7 @@ from massagectl.controller.service.operations import (
 )
 from massagectl.controller.service.owner_actions import OwnerActions
 from massagectl.controller.service.reconnect import ReconnectLogic
-from massagectl.controller.service.session_actions import SessionActions
+from massagectl.controller.service.session_actions import PendingStart, SessionActions
 from massagectl.controller.service.users import UserFolder
 from massagectl.controller.session.recorder import SessionRecorder
 from massagectl.controller.session.session import Session
@@ -109,6 +110,7 @@ class ChairService(SessionActions, OwnerActions):
         self.chair: Chair | None = None
         self.session: Session | None = None
         self.session_task: asyncio.Task | None = None
+        self._starting: PendingStart | None = None  # accepted, being admitted
         self.history: SessionHistory | None = None
         self.chair_id = self.device.name
         self.extensions: list[Extension] = []
@@ -164,7 +166,7 @@ class ChairService(SessionActions, OwnerActions):
         """Stop a running session through the stop path and wait until the board is safe,
         then stop the extensions, the link and the simulator."""
         self._closing = True
-        if self.session is not None:
+        if self.session is not None or self._starting is not None:
             self.stop(Origin.SERVICE, "the service is shutting down")
         await self._wait_session()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -181,6 +183,9 @@ class ChairService(SessionActions, OwnerActions):
             await self.simulator.aclose()
 
     async def _wait_session(self) -> None:
+        starting = self._starting
+        if starting is not None and starting.task is not None:
+            await asyncio.gather(starting.task, return_exceptions=True)
         if self.session_task is not None:
             await asyncio.gather(self.session_task, return_exceptions=True)
 
@@ -205,6 +210,8 @@ class ChairService(SessionActions, OwnerActions):
                            safety_limits=self.config.limits)
         self.chair.link_loss_is_fault = lambda: self.session is not None
         self.chair.add_listener(self._on_board_message)
+        # Any stop (the remote's key, the seat, a trip) cancels a start being admitted.
+        self.chair.stop_path.add_listener(self._on_stop_request)
         self._connected_event.set()
         self._emit(ConnectionChanged(True, link.name, self.chair_id))
         self._changed()
@@ -244,6 +251,10 @@ class ChairService(SessionActions, OwnerActions):
             self._faults_seen = len(self.chair.latch.faults)
         self._emit(StateChanged(self.snapshot()))
 
+    def _on_stop_request(self, source: object, detail: str) -> None:
+        if self._starting is not None:
+            self._starting.stopped = True
+
     def _on_board_message(self, message: object, host_s: float) -> None:
         if isinstance(message, KeyPress):
             self._emit(KeyPressed(message.key.name))
@@ -259,6 +270,8 @@ class ChairService(SessionActions, OwnerActions):
             return ChairState.DISCONNECTED
         if self.session is not None:
             return _SESSION_STATES[self.session.state]
+        if self._starting is not None:
+            return ChairState.SCANNING  # admitted in a moment, then the scan or the routine
         clearing = self._board_clearing is not None and not self._board_clearing.done()
         if chair.latch.latched or chair.link.board_fault is not None or clearing \
                 or (self.record is not None and self.record.is_latched):
@@ -282,7 +295,8 @@ class ChairService(SessionActions, OwnerActions):
             common["seat_occupied"] = self._seat_occupied()
             common["firmware"] = chair.link.info.firmware_version
         if session is None:
-            return ChairSnapshot(intensity=self._idle_intensity(),
+            starting = self._starting.routine if self._starting is not None else None
+            return ChairSnapshot(routine=starting, intensity=self._idle_intensity(),
                                  zones_off=tuple(sorted(self.zones_off)), **common)
         snap = session.snapshot()
         return ChairSnapshot(routine=snap.routine, step=snap.step, elapsed_s=snap.elapsed_s,

@@ -17,14 +17,16 @@ past them to the session, the link or the board. An operation that cannot be don
 nothing. `stop` is never refused and STOP works in every state, connected or not.
 
 Operations are synchronous (they act, or refuse, before they return) and run on the service's
-event loop; anything slow they set off (a session, a pause making the board safe) is reported
-through the events. Absolute operations (`set_intensity(3)`, `set_heat(True)`) are idempotent,
-for MQTT; relative ones (`change_intensity(+1)`) are for keys.
+event loop; anything slow they set off (a session, a pause making the board safe, a start's
+admission) is reported through the events. Absolute operations (`set_intensity(3)`,
+`set_heat(True)`) are idempotent, for MQTT; relative ones (`change_intensity(+1)`) are for keys.
+The commands front-ends give, with their arguments, ranges and help, are defined once beside
+these, in `vocabulary.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, TypeVar, runtime_checkable
@@ -232,10 +234,14 @@ class ChairOperations(Protocol):
         """Body zones `set_zone` can switch on this chair, head to toe."""
         ...
 
-    def start(self, routine: str, origin: Origin, *, intensity: int | None = None) -> None:
-        """Start a routine now (compiled and admitted before this returns). Refused: a
-        session is active, a fault is latched, the board is away, the routine is unknown or
-        not admitted, or (from MQTT) remote start is not allowed or the seat is empty."""
+    def start(self, routine: str, origin: Origin, *,
+              intensity: int | None = None) -> Awaitable[None]:
+        """Start a routine. Refused at once: a session is active, a fault is latched, the
+        board is away, the routine is unknown, or (from MQTT) remote start is not allowed or
+        the seat is empty. Then it is compiled and admitted off the loop (so a STOP meanwhile
+        acts at once); the awaitable ends when the session has begun, or raises Refused
+        (also an OperationRefused event) when the plan was not admitted or a stop came first.
+        Awaiting it is optional."""
         ...
 
     def stop(self, origin: Origin, detail: str = "") -> None:

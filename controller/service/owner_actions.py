@@ -30,7 +30,7 @@ class OwnerActions(ServiceParts):
     """See the module docstring."""
 
     def choose_user(self, name: str, origin: Origin) -> None:
-        if self.session is not None:
+        if self.session is not None or self._starting is not None:
             raise self._refuse("user", origin, "the user can be changed between sessions only",
                                "stop the session first")
         try:
@@ -53,8 +53,8 @@ class OwnerActions(ServiceParts):
         if chair is None:
             raise self._refuse("clear", origin, "the chair is not connected",
                                "faults are cleared once it is back")
-        if self.session is not None:
-            raise self._refuse("clear", origin, "a session is still ending",
+        if self.session is not None or self._starting is not None:
+            raise self._refuse("clear", origin, "a session is starting or still ending",
                                "wait until the chair has stopped")
         if self._board_clearing is not None and not self._board_clearing.done():
             return ()  # the same clear, already under way

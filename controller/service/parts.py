@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         Refused,
         SessionSummary,
     )
+    from massagectl.controller.service.session_actions import PendingStart
     from massagectl.controller.service.users import UserFolder
     from massagectl.controller.session.recorder import SessionRecorder
     from massagectl.controller.session.session import Session
@@ -60,6 +61,7 @@ class ServiceParts:
     _recorder: SessionRecorder | None
     _background: set[asyncio.Task]
     _board_clearing: asyncio.Task | None
+    _starting: PendingStart | None
 
     if TYPE_CHECKING:
         # ChairService's (core.py)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from massagectl.controller.service.chair import Chair
@@ -25,6 +26,7 @@ from massagectl.controller.service.operations import (
 )
 from massagectl.controller.service.parts import ServiceParts
 from massagectl.controller.service.traces import save_trace
+from massagectl.controller.session.off_loop import off_loop
 from massagectl.controller.session.preflight import preflight
 from massagectl.controller.session.recorder import SessionRecorder
 from massagectl.controller.session.session import Session, SessionOutcome
@@ -36,8 +38,10 @@ from massagectl.routines.library import builtin_routine_names, load_builtin
 from massagectl.routines.routine import Routine
 from massagectl.routines.user import UserProfile
 from massagectl.safety import chair_record
+from massagectl.safety.chair_record import ChairRecord
 from massagectl.safety.limits import SafetyLimits
 from massagectl.safety.stop_path import StopSource
+from massagectl.safety.verdicts import AdmittedPlan
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,23 @@ _STOP_SOURCES = {
     Origin.SOCKET: StopSource.TERMINAL, Origin.TERMINAL: StopSource.TERMINAL,
     Origin.SERVICE: StopSource.TERMINAL,
 }
+
+
+@dataclass
+class PendingStart:
+    """A start accepted and being admitted (the chair shows it as scanning)."""
+
+    routine: str
+    origin: Origin
+    chair: Chair  # the chair it was accepted on: if that goes, the start does too
+    done: asyncio.Future[None]
+    stopped: bool = False  # a stop came while it was admitted
+    task: asyncio.Task | None = None
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()  # the OperationRefused event said it; asyncio need not log it
 
 
 class SessionActions(ServiceParts):
@@ -60,7 +81,39 @@ class SessionActions(ServiceParts):
         return error
 
     def start(self, routine: str, origin: Origin, *,
-                      intensity: int | None = None) -> None:
+              intensity: int | None = None) -> asyncio.Future[None]:
+        """Refuse at once what can be judged at once (raises Refused); then compile and admit
+        the routine in a worker thread, so that a STOP arriving meanwhile acts at once, and
+        begin the session. The future ends when the session has begun, or with Refused (also
+        sent as an OperationRefused event) when admission refused it or a stop came first."""
+        chair, record = self._refuse_a_start_now(origin)
+        if intensity is not None and intensity not in LEVELS:
+            raise self._refuse("start", origin, f"intensity {intensity} is not 1-5")
+        try:
+            chosen = self._routine(routine)
+            user = self.user_folder.load(self.user_name)
+            if self.timer_min is not None:
+                user = user.model_copy(update={"limits": user.limits.model_copy(
+                    update={"session_min": self.timer_min})})
+            # The owner's budgets less the heat and cold the chair's zones still carry.
+            limits, notes = record.remaining(self.config.limits, self.device,
+                                             chair_record.wall_clock())
+        except MassageError as error:
+            raise self._refuse("start", origin, str(error.message), error.hint) from None
+        for note in notes:
+            log.info("%s", note)
+        loop = asyncio.get_running_loop()
+        pending = PendingStart(chosen.name, origin, chair, loop.create_future())
+        pending.done.add_done_callback(_retrieved)  # awaiting it is the caller's choice
+        self._starting = pending
+        pending.task = loop.create_task(
+            self._admit_and_begin(pending, chosen, user, intensity, limits),
+            name=f"admitting {chosen.name}")
+        self._changed()
+        return pending.done
+
+    def _refuse_a_start_now(self, origin: Origin) -> tuple[Chair, ChairRecord]:
+        """Refused (raises) unless a routine may start now; the chair and its record."""
         state = self.state()
         chair, record = self.chair, self.record  # both set once a board is connected
         if state is ChairState.DISCONNECTED or chair is None or record is None:
@@ -84,23 +137,42 @@ class SessionActions(ServiceParts):
                 raise self._refuse("start", origin, "nobody is sitting in the chair",
                                    "a routine starts from home automation only with the "
                                    "seat occupied")
-        if intensity is not None and intensity not in LEVELS:
-            raise self._refuse("start", origin, f"intensity {intensity} is not 1-5")
+        return chair, record
+
+    async def _admit_and_begin(self, pending: PendingStart, routine: Routine,
+                               user: UserProfile, intensity: int | None,
+                               limits: SafetyLimits) -> None:
+        refused: Refused | None = None
         try:
-            chosen = self._routine(routine)
-            user = self.user_folder.load(self.user_name)
-            if self.timer_min is not None:
-                user = user.model_copy(update={"limits": user.limits.model_copy(
-                    update={"session_min": self.timer_min})})
-            # The owner's budgets less the heat and cold the chair's zones still carry.
-            limits, notes = record.remaining(self.config.limits, self.device,
-                                             chair_record.wall_clock())
-            for note in notes:
-                log.info("%s", note)
-            preflight(chosen, self.device, user, limits)  # what run admits, refused the same
+            # What run admits, refused the same; off the loop (controller.session.off_loop).
+            admitted = await off_loop(preflight, routine, self.device, user, limits)
         except MassageError as error:
-            raise self._refuse("start", origin, str(error.message), error.hint) from None
-        self._begin(chair, chosen, user, origin, intensity, limits)
+            refused = self._refuse("start", pending.origin, str(error.message), error.hint)
+        except Exception as error:  # a bug: refuse the start, keep the service
+            log.exception("admitting %s failed", routine.name)
+            refused = self._refuse("start", pending.origin,
+                                   f"admitting the routine failed: {error}")
+        self._starting = None
+        if refused is None:
+            if pending.stopped:
+                refused = self._refuse("start", pending.origin,
+                                       "stopped before the routine began")
+            elif self.chair is not pending.chair or not pending.chair.link.connected:
+                refused = self._refuse("start", pending.origin,
+                                       "the chair went away before the routine began",
+                                       "start it again once the chair is back")
+            else:
+                try:
+                    self._refuse_a_start_now(pending.origin)  # a fault latched meanwhile
+                except Refused as error:
+                    refused = error
+        if refused is None:
+            self._begin(pending.chair, routine, user, pending.origin, intensity, limits,
+                        admitted)
+            pending.done.set_result(None)
+        else:
+            self._changed()
+            pending.done.set_exception(refused)
 
     def _routine(self, name: str) -> Routine:
         own = self._own_routines()
@@ -113,14 +185,14 @@ class SessionActions(ServiceParts):
         raise UnknownNameError("routine", name, close_matches(name, known), known)
 
     def _begin(self, chair: Chair, routine: Routine, user: UserProfile, origin: Origin,
-               intensity: int | None, limits: SafetyLimits) -> None:
+               intensity: int | None, limits: SafetyLimits, admitted: AdmittedPlan) -> None:
         loop = asyncio.get_running_loop()
         recorder = SessionRecorder(self.device, chair.link, loop.time())
         recorder.routine = routine.name
         remove = chair.add_listener(recorder.on_message)
         session = Session(chair, routine, user, limits=limits,
                           intensity=intensity or self.next_intensity, body_scan=self.body_scan,
-                          recorder=recorder, on_change=self._changed)
+                          recorder=recorder, on_change=self._changed, admitted=admitted)
         for zone in self.zones_off:
             session.set_zone(zone, False)
         self.session, self._recorder = session, recorder
@@ -180,6 +252,8 @@ class SessionActions(ServiceParts):
     def stop(self, origin: Origin, detail: str = "") -> None:
         source = _STOP_SOURCES[origin]
         detail = detail or f"stop from the {origin}"
+        if self._starting is not None:
+            self._starting.stopped = True  # the routine being admitted never begins
         if self.session is not None:
             self.session.stop(source, detail)
         elif self.chair is not None:
@@ -236,6 +310,11 @@ class SessionActions(ServiceParts):
         if minutes not in TIMER_CHOICES_MIN:
             raise self._refuse("timer", origin, f"{minutes} min is not a timer setting",
                                "choose " + ", ".join(map(str, TIMER_CHOICES_MIN)) + " min")
+        if self._starting is not None:
+            # The starting session's limits are fixed already: a shorter timer set now would
+            # show and not count.
+            raise self._refuse("timer", origin, "a routine is starting",
+                               "set the timer again once it runs")
         if self.session is None:
             self.timer_min = minutes
             self._changed()

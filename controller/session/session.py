@@ -9,12 +9,16 @@ The run: compile at intensity level 5 -> admit -> (body scan -> compile and admi
 scanned shoulder line) -> stream the admitted plan ahead of the board's clock, every segment
 checked by the supervisor first -> the plan's cool-down -> Stop, confirmed safe, Reset. The
 owner's intensity level is the board's intensity scale over the level-5 plan, so intensity
-changes act at once and can never exceed what admission accepted.
+changes act at once and can never exceed what admission accepted. Compiling and admitting run
+in a worker thread (controller.session.off_loop), so a stop never waits behind them; a plan
+admitted already (the chair service admits before it accepts a start) is not compiled again.
 
 Every stop, whoever asks (the remote's STOP key, Ctrl-C, MQTT, the seat sensor, a supervisor
 trip, the session timer), goes through the chair's one stop path; the session only follows it
-to the end. A pause makes the board safe (Stop, confirmed, Reset) and remembers where the
-routine was; a resume admits the rest of it behind a gentle ramp back in (controller.resume).
+to the end. A stop that comes before or while the session starts ends it there: the board stays
+stopped (no Reset after the stop, no scan or plan sent after it). A pause makes the board safe
+(Stop, confirmed, Reset) and remembers where the routine was; a resume admits the rest of it
+behind a gentle ramp back in (controller.resume).
 States and their transitions are in controller.state.
 
 Time: every plan the session runs (the body scan, the routine, each rest of it after a pause) is
@@ -30,7 +34,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -44,6 +48,7 @@ from massagectl.controller.session.body_scan import (
     scanned_user,
 )
 from massagectl.controller.session.notes import END_SLACK_S, plan_notes, timer_note
+from massagectl.controller.session.off_loop import off_loop
 from massagectl.controller.session.preflight import COMPILE_LEVEL, admit_or_raise, preflight
 from massagectl.controller.session.recorder import SessionRecorder
 from massagectl.controller.session.resume import rest_of_plan
@@ -56,7 +61,7 @@ from massagectl.controller.session.state import (
 )
 from massagectl.firmware_bridge.messages import SensorReport
 from massagectl.firmware_bridge.streamer import anchor_after, wire_segments
-from massagectl.routines.compiler import compile_routine, resolve_intensity
+from massagectl.routines.compiler import resolve_intensity
 from massagectl.routines.device import ChannelKind, SensorKind, Zone
 from massagectl.routines.errors import InputError, MassageError, RefusedError
 from massagectl.routines.intensity import LEVELS
@@ -125,6 +130,7 @@ class Session:
         body_scan: bool = True,
         recorder: SessionRecorder | None = None,
         on_change: Callable[[], None] | None = None,
+        admitted: AdmittedPlan | None = None,
     ) -> None:
         self.chair = chair
         self.device = chair.device
@@ -155,7 +161,11 @@ class Session:
         self._owner_off: set[str] = set()
         self._zones_off: set[str] = set()  # zones switched off as a whole, by set_zone
         self._error: str | None = None  # why the session could not go on (refusal, scan)
-        chair.stop_path.add_listener(self._on_stop)
+        # The routine's plan as admitted by whoever prepared the session (the chair service
+        # admits it before it accepts a start); None: run() compiles and admits it.
+        self._admitted = admitted
+        # Removed when run() ends: the chair (and its stop path) outlives its sessions.
+        self._remove_stop_listener = chair.stop_path.add_listener(self._on_stop)
 
     # --- requests (any source) ----------------------------------------------------------------
 
@@ -339,12 +349,36 @@ class Session:
     # --- the run ------------------------------------------------------------------------------
 
     async def run(self) -> SessionOutcome:
-        """Run the session to its end; the board is safe when this returns."""
+        """Run the session to its end; the board is safe when this returns. A stop at any
+        moment, from before this is called on, ends it in the stop path's safe state."""
+        try:
+            return await self._run()
+        finally:
+            self._remove_stop_listener()
+
+    async def _run(self) -> SessionOutcome:
         self.chair.supervisor.latch.raise_if_latched()
-        if self.chair.stop_path.stopping:
-            await self.chair.stop_path.finished()
-        await self.chair.link.hold_safe()  # a clean start: queue empty, READY, outputs safe
-        admitted = preflight(self.routine, self.device, self.user, self.limits)
+        try:
+            if self.chair.stop_path.stopping and not self._stop_seen:
+                await self.chair.stop_path.finished()
+            # A clean start: queue empty, READY, outputs safe. A stop asked for before or
+            # during it is not undone by its Reset: the board stays stopped.
+            if self._stop_seen or not await self.chair.link.hold_safe(
+                    stay_stopped=lambda: self._stop_seen):
+                return await self._end()
+            admitted = self._admitted
+            if admitted is None:
+                admitted = await off_loop(preflight, self.routine, self.device, self.user,
+                                          self.limits)
+            if self._stop_seen:
+                return await self._end()
+        except MassageError:
+            raise  # refused, or the link failed: the board is safe or its watchdog acts
+        except BaseException as error:  # a bug, a cancelled task: the board ends stopped
+            if not self._stop_seen:
+                self.stop(StopSource.SUPERVISOR,
+                          f"the session could not start: {type(error).__name__}: {error}")
+            raise
         self.notes += plan_notes(admitted)
         self._set(SessionEvent.START)
         try:
@@ -388,7 +422,7 @@ class Session:
                 if event is SessionEvent.PAUSE and self.state is SessionState.RUNNING:
                     await self._pause()
                 elif event is SessionEvent.RESUME and self.state is SessionState.PAUSED:
-                    self._resume_now()
+                    await self._resume()
                 continue
             if self.state is SessionState.RUNNING:
                 assert self._on_board is not None  # a running session has its plan on the board
@@ -469,7 +503,7 @@ class Session:
         except MassageError as error:  # the board did not confirm: stop the hard way
             self.stop(StopSource.SUPERVISOR, f"pausing failed: {error}")
 
-    def _resume_now(self) -> None:
+    async def _resume(self) -> None:
         drives = {c.id: self.chair.readings[s.id] for c in self.device.channels
                   if c.kind.holds_position
                   for s in self.device.sensors_of(SensorKind.POSITION, c.id)
@@ -479,8 +513,12 @@ class Session:
         rest = rest_of_plan(self.plan, self._routine_s, drives)
         # Judged against what the session has left of its heat budgets; where the rest would
         # go beyond them, heat ends early (adapt) rather than the session with an error.
-        admitted = admit_or_raise(rest.plan, self.device, self.user, self.limits, mode="adapt",
-                                  spent=chair_time.heat)
+        # A copy: the supervisor goes on counting on the loop while the thread reads it.
+        spent = {index: replace(heat) for index, heat in chair_time.heat.items()}
+        admitted = await off_loop(admit_or_raise, rest.plan, self.device, self.user,
+                                  self.limits, mode="adapt", spent=spent)
+        if self._stop_seen:
+            return  # stopped while the rest was admitted: nothing starts
         for change in admitted.changes:  # one note per channel and reason, not per resume
             note = f"after a pause, {change.channel}: {change.after} ({change.why})"
             if note not in self.notes:
@@ -496,7 +534,8 @@ class Session:
                               "shoulder height")
             return admitted
         scan = scan_plan(self.device)
-        scan_admitted = admit_or_raise(scan.plan, self.device, self.user, self.limits)
+        scan_admitted = await off_loop(admit_or_raise, scan.plan, self.device, self.user,
+                                       self.limits)
         position = self.device.channels_of(ChannelKind.POSITION)[0]
         depth = self.device.channels_of(ChannelKind.DEPTH)[0]
         position_index = [s.id for s in self.device.sensors].index(
@@ -517,6 +556,8 @@ class Session:
                 samples.append((host_s, pending[position_index], pending[load_index]))
                 pending.clear()
 
+        if self._stop_seen:
+            return admitted
         remove = self.chair.add_listener(collect)
         try:
             # At full scale: the scan's depth is chosen for feeling the back, not for comfort.
@@ -541,8 +582,7 @@ class Session:
         self.scan = find_shoulder_line(picked[:, 0], picked[:, 1], scan.track_base_mm)
         self.user = scanned_user(self.user, self.scan)
         self._record("scan", f"shoulder line {self.scan.shoulder_height_mm:.1f} mm")
-        plan = compile_routine(self.routine, self.device, self.user, intensity=COMPILE_LEVEL)
-        return admit_or_raise(plan, self.device, self.user, self.limits)
+        return await off_loop(preflight, self.routine, self.device, self.user, self.limits)
 
     async def _end(self) -> SessionOutcome:
         """Bring the board to its safe state and say how the session ended."""

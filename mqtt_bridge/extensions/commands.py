@@ -18,6 +18,7 @@ one; the JSON form's `request_id` is echoed in the answer either way.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 from collections.abc import Callable
@@ -117,31 +118,51 @@ class Commands(BridgeExtension):
     def _execute(self, message: aiomqtt.Message, parsed: ParsedCommand) -> None:
         word = command_word(parsed.command)
         try:
-            done = self._carry_out(parsed.command)
+            done, admitted = self._carry_out(parsed.command)
         except MassageError as error:
-            reason = error.message if error.hint is None else f"{error.message} ({error.hint})"
-            self._answer(message, word, None, reason, parsed.request_id)
+            self._answer(message, word, None, _reason(error), parsed.request_id)
         except Exception:  # the bridge must outlive a failing operation; the chair is safe
             log.exception("MQTT command %s failed", word)
             self._answer(message, word, None, "the chair service failed to carry it out; "
                          "see its log", parsed.request_id)
         else:
-            self._answer(message, word, done, None, parsed.request_id)
+            if admitted is None:
+                self._answer(message, word, done, None, parsed.request_id)
+                return
+            # A start is answered once admission has judged the plan, off the loop: a
+            # callback, not a wait, so the commands behind it (a stop above all) go on.
+            def answer_start(future: asyncio.Future[None]) -> None:
+                error = None if future.cancelled() else future.exception()
+                if future.cancelled():
+                    self._answer(message, word, None, "the start was cancelled",
+                                 parsed.request_id)
+                elif isinstance(error, MassageError):
+                    self._answer(message, word, None, _reason(error), parsed.request_id)
+                elif error is not None:
+                    log.error("MQTT start failed", exc_info=error)
+                    self._answer(message, word, None, "the chair service failed to carry it "
+                                 "out; see its log", parsed.request_id)
+                else:
+                    self._answer(message, word, done, None, parsed.request_id)
+            admitted.add_done_callback(answer_start)
 
-    def _carry_out(self, command: Command) -> str:
-        """Through the service's operations; the routine choice is the bridge's own."""
+    def _carry_out(self, command: Command) -> tuple[str, asyncio.Future[None] | None]:
+        """Through the service's operations; the routine choice is the bridge's own. With a
+        start, also what ends when the session has begun (or raises why it did not)."""
         match command:
             case ChooseRoutine(routine=routine):
                 self._choose(routine)
-                return f"routine {routine} chosen"
+                return f"routine {routine} chosen", None
             case Start(routine=None):
                 if self.context.selected_routine is None:
                     raise CommandError("start", "no routine chosen; send a routine's name")
                 command = Start(self.context.selected_routine)
-        done = carry_out(self.context.ops, command, Origin.MQTT)
         if isinstance(command, Start) and command.routine is not None:
+            started = self.context.ops.start(command.routine, Origin.MQTT)
             self._choose(command.routine)
-        return done
+            admitted = asyncio.ensure_future(started) if inspect.isawaitable(started) else None
+            return f"started {command.routine}", admitted
+        return carry_out(self.context.ops, command, Origin.MQTT), None
 
     def _choose(self, routine: str) -> None:
         if self.context.selected_routine != routine:
@@ -176,6 +197,10 @@ class Commands(BridgeExtension):
             **answer, "outcome": outcome[:HOME_ASSISTANT_STATE_LIMIT],
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
         }), retain=True)
+
+
+def _reason(error: MassageError) -> str:
+    return error.message if error.hint is None else f"{error.message} ({error.hint})"
 
 
 def _payload(message: aiomqtt.Message) -> bytes:

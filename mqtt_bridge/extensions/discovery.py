@@ -26,6 +26,7 @@ from massagectl.mqtt_bridge.context import BridgeContext, BridgeExtension, Messa
 from massagectl.mqtt_bridge.discovery import (
     MIGRATE,
     DiscoveryForm,
+    Publication,
     announcement,
     device_config_topic,
     migration,
@@ -63,7 +64,10 @@ class Discovery(BridgeExtension):
             return
         self._probe = ""
         chair, form = self.context.chair, self.context.discovery_form
-        if self._old_topics:
+        steps: list[Publication] = []
+        if not chair.serial_number:  # no board yet: unique ids wait for its serial number
+            self._old_topics = []
+        elif self._old_topics:
             steps = migration(chair, form, old_topics=self._old_topics)
             self._old_topics = []
         else:

@@ -12,7 +12,7 @@ from massagectl.firmware_bridge.link import Link
 from massagectl.firmware_bridge.memory_transport import memory_pair
 from massagectl.firmware_bridge.wire import CLOCK_MODULUS
 from massagectl.routines.device import load_device
-from massagectl.routines.errors import FaultLatchedError
+from massagectl.routines.errors import FaultLatchedError, LinkLostError
 from massagectl.sim.attach import AttachedBoard
 from massagectl.sim.board import SimBoard
 from massagectl.sim.trace import SegmentOutcome
@@ -137,3 +137,73 @@ def test_the_link_sends_a_lost_fault_stop_again_until_the_board_shows_the_latch(
 
     state, cause = run_virtual_time(_with_sim(scenario))
     assert state is m.DeviceState.SHUTDOWN and cause is m.StopCause.HOST_FAULT
+
+
+@pytest.mark.parametrize("delay_s", [0.0, 0.002, 0.005, 0.008, 0.02])
+def test_a_fault_cleared_while_the_board_is_held_safe_ends_ready_for_both(
+        run_virtual_time, delay_s):
+    """A clear and a hold_safe that overlap (the end of a session, a person clearing a fault)
+    each wait for reports sent after their own request; neither finds the other's wait under
+    way and reads a report that is not there (once an AttributeError in hold_safe)."""
+
+    async def scenario(link, board):
+        async def clear_later():
+            await asyncio.sleep(delay_s)
+            return await link.clear_board_fault()
+
+        held, cleared = await asyncio.gather(link.hold_safe(), clear_later())
+        return held, cleared, board.state, board.outputs_safe(), link.status.state
+
+    held, cleared, state, safe, seen = run_virtual_time(_with_sim(scenario))
+    assert held is True and cleared is None
+    assert state is m.DeviceState.READY and safe and seen is m.DeviceState.READY
+
+
+def test_hold_safe_refuses_a_link_that_is_reconnecting_and_never_reads_a_missing_report(
+        run_virtual_time):
+    """During a reconnect there is no board state yet: hold_safe says so in words, and a
+    hold_safe already waiting when the link opens again ends with the reason."""
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        board = SimBoard(CHAIR, now_s=loop.time())
+        lines: list = []
+
+        async def plug_in():
+            host_end, board_end = memory_pair(baud=BAUD)
+            attached = AttachedBoard(board, board_end)
+            attached.start()
+            lines.append((attached, board_end))
+            return host_end
+
+        link = await Link.open(plug_in, CHAIR)
+        try:
+            await lines[0][0].aclose()  # the cable is pulled
+            await lines[0][1].close()
+            await asyncio.wait_for(link.wait_lost(), 2.0)
+            reconnecting = loop.create_task(link.reconnect())
+            await asyncio.sleep(0)  # the handshake has begun: no board state yet
+            with pytest.raises(LinkLostError, match="still connecting"):
+                await link.hold_safe()
+            await reconnecting
+            return await link.hold_safe(), board.state
+        finally:
+            await link.close()
+            for attached, board_end in lines:
+                await attached.aclose()
+                await board_end.close()
+
+    held, state = run_virtual_time(scenario())
+    assert held is True and state is m.DeviceState.READY
+
+
+def test_hold_safe_leaves_the_board_stopped_when_a_stop_came_meanwhile(run_virtual_time):
+    """`stay_stopped`: a stop asked for while hold_safe ran is not undone by its Reset."""
+
+    async def scenario(link, board):
+        held = await link.hold_safe(stay_stopped=lambda: True)
+        await asyncio.sleep(1.0)
+        return held, board.state, board.outputs_safe()
+
+    held, state, safe = run_virtual_time(_with_sim(scenario))
+    assert held is False and state is m.DeviceState.SHUTDOWN and safe

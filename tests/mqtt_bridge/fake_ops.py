@@ -6,6 +6,7 @@ permission and an occupied seat; stop is never refused), and nothing more.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -15,6 +16,7 @@ from massagectl.controller.service.operations import (
     ChairEvent,
     ChairSnapshot,
     ChairState,
+    ConnectionChanged,
     Listener,
     Origin,
     Refused,
@@ -25,13 +27,18 @@ from massagectl.controller.service.operations import (
 
 class FakeOperations:
     def __init__(self, serial: str = "SN-0042", *, remote_start: bool = True,
-                 seat_occupied: bool = True) -> None:
+                 seat_occupied: bool = True, board: bool = True) -> None:
         self._snapshot = ChairSnapshot(ChairState.IDLE, chair_id=serial, model="chair",
                                        firmware="1.2.0", remote_start_allowed=remote_start,
                                        seat_occupied=seat_occupied)
+        if not board:  # the service started with the chair unplugged: the profile's name
+            self._snapshot = replace(self._snapshot, state=ChairState.DISCONNECTED,
+                                     chair_id="chair", firmware="")
         self._listeners: list[Listener] = []
         self.calls: list[tuple[str, object]] = []
         self.stop_times_ns: list[int] = []
+        # Set it to make `start` return it: the session begins (or is refused) when it ends.
+        self.admission: asyncio.Future[None] | None = None
 
     def snapshot(self) -> ChairSnapshot:
         return self._snapshot
@@ -48,6 +55,19 @@ class FakeOperations:
         self._snapshot = replace(self._snapshot, **changes)
         self.emit(StateChanged(self._snapshot))
 
+    def unplug(self) -> None:
+        """The board goes away (the service keeps the last board's id, as it does)."""
+        self._snapshot = replace(self._snapshot, state=ChairState.DISCONNECTED, firmware="")
+        self.emit(ConnectionChanged(False, "sim", self._snapshot.chair_id, "unplugged"))
+        self.emit(StateChanged(self._snapshot))
+
+    def plug_in(self, serial: str) -> None:
+        """A board with this serial number connects and identifies itself."""
+        self._snapshot = replace(self._snapshot, state=ChairState.IDLE, chair_id=serial,
+                                 firmware="1.2.0")
+        self.emit(ConnectionChanged(True, "sim", serial))
+        self.emit(StateChanged(self._snapshot))
+
     def routines(self) -> list[RoutineChoice]:
         return [RoutineChoice("relax", 600, True), RoutineChoice("deep_tissue", 900, True)]
 
@@ -57,8 +77,11 @@ class FakeOperations:
     def zones(self) -> list[str]:
         return ["shoulders", "calves", "feet"]
 
-    def start(self, routine: str, origin: Origin, *, intensity: int | None = None) -> None:
+    def start(self, routine: str, origin: Origin, *,
+              intensity: int | None = None) -> asyncio.Future[None] | None:
         self.calls.append(("start", routine))
+        if self.admission is not None:  # judged later, as the service admits off the loop
+            return self.admission
         if origin is Origin.MQTT and not self._snapshot.remote_start_allowed:
             raise Refused("start", "starting from home automation is not allowed",
                           "allow it on the remote's settings page")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from massagectl.controller.service.operations import KeyPressed
+from massagectl.controller.service.operations import KeyPressed, Refused
 from massagectl.mqtt_bridge.discovery import MIGRATE, DiscoveryForm, entity_payloads
 from massagectl.mqtt_bridge.removal import forget_chair
 
@@ -60,6 +61,27 @@ def test_commands_act_and_the_state_reads_back(broker, run_real_time):
             last = await seen.wait_json(f"{ROOT}/last_command", lambda a: a["command"] == "stop")
             assert last["outcome"] == "stopped"
         assert [name for name, _ in ops.calls] == ["intensity", "heat", "timer", "start", "stop"]
+
+    run_real_time(scenario())
+
+
+def test_a_start_is_answered_when_admission_has_judged_it_and_a_stop_meanwhile_at_once(
+        broker, run_real_time):
+    async def scenario():
+        ops = FakeOperations()
+        ops.admission = asyncio.get_running_loop().create_future()
+        async with running_bridge(broker, ops) as bridge, observing(
+                broker, f"{ROOT}/response") as seen:
+            await bridge.wait_connected()
+            await seen.client.publish(f"{ROOT}/set", json.dumps(
+                {"command": "start", "value": "relax", "request_id": "s1"}), qos=1)
+            await seen.client.publish(f"{ROOT}/stop/set", "", qos=1)
+            first = await seen.wait_json(f"{ROOT}/response")
+            assert (first["command"], first["result"]) == ("stop", "done"), first
+            ops.admission.set_exception(Refused("start", "the plan asks more than admitted"))
+            answer = await seen.wait_json(f"{ROOT}/response", lambda a: a["command"] == "start")
+        assert (answer["result"], answer["request_id"]) == ("refused", "s1"), answer
+        assert "the plan asks more than admitted" in answer["reason"]
 
     run_real_time(scenario())
 

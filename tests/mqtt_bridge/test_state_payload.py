@@ -26,7 +26,7 @@ def test_a_running_session_whole():
         "time_left_s": 755, "ends_at": "2026-12-05T12:12:34+00:00", "intensity": 4,
         "heat": "ON", "timer_min": 15, "zones_off": ["feet"], "user": "default",
         "running": True, "seat_occupied": True, "fault": None, "faults": [],
-        "remote_start_allowed": False,
+        "remote_start_allowed": False, "connection_detail": None,
         "pressure_kpa": {"calves": 4.3, "feet": None}, "temperature_c": {"calves": 38.0},
     }
 

@@ -30,7 +30,7 @@ from massagectl.routines.device import load_device
 from massagectl.sim.attach import AttachedBoard
 from massagectl.sim.board import SimBoard
 from massagectl.sim.faults import FaultKind
-from massagectl.sim.pty_runner import PtyBoard
+from massagectl.sim.pty_runner import LINE_PIECE_BYTES, PtyBoard
 
 BAUD = 115200
 
@@ -162,6 +162,42 @@ def test_the_pty_board_answers_a_host_on_the_real_serial_path():
     assert any(isinstance(e, ClockReport) for e in heard)
     assert board.stop_cause is StopCause.HOST_STOP
     assert board.outputs_safe()
+
+
+async def _tapped_round_trip() -> tuple[bytes, list[float], bytes, list[float], int]:
+    """(bytes the host wrote, when each piece reaches the board, bytes the board sent, how late
+    its timer woke, turns seen), watched through the pty board's public taps."""
+    async with PtyBoard(load_device("pad"), baud=BAUD) as pty_board:
+        to_board, arrivals, to_host, lateness, turns = bytearray(), [], bytearray(), [], [0]
+
+        def host_wrote(data: bytes, arrives_s: float) -> None:
+            to_board.extend(data)
+            arrivals.append(arrives_s)
+
+        def turned() -> None:
+            turns[0] += 1
+
+        pty_board.tap(to_board=host_wrote, to_host=to_host.extend)
+        pty_board.driver.watch(turn=turned, woke=lateness.append)
+        transport = SerialTransport.open(pty_board.port_path, baud=BAUD)
+        written = HostProtocol().send(Heartbeat(), asyncio.get_running_loop().time())
+        transport.write(written)
+        for _ in range(400):  # bounded wait for telemetry to cross the paced line
+            if len(to_board) == len(written) and len(to_host) > 100:
+                break
+            await asyncio.sleep(0.005)
+        await transport.close()
+    return bytes(to_board), arrivals, bytes(to_host), lateness, turns[0]
+
+
+def test_the_pty_board_shows_its_line_and_timer_to_whoever_taps_them():
+    """What a benchmark watches: the host's bytes as they enter the paced line (due at the
+    board one line time per byte later), the board's bytes for the host, and its timer."""
+    written, arrivals, sent, lateness, turns = asyncio.run(_tapped_round_trip())
+    assert written and written.endswith(b"\x7e")  # the whole Heartbeat block, sync byte last
+    assert arrivals == sorted(arrivals) and len(arrivals) == -(-len(written) // LINE_PIECE_BYTES)
+    assert sent and turns > 0
+    assert lateness and all(late >= -0.001 for late in lateness)
 
 
 async def _stop_then_rows_in_one_write() -> tuple[SimBoard, int, int]:

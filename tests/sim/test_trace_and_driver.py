@@ -28,7 +28,7 @@ from massagectl.sim import registry
 from massagectl.sim.board import TELEMETRY_HZ, WATCHDOG_S, SimBoard
 from massagectl.sim.driver import BoardDriver
 from massagectl.sim.faults import FaultKind
-from massagectl.sim.trace import SegmentOutcome, Trace
+from massagectl.sim.trace import BOUNDED, SegmentOutcome, Trace
 from tests.sim.helpers import Host
 
 
@@ -70,6 +70,51 @@ def test_a_board_told_to_keep_no_sample_rows_still_reports_and_keeps_segments():
     assert quiet.messages(SensorReport) == full.messages(SensorReport)  # same telemetry
     assert len(quiet.board.trace.times_s) == 0 and len(full.board.trace.times_s) == 40
     assert len(quiet.board.trace.segments) == len(full.board.trace.segments) == 1
+
+
+def test_a_bounded_trace_keeps_the_newest_records_of_each_kind_and_counts_the_rest():
+    """A board that runs for days (a resident service's simulator) keeps only the newest
+    records: memory stays bounded however long it runs, the latest still reads as before."""
+    keep = {"samples": 50, "heartbeats": 100, "segments": 10, "events": 20}
+    trace = Trace("chair", ["a"], ["s"], 1_000_000, keep=keep)
+    for n in range(5_000):
+        trace.add_sample(n / 20, n * 50_000, 0, [1.0], [1.0], [float(n)])
+        trace.heartbeat(n)
+        trace.event(n / 20, n, "command", message=f"ShowText({n})")
+        record = trace.add_segment(0, n, n, ScheduleSegment(0, n, 10, 1.0, 1.0))
+        trace.segment_started(record, n)
+    early = trace.add_segment(0, 0, 0, ScheduleSegment(0, 0, 10, 1.0, 1.0))
+    for _ in range(100):  # the early record's row goes; its late outcome is let go too
+        trace.add_segment(0, 1, 1, ScheduleSegment(0, 1, 10, 1.0, 1.0))
+    trace.segment_outcome(early, SegmentOutcome.CLEARED)
+    assert 50 <= len(trace.times_s) <= 2 * 50 and trace.sensor("s")[-1] == 4_999.0
+    assert 100 <= len(trace.heartbeat_ticks) <= 2 * 100 and trace.heartbeat_ticks[-1] == 4_999
+    assert 20 <= len(trace.events) <= 2 * 20
+    assert trace.events[-1].detail["message"] == "ShowText(4999)"
+    assert 10 <= len(trace.segments) <= 2 * 10
+    assert SegmentOutcome.CLEARED not in set(trace.segments["outcome"])
+    assert trace.dropped["heartbeats"] + len(trace.heartbeat_ticks) == 5_000
+    assert trace.dropped["events"] + len(trace.events) == 5_000
+
+
+def test_the_built_in_simulator_of_a_service_keeps_a_bounded_trace(run_virtual_time):
+    """The resident service's simulated board keeps no sample rows and only the newest of
+    everything else (a day's soak is benchmarks/bench_service.py --hours 24)."""
+    from massagectl.controller.service.connection import BuiltInBoard
+
+    async def a_minute():
+        board = BuiltInBoard(load_device("chair"))
+        link = await board.open_link()
+        try:
+            await asyncio.sleep(60.0)
+            trace = board.board.trace
+            return trace.keep, len(trace.times_s), len(trace.heartbeat_ticks)
+        finally:
+            await link.close()
+            await board.aclose()
+
+    keep, samples, heartbeats = run_virtual_time(a_minute())
+    assert keep == BOUNDED and samples == 0 and heartbeats > 0
 
 
 def test_identify_answers_with_the_profile_map():
