@@ -48,6 +48,11 @@ SLEW_ALLOWANCE = 1.25
 SLEW_STEP_FROM = 0.2  # intensity before the step up
 LATE_BY_S = 0.3
 LATENESS_TOLERANCE_S = 0.05
+# A late segment catches up at the rise rate (section 4.10): a gentle value (a fifth of the
+# range) is reached within 0.2 s at the reference chair's rates; this leaves it some slack.
+CATCH_UP_S = 0.5
+# A bag vents below 1 kPa within 3 s of a stop (section 5, "Reached safe").
+VENTED_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -486,6 +491,7 @@ async def _late(context: Context) -> None:
     probe.data(context.segment(channel, -LATE_BY_S, 2.0, _gentle(info)))
     fault = await probe.wait_message(mark, m.FaultReport, ANSWER_S,
                                      _is_fault(m.FaultCode.LATE_SEGMENT))
+    await asyncio.sleep(CATCH_UP_S)  # it rises from safe at the rise rate, not in one step
     status = await _status(context)
     ok = (fault is not None and abs(fault.value - LATE_BY_S) <= LATENESS_TOLERANCE_S
           and status is not None and not status.outputs_safe and before is not None
@@ -613,6 +619,30 @@ async def _slew(context: Context) -> None:
                    f"steepest {steepest:.2f} {unit}, reached {last:.2f}")
 
 
+async def _late_rise(context: Context) -> None:
+    """A segment that arrives late into an empty channel rises from where the output is at
+    the rise rate, never in one step to the plan's value (section 4.10)."""
+    pair = _slew_pair(context)
+    if pair is None:
+        context.record("4.10", "a late segment rises at the rise rate", None,
+                       "no intensity-scaled channel with a sensor of its output")
+        return
+    channel, safe, sensor = pair
+    probe = context.probe
+    probe.immediate(m.SetIntensity(1.0))
+    await asyncio.sleep(VENTED_S)  # _ready stopped it: the output is back at its safe state
+    target = safe + 0.5 * (channel.max - safe)
+    rise_s = (target - safe) / channel.rise_per_s
+    late_s = 1.0
+    probe.data(context.segment(channel.index, -late_s, late_s + rise_s + 2.0, target))
+    steepest, last = await _steepest_rise(context, sensor.index, rise_s + 1.5)
+    unit = f"{context.profile.channels[channel.index].unit}/s"
+    context.record("4.10", f"a late segment rises at most {channel.rise_per_s:g} {unit} from "
+                   f"where the output was (channel {channel.index}, {late_s:g} s late)",
+                   steepest <= channel.rise_per_s * SLEW_ALLOWANCE,
+                   f"steepest {steepest:.2f} {unit}, reached {last:.2f}")
+
+
 async def _thermal_cutoff(context: Context) -> None:
     seen = [x for _, x in context.probe.since(0, m.FaultReport)
             if x.code is m.FaultCode.THERMAL_CUTOFF]
@@ -634,5 +664,5 @@ def _brief(status: m.StatusReport | None) -> str:
 
 CHECKS: tuple[Check, ...] = (
     _acks_and_naks, _heartbeat, _stop, _latch, _watchdog, _refused, _late, _telemetry, _slew,
-    _thermal_cutoff,
+    _late_rise, _thermal_cutoff,
 )

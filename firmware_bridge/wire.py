@@ -11,7 +11,7 @@ from enum import IntEnum
 # The one place the protocol version is set; hardware.md section 4 states it once.
 # 2: KeepAlive, and readings as 24-bit values (one report per sample).
 # 3: the board's serial number and display size, a stop cause and a fault latch that only
-#    ClearFault ends, and a rise rate per channel for the board's intensity slew.
+#    ClearFault ends, and a rise rate per channel no output may pass moving away from safe.
 PROTOCOL_VERSION = 3
 
 SYNC_BYTE = 0x7E  # ends every block; 0x7E is above MAX_BLOCK_BYTES, so it is never a length

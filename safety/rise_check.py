@@ -1,10 +1,11 @@
 """The measured rise check: an airbag (or the roller's depth) must not rise faster than admitted.
 
 Admission and the segment guard bound how fast a plan's set points rise; the board itself must
-slew an intensity rise and a channel enabled again at no more than the channel's rise rate
-(hardware.md section 5). Neither is trusted here: the channel's own sensor (the bag's pressure,
-the head's position) is watched, and a reading that climbs faster than the admitted rate, more
-than noise and the controller's band allow, trips. A bag that fills faster hits like a blow.
+move no output away from its safe default faster than the channel's rise rate (an intensity
+rise, a channel enabled again, a late segment: hardware.md section 5, "Rise rate"). Neither is
+trusted here: the channel's own sensor (the bag's pressure, the head's position) is watched,
+and a reading that climbs faster than the admitted rate, more than noise and the controller's
+band allow, trips. A bag that fills faster hits like a blow.
 
 Over the last RISE_WINDOW_S, with r the admitted rate, the check is
 

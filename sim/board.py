@@ -27,10 +27,11 @@ beyond a channel's limits are refused; values are clamped; sensors are checked (
 driven linear motor that does not move for MOTOR_STALL_S is a fault; the remote's STOP key stops
 locally first. Shutdown clears every queue and ends only on Reset; a fault shutdown
 (messages.LATCHING_CAUSES) is latched in the board's non-volatile memory, survives Reset and
-power cycles, and ends only on ClearFault. An intensity rise or a channel enabled again moves
-the output away from its safe default at no more than the channel's rise rate; a fall or a
-disable acts at once. Power-on: READY, every output safe, cause POWER_ON until the first Stop or
-Reset (SHUTDOWN with the latched cause instead, when a fault is latched).
+power cycles, and ends only on ClearFault. No output moves away from its safe default faster
+than the channel's rise rate: an intensity rise, a channel enabled again, and a segment that
+starts away from where the output is (a late one, one after a gap) are slewed from where the
+output is; a fall or a disable acts at once. Power-on: READY, every output safe, cause POWER_ON
+until the first Stop or Reset (SHUTDOWN with the latched cause instead, when a fault is latched).
 
 `outputs_safe()` is true exactly when every channel is commanded to its safe state: a
 position-like drive (position, width) is stopped (no target), and every other channel's command
@@ -320,11 +321,20 @@ class SimBoard:
     def _on_events(self, ticks: int) -> None:
         """Everything due at `ticks`, in firmware order: queue, watchdog, telemetry, status."""
         if self._boundary_ticks is not None and self._boundary_ticks <= ticks:
+            self.outputs_now()  # where each output is as its segment changes
             started: list[tuple[QueuedSegment, int]] = []
-            for schedule in self._schedules:
+            begun = []
+            for index, schedule in enumerate(self._schedules):
+                running = schedule.running
                 schedule.advance_to(ticks, started)
+                if schedule.running not in (running, None):
+                    begun.append(index)
             for segment, executed_ticks in started:
                 self.trace.segment_started(segment.record, executed_ticks)
+            # A segment that continues where the last one ended has caught up at once; one
+            # that begins away from the output (after a gap, or after a segment that came too
+            # late to run or was refused) rises to it at the rise rate.
+            self._start_slews(begun)
             self._update_boundary()
             self._refresh_outputs()
         elif self._varying:
@@ -363,10 +373,17 @@ class SimBoard:
                 if running is not None:
                     slews[index] = None  # disabled: it rises again from safe when enabled
                 continue
+            outputs[index] = self._commanded(index, running, rule)
             if running.constant is None or slews[index] is not None:
                 varying.append((index, running, rule))
-            outputs[index] = self._commanded(index, running, rule)
         self._varying = varying
+
+    def outputs_now(self) -> None:
+        """Bring the outputs of ramps, oscillations and slews to the current tick (they are
+        otherwise computed at each sample): a slew starts from where the output is at the
+        moment something changes it."""
+        if self._varying:
+            self._refresh_varying_outputs()
 
     def _refresh_varying_outputs(self) -> None:
         """Recompute only the outputs of ramps and oscillations: between the events that
@@ -404,7 +421,8 @@ class SimBoard:
         return value
 
     def _start_slews(self, channels: list[int]) -> None:
-        """Hold these channels' outputs to their rise rate from where they are now."""
+        """Hold these channels' outputs to their rise rate from where they are now (call
+        `outputs_now` first, before anything changes them)."""
         if self.faults.no_slew:
             return
         for index in channels:

@@ -18,7 +18,7 @@ shown to catch it (switch them on for `massagectl sim` with --board-fault):
     NO_WATCHDOG          the watchdog never fires
     NO_CLAMP             segments beyond the hard range are accepted and not clamped
     NO_MAX_DURATION      segments longer than max_duration are accepted
-    NO_SLEW              an intensity rise or a re-enabled channel jumps at once
+    NO_SLEW              an intensity rise, a re-enabled channel or a late segment jumps at once
     FORGETFUL_LATCH      Reset clears a latched fault
     NO_RANGE_CHECK       a sensor out of its valid range never shuts the board down
     NO_NAK               the board never sends a NAK

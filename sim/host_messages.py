@@ -1,7 +1,8 @@
 """What the simulated board does with each host message (SimBoard.handle calls `handle`).
 
     ScheduleSegment  checked (sim.segments), then queued on its channel; a late one starts at
-                     once on the plan's timeline and is reported (FaultReport LATE_SEGMENT, s)
+                     once on the plan's timeline and is reported (FaultReport LATE_SEGMENT, s),
+                     its output rising from where it was at the channel's rise rate
     Stop             shutdown: every queue cleared, every output safe; a StatusReport; with
                      cause FAULT the shutdown is latched (HOST_FAULT)
     Reset            SHUTDOWN -> READY (queue empty, outputs safe) unless a fault is latched;
@@ -117,13 +118,21 @@ def _on_schedule(board: SimBoard, message: ScheduleSegment) -> None:
         planned, int(message.duration_ticks), float(message.start_value),
         float(message.end_value), float(message.amplitude), int(message.period_ticks), record,
     )
-    if not board._schedules[channel].add(segment, arrival):
+    schedule = board._schedules[channel]
+    if planned < arrival:
+        board.outputs_now()  # where the output is as the late segment takes over
+    if not schedule.add(segment, arrival):
         if board._boundary_ticks is None or planned < board._boundary_ticks:
             board._boundary_ticks = planned
         return
     board.trace.segment_started(record, arrival)
     board.late_segments += 1
     board._fault(FaultCode.LATE_SEGMENT, channel, (arrival - planned) / board.clock_hz)
+    # On the plan's timeline, but never a jump (hardware.md 4.10): the output moves from where
+    # it is toward the plan's value at no more than the channel's rise rate. One that had
+    # already ended leaves the channel safe; its next segment rises from there the same way.
+    if schedule.running is segment:
+        board._start_slews([channel])
     board._update_boundary()
     board._refresh_outputs()
 
@@ -163,6 +172,7 @@ def _on_intensity(board: SimBoard, message: SetIntensity) -> None:
     # Never above 1.0; anything that is not a number counts as 0 (the safe side).
     scale = min(1.0, max(0.0, scale)) if scale == scale else 0.0
     rising = scale > board.intensity_scale
+    board.outputs_now()  # a rise is slewed from where the outputs are at this moment
     board.intensity_scale = scale
     if rising:
         board._start_slews([i for i, rule in enumerate(board._output_rules) if rule.scaled])
@@ -172,6 +182,7 @@ def _on_intensity(board: SimBoard, message: SetIntensity) -> None:
 
 def _on_mask(board: SimBoard, message: SetChannelMask) -> None:
     before = board.enabled_mask
+    board.outputs_now()
     if isinstance(message.enabled_mask, numbers.Integral):
         board.enabled_mask = int(message.enabled_mask) & board._all_channels_mask
     else:

@@ -3,7 +3,8 @@
 A segment runs from its planned start clock until its duration ends or the next segment of the
 channel starts, whichever is first. One that arrives after its start clock starts at once, but keeps
 the plan's timeline: its formula's tau counts from the planned start, so the part already past is
-skipped; one that has already ended leaves the channel in its safe state. With no segment running,
+skipped (the board slews the output to it from where it was: sim.board); one that has already
+ended leaves the channel in its safe state. With no segment running,
 the channel is in its safe state (hardware.md, section 4.10): a level channel returns to its safe
 default, a position-like drive stops.
 """

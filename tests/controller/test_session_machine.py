@@ -7,7 +7,9 @@ not the code under test) that:
 - time on the chair is at most the session timer plus the time stops take;
 - no heat zone was on longer than the heat timeout;
 - no bag's pressure and no contact temperature went above its cap;
-- no channel's output rose faster than its admitted rise rate;
+- no channel's output rose faster than its admitted rise rate (until a board without its slew
+  is injected: that firmware bug jumps by itself; `massagectl conformance` fails such a board
+  and the supervisor trips on a bag filling too fast, tests/controller/test_rise_check.py);
 - every stop ended confirmed, with every output safe (or, where the fault makes a confirmation
   impossible, with the board's watchdog having made it safe).
 
@@ -76,6 +78,7 @@ class SessionMachine(RuleBasedStateMachine):
         self.loop = VirtualTimeLoop()
         self.stack = contextlib.AsyncExitStack()
         self.injected: set[FaultKind] = set()
+        self.slew_broken_at: int | None = None  # trace row from which the board has no slew
         self.outcome = None
         self.loop.run_until_complete(self._open())
 
@@ -153,6 +156,8 @@ class SessionMachine(RuleBasedStateMachine):
     def board_fault(self, fault, wait_s):
         kind, target = fault
         self.injected.add(kind)
+        if kind is FaultKind.NO_SLEW and self.slew_broken_at is None:
+            self.slew_broken_at = len(self.board.trace.ticks)
         self._do(lambda: self.driver.inject_fault(kind, target), wait_s)
 
     # --- what must hold after every step ------------------------------------------------------
@@ -194,13 +199,14 @@ class SessionMachine(RuleBasedStateMachine):
     @invariant()
     def nothing_rises_faster_than_admitted(self):
         trace = self.board.trace
-        if len(trace.ticks) < 2:
+        rows = slice(None, self.slew_broken_at)
+        if len(trace.ticks[rows]) < 2:
             return
-        dt_s = np.diff(trace.ticks) / trace.clock_hz
+        dt_s = np.diff(trace.ticks[rows]) / trace.clock_hz
         for limits in LIMITS.channels:
             if limits.max_rise_per_s is None:
                 continue
-            rises = np.diff(trace.output(limits.id))
+            rises = np.diff(trace.output(limits.id)[rows])
             ok = np.isfinite(rises) & (dt_s > 0)
             fastest = float(np.max(rises[ok] / dt_s[ok], initial=0.0))
             assert fastest <= limits.max_rise_per_s + RISE_SLACK, \
@@ -226,6 +232,9 @@ class SessionMachine(RuleBasedStateMachine):
         finally:
             self.loop.run_until_complete(self.stack.aclose())
             self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+            # Admission runs in the loop's worker thread: join it, as asyncio.run does (close()
+            # alone leaves it finishing after the test, which the leak check then sees).
+            self.loop.run_until_complete(self.loop.shutdown_default_executor())
             self.loop.close()
 
 

@@ -45,7 +45,9 @@ async def _session_over_a_memory_line(profile_name: str) -> SimBoard:
         index = profile.channel_index("knead_speed")
         start = link.clock.clock_at(asyncio.get_running_loop().time() + 0.5)
         await link.schedule(ScheduleSegment(index, wrap_clock(start), 2_000_000, 30.0, 30.0))
-        await asyncio.sleep(1.0)
+        # It rises from 0 at the channel's rise rate (40 or 60 cycles/min per second): 1 s in,
+        # it holds 30.
+        await asyncio.sleep(1.5)
         assert board.output("knead_speed") == 30.0
         link.send_immediate(Stop())
         await asyncio.sleep(0.01)

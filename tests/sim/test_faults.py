@@ -108,7 +108,8 @@ def test_stuck_thermistor_fools_the_thermostat_into_runaway():
     host.board.inject_fault(FaultKind.STUCK_SENSOR, "temp_calves", now_s=host.now_s)
     host.schedule("heat_calves", 0.0, 300.0, 38.0)
     host.wait(299.0)
-    assert host.actual("heat_calves") > 40.0  # reads ambient, so it never switches off
+    # It reads ambient, so it never switches off: well past its set point.
+    assert host.actual("heat_calves") > 38.0 + 1.5
     host.stop()
 
 

@@ -77,8 +77,15 @@ def test_late_segment_starts_on_arrival_on_the_plans_timeline_and_is_counted():
     assert row["late"]
     assert row["executed_ticks"] == row["arrival_ticks"]
     assert row["executed_ticks"] - row["planned_ticks"] == pytest.approx(300_000, abs=1)
-    # Started at once, 0.3 s into the ramp: the part already past is skipped.
-    assert host.board.output("knead_speed") == pytest.approx(23.0, abs=1e-3)
+    # Started at once, 0.3 s into the ramp (the part already past is skipped), but from where
+    # the output was: it rises at 60 cycles/min per second until it meets the plan, which has
+    # moved on at 10 per second from 23: 23 / (60 - 10) = 0.46 s later. The board's 20 Hz
+    # samples see 27.0 at 0.45 s (still catching up) and the plan's 28.0 at 0.5 s.
+    assert host.board.output("knead_speed") == 0.0
+    host.wait(0.45)
+    assert host.board.output("knead_speed") == pytest.approx(27.0, abs=1e-9)
+    host.wait(0.05)
+    assert host.board.output("knead_speed") == pytest.approx(28.0, abs=1e-9)
     [fault] = host.messages(FaultReport)
     assert fault.code is FaultCode.LATE_SEGMENT
     assert fault.index == host.profile.channel_index("knead_speed")
@@ -86,7 +93,7 @@ def test_late_segment_starts_on_arrival_on_the_plans_timeline_and_is_counted():
     host.send(QueryStatus())
     assert host.last_status().late_segments == 1
     assert trace.timing_errors_s()[0] == pytest.approx(0.3, abs=1e-6)
-    host.wait(1.8)
+    host.wait(1.8 - 0.5)
     assert host.board.output("knead_speed") == 0.0  # it ends on the plan's timeline too
     host.stop()
 
@@ -134,12 +141,13 @@ def test_a_channel_returns_to_safe_when_its_last_segment_ends():
 
 def test_back_to_back_segments_leave_no_gap():
     host = Host()
-    host.schedule("airbag_seat", 0.0, 1.0, 10.0)
-    host.schedule("airbag_seat", 1.0, 1.0, 12.0)
-    host.wait(1.0 - 1e-6)
+    host.schedule("airbag_seat", 0.0, 2.0, 0.0, 10.0)  # at 5 kPa/s, the seat's rise rate
+    host.schedule("airbag_seat", 2.0, 1.0, 10.0)
+    host.schedule("airbag_seat", 3.0, 1.0, 8.0)  # a fall acts at once
+    host.wait(3.0 - 1e-6)
     assert host.board.output("airbag_seat") == 10.0
     host.wait(2e-6)
-    assert host.board.output("airbag_seat") == 12.0
+    assert host.board.output("airbag_seat") == 8.0  # never the safe 0 in between
     host.stop()
 
 
@@ -189,6 +197,7 @@ def test_bad_segments_are_refused_and_change_nothing(change, why):
 def test_values_within_wire_rounding_of_a_limit_are_clamped_to_it():
     host = Host()
     host.schedule("heat_calves", 0.0, 10.0, 45.00001)
+    host.wait(9.5)  # from off at the set point's rise rate, 5 C/s
     assert host.board.output("heat_calves") == 45.0
     host.stop()
 

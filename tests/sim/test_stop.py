@@ -97,7 +97,7 @@ def test_segments_are_refused_until_reset():
     host.send(Reset())  # in READY: only a report
     assert [type(m) for m in host.messages()] == [StatusReport]
     host.schedule("knead_speed", 0.1, 1.0, 30.0)
-    host.wait(0.5)
+    host.wait(0.7)  # from 0 at 60 cycles/min per second
     assert host.board.output("knead_speed") == 30.0
     host.stop()
 
@@ -127,6 +127,7 @@ def test_intensity_scales_toward_the_safe_default_and_never_above_full():
     host.schedule("airbag_arms", 0.0, 10.0, 20.0)
     host.schedule("knead_speed", 0.0, 10.0, 40.0)  # not intensity-scaled
     host.schedule("roller_depth", 0.0, 10.0, 10.0)
+    host.wait(4.5)  # each has risen from safe at its rise rate (the arms' bag at 5 kPa/s)
     host.send(SetIntensity(0.5))
     assert host.board.output("airbag_arms") == 10.0
     assert host.board.output("roller_depth") == 5.0

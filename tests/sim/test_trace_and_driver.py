@@ -184,6 +184,8 @@ async def _press_stop_while_running(board: SimBoard) -> float:
         index = board.profile.channel_index("knead_speed")
         driver.deliver(_hold(board, index, 0.0, 60.0, 40.0))
         await asyncio.sleep(0.35)
+        driver.deliver(Heartbeat())
+        await asyncio.sleep(0.35)  # spinning up: its drive rises at 60 cycles/min per second
         driver.press(RemoteKey.STOP)
         stopped_s = driver.now_s()
         assert board.outputs_safe()
@@ -224,6 +226,7 @@ def test_registry_reports_a_board_dropped_with_an_output_on():
     mark = registry.mark()
     host = Host()
     host.schedule("heat_calves", 0.0, 60.0, 40.0)
+    host.wait(0.1)  # the set point rises from off
     assert host.board in registry.live_boards()
     del host
     gc.collect()
