@@ -200,8 +200,7 @@ FAULTS = [
     Fault("seat switch stuck at occupied, then vacated",
           both(device_fault(FaultKind.STUCK_SENSOR, "seat"),
                device_fault(FaultKind.SEAT_VACATED)), moments=("mid-hold", "during heat"),
-          known_gap="not caught here: the seat check (safety/plausibility.py) needs heads "
-          "pressing or a bag filling, and this moment has neither"),
+          note="the heads stand 5 mm deep on the back, kneading"),
     Fault("clock drift +500 ppm", lambda world: None, moments=(HANDSHAKE,), drift_ppm=500.0,
           must_stop=False),
     Fault("clock drift -500 ppm", lambda world: None, moments=(HANDSHAKE,), drift_ppm=-500.0,
