@@ -8,11 +8,21 @@ import itertools
 import math
 
 import numpy as np
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from massagectl.routines.device import ChannelKind
-from massagectl.safety.element_watch import ElementOffWatch
+from massagectl.safety.element_watch import (
+    HEAT_LOST_AFTER_S,
+    HEAT_ONLY_ABOVE_C,
+    MEAN_S,
+    ON_WITHIN_BAND_C,
+    RATE_MARGIN_C_PER_S,
+    RATE_WINDOW_S,
+    RISE_MARGIN_C,
+    ElementOffWatch,
+)
 from massagectl.safety.faults import FaultCause
 from massagectl.sim.physics import thermal
 from massagectl.sim.physics.thermal import ThermalZone
@@ -249,3 +259,124 @@ def test_a_welded_relay_is_caught_soon_after_it_heats_unasked(set_point_c, then_
     assert measurable_s is not None
     assert at_s - measurable_s <= DETECT_BOUND_S
     assert contact_c < set_point_c + ABOVE_SET_POINT_BOUND_C
+
+
+# --- the envelope's arithmetic at its edges, on readings that hold one value a second ----------
+
+
+def feed(watch: ElementOffWatch, levels, commanded=None, occupied=None, safe=0.0):
+    """Each level held for a second at the board's 20 Hz (so each one-second mean is exactly
+    the level); the first fault and the second it came in."""
+    watch.update(levels[0], 0.0, commanded, safe, occupied)  # the first mean's first reading
+    for second, level in enumerate(levels):
+        for step in range(1, 21):
+            fault = watch.update(level, second + step * PERIOD_S, commanded, safe, occupied)
+            if fault is not None:
+                return fault, second
+    return None, None
+
+
+def heat_watch() -> ElementOffWatch:
+    return ElementOffWatch("temp", 0, ChannelKind.HEAT)
+
+
+@pytest.mark.parametrize("step_c, trips", [
+    (RISE_MARGIN_C - 0.002, False),
+    (RISE_MARGIN_C + RATE_MARGIN_C_PER_S + 0.002, True),
+])
+def test_a_rise_with_the_heat_off_at_the_edge_of_the_margins(step_c, trips):
+    """A surface standing still with the heat off may rise by the noise margin, and by what the
+    rate margin lets the element still give in a second, and no more."""
+    fault, _ = feed(heat_watch(), [40.0] * 12 + [40.0 + step_c] * 3)
+    assert (fault is not None) is trips, str(fault)
+
+
+def test_the_message_says_heat_cannot_be_switched_off_and_what_to_do():
+    fault, second = feed(heat_watch(), [40.0] * 12 + [40.3])
+    assert fault.cause is FaultCause.HEATER_STUCK_ON and second == 12
+    assert fault.detail == ("temp: heat cannot be switched off: the surface rose to 40.3 C, "
+                            "0.3 C beyond what the heater could do 12 s after it went off: get "
+                            "up from the chair and unplug it")
+    assert fault.values["temp"] == (pytest.approx(40.3), "C")
+    assert fault.values["allowed"] == (pytest.approx(40.0, abs=0.005), "C")
+
+
+def test_a_cooler_that_keeps_cooling_with_the_cold_off():
+    """Mirrored: below the coldest room, a surface falling faster than an unpowered module can
+    still cool it."""
+    watch = ElementOffWatch("temp", 1, ChannelKind.COOL)
+    fault, second = feed(watch, [15.0] * 12 + [14.7])
+    assert fault.cause is FaultCause.COOLER_STUCK_ON and second == 12
+    assert fault.detail == ("temp: cooling cannot be switched off: the surface fell to 14.7 C, "
+                            "0.3 C beyond what the cooler could do 12 s after it went off: get "
+                            "up from the chair and unplug it")
+    assert fault.values["temp"] == (pytest.approx(14.7), "C")
+    assert fault.values["allowed"] == (pytest.approx(15.0, abs=0.005), "C")
+    # Above the coldest room a warmer room may be what cools it: not judged.
+    assert feed(ElementOffWatch("temp", 1, ChannelKind.COOL), [17.0] * 12 + [16.1] * 3) == (
+        None, None)
+
+
+@pytest.mark.parametrize("level_c, trips", [(HEAT_ONLY_ABOVE_C - 0.1, False),
+                                            (HEAT_ONLY_ABOVE_C, True)])
+def test_a_rise_is_judged_from_body_temperature_up(level_c, trips):
+    """Below body temperature the person's warmth may be what warms the surface: a step up
+    from there is measured as the rate the element went off with, one from 37 C is judged."""
+    fault, _ = feed(heat_watch(), [level_c] * 12 + [level_c + 0.2] * 3)
+    assert (fault is not None) is trips, str(fault)
+
+
+@pytest.mark.parametrize("dip_c, trips", [(ON_WITHIN_BAND_C - 0.02, True),
+                                          (ON_WITHIN_BAND_C + 0.02, False)])
+def test_the_element_counts_as_off_until_the_surface_is_back_in_the_thermostats_band(dip_c,
+                                                                                      trips):
+    """Past its set point the thermostat has the element off; it stays off as the surface
+    coasts back down, until the surface is back in the thermostat's band (where it may switch
+    on). A rise before that is no heat the thermostat asked for; a rise from deeper is."""
+    set_point_c = 40.0
+    levels = ([set_point_c + 0.3] * 12 + [set_point_c - dip_c] * 12
+              + [set_point_c - dip_c + 0.05 * (1 + i) for i in range(6)])
+    fault, _ = feed(heat_watch(), levels, commanded=set_point_c)
+    assert (fault is not None) is trips, str(fault)
+
+
+def test_a_watch_that_starts_while_the_surface_warms_toward_its_set_point_waits_for_it():
+    """A new watch (a board restarted mid-session) knows nothing of the thermostat: a surface
+    just under its set point and rising is heat the thermostat is giving."""
+    levels = [39.85 + 0.05 * i for i in range(12)]
+    assert feed(heat_watch(), levels, commanded=40.0) == (None, None)
+
+
+def test_the_first_word_of_the_seat_switch_is_no_change():
+    """Only a change of the seat switch starts the watch again, not its first reading."""
+    fault, second = feed(heat_watch(), [40.0] * 3 + [40.0 + 0.05 * (1 + i) for i in range(12)],
+                         occupied=True)
+    assert fault is not None and second < RATE_WINDOW_S + MEAN_S
+
+
+def test_the_heat_lost_message_says_what_failed_and_what_to_do():
+    fault, second = feed(heat_watch(), [30.0] * round(HEAT_LOST_AFTER_S + 2), commanded=40.0)
+    assert fault.cause is FaultCause.HEATER_NOT_HEATING and second == HEAT_LOST_AFTER_S
+    assert fault.detail == ("temp: the heat does not warm the surface: 30.0 C, 10.0 C below its "
+                            "set point, not 0.2 C warmer in 90 s. The heater failed, or its "
+                            "thermal cut-off opened because the heat ran away: get up from the "
+                            "chair and unplug it")
+    assert fault.values == {"temp": (30.0, "C")}
+
+
+def test_a_watch_judges_from_its_second_mean_on():
+    """A relay welded before the watch began (a board restarted mid-session) shows at once."""
+    fault, second = feed(heat_watch(), [40.0, 40.0 + RISE_MARGIN_C + 0.05, 40.2])
+    assert fault is not None and second == 1
+
+
+def test_a_cooler_cooling_as_asked_is_not_taken_for_stuck():
+    """The cool channel's set point at its safe default (40 C on the pad) is off; below it the
+    module cools on command, and a falling surface is what was asked for."""
+    watch = ElementOffWatch("temp", 1, ChannelKind.COOL)
+    levels = [16.0] * 12 + [16.0 - 0.05 * (1 + i) for i in range(16)]
+    assert feed(watch, levels, commanded=15.0, safe=40.0) == (None, None)
+    # With the cooling off, the same fall is a module that cannot be switched off.
+    watch = ElementOffWatch("temp", 1, ChannelKind.COOL)
+    fault, _ = feed(watch, levels, commanded=40.0, safe=40.0)
+    assert fault is not None and fault.cause is FaultCause.COOLER_STUCK_ON
