@@ -5,16 +5,20 @@
 Each row is one session of MATRIX_ROUTINE (heat, kneading and an airbag cycling through ramps
 and holds) on the built-in simulated board, the real link and the whole safety layer, on a
 virtual-time loop. The fault is switched on at one moment: during the handshake, mid-ramp of
-the airbag, mid-hold, during heat (the heater warm), or while the session is paused. Then the
-row watches for WATCH_S: who noticed first (a host stop source, or the board's own shutdown
-cause), how long from the fault to every output safe, and how it ended. A fault that needs no
-stop (a damaged line the protocol repairs, clock drift) lets the session run on; the row then
-ends it with the terminal's stop. Every row must end with every output commanded safe.
+the airbag, mid-hold, during heat (the heater warming up), with the heat at its set point (the
+thermostat switching the element), or while the session is paused (the heat cold, or warm and
+the pause held). Then the row watches for WATCH_S: who noticed first (a host stop source, or
+the board's own shutdown cause), how long from the fault to every output safe, and how it
+ended. A fault that needs no stop (a damaged line the protocol repairs, clock drift) lets the
+session run on; the row then ends it with the terminal's stop. Every row must end with every
+output commanded safe.
 
 Line faults damage the bytes at the transport seam (firmware_bridge.faults); device faults
 are the board's own (sim.faults). A welded heater relay keeps heating whatever the board
 commands: the host stops the session and latches the fault, and the board's independent
-thermal cut-off (hardware.md) is what takes the power; the row says so.
+thermal cut-off (hardware.md) is what takes the power; the row says so. While the thermostat
+wants the element on anyway (warming up), a welded relay changes nothing the board could
+measure: it shows only once the thermostat would switch off, and the row says when that was.
 """
 
 from __future__ import annotations
@@ -50,19 +54,27 @@ UNPLUGGED_S = 3.0  # a cable pulled, then put back
 PAUSED_BEFORE_S = 2.0
 SETTLE_S = 5.0  # after the session ended: a board left to itself shows what it does
 
-# Plan seconds of MATRIX_ROUTINE at which each moment falls.
-MOMENTS_S = {"mid-ramp": 3.0, "mid-hold": 12.0, "during heat": 75.0, "during a pause": 40.0}
+# Plan seconds of MATRIX_ROUTINE at which each moment falls. The reference heat zone takes
+# about 300 s to warm from the room to 40 C; by 450 s the thermostat is switching it.
+MOMENTS_S = {"mid-ramp": 3.0, "mid-hold": 12.0, "during heat": 75.0, "during a pause": 40.0,
+             "heat at its set point": 450.0, "paused, heat warm": 450.0}
 HANDSHAKE = "during the handshake"
+# Moments that pause the session first, and how long after the fault it resumes (None: the
+# pause lasts the row, as when a person pauses and stays in the chair).
+PAUSED_MOMENTS: dict[str, float | None] = {"during a pause": PAUSED_BEFORE_S,
+                                           "paused, heat warm": None}
+HEATER = "heat_lower_back"
+BODY_C = 37.0
 
 MATRIX_ROUTINE = validate_data("fault matrix", {
     "name": "fault_matrix", "description": "Heat, kneading and an airbag cycle",
     "warm_up_s": 0, "cool_down_s": 10,
     "steps": [{"kind": "parallel", "tracks": [
         {"steps": [{"kind": "heat", "zone": "lower_back", "temperature_c": 40,
-                    "duration_s": 300}]},
-        {"steps": [{"kind": "knead", "duration_s": 300, "speed_cpm": 20, "band": "mid_back",
+                    "duration_s": 600}]},
+        {"steps": [{"kind": "knead", "duration_s": 600, "speed_cpm": 20, "band": "mid_back",
                     "depth_mm": 5}]},
-        {"steps": [{"kind": "repeat", "count": 10, "steps": [
+        {"steps": [{"kind": "repeat", "count": 20, "steps": [
             {"kind": "press", "zones": ["seat"], "pressure_kpa": 6, "ramp_in_s": 6,
              "hold_s": 12, "release_s": 6},
             {"kind": "pause", "duration_s": 6}]}]},
@@ -99,6 +111,8 @@ class Fault:
     host_alive: bool = True  # False: nothing the host does after the fault counts
     known_gap: str = ""  # a fault the safety layer does not catch yet, and why
     harms: str | None = None  # the channel it harms through: no harm if a routine leaves it be
+    # When the fault first changes anything the board can measure (None: at once).
+    shows: Callable[[World], bool] | None = None
 
 
 def device_fault(kind: FaultKind, target: str | None = None) -> Action:
@@ -130,6 +144,17 @@ def host_killed(world: World) -> None:
     world.line.incoming = ByteFaults(drop=1.0)
     if world.running is not None:
         world.running.cancel()
+
+
+def heating_unasked(channel: str) -> Callable[[World], bool]:
+    """A welded relay heats where a sound one would not: the board's thermostat has the element
+    off (set point reached, or the heat off) and the surface is above body temperature (below
+    it, the person's own warmth could be what warms it)."""
+    def shows(world: World) -> bool:
+        board = world.board
+        zone = board.plant.zones[board.profile.channel_index(channel)]
+        return not zone.heating and zone.contact_c >= BODY_C
+    return shows
 
 
 def stop_while_deaf(world: World) -> None:
@@ -164,20 +189,18 @@ FAULTS = [
           moments=("mid-ramp", "mid-hold"), harms="airbag_seat"),
     Fault("pressure sensor dead, out of range (seat)",
           device_fault(FaultKind.DEAD_SENSOR, "pressure_seat")),
-    Fault("heater stuck on (lower back)",
-          device_fault(FaultKind.HEATER_STUCK_ON, "heat_lower_back"),
-          moments=("during heat", "during a pause"), watch_s=600.0, harms="heat_lower_back",
+    Fault("heater stuck on (lower back)", device_fault(FaultKind.HEATER_STUCK_ON, HEATER),
+          moments=("during heat", "heat at its set point", "during a pause",
+                   "paused, heat warm"), watch_s=600.0, harms=HEATER,
           note="the element heats on after a stop: the board's thermal cut-off's duty",
-          known_gap="not caught here: the thermal-model check (safety/element_watch.py) "
-          "trips on its own rig but not on this chair session; to be found out"),
+          shows=heating_unasked(HEATER)),
     Fault("motor stall (roller position)", device_fault(FaultKind.MOTOR_STALL, "roller_position"),
           moments=("mid-hold", "during heat"), harms="roller_position"),
     Fault("seat vacated", device_fault(FaultKind.SEAT_VACATED)),
     Fault("seat switch stuck at occupied, then vacated",
           both(device_fault(FaultKind.STUCK_SENSOR, "seat"),
                device_fault(FaultKind.SEAT_VACATED)), moments=("mid-hold", "during heat"),
-          known_gap="not caught here: the seat check (safety/plausibility.py) needs heads "
-          "pressing or a bag filling, and this moment has neither"),
+          note="the heads stand 5 mm deep on the back, kneading"),
     Fault("clock drift +500 ppm", lambda world: None, moments=(HANDSHAKE,), drift_ppm=500.0,
           must_stop=False),
     Fault("clock drift -500 ppm", lambda world: None, moments=(HANDSHAKE,), drift_ppm=-500.0,
@@ -195,6 +218,7 @@ class Row:
     ended_safe: bool
     notes: list[str] = field(default_factory=list)
     detected: bool = False
+    shown_s: float | None = None  # from the fault to when it first showed (Fault.shows)
 
 
 @contextlib.asynccontextmanager
@@ -247,22 +271,41 @@ async def run_case(fault: Fault, moment: str, seed: int = 0) -> Row:
         world.running = loop.create_task(session.run(), name="fault matrix session")
         if moment != HANDSHAKE:
             await _until_plan_s(session, MOMENTS_S[moment])
-            if moment == "during a pause":
+            if moment in PAUSED_MOMENTS:
                 session.pause()
                 await _until(lambda: session.state is SessionState.PAUSED)
                 await asyncio.sleep(PAUSED_BEFORE_S)
             injected_s = loop.time()
             safe_when_injected = board.outputs_safe()
             await _act(fault.start, world)
-        await _watch(world, fault, moment)
-        with contextlib.suppress(asyncio.CancelledError):
-            await world.running
-        await asyncio.sleep(SETTLE_S)
+        shown = loop.create_task(_shown(world, fault), name="fault matrix: fault shows")
+        try:
+            await _watch(world, fault, moment)
+            with contextlib.suppress(asyncio.CancelledError):
+                await world.running
+            await asyncio.sleep(SETTLE_S)
+        finally:
+            shown_at = shown.result() if shown.done() else None
+            shown.cancel()
+            await asyncio.gather(shown, return_exceptions=True)
         await chair.close()
     row = _row(fault, moment, world, injected_s, stops)
     if safe_when_injected and row.to_safe_s is not None:
         row.notes.insert(0, "outputs already safe when injected")
+    if shown_at is not None and shown_at > injected_s:
+        row.shown_s = shown_at - injected_s
+        row.notes.insert(0, f"measurable {row.shown_s:.0f} s after the fault"
+                         + ("" if row.to_safe_s is None else
+                            f", safe {row.to_safe_s - row.shown_s:.1f} s after that"))
     return row
+
+
+async def _shown(world: World, fault: Fault) -> float:
+    """When the fault first changed anything the board can measure (Fault.shows)."""
+    loop = asyncio.get_running_loop()
+    while fault.shows is not None and not fault.shows(world):
+        await asyncio.sleep(0.05)
+    return loop.time()
 
 
 async def _until(predicate: Callable[[], bool], limit_s: float = 600.0) -> None:
@@ -288,8 +331,9 @@ async def _watch(world: World, fault: Fault, moment: str) -> None:
     if fault.end is not None:
         await asyncio.wait([ended], timeout=UNPLUGGED_S)
         await _act(fault.end, world)
-    if moment == "during a pause" and session.state is SessionState.PAUSED:
-        await asyncio.wait([ended], timeout=PAUSED_BEFORE_S)
+    resume_after_s = PAUSED_MOMENTS.get(moment)
+    if resume_after_s is not None and session.state is SessionState.PAUSED:
+        await asyncio.wait([ended], timeout=resume_after_s)
         with contextlib.suppress(Exception):
             session.resume()
     await asyncio.wait([ended], timeout=max(0.0, began + fault.watch_s - loop.time()))

@@ -237,7 +237,8 @@ class ElementWatch(Watcher):
         if on and self._last_s is not None and 0.0 < board_s - self._last_s <= ON_TIME_GAP_S:
             self.on_s += board_s - self._last_s
         self._last_s = board_s
-        return self._model.update(value, board_s, commanded, safe)
+        # Whether someone sits: their skin takes heat from the surface (safety.element_watch).
+        return self._model.update(value, board_s, commanded, safe, getattr(ctx, "occupied", None))
 
 
 class DriveWatch(Watcher):

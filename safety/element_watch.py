@@ -17,6 +17,33 @@ reading is past the set point (the board's thermostat opens there, hardware.md 5
 than the sensor's noise; it counts as off until the reading comes back within the
 thermostat's band. Readings are averaged per second, so 0.1 C quantisation does not look
 like a rise.
+
+The envelope holds while the surroundings stay as they are. A person who gets up (or leans
+away from the pad) takes their skin's share of the surface's losses with them, and the
+surface rises faster at once: by 0.0135 C/s on the reference zone at 42 C (skin 0.3 W/K to
+33 C, surface 200 J/K). The seat switch says when someone sits down or gets up; the watch then
+starts again from the readings after it (RATE_WINDOW_S plus a mean, 11 s in which a welded
+relay goes unjudged). Leaning away, which no sensor sees, stays inside the margins as long as
+it raises the surface's rate by no more than 0.016 C/s (the reference zone's 0.0135 C/s with
+a fifth on top), except at the very moment the heat goes off while the element is hot: then
+the rate before is no measure of the rate after, and in a warm room the reference zone can
+look welded (once in 500 random schedules with unseen leaning, tests/safety/
+test_element_watch.py).
+
+How fast it can tell: a welded relay shows only once a sound one would surely be open (the
+surface past its set point, or the heat off), and then as the element's full power arriving
+where it would not: a curvature of the surface of P G_e / (C_e C_c) = 0.0022 C/s^2 on the
+reference zone, less what the room and the body take. Read in 0.1 C steps with 0.05 C of
+noise at 20 Hz, a curvature that size takes about 7 s to see when every part of the zone and
+its surroundings is known, and about 15-20 s when only the element's time constant is (the
+room, the person and the cover are not): the rate at the moment the element went off must be
+measured, and the heat the room takes cannot be counted on. With the margins below, the
+reference zone is found a median 28 s (90 % within 37 s) after its relay should surely have
+opened, the surface then at most 1.5 C above its set point; slowest (up to 94 s) when the
+relay welds while a lowered heat lets the surface cool, which has to stop falling before it
+can be seen to rise. Margins half as wide found it about a fifth sooner but tripped on sound
+zones with a lighter element or cover than the reference (2 in 150 simulated half-hours).
+The thermal cut-off (hardware.md 5) ends the heat whatever the host finds.
 """
 
 from __future__ import annotations
@@ -76,9 +103,20 @@ class ElementOffWatch:
         self._envelope: list[float] | None = None
         self._on_since: float | None = None  # the thermostat surely on since, and the lowest
         self._lowest = 0.0  # mean since (heat only)
+        self._occupied: bool | None = None  # the seat switch, when the device has one
+        self._judge_from_s = -math.inf  # no envelope before this (the surroundings changed)
 
     def update(self, value: float, board_s: float, commanded: float | None,
-               safe_default: float) -> Fault | None:
+               safe_default: float, occupied: bool | None = None) -> Fault | None:
+        """One reading; `occupied`: the seat switch now (None: the device has none)."""
+        if occupied is not None:
+            if self._occupied is not None and occupied != self._occupied:
+                # Someone sat down or got up: the rate measured before tells nothing of what
+                # the surface may do now, so the envelope starts again from what follows.
+                self._means.clear()
+                self._envelope = None
+                self._judge_from_s = board_s + RATE_WINDOW_S + MEAN_S
+            self._occupied = occupied
         if self._bucket_start is None or board_s < self._bucket_start:
             self._bucket_start, self._sum, self._count = board_s, 0.0, 0
         self._sum += value
@@ -99,7 +137,7 @@ class ElementOffWatch:
         if lost is not None:
             return lost
         self._off = self._element_off(mean, commanded, safe_default)
-        if not self._off or mean < self.beyond_c:
+        if not self._off or mean < self.beyond_c or board_s < self._judge_from_s:
             self._envelope = None
             return None
         first_s, first = means[0]

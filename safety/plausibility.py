@@ -11,9 +11,13 @@ stuck sensor cannot hide a fault.
   range of the last FOLLOW_WINDOW_S of commands, by more than the sensor's noise, is frozen or
   lying.
 - SeatCheck (seat switch, depth, roller load, carriage, airbag pressures): a seat switch that
-  says "occupied" while heads pressed into the back meet no load, or while the airbags fill as
-  fast as bags with nobody in them, is stuck (or the load sensor is); and a load with the heads
-  retracted means the load sensor is stuck. Either way the session stops.
+  says "occupied" while heads pressed into the back meet no load (deep, or shallower but
+  standing still, where the motor's idle current is all an empty chair draws), or while the
+  airbags fill as fast as bags with nobody in them, is stuck (or the load sensor is); and a
+  load with the heads retracted means the load sensor is stuck. Either way the session stops.
+  With the heads retracted or off the middle and lower back and no bag filling from low
+  pressure, nothing the board senses tells an empty seat from an occupied one: a stuck seat
+  switch is then caught at the next press or fill (hardware.md 5.1).
 """
 
 from __future__ import annotations
@@ -56,6 +60,20 @@ FOLLOW_CONFIRM_S = 1.0
 PRESSING_DEPTH_MM = 8.0
 EMPTY_LOAD_MAX_A = 0.5
 PRESSED_ZONES = (Zone.MID_BACK, Zone.LOWER_BACK)
+# Shallower, the heads must stand still to tell: pressing nothing, a still depth motor draws
+# only its idle current (0.15 A on the reference board, noise 0.015 A), where moving adds up to
+# 0.3 A. Heads standing this deep on the middle or lower back press even a soft back (5 N/mm,
+# the softest the deep rule allows for) with 16 N at the lumbar hollow's 0.8 of full contact:
+# 0.19 A more than idle at the reference motor's 0.012 A/N, 0.34 A in all. The limit lies
+# between: six noise steps above idle, 0.09 A below the softest back.
+SHALLOW_PRESSING_DEPTH_MM = 4.0
+STILL_LOAD_MAX_A = 0.25
+# Still: the depth reading stayed within less than this over the last STILL_WINDOW_S (a reading
+# may flicker by a step or two of the reference sensor's 0.1 mm; 0.6 mm/s at most, which the
+# reference motor's 0.02 A per mm/s turns into about 0.01 A), long enough for the load's filter
+# (0.05 s) to settle.
+STILL_DEPTH_MM = 0.3
+STILL_WINDOW_S = 0.5
 # Heads retracted this far press nothing; the load then reads idle, never above this.
 RETRACTED_DEPTH_MM = 1.0
 RETRACTED_LOAD_MAX_A = 0.5
@@ -197,6 +215,7 @@ class SeatCheck:
             if s.kind is SensorKind.PRESSURE and s.channel is not None
             and device.channel(s.channel).kind is ChannelKind.AIRBAG]
         self._fills: dict[int, deque[tuple[float, float]]] = {b.sensor: deque() for b in self.bags}
+        self._depths: deque[tuple[float, float]] = deque()  # (board_s, mm) over STILL_WINDOW_S
         self._empty = Lasting()
         self._loaded = Lasting()
 
@@ -212,7 +231,7 @@ class SeatCheck:
         stuck_load = self._retracted_but_loaded(readings, board_s)
         if stuck_load is not None:
             return stuck_load
-        why = self._pressing_nothing(readings, back_bands) or self._bags_fill_empty(
+        why = self._pressing_nothing(readings, board_s, back_bands) or self._bags_fill_empty(
             readings, board_s, ctx)
         empty_s = self._empty.update(
             why is not None and readings[seat] >= 0.5 and ctx.session_active, board_s)
@@ -222,17 +241,38 @@ class SeatCheck:
                      f"for {empty_s:.1f} s: the seat is empty and its switch "
                      "stuck, or a load sensor is", values={"seat": (readings[seat], "")})
 
-    def _pressing_nothing(self, readings, back_bands) -> str | None:
+    def _pressing_nothing(self, readings, board_s, back_bands) -> str | None:
         if self.depth is None or self.load is None or self.carriage is None or not back_bands:
             return None
         depth_mm, load_a = readings[self.depth], readings[self.load]
+        still = self._still(depth_mm, board_s)
         position_mm = readings[self.carriage]
         on_back = any(low <= position_mm <= high
                       for zone, (low, high) in back_bands.items() if zone in PRESSED_ZONES)
-        if on_back and depth_mm >= PRESSING_DEPTH_MM and load_a < EMPTY_LOAD_MAX_A:
+        if not on_back:
+            return None
+        if depth_mm >= PRESSING_DEPTH_MM and load_a < EMPTY_LOAD_MAX_A:
             return (f"the rollers {depth_mm:g} mm deep on the back carry only {load_a:g} A "
                     f"(a back pressed that deep takes {EMPTY_LOAD_MAX_A:g} A or more)")
+        if still and depth_mm >= SHALLOW_PRESSING_DEPTH_MM and load_a < STILL_LOAD_MAX_A:
+            return (f"the rollers standing {depth_mm:g} mm deep on the back carry only "
+                    f"{load_a:g} A, what the depth motor draws pressing nothing (a back "
+                    f"pressed {SHALLOW_PRESSING_DEPTH_MM:g} mm takes {STILL_LOAD_MAX_A:g} A "
+                    "or more)")
         return None
+
+    def _still(self, depth_mm: float, board_s: float) -> bool:
+        """Whether the heads stood still (within STILL_DEPTH_MM) for the last STILL_WINDOW_S."""
+        depths = self._depths
+        if depths and board_s < depths[-1][0]:
+            depths.clear()  # a restarted board clock
+        depths.append((board_s, depth_mm))
+        while board_s - depths[0][0] > STILL_WINDOW_S:
+            depths.popleft()
+        if board_s - depths[0][0] < STILL_WINDOW_S - 0.1:
+            return False  # not watched long enough yet
+        values = [mm for _, mm in depths]
+        return max(values) - min(values) < STILL_DEPTH_MM
 
     def _bags_fill_empty(self, readings, board_s, ctx) -> str | None:
         found = None

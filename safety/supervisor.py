@@ -64,6 +64,8 @@ from massagectl.safety.verdicts import AdmittedPlan, Violation, ViolationKind
 
 # How often `watch()` runs the time-based checks when nothing arrives from the board.
 POLL_PERIOD_S = 0.1
+# An occupancy reading this high or higher says someone sits (the seat checks' own threshold).
+SEAT_OCCUPIED_FROM = 0.5
 # Shutdown causes that are the board protecting itself: a fault, not a person's stop.
 BOARD_FAULT_CAUSES = {StopCause.WATCHDOG, StopCause.SENSOR_RANGE, StopCause.OVER_LIMIT,
                       StopCause.MOTOR_STALL}
@@ -117,6 +119,11 @@ class Supervisor:
         self._index_of = {channel.id: i for i, channel in enumerate(device.channels)}
         self.watchers = _watchers_for(device)
         self.readings: list[float] = [math.nan] * len(device.sensors)
+        # The seat switch's latest word (None: no reading yet, or no switch on this device):
+        # the heat watch starts again when someone sits down or gets up.
+        self._seat_index = next((i for i, s in enumerate(device.sensors)
+                                 if s.kind is SensorKind.OCCUPANCY), None)
+        self.occupied: bool | None = None
         self.seat_check: SeatCheck | None = SeatCheck(device)
         if not self.seat_check.useful:
             self.seat_check = None
@@ -311,6 +318,8 @@ class Supervisor:
         position = self.schedule.position_index
         for index, value in enumerate(values, first):
             last_seen[index] = host_s
+            if index == self._seat_index:
+                self.occupied = value >= SEAT_OCCUPIED_FROM
             for watcher in watchers[index]:
                 fault = watcher.update(value, board_s, self)
                 if fault is not None:

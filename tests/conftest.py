@@ -7,7 +7,7 @@ import os
 import threading
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 # CI is deterministic: the same examples every run, a bounded number of them, and no per-example
 # deadline (the machines are shared and noisy; timing is measured by benchmarks instead).
@@ -20,6 +20,13 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile("dev", max_examples=200, deadline=None)
+# Mutation runs (tools/mutation.sh) need a failing example, not the smallest one: shrinking
+# a property that a mutant broke can take minutes, for each of hundreds of mutants.
+settings.register_profile(
+    "mutation",
+    parent=settings.get_profile("ci"),
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
 settings.register_profile("fuzz", max_examples=20_000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 

@@ -33,6 +33,8 @@ if [ -n "${MUTATION_TESTS:-}" ]; then
         "$stage/pyproject.toml"
 fi
 cd "$stage"
+# Hypothesis finds a failing example for a mutant and does not shrink it (tests/conftest.py).
+export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-mutation}"
 if [ $# -eq 0 ]; then
     set -- run
 fi

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
 import pytest
 
@@ -150,6 +151,26 @@ def test_heater_stuck_on_warms_the_cover_with_the_heat_off(run_virtual_time):
     rig, outcome, took = run_virtual_time(scenario())
     assert_safe_with(rig, outcome, FaultCause.HEATER_STUCK_ON)
     assert HEATER_OFF_SETTLE_S < took < HEATER_OFF_SETTLE_S + 30
+
+
+@pytest.mark.parametrize("seat_then, trips", [(0.0, False), (1.0, True)])
+def test_a_person_getting_up_from_a_warm_pad_is_no_welded_heater(seat_then, trips,
+                                                                 run_virtual_time):
+    """With the heat off, a surface at 42 C that a person leaves rises faster at once (their
+    skin no longer takes its share of the heat): the seat switch says so, and the heat watch
+    starts again from the readings after it. The same rise with nobody getting up is heat
+    that cannot come from an element that is off."""
+    async def scenario():
+        rig = Rig(plan_of(CHAIR, squeeze("airbag_shoulders", 8.0, 100.0, total_s=300.0)))
+        rig.begin()
+        rig.supervisor.end_session()  # after the session: the person may get up
+        await rig.run(20, {"temp_calves": 42.0, "seat": 1.0})
+        await rig.run(60, lambda t: {"temp_calves": 42.0 + 0.6 * (1.0 - math.exp(-t / 30.0)),
+                                     "seat": seat_then}, until=rig.stop_seen)
+        return rig
+
+    faults = run_virtual_time(scenario()).supervisor.latch.faults
+    assert [f.cause for f in faults] == ([FaultCause.HEATER_STUCK_ON] if trips else [])
 
 
 def test_thermal_dose_ends_heat_near_the_hard_limit():

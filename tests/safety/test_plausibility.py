@@ -16,6 +16,10 @@ from massagectl.safety.plausibility import (
     PRESSING_DEPTH_MM,
     RETRACTED_LOAD_MAX_A,
     SEAT_EVIDENCE_S,
+    SHALLOW_PRESSING_DEPTH_MM,
+    STILL_DEPTH_MM,
+    STILL_LOAD_MAX_A,
+    STILL_WINDOW_S,
 )
 from massagectl.sim.faults import FaultKind
 from tests.safety.plans import CHAIR, lane, plan_of, squeeze
@@ -67,6 +71,9 @@ async def inject_and_wait(faults: list[tuple[FaultKind, str | None]], after_s: f
     # The seat switch sticks at "occupied", then the person gets up: the rollers, pressed in
     # 12 mm on the middle of the back, meet no load.
     ([(FaultKind.STUCK_SENSOR, "seat"), (FaultKind.SEAT_VACATED, None)], 10.0,
+     FaultCause.SEAT_IMPLAUSIBLE, 2.0),
+    # The same while the heads stand 12 mm deep between two presses.
+    ([(FaultKind.STUCK_SENSOR, "seat"), (FaultKind.SEAT_VACATED, None)], 13.0,
      FaultCause.SEAT_IMPLAUSIBLE, 2.0),
     # The same with the rollers retracted: the calves' bag, filled from 30 s on, fills like an
     # empty bag.
@@ -141,8 +148,8 @@ def test_a_speed_reading_outside_its_commands_at_the_edge(off_by, trips, run_vir
         assert faults[0].cause is FaultCause.SENSOR_IMPLAUSIBLE
 
 
-def pressing_plan():
-    return plan_of(CHAIR, lane("roller_position", (60, 200, 200, 1)),
+def pressing_plan(position_mm: float = 200.0):
+    return plan_of(CHAIR, lane("roller_position", (60, position_mm, position_mm, 1)),
                    lane("roller_depth", (4, 0, 12, 0), (52, 12, 12, 1), (4, 12, 0, 2)))
 
 
@@ -178,3 +185,72 @@ def test_a_load_with_the_heads_retracted_at_the_edge(load_a, trips, run_virtual_
     assert bool(faults) is trips, [str(f) for f in faults]
     if trips:
         assert faults[0].cause is FaultCause.SENSOR_IMPLAUSIBLE
+
+
+@pytest.mark.parametrize("load_a, trips", [(STILL_LOAD_MAX_A + 0.02, False),
+                                           (STILL_LOAD_MAX_A - 0.02, True)])
+def test_still_heads_pressing_on_nothing_at_the_load_edge(load_a, trips, run_virtual_time):
+    """Shallower than the deep rule, heads standing still on the back draw only the motor's
+    idle current when nobody sits there."""
+    async def scenario():
+        rig = Rig(pressing_plan())
+        rig.begin()
+        took = await rig.run(STILL_WINDOW_S + SEAT_EVIDENCE_S + 1.0, {
+            "roller_position": 200.0, "roller_depth": SHALLOW_PRESSING_DEPTH_MM + 0.5,
+            "roller_load": load_a, "seat": 1.0}, until=rig.stop_seen)
+        return rig, took
+
+    rig, took = run_virtual_time(scenario())
+    faults = rig.supervisor.latch.faults
+    assert bool(faults) is trips, [str(f) for f in faults]
+    if trips:
+        assert faults[0].cause is FaultCause.SEAT_IMPLAUSIBLE
+        assert "what the depth motor draws pressing nothing" in faults[0].detail
+        assert took <= STILL_WINDOW_S + SEAT_EVIDENCE_S + 0.15
+
+
+@pytest.mark.parametrize("depth_mm, trips", [(SHALLOW_PRESSING_DEPTH_MM - 0.1, False),
+                                             (SHALLOW_PRESSING_DEPTH_MM, True)])
+def test_still_heads_pressing_on_nothing_at_the_depth_edge(depth_mm, trips, run_virtual_time):
+    async def scenario():
+        rig = Rig(pressing_plan())
+        rig.begin()
+        await rig.run(STILL_WINDOW_S + SEAT_EVIDENCE_S + 1.0, {
+            "roller_position": 200.0, "roller_depth": depth_mm, "roller_load": 0.15,
+            "seat": 1.0}, until=rig.stop_seen, frozen=("roller_depth",))
+        return rig
+
+    faults = run_virtual_time(scenario()).supervisor.latch.faults
+    assert bool(faults) is trips, [str(f) for f in faults]
+
+
+@pytest.mark.parametrize("sway_mm, trips", [(STILL_DEPTH_MM + 0.05, False),
+                                            (STILL_DEPTH_MM - 0.05, True)])
+def test_only_heads_standing_still_are_judged_by_their_idle_current(sway_mm, trips,
+                                                                    run_virtual_time):
+    """A moving depth motor draws more than its idle current pressing nothing, so shallow heads
+    that move are left to the deep rule: a sway of the depth reading at the stillness edge."""
+    async def scenario():
+        rig = Rig(pressing_plan())
+        rig.begin()
+        await rig.run(STILL_WINDOW_S + SEAT_EVIDENCE_S + 1.0, lambda t: {
+            "roller_position": 200.0, "roller_load": 0.15, "seat": 1.0,
+            "roller_depth": 6.0 + (sway_mm if round(t / 0.05) % 4 == 0 else 0.0)},
+            until=rig.stop_seen, frozen=("roller_depth",))
+        return rig
+
+    faults = run_virtual_time(scenario()).supervisor.latch.faults
+    assert bool(faults) is trips, [str(f) for f in faults]
+
+
+def test_still_heads_off_the_middle_and_lower_back_are_not_judged(run_virtual_time):
+    """On the shoulders and neck the heads may meet little of a seated back: no evidence."""
+    async def scenario():
+        rig = Rig(pressing_plan(600.0))
+        rig.begin()
+        await rig.run(STILL_WINDOW_S + SEAT_EVIDENCE_S + 1.0, {
+            "roller_position": 600.0, "roller_depth": 6.0, "roller_load": 0.15, "seat": 1.0},
+            until=rig.stop_seen)
+        return rig
+
+    assert run_virtual_time(scenario()).supervisor.latch.faults == []
