@@ -44,6 +44,7 @@ _LAYOUTS: dict[type, tuple[int, Encoder, Decoder]] = {
     m.QueryStatus: (0x04, *_no_fields(m.QueryStatus)),
     m.ShowText: (0x05, host.encode_show_text, host.decode_show_text),
     m.ClearFault: (0x06, *_no_fields(m.ClearFault)),
+    m.SetRiseLimit: (0x07, host.encode_rise_limit, host.decode_rise_limit),
     m.Stop: (0x10, host.encode_stop, host.decode_stop),
     m.SetIntensity: (0x11, host.encode_intensity, host.decode_intensity),
     m.SetChannelMask: (0x12, host.encode_mask, host.decode_mask),
@@ -66,7 +67,8 @@ _DECODERS: dict[int, Decoder] = {message_id: decode for message_id, _, decode in
                                  _LAYOUTS.values()}
 
 QUEUED_IDS = frozenset(MESSAGE_IDS[c] for c in (m.Identify, m.ScheduleSegment, m.Reset,
-                                                  m.QueryStatus, m.ShowText, m.ClearFault))
+                                                  m.QueryStatus, m.ShowText, m.ClearFault,
+                                                  m.SetRiseLimit))
 IMMEDIATE_IDS = frozenset(MESSAGE_IDS[c] for c in m.IMMEDIATE_MESSAGES)
 DEVICE_IDS = frozenset(i for i in MESSAGE_IDS.values() if i >= 0x80)
 

@@ -51,6 +51,13 @@ LATENESS_TOLERANCE_S = 0.05
 # A late segment catches up at the rise rate (section 4.10): a gentle value (a fifth of the
 # range) is reached within 0.2 s at the reference chair's rates; this leaves it some slack.
 CATCH_UP_S = 0.5
+# SetRiseLimit lowers the checked channel to this fraction of its map's rate: far enough below
+# that a board still slewing at the map's rate fails the check's allowance.
+RISE_LIMIT_FRACTION = 0.5
+# ... measured over a longer window than SLEW_WINDOW_S: a bag's controller band (0.3 kPa either
+# side) over 0.5 s would be a third of the lowered rate; over 2 s it is a tenth (the simulator's
+# reference bag at 2.5 kPa/s reads 3.2 kPa/s over 0.5 s, 2.65 over 2 s).
+LIMITED_SLEW_WINDOW_S = 2.0
 # A bag vents below 1 kPa within 3 s of a stop (section 5, "Reached safe").
 VENTED_S = 3.0
 
@@ -569,8 +576,9 @@ def _slew_pair(context: Context) -> tuple[m.ChannelInfo, float, m.SensorInfo] | 
     return None
 
 
-async def _steepest_rise(context: Context, sensor: int, seconds: float) -> tuple[float, float]:
-    """The steepest rise of a sensor over SLEW_WINDOW_S while `seconds` pass, and its last
+async def _steepest_rise(context: Context, sensor: int, seconds: float,
+                         window_s: float = SLEW_WINDOW_S) -> tuple[float, float]:
+    """The steepest rise of a sensor over `window_s` while `seconds` pass, and its last
     reading."""
     probe = context.probe
     mark = probe.mark()
@@ -581,7 +589,7 @@ async def _steepest_rise(context: Context, sensor: int, seconds: float) -> tuple
     steepest = 0.0
     for i, (t0, v0) in enumerate(samples):
         for t1, v1 in samples[i + 1:]:
-            if t1 - t0 >= SLEW_WINDOW_S:
+            if t1 - t0 >= window_s:
                 steepest = max(steepest, (v1 - v0) / (t1 - t0))
                 break
     return steepest, samples[-1][1] if samples else math.nan
@@ -643,6 +651,35 @@ async def _late_rise(context: Context) -> None:
                    f"steepest {steepest:.2f} {unit}, reached {last:.2f}")
 
 
+async def _late_rise_limited(context: Context) -> None:
+    """After SetRiseLimit lowers a channel's rise rate, a late segment catches up at the lower
+    rate, not the map's (sections 4.7 and 4.10): the host admitted no faster."""
+    pair = _slew_pair(context)
+    if pair is None:
+        context.record("4.10", "a late segment rises at the rate SetRiseLimit set", None,
+                       "no intensity-scaled channel with a sensor of its output")
+        return
+    channel, safe, sensor = pair
+    probe = context.probe
+    lowered = channel.rise_per_s * RISE_LIMIT_FRACTION
+    probe.data(m.SetRiseLimit(channel.index, lowered))
+    probe.immediate(m.SetIntensity(1.0))
+    await asyncio.sleep(VENTED_S)  # _ready stopped it: the output is back at its safe state
+    target = safe + 0.5 * (channel.max - safe)
+    rise_s = (target - safe) / lowered
+    late_s = 1.0
+    probe.data(context.segment(channel.index, -late_s, late_s + rise_s + 2.0, target))
+    steepest, last = await _steepest_rise(context, sensor.index, rise_s + 1.5,
+                                          LIMITED_SLEW_WINDOW_S)
+    # Back to the map's rate (a value at or above it restores it), as a power-on would.
+    probe.data(m.SetRiseLimit(channel.index, channel.rise_per_s))
+    unit = f"{context.profile.channels[channel.index].unit}/s"
+    context.record("4.10", f"a late segment rises at most the {lowered:g} {unit} SetRiseLimit "
+                   f"set, not the map's {channel.rise_per_s:g} (channel {channel.index})",
+                   steepest <= lowered * SLEW_ALLOWANCE,
+                   f"steepest {steepest:.2f} {unit}, reached {last:.2f}")
+
+
 async def _thermal_cutoff(context: Context) -> None:
     seen = [x for _, x in context.probe.since(0, m.FaultReport)
             if x.code is m.FaultCode.THERMAL_CUTOFF]
@@ -664,5 +701,5 @@ def _brief(status: m.StatusReport | None) -> str:
 
 CHECKS: tuple[Check, ...] = (
     _acks_and_naks, _heartbeat, _stop, _latch, _watchdog, _refused, _late, _telemetry, _slew,
-    _late_rise, _thermal_cutoff,
+    _late_rise, _late_rise_limited, _thermal_cutoff,
 )

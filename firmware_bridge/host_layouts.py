@@ -28,6 +28,7 @@ SHOW_TEXT = struct.Struct("<B")  # row; then the text
 SET_INTENSITY = struct.Struct("<H")
 SET_CHANNEL_MASK = struct.Struct("<I")
 STOP = struct.Struct("<B")  # cause
+SET_RISE_LIMIT = struct.Struct("<Bi")  # channel, rise per s in thousandths of the unit
 
 
 def encode_segment(msg: m.ScheduleSegment) -> bytes:
@@ -95,3 +96,23 @@ def decode_stop(payload: bytes, offset: int) -> tuple[m.Stop, int]:
     # counts as FAULT, the side that latches.
     known = cause == m.HostStopCause.REQUESTED
     return m.Stop(m.HostStopCause.REQUESTED if known else m.HostStopCause.FAULT), offset + STOP.size
+
+
+def encode_rise_limit(msg: m.SetRiseLimit) -> bytes:
+    if not 0 <= msg.channel < MAX_CHANNELS:
+        raise ValueError(f"SetRiseLimit.channel: {msg.channel} is not a channel index")
+    counts = to_counts(msg.rise_per_s, "SetRiseLimit.rise_per_s")
+    if counts <= 0:
+        raise ValueError(f"SetRiseLimit.rise_per_s: {msg.rise_per_s} is not above 0 (as "
+                         "thousandths of the unit)")
+    return SET_RISE_LIMIT.pack(msg.channel, counts)
+
+
+def decode_rise_limit(payload: bytes, offset: int) -> tuple[m.SetRiseLimit, int]:
+    channel, counts = decode_fixed(SET_RISE_LIMIT, payload, offset, "SetRiseLimit")
+    if channel >= MAX_CHANNELS:
+        raise PayloadError(f"SetRiseLimit.channel: {channel} is not a channel index")
+    # 0 or less has no rate a board could slew at: no board reads it, whatever its map.
+    if counts <= 0:
+        raise PayloadError(f"SetRiseLimit.rise_per_s: {from_counts(counts)} is not above 0")
+    return m.SetRiseLimit(channel, from_counts(counts)), offset + SET_RISE_LIMIT.size

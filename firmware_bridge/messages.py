@@ -5,7 +5,7 @@ device clock ticks (`*_clock`, `*_ticks`), never host or plan seconds. The byte 
 message is in hardware.md and firmware_bridge's codec.
 
 Host -> board, queued (sequenced blocks, acked, retransmitted):
-    Identify, ScheduleSegment, Reset, QueryStatus, ShowText, ClearFault
+    Identify, ScheduleSegment, Reset, QueryStatus, ShowText, ClearFault, SetRiseLimit
 Host -> board, immediate (bypass the queue, act on arrival, idempotent so they may be repeated):
     Stop, SetIntensity, SetChannelMask, Heartbeat, KeepAlive
 Board -> host:
@@ -131,6 +131,17 @@ class ClearFault:
     Reset."""
 
 
+@dataclass(frozen=True, slots=True)
+class SetRiseLimit:
+    """Slew one channel no faster than `rise_per_s` (its unit per second) from now until the
+    board powers on again: the rise the host admitted, where that is below the board's own
+    (ChannelInfo.rise_per_s; a higher value counts as the board's own). Queued, so it acts
+    before every segment sent after it."""
+
+    channel: int
+    rise_per_s: float  # > 0
+
+
 # --- host -> board, immediate ----------------------------------------------------------------
 
 
@@ -193,8 +204,9 @@ class ChannelInfo:
     max: float
     safe_default: float | None
     max_duration_ticks: int
-    # Fastest the board moves the output away from its safe default when the intensity scale
-    # rises or the channel is enabled again (unit per second).
+    # Fastest the board moves the output away from its safe default (an intensity rise, a
+    # channel enabled again, a segment that starts away from the output), unit per second; the
+    # host may lower it with SetRiseLimit.
     rise_per_s: float = 0.0
 
 
@@ -250,7 +262,7 @@ class FaultReport:
 
 
 HostMessage = (
-    Identify | ScheduleSegment | Reset | QueryStatus | ShowText | ClearFault
+    Identify | ScheduleSegment | Reset | QueryStatus | ShowText | ClearFault | SetRiseLimit
     | Stop | SetIntensity | SetChannelMask | Heartbeat | KeepAlive
 )
 IMMEDIATE_MESSAGES = (Stop, SetIntensity, SetChannelMask, Heartbeat, KeepAlive)

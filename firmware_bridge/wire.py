@@ -12,7 +12,8 @@ from enum import IntEnum
 # 2: KeepAlive, and readings as 24-bit values (one report per sample).
 # 3: the board's serial number and display size, a stop cause and a fault latch that only
 #    ClearFault ends, and a rise rate per channel no output may pass moving away from safe.
-PROTOCOL_VERSION = 3
+# 4: SetRiseLimit, a channel's rise rate lowered by the host to what it admitted.
+PROTOCOL_VERSION = 4
 
 SYNC_BYTE = 0x7E  # ends every block; 0x7E is above MAX_BLOCK_BYTES, so it is never a length
 

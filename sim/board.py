@@ -28,9 +28,10 @@ driven linear motor that does not move for MOTOR_STALL_S is a fault; the remote'
 locally first. Shutdown clears every queue and ends only on Reset; a fault shutdown
 (messages.LATCHING_CAUSES) is latched in the board's non-volatile memory, survives Reset and
 power cycles, and ends only on ClearFault. No output moves away from its safe default faster
-than the channel's rise rate: an intensity rise, a channel enabled again, and a segment that
-starts away from where the output is (a late one, one after a gap) are slewed from where the
-output is; a fall or a disable acts at once. Power-on: READY, every output safe, cause POWER_ON
+than the channel's rise rate (the map's, or the lower one SetRiseLimit set until the next
+power-on): an intensity rise, a channel enabled again, and a segment that starts away from where
+the output is (a late one, one after a gap) are slewed from where the output is; a fall or a
+disable acts at once. Power-on: READY, every output safe, cause POWER_ON
 until the first Stop or Reset (SHUTDOWN with the latched cause instead, when a fault is latched).
 
 `outputs_safe()` is true exactly when every channel is commanded to its safe state: a
@@ -100,14 +101,14 @@ FAULT_INDEX_MAX = 127
 
 
 class _OutputRule(NamedTuple):
-    """What the board applies to a channel's segment value: hard range, safe state, intensity,
-    and how fast it may rise away from the safe state after an intensity rise or a re-enable."""
+    """What the board applies to a channel's segment value: hard range, safe state, intensity
+    (how fast it may rise away from the safe state is SimBoard.rise_per_s, which the host may
+    lower)."""
 
     low: float
     high: float
     safe: float | None
     scaled: bool
-    rise_per_tick: float
 
 
 def serial_number_for(name: str, serial: int | str) -> str:
@@ -179,10 +180,13 @@ class SimBoard:
         self._varying: list[tuple[int, QueuedSegment, _OutputRule]] = []
         self._max_duration_ticks = [round(c.max_duration_s * clock_hz) for c in channels]
         self._output_rules = [
-            _OutputRule(c.min, c.max, c.safe_default, c.kind.scaled_by_intensity,
-                        c.rise_per_s / clock_hz)
+            _OutputRule(c.min, c.max, c.safe_default, c.kind.scaled_by_intensity)
             for c in channels
         ]
+        # Each channel's rise rate as the map gives it (ChannelInfo): the fastest ever.
+        self.own_rise_per_s = tuple(c.rise_per_s for c in channels)
+        self.rise_per_s = list(self.own_rise_per_s)
+        self._rise_per_tick = [rate / clock_hz for rate in self.rise_per_s]
         # Per channel, while the output is held back by the slew: (distance from the safe
         # default allowed at `ticks`, ticks). None: the output follows its segment.
         self._slews: list[tuple[float, int] | None] = [None] * len(channels)
@@ -211,6 +215,9 @@ class SimBoard:
         self._schedules = [ChannelSchedule() for _ in self._channels]
         self._boundary_ticks: int | None = None
         self._slews = [None] * len(self._channels)
+        # SetRiseLimit lives in RAM: a restart is back at the map's rates (the host finds the
+        # restart and sends its limits again, hardware.md 4.9).
+        self.set_rise_rates(self.own_rise_per_s)
         if self.latched_cause is None:
             self.state = DeviceState.READY
             self.stop_cause = StopCause.POWER_ON
@@ -397,7 +404,7 @@ class SimBoard:
     def _commanded(self, index: int, running: QueuedSegment, rule: _OutputRule) -> float:
         """A running segment's value now, within the channel's hard range, intensity applied,
         held back by the slew while one runs."""
-        low, high, safe, scaled, rise_per_tick = rule
+        low, high, safe, scaled = rule
         value = running.constant
         if value is None:
             value = segment_value(
@@ -412,13 +419,24 @@ class SimBoard:
             value = safe + (value - safe) * self.intensity_scale
         slew = self._slews[index]
         if slew is not None:
-            allowed = slew[0] + rise_per_tick * (self._ticks - slew[1])
+            allowed = slew[0] + self._rise_per_tick[index] * (self._ticks - slew[1])
             distance = value - safe
             if abs(distance) <= allowed:
                 self._slews[index] = None  # caught up: the segment leads again
             else:
                 value = safe + (allowed if distance > 0 else -allowed)
         return value
+
+    def set_rise_rates(self, rates_per_s) -> None:
+        """The rise rate each channel is slewed at from now on (call `outputs_now` first: a
+        slew under way goes on from where its output is, at the new rate)."""
+        self.rise_per_s = list(rates_per_s)
+        self._rise_per_tick = [rate / self.clock_hz for rate in self.rise_per_s]
+        for index, slew in enumerate(self._slews):
+            if slew is not None:
+                output, safe = self._outputs[index], self._safe_outputs[index]
+                if output is not None and safe is not None:
+                    self._slews[index] = (abs(output - safe), self._ticks)
 
     def _start_slews(self, channels: list[int]) -> None:
         """Hold these channels' outputs to their rise rate from where they are now (call

@@ -27,6 +27,7 @@ class FaultSwitches:
         self.no_clamp = False
         self.no_max_duration = False
         self.no_slew = False
+        self.ignores_rise_limit = False
         self.forgetful_latch = False
         self.no_range_check = False
         self.no_nak = False

@@ -19,6 +19,7 @@ shown to catch it (switch them on for `massagectl sim` with --board-fault):
     NO_CLAMP             segments beyond the hard range are accepted and not clamped
     NO_MAX_DURATION      segments longer than max_duration are accepted
     NO_SLEW              an intensity rise, a re-enabled channel or a late segment jumps at once
+    IGNORES_RISE_LIMIT   SetRiseLimit is acked but changes nothing: slews go at the map's rate
     FORGETFUL_LATCH      Reset clears a latched fault
     NO_RANGE_CHECK       a sensor out of its valid range never shuts the board down
     NO_NAK               the board never sends a NAK
@@ -50,6 +51,7 @@ class FaultKind(StrEnum):
     NO_CLAMP = "no_clamp"
     NO_MAX_DURATION = "no_max_duration"
     NO_SLEW = "no_slew"
+    IGNORES_RISE_LIMIT = "ignores_rise_limit"
     FORGETFUL_LATCH = "forgetful_latch"
     NO_RANGE_CHECK = "no_range_check"
     NO_NAK = "no_nak"
@@ -84,5 +86,5 @@ FAULT_CHANNEL_KINDS = {
 FIRMWARE_BUGS = frozenset({
     FaultKind.DEAF_TO_STOP, FaultKind.NO_WATCHDOG, FaultKind.NO_CLAMP, FaultKind.NO_MAX_DURATION,
     FaultKind.NO_SLEW, FaultKind.FORGETFUL_LATCH, FaultKind.NO_RANGE_CHECK, FaultKind.NO_NAK,
-    FaultKind.REPEATS_DUPLICATES,
+    FaultKind.REPEATS_DUPLICATES, FaultKind.IGNORES_RISE_LIMIT,
 })

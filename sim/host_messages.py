@@ -8,6 +8,9 @@
     Reset            SHUTDOWN -> READY (queue empty, outputs safe) unless a fault is latched;
                      in READY it only ends POWER_ON; always a StatusReport
     ClearFault       ends a latched fault (the board stays in SHUTDOWN); a StatusReport
+    SetRiseLimit     the channel's rise rate from now until power-on, in any state: the value
+                     sent, or the map's own rate if that is lower; a slew under way goes on at
+                     it; an unknown channel or a rate not above 0 is refused (BAD_SEGMENT)
     SetIntensity     scale of the intensity-scaled channels, clamped to 0..1 (NaN counts as 0);
                      a rise is slewed at each channel's rise rate, a fall acts at once
     SetChannelMask   masked channels go safe at once; their schedules keep time; a channel
@@ -44,6 +47,7 @@ from massagectl.firmware_bridge.messages import (
     ScheduleSegment,
     SetChannelMask,
     SetIntensity,
+    SetRiseLimit,
     ShowText,
     Stop,
     StopCause,
@@ -167,6 +171,27 @@ def _on_clear_fault(board: SimBoard, message: ClearFault) -> None:
     board._send_status()  # still SHUTDOWN: a Reset starts the board again
 
 
+def _on_rise_limit(board: SimBoard, message: SetRiseLimit) -> None:
+    channel = _index_or(message.channel)
+    rate = message.rise_per_s
+    if not 0 <= channel < len(board._channels):
+        board._fault(FaultCode.BAD_SEGMENT, -1, -1.0,
+                     reason=f"SetRiseLimit: unknown channel index {message.channel!r}")
+        return
+    if not (isinstance(rate, numbers.Real) and rate > 0):  # NaN too: no rate to slew at
+        board._fault(FaultCode.BAD_SEGMENT, channel, -1.0,
+                     reason=f"SetRiseLimit: rate {rate!r} is not above 0")
+        return
+    if board.faults.ignores_rise_limit:
+        return  # the firmware bug the conformance check must catch
+    board.outputs_now()  # a slew under way goes on from where its output is now
+    rates = list(board.rise_per_s)
+    # Never above the board's own rate, which holds whatever the host sends (hardware.md 4.7).
+    rates[channel] = min(float(rate), board.own_rise_per_s[channel])
+    board.set_rise_rates(rates)
+    board._refresh_outputs()
+
+
 def _on_intensity(board: SimBoard, message: SetIntensity) -> None:
     scale = float(message.scale) if isinstance(message.scale, numbers.Real) else 0.0
     # Never above 1.0; anything that is not a number counts as 0 (the safe side).
@@ -226,6 +251,7 @@ _HANDLERS: dict[type, Callable[[SimBoard, Any], None]] = {
     Stop: _on_stop,
     Reset: _on_reset,
     ClearFault: _on_clear_fault,
+    SetRiseLimit: _on_rise_limit,
     SetIntensity: _on_intensity,
     SetChannelMask: _on_mask,
     Heartbeat: _on_heartbeat,

@@ -42,7 +42,7 @@ def test_table_crc_equals_the_bitwise_definition(data):
 
 
 def test_every_message_class_has_an_id_and_ids_are_unique():
-    assert len(set(MESSAGE_IDS.values())) == len(MESSAGE_IDS) == 19
+    assert len(set(MESSAGE_IDS.values())) == len(MESSAGE_IDS) == 20
     assert all(MESSAGE_IDS[c] < 0x80 for c in m.IMMEDIATE_MESSAGES)
 
 
@@ -100,6 +100,11 @@ def test_values_quantise_to_thousandths(value):
         (m.ScheduleSegment(3, -1, 1000, 0.0, 0.0), "start_clock"),
         (m.ShowText(0, "x" * (MAX_TEXT_BYTES + 1)), "ShowText.text"),
         (m.SensorReport(0, 0, (0.0,) * (MAX_SENSOR_VALUES_PER_REPORT + 1)), "SensorReport"),
+        (m.SetRiseLimit(32, 3.0), "SetRiseLimit.channel"),
+        (m.SetRiseLimit(8, 0.0), "SetRiseLimit.rise_per_s"),
+        (m.SetRiseLimit(8, -3.0), "SetRiseLimit.rise_per_s"),
+        (m.SetRiseLimit(8, 0.0004), "SetRiseLimit.rise_per_s"),  # 0 in thousandths
+        (m.SetRiseLimit(8, math.nan), "SetRiseLimit.rise_per_s"),
     ],
 )
 def test_encoding_refuses_what_the_wire_cannot_carry(message, field):
@@ -153,10 +158,31 @@ def _bad(payload: bytes, kind=BlockKind.DATA) -> str:
         (b"\x01" * (MAX_MESSAGES_PER_BLOCK + 1), "more than 16 messages"),
         (b"", "no message"),
         (b"\x01\x7f", "unknown message id"),  # a good message before a bad one: none is used
+        (b"\x07" + struct.pack("<Bi", 32, 3000), "SetRiseLimit.channel"),
+        (b"\x07" + struct.pack("<Bi", 8, 0), "not above 0"),
+        (b"\x07" + struct.pack("<Bi", 8, -3000), "not above 0"),
+        (b"\x07" + struct.pack("<Bi", 8, -(2**31)), "not above 0"),
+        (b"\x07\x08\xb8\x0b\x00", "SetRiseLimit: cut short"),
     ],
 )
 def test_bad_payloads_are_reported_and_nothing_is_acted_on(payload, reason):
     assert reason in _bad(payload)
+
+
+def test_a_rise_limit_travels_as_a_channel_byte_and_thousandths_per_second():
+    message = m.SetRiseLimit(8, 3.0)
+    assert encode_message(message) == bytes.fromhex("07 08 B8 0B 00 00")
+    assert decode_messages(encode_message(message), frozenset({0x07})) == [message]
+    # The smallest and the largest rate the wire carries, one thousandth apart from nothing.
+    for rate in (0.001, (2**31 - 1) / 1000):
+        assert decode_messages(encode_message(m.SetRiseLimit(31, rate)),
+                               frozenset({0x07})) == [m.SetRiseLimit(31, rate)]
+
+
+def test_a_rise_limit_is_queued_never_immediate():
+    # Queued, so that it acts before every segment sent after it (hardware.md 4.7).
+    payload = b"\x07" + struct.pack("<Bi", 8, 3000)
+    assert "not allowed in this block" in _bad(payload, BlockKind.IMMEDIATE)
 
 
 def test_intensity_above_one_from_the_wire_is_refused():

@@ -53,6 +53,7 @@ CAUGHT_BY = {
     FaultKind.NO_RANGE_CHECK: ("5", "sensor range"),
     FaultKind.NO_NAK: ("4.3", "after a gap"),
     FaultKind.REPEATS_DUPLICATES: ("4.3", "duplicate DATA"),
+    FaultKind.IGNORES_RISE_LIMIT: ("4.10", "SetRiseLimit"),
 }
 
 

@@ -25,6 +25,7 @@ readings = st.integers(READING_MIN, READING_MAX).map(from_counts)  # SensorRepor
 scales = st.integers(0, 1000).map(lambda permille: permille / 1000)
 texts = st.text(max_size=MAX_TEXT_BYTES // 4)
 channels = st.integers(0, 31)
+rise_rates = st.integers(1, 2**31 - 1).map(from_counts)  # SetRiseLimit: above 0
 
 host_messages = st.one_of(
     st.just(m.Identify()),
@@ -32,6 +33,8 @@ host_messages = st.one_of(
     st.just(m.Reset()),
     st.just(m.QueryStatus()),
     st.builds(m.ShowText, u8, texts),
+    st.just(m.ClearFault()),
+    st.builds(m.SetRiseLimit, channels, rise_rates),
     st.just(m.Stop()),
     st.builds(m.SetIntensity, scales),
     st.builds(m.SetChannelMask, u32),
