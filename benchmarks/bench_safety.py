@@ -125,6 +125,9 @@ class NullPort:
     def send_immediate(self, message) -> bool:
         return True
 
+    def set_rise_limits(self, rates_per_s) -> bool:
+        return True
+
     async def close(self) -> None:
         pass
 

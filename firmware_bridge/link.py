@@ -4,6 +4,7 @@
     link.identity, link.clock, link.status, link.counters
     await link.schedule(ScheduleSegment(...))    # waits for the window, then sends
     link.send_immediate(Stop())                  # written before it returns
+    link.set_rise_limits({8: 3.0})               # SetRiseLimit now and after every handshake
     remove = link.add_listener(callback)         # every DeviceMessage received
     await link.hold_safe()                       # Stop, confirmed safe, Reset: READY and safe
                                                  # (one at a time; stay_stopped= skips Reset)
@@ -14,7 +15,8 @@
 
 Opening does: sequence sync (a Heartbeat's ClockReport), Identify and the map check (a board
 that differs from the profile is refused, naming each difference), clock samples, then a safe
-start: Stop, wait for SHUTDOWN, Reset, wait for READY with every output safe. So every session
+start: Stop, wait for SHUTDOWN, Reset, wait for READY with every output safe; then the rise
+limits last set (`set_rise_limits`: a board forgets them when it restarts). So every session
 starts from the safe state, whatever the board did before (`initial_status` keeps that). A board
 holding a latched fault stays in SHUTDOWN through the Reset: the link connects (so the fault can
 be shown and cleared) and `board_fault` names it; `hold_safe()` then refuses to start.
@@ -33,11 +35,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from enum import Enum
 
 from massagectl.firmware_bridge import messages as m
 from massagectl.firmware_bridge.clock import ClockSync
+from massagectl.firmware_bridge.codec import encode_message
 from massagectl.firmware_bridge.counters import LinkCounters
 from massagectl.firmware_bridge.events import NEED_DATA, BadMessage, FrameError
 from massagectl.firmware_bridge.fanout import MessageFanout
@@ -154,6 +157,8 @@ class Link:
         self._status_reports = 0  # StatusReports received: "a report since" without clearing
         self._connections = 0  # handshakes begun: a wait of an older one ends
         self._safe_lock = asyncio.Lock()  # one hold_safe or clear_board_fault at a time
+        # Per channel index, the rise rate SetRiseLimit gives the board (hardware.md 4.7).
+        self.rise_limits: dict[int, float] = {}
 
     # --- opening -------------------------------------------------------------------------------
 
@@ -224,6 +229,9 @@ class Link:
         self.clock = ClockSync(identity.info.clock_hz)
         if self.safe_start:
             await self._safe_start(name)
+        # A board that restarted is back at its map's rise rates: before any segment, lower
+        # them again (queued, so they act before every segment sent after them).
+        self._send_rise_limits()
         await self._until(lambda: self.clock.ready, self._send_heartbeat,
                           f"no clock report from {name}")
         self.state = LinkState.CONNECTED
@@ -421,6 +429,30 @@ class Link:
             await self._wait(WAIT_STEP_S)
         self._require_connected()
         self._send_queued(message)
+
+    def set_rise_limits(self, rates_per_s: Mapping[int, float]) -> bool:
+        """Give the board these rise rates (channel index -> unit per second) with SetRiseLimit,
+        now if the board is identified, and again after every handshake: a board keeps them
+        only until it restarts. Queued, so each acts before every segment sent after it.
+        Returns False when they could not be written now (they go after the next handshake).
+        ValueError, with nothing sent or kept, for a channel or rate the wire cannot carry."""
+        messages = [m.SetRiseLimit(index, rate) for index, rate in sorted(rates_per_s.items())]
+        for message in messages:
+            if not 0 <= message.channel < len(self.profile.channels):
+                raise ValueError(f"SetRiseLimit.channel: {message.channel} is not a channel of "
+                                 f"profile '{self.profile.name}'")
+            encode_message(message)  # ValueError before any effect
+        self.rise_limits = dict(rates_per_s)
+        return self._send_rise_limits()
+
+    def _send_rise_limits(self) -> bool:
+        if self.identity is None or self._transport is None or self._transport.closed:
+            return False
+        if self.state in (LinkState.LOST, LinkState.CLOSED):
+            return False
+        for index, rate in sorted(self.rise_limits.items()):
+            self._send_queued(m.SetRiseLimit(index, rate))
+        return True
 
     def send_nowait(self, message: object) -> bool:
         """Queue a message (ShowText, QueryStatus) if the window has room now; False if not.

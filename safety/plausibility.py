@@ -22,6 +22,7 @@ stuck sensor cannot hide a fault.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -187,6 +188,7 @@ class _Bag:
     sensor: int
     channel: int
     fill_kpa_per_window: float  # the least a bag holding a body part rises in FILL_WINDOW_S
+    own_rise_per_s: float  # the board's rise rate for the bag, as its map gives it
 
 
 class SeatCheck:
@@ -210,14 +212,43 @@ class SeatCheck:
         self.bags = [
             _Bag(i, device.channel_index(s.channel),
                  EMPTY_FILL_OF_PUMP_RATE * device.channel(s.channel).max_rate_per_s
-                 * FILL_WINDOW_S)
+                 * FILL_WINDOW_S, device.channel(s.channel).rise_per_s)
             for i, s in enumerate(device.sensors)
             if s.kind is SensorKind.PRESSURE and s.channel is not None
             and device.channel(s.channel).kind is ChannelKind.AIRBAG]
         self._fills: dict[int, deque[tuple[float, float]]] = {b.sensor: deque() for b in self.bags}
+        self._fill_kpa_per_window = {b.sensor: b.fill_kpa_per_window for b in self.bags}
+        self._rise_per_s = {b.sensor: b.own_rise_per_s for b in self.bags}
+        # Per bag sensor: until when (board s) the board may still be catching up a late
+        # segment, its set point below the plan's.
+        self._catching_up_until: dict[int, float] = {}
         self._depths: deque[tuple[float, float]] = deque()  # (board_s, mm) over STILL_WINDOW_S
         self._empty = Lasting()
         self._loaded = Lasting()
+
+    def slewed_at(self, rise_per_s: dict[int, float]) -> None:
+        """The rise rates the board was told (SetRiseLimit, channel index -> kPa/s). A fill the
+        board slews goes no faster than its rate, with or without a body: where the host lowered
+        a bag's rate below the board's own, the least a body-filled bag rises is lowered in the
+        same proportion (on the reference chair the board's own calf rate, 4 kPa/s, is that
+        least: half the pump's 8)."""
+        for bag in self.bags:
+            told = rise_per_s.get(bag.channel, bag.own_rise_per_s)
+            self._rise_per_s[bag.sensor] = min(told, bag.own_rise_per_s)
+            share = min(1.0, told / bag.own_rise_per_s) if bag.own_rise_per_s > 0 else 1.0
+            self._fill_kpa_per_window[bag.sensor] = bag.fill_kpa_per_window * share
+
+    def catching_up(self, channel_index: int, board_s: float) -> None:
+        """The board reports a late segment on this channel (FaultReport LATE_SEGMENT): it
+        catches up from where the output was at its rise rate (hardware.md 4.10), so its set
+        point lies below the plan's, the pump may rest while the reading is far below the plan,
+        and a fill tells nothing of the seat until a catch-up from the safe state would have
+        passed FILL_BELOW_KPA (3.3 s at 3 kPa/s)."""
+        for bag in self.bags:
+            if bag.channel == channel_index and self._rise_per_s[bag.sensor] > 0:
+                self._catching_up_until[bag.sensor] = (
+                    board_s + FILL_BELOW_KPA / self._rise_per_s[bag.sensor] + PUMP_LAG_S)
+                self._fills[bag.sensor].clear()
 
     @property
     def useful(self) -> bool:
@@ -283,7 +314,8 @@ class SeatCheck:
             commanded = None if value > FILL_BELOW_KPA else _pumping_to(ctx, bag.channel,
                                                                          board_s)
             if (commanded is None or value > FILL_BELOW_KPA
-                    or value > commanded - FILL_PUMPING_BELOW_KPA):
+                    or value > commanded - FILL_PUMPING_BELOW_KPA
+                    or board_s < self._catching_up_until.get(bag.sensor, -math.inf)):
                 fills.clear()
                 continue
             fills.append((board_s, value))
@@ -291,7 +323,7 @@ class SeatCheck:
                 fills.popleft()
             if board_s - fills[0][0] >= FILL_WINDOW_S - 1e-6:
                 rise = value - fills[0][1]
-                if rise < bag.fill_kpa_per_window and found is None:
+                if rise < self._fill_kpa_per_window[bag.sensor] and found is None:
                     found = (f"an airbag rose only {rise:.1f} kPa in {FILL_WINDOW_S:g} s of "
                              "pumping, as a bag with nobody in it does")
         return found

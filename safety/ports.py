@@ -19,5 +19,12 @@ class BoardPort(Protocol):
         Returns False (or raises) when it could not be written; True or None when it was.
         """
 
+    def set_rise_limits(self, rates_per_s: dict[int, float]) -> bool | None:
+        """Give the board these rise rates (channel index -> unit per second) with SetRiseLimit,
+        queued ahead of every segment sent after them, and again after every handshake.
+
+        Returns False when they could not be written now; True or None when they were.
+        """
+
     async def close(self) -> None:
         """Close the port; the board's watchdog then puts it in the safe state within 500 ms."""

@@ -7,15 +7,19 @@ SetChannelMask puts switched-off channels in their safe state. The admitted plan
 session may reach, so the scale never goes above 1 and a channel admission held off never comes
 back on; raising within those bounds (intensity up after a down, a zone back on) is allowed.
 
-A raise is slewed by the board at each channel's rise rate (hardware.md section 5). Where that
-is faster than the rise this session admits (an owner who lowered an airbag's inflation limit
-below the board's), the raise is refused with a clear error: the board would fill the bag
-faster than allowed, and the supervisor's rise check would stop the session for it.
+A raise is slewed by the board at each channel's rise rate (hardware.md section 5), as is a
+segment that starts away from where the output is (a late one). Where the board's own rate is
+faster than the rise this session admits (an owner who lowered an airbag's inflation limit
+below the board's), `begin` tells the board the admitted rate with SetRiseLimit before the
+session's first segment, so every slew, whatever arrives late, holds the admitted rate; the
+supervisor's rise check still judges the readings against it.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from massagectl.firmware_bridge.messages import SetChannelMask, SetIntensity
 from massagectl.routines.device import DeviceProfile, Zone
@@ -23,10 +27,40 @@ from massagectl.routines.errors import LinkLostError, SafetyError
 from massagectl.routines.intensity import LEVELS, intensity_factor
 from massagectl.safety.ports import BoardPort
 
+if TYPE_CHECKING:
+    from massagectl.safety.channel_limits import PlanLimits
+
 # The scale of the plan as admitted; run-time changes stay at or below it.
 ADMITTED_SCALE = 1.0
-# A board's rise rate may match an admitted rise up to float rounding.
-RISE_TOLERANCE = 1e-9
+# SetRiseLimit carries thousandths of the unit per second (hardware.md 4.5); this much of a
+# count is the float's rounding (2.3 * 1000 is 2299.9999999999995), not a rate.
+RISE_COUNTS_PER_UNIT = 1000
+RISE_ROUNDING = 1e-6
+
+
+def admitted_rise(limits: PlanLimits) -> dict[int, float]:
+    """Per channel index, the fastest rise `limits` admit (airbags, the roller's depth)."""
+    return {channel.index: channel.max_rise_per_s for channel in limits.channels
+            if channel.max_rise_per_s is not None}
+
+
+def board_rise_limits(device: DeviceProfile,
+                      admitted_rise: Mapping[int, float] | None) -> dict[int, float]:
+    """What SetRiseLimit tells the board: every channel it slews (each with a safe default) at
+    the admitted rise where that is below the board's own rate, else at the board's own. The
+    board then holds the host's rates alone, whatever an earlier session left. Rounded down to
+    the wire's thousandths, never up past what was admitted."""
+    admitted_rise = admitted_rise or {}
+    limits = {}
+    for index, channel in enumerate(device.channels):
+        if channel.safe_default is None:
+            continue  # a position-like drive is never slewed: it moves at its own speed
+        rate = min(admitted_rise.get(index, channel.rise_per_s), channel.rise_per_s)
+        # Below a thousandth per second (no owner means that: a bag would take hours to fill)
+        # the wire's smallest rate goes.
+        counts = max(1, math.floor(rate * RISE_COUNTS_PER_UNIT + RISE_ROUNDING))
+        limits[index] = counts / RISE_COUNTS_PER_UNIT
+    return limits
 
 
 class RuntimeLimitError(SafetyError):
@@ -46,17 +80,19 @@ class RuntimeLimits:
         # Read for every sensor reading the supervisor judges: looked up once, not per call.
         self._safe_defaults = tuple(c.safe_default for c in device.channels)
         self._scaled = tuple(c.kind.scaled_by_intensity for c in device.channels)
-        # Channels the board raises faster than admitted: index -> the admitted rise, per s.
-        self.slower_rise: dict[int, float] = {}
+        # What the board was last told to slew each channel at (SetRiseLimit), per s.
+        self.rise_limits: dict[int, float] = {}
 
     def begin(self, admitted_mask: int | None = None,
               admitted_rise: dict[int, float] | None = None) -> None:
-        """A new session: full admitted scale and channels, sent to the board now.
+        """A new session: full admitted scale and channels, and the admitted rise rates, sent
+        to the board now, before the session's first segment.
         `admitted_rise`: per channel index, the fastest rise admitted, per s."""
         self.admitted_mask = self.all_channels_mask if admitted_mask is None else admitted_mask
-        self.slower_rise = {
-            index: rise for index, rise in (admitted_rise or {}).items()
-            if self.device.channels[index].rise_per_s > rise * (1 + RISE_TOLERANCE)}
+        self.rise_limits = board_rise_limits(self.device, admitted_rise)
+        if self.port.set_rise_limits(self.rise_limits) is False:
+            raise LinkLostError("could not send the rise limits: the port is gone",
+                                "start the session again once the board is connected")
         self.scale = ADMITTED_SCALE
         self.enabled_mask = self.admitted_mask
         self._send(SetIntensity(self.scale))
@@ -72,9 +108,6 @@ class RuntimeLimits:
                 "the admitted plan is the most a session may reach; compile and admit a "
                 "stronger routine instead",
             )
-        if scale > self.scale:
-            self._refuse_a_fast_rise([i for i, scaled in enumerate(self._scaled)
-                                      if scaled and self.enabled(i)], "intensity up")
         self._send(SetIntensity(float(scale)))
         self.scale = float(scale)
 
@@ -105,21 +138,7 @@ class RuntimeLimits:
                 raise RuntimeLimitError(f"channel {channel_id!r} was held off by admission; it "
                                         "cannot be switched on during this session")
             mask |= bit
-        self._refuse_a_fast_rise([i for i in range(len(self._scaled))
-                                  if mask >> i & 1 and not self.enabled(i)], "switching it on")
         self._send_mask(mask)
-
-    def _refuse_a_fast_rise(self, indices: list[int], what: str) -> None:
-        for index in indices:
-            admitted = self.slower_rise.get(index)
-            if admitted is None:
-                continue
-            channel = self.device.channels[index]
-            raise RuntimeLimitError(
-                f"{what} refused: the board raises {channel.id} at {channel.rise_per_s:g} "
-                f"{channel.unit}/s, faster than the {admitted:g} {channel.unit}/s allowed here",
-                "lower the intensity, or switch zones off, as needed; the owner's rise limit "
-                "or the board's rise rate would have to change for more")
 
     def zone_off(self, zone: Zone) -> None:
         self.channels_off([c.id for c in self.device.channels if c.zone is zone])

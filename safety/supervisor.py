@@ -57,7 +57,7 @@ from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
 from massagectl.safety.plausibility import SeatCheck
 from massagectl.safety.reached_safe import ReachedSafe
 from massagectl.safety.rise_check import rise_watchers_for
-from massagectl.safety.runtime_limits import RuntimeLimits
+from massagectl.safety.runtime_limits import RuntimeLimits, admitted_rise
 from massagectl.safety.segment_guard import SegmentGuard
 from massagectl.safety.stop_path import StopPath, StopSource
 from massagectl.safety.verdicts import AdmittedPlan, Violation, ViolationKind
@@ -198,9 +198,9 @@ class Supervisor:
         self._plan_origin_s = 0.0 if anchor_clock is None else self.clock.seconds(anchor_clock)
         self._last_seen = [host_s] * len(self.device.sensors)
         chair_time.run(host_s)
-        self.runtime.begin(admitted_rise={
-            limits.index: limits.max_rise_per_s for limits in self.limits.channels
-            if limits.max_rise_per_s is not None})
+        self.runtime.begin(admitted_rise=admitted_rise(self.limits))
+        if self.seat_check is not None:
+            self.seat_check.slewed_at(self.runtime.rise_limits)
         self.session_active = True
 
     def end_session(self, host_s: float | None = None) -> None:
@@ -369,7 +369,9 @@ class Supervisor:
         self.end_session(host_s)
 
     def _on_fault_report(self, report: FaultReport, host_s: float) -> None:
-        self._saw_clock(report.clock, host_s)
+        board_s = self._saw_clock(report.clock, host_s)
+        if report.code is FaultCode.LATE_SEGMENT and self.seat_check is not None:
+            self.seat_check.catching_up(report.index, board_s)
         what = f"{report.code.name.lower()} at index {report.index}, value {report.value:g}"
         if report.code is FaultCode.THERMAL_CUTOFF:
             self._cutoff_opened(report.index, report.value, host_s, report.clock)

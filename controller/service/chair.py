@@ -22,6 +22,7 @@ from massagectl.routines.device import DeviceProfile
 from massagectl.safety.fault_log import FaultLog
 from massagectl.safety.faults import FaultLatch
 from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
+from massagectl.safety.runtime_limits import admitted_rise, board_rise_limits
 from massagectl.safety.stop_path import StopPath
 from massagectl.safety.supervisor import Supervisor
 
@@ -51,6 +52,10 @@ class Chair:
             safety_limits=safety_limits,
         )
         self.runtime = self.supervisor.runtime
+        # The board slews at the owner's rise limits from now on, also after a reconnect (the
+        # link sends them after every handshake: a restarted board is back at its own rates);
+        # each session tells it its own admitted rates before its first segment.
+        link.set_rise_limits(board_rise_limits(device, admitted_rise(self.supervisor.baseline)))
         self.readings: dict[str, float] = {}
         self._sensor_ids = [sensor.id for sensor in device.sensors]
         self._listeners: list[Listener] = []

@@ -41,6 +41,7 @@ class FakeBoard:
         self.outputs_safe = True
         self.scale = 1.0
         self.mask = -1
+        self.rise_limits: dict[int, float] = {}  # what SetRiseLimit told it last
 
     # --- the BoardPort interface ---------------------------------------------------------
 
@@ -58,6 +59,12 @@ class FakeBoard:
             self.scale = message.scale
         elif isinstance(message, SetChannelMask):
             self.mask = message.enabled_mask
+
+    def set_rise_limits(self, rates_per_s) -> bool:
+        if self.closed or self.fail_writes:
+            raise PortError("port /dev/fake is closed")
+        self.rise_limits = dict(rates_per_s)
+        return True
 
     async def close(self) -> None:
         self.closed = True

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from massagectl.firmware_bridge.messages import SetChannelMask, SetIntensity
 from massagectl.routines.device import Zone
 from massagectl.routines.errors import LinkLostError
-from massagectl.safety.runtime_limits import RuntimeLimitError, RuntimeLimits
+from massagectl.safety.runtime_limits import RuntimeLimitError, RuntimeLimits, board_rise_limits
 from tests.safety.plans import CHAIR
 
 
@@ -26,6 +26,12 @@ class Port:
         if self.gone:
             return False
         self.sent.append(message)
+        return True
+
+    def set_rise_limits(self, rates_per_s) -> bool:
+        if self.gone:
+            return False
+        self.sent.append(("rise limits", dict(rates_per_s)))
         return True
 
     async def close(self) -> None:
@@ -117,5 +123,46 @@ def test_run_time_limits_can_only_stay_within_what_admission_accepted(admitted_m
     for message in port.sent:
         if isinstance(message, SetIntensity):
             assert 0.0 <= message.scale <= 1.0
-        else:
+        elif isinstance(message, SetChannelMask):
             assert message.enabled_mask & ~admitted_mask == 0
+
+
+CALVES = CHAIR.channel_index("airbag_calves")
+CALF_BOARD_RISE = CHAIR.channels[CALVES].rise_per_s  # 4 kPa/s on the reference chair
+
+
+def test_a_session_begins_by_telling_the_board_the_admitted_rise_before_anything_else():
+    port = Port()
+    limits = RuntimeLimits(port, CHAIR)
+    limits.begin(admitted_rise={CALVES: 3.0})
+    kind, rates = port.sent[0]
+    assert kind == "rise limits" and port.sent[1:] == [
+        SetIntensity(1.0), SetChannelMask(limits.all_channels_mask)]
+    assert rates[CALVES] == 3.0
+    # Every channel the board slews is told, at the board's own rate where nothing lower was
+    # admitted (undoing what an earlier session may have left); drives that hold their
+    # position are never slewed and are not told.
+    slewed = {i for i, c in enumerate(CHAIR.channels) if c.safe_default is not None}
+    assert set(rates) == slewed
+    assert all(rates[i] == CHAIR.channels[i].rise_per_s for i in slewed - {CALVES})
+
+
+@pytest.mark.parametrize("admitted, told", [
+    (CALF_BOARD_RISE, CALF_BOARD_RISE),  # at the board's own rate: its own
+    (CALF_BOARD_RISE + 0.001, CALF_BOARD_RISE),  # above it: never more than the board's
+    (CALF_BOARD_RISE - 0.001, CALF_BOARD_RISE - 0.001),  # the wire's step below it
+    (2.3, 2.3),  # 2299.9999999999995 thousandths is 2.3, not 2.299
+    (2.3009, 2.3),  # rounded down, never up past what was admitted
+    (0.001, 0.001),  # the wire's smallest rate
+])
+def test_the_rise_told_is_the_admitted_one_at_the_wires_resolution_never_above(admitted, told):
+    rates = board_rise_limits(CHAIR, {CALVES: admitted})
+    assert rates[CALVES] == pytest.approx(told, abs=1e-12)
+    assert rates[CALVES] <= min(admitted, CALF_BOARD_RISE)
+
+
+def test_a_session_whose_rise_limits_cannot_be_written_does_not_begin():
+    port = Port()
+    port.gone = True
+    with pytest.raises(LinkLostError, match="rise limits"):
+        RuntimeLimits(port, CHAIR).begin(admitted_rise={CALVES: 3.0})
