@@ -207,3 +207,65 @@ def test_hold_safe_leaves_the_board_stopped_when_a_stop_came_meanwhile(run_virtu
 
     held, state, safe = run_virtual_time(_with_sim(scenario))
     assert held is False and state is m.DeviceState.SHUTDOWN and safe
+
+
+def test_rise_limits_reach_the_board_and_again_after_it_restarted(run_virtual_time):
+    """The board keeps a lowered rise rate only until it powers on (hardware.md 4.7): a restart
+    puts it back at its map's, and the reconnect's handshake lowers it again before the link
+    counts as connected, so no segment ever finds the board faster than the host believes."""
+    calves = CHAIR.channel_index("airbag_calves")
+    own = CHAIR.channels[calves].rise_per_s
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        board = SimBoard(CHAIR, now_s=loop.time())
+        lines: list = []
+
+        async def plug_in():
+            host_end, board_end = memory_pair(baud=BAUD)
+            attached = AttachedBoard(board, board_end)
+            attached.start()
+            lines.append((attached, board_end))
+            return host_end
+
+        link = await Link.open(plug_in, CHAIR)
+        try:
+            before = board.rise_per_s[calves]
+            assert link.set_rise_limits({calves: 3.0}) is True
+            await link.drain()
+            lowered = board.rise_per_s[calves]
+            board.inject_fault("reset", now_s=loop.time())  # a brown-out
+            restarted = board.rise_per_s[calves]
+            await asyncio.wait_for(link.wait_lost(), 2.0)
+            await link.reconnect()
+            # Connected: the handshake has sent the limits; they are acked by now or queued
+            # ahead of anything sent from here on.
+            await link.drain()
+            return before, lowered, restarted, board.rise_per_s[calves]
+        finally:
+            await link.close()
+            for attached, board_end in lines:
+                await attached.aclose()
+                await board_end.close()
+
+    before, lowered, restarted, again = run_virtual_time(scenario())
+    assert (before, lowered, restarted, again) == (own, 3.0, own, 3.0)
+
+
+def test_rise_limits_the_wire_cannot_carry_are_refused_before_anything_is_sent(
+        run_virtual_time):
+    calves = CHAIR.channel_index("airbag_calves")
+
+    async def scenario(link, board):
+        sent = link.protocol.stats.blocks_sent
+        errors = []
+        for bad in ({calves: 0.0}, {calves: -1.0}, {len(CHAIR.channels): 3.0}):
+            try:
+                link.set_rise_limits(bad)
+            except ValueError as error:
+                errors.append(str(error))
+        return errors, link.protocol.stats.blocks_sent - sent, link.rise_limits
+
+    errors, blocks, kept = run_virtual_time(_with_sim(scenario))
+    assert len(errors) == 3 and "rise_per_s" in errors[0] and "not a channel" in errors[2]
+    assert blocks == 0 and kept == {}

@@ -1,6 +1,7 @@
 """No timing of the host's segments makes a board output rise faster than its rise rate
 (hardware.md 4.10): a late segment, and the segment after one that came too late to run or was
-refused, rise from where the output is at the channel's rise rate, never in one step."""
+refused, rise from where the output is at the channel's rise rate, never in one step; and at
+the lower rate SetRiseLimit set, when the host admitted less than the board's own."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from massagectl.firmware_bridge.messages import (
     ScheduleSegment,
     SetChannelMask,
     SetIntensity,
+    SetRiseLimit,
 )
 from massagectl.routines.device import load_device
 from massagectl.sim.trace import SegmentOutcome
@@ -112,16 +114,18 @@ def test_a_late_segment_over_a_running_one_rises_from_the_running_value():
 
 
 @st.composite
-def admitted_plan(draw, channel_id: str):
-    """Back-to-back segments from the safe default, each rising no faster than the channel's
-    rise rate and falling no faster than its rate: what admission lets through."""
+def admitted_plan(draw, channel_id: str, rise_per_s: float | None = None):
+    """Back-to-back segments from the safe default, each rising no faster than `rise_per_s`
+    (the channel's rise rate by default) and falling no faster than its rate: what admission
+    lets through."""
     channel = CHAIR.channel(channel_id)
+    rise = channel.rise_per_s if rise_per_s is None else rise_per_s
     high = min(channel.max, 12.0)
     value = channel.safe_default
     segments = []
     for _ in range(draw(st.integers(1, 8))):
         duration_s = draw(st.floats(0.1, 3.0))
-        steepest = channel.rise_per_s * duration_s
+        steepest = rise * duration_s
         end = draw(st.floats(max(channel.min, value - channel.max_rate_per_s * duration_s),
                              min(high, value + steepest)))
         amplitude = period_s = 0.0
@@ -130,7 +134,7 @@ def admitted_plan(draw, channel_id: str):
             room = min(value, end) - channel.min, high - max(value, end)
             period_s = draw(st.floats(0.5, 3.0))
             amplitude = draw(st.floats(0.0, max(0.0, min(
-                *room, (channel.rise_per_s - slope) * period_s / (2 * math.pi)))))
+                *room, (rise - slope) * period_s / (2 * math.pi)))))
         segments.append((duration_s, value, end, amplitude, period_s))
         value = end
     return segments
@@ -140,16 +144,19 @@ def admitted_plan(draw, channel_id: str):
 def timed_host(draw):
     """A channel, its plan, and when each segment reaches the board: up to 2 s early (in time)
     or up to 3 s late, in the order the host sends them; some refused; intensity and the
-    channel's mask changing in between."""
+    channel's mask changing in between; and half the time an admitted rise below the board's
+    own, which SetRiseLimit tells it first."""
     channel_id = draw(st.sampled_from(PRESSING))
-    plan = draw(admitted_plan(channel_id))
+    own = CHAIR.channel(channel_id).rise_per_s
+    rise_per_s = draw(st.one_of(st.just(own), st.floats(0.05, 1.0).map(lambda f: own * f)))
+    plan = draw(admitted_plan(channel_id, rise_per_s))
     leads_s = draw(st.lists(st.floats(-3.0, 2.0), min_size=len(plan), max_size=len(plan)))
     refused = draw(st.lists(st.booleans(), min_size=len(plan), max_size=len(plan)))
     changes = draw(st.lists(st.tuples(
         st.floats(0.0, 12.0),
         st.one_of(st.builds(SetIntensity, st.floats(0.1, 1.0)), st.booleans())),
         max_size=6))
-    return channel_id, plan, leads_s, refused, changes
+    return channel_id, rise_per_s, plan, leads_s, refused, changes
 
 
 def _output_timeline(host: Host, channel_id: str, events) -> tuple[np.ndarray, np.ndarray]:
@@ -177,10 +184,11 @@ def _output_timeline(host: Host, channel_id: str, events) -> tuple[np.ndarray, n
 
 @given(timed_host())
 def test_no_timing_of_segments_makes_an_output_rise_faster_than_its_rise_rate(timed):
-    channel_id, plan, leads_s, refused, changes = timed
+    channel_id, rise_per_s, plan, leads_s, refused, changes = timed
     host = Host()
     index = host.profile.channel_index(channel_id)
-    rise_per_s = host.profile.channel(channel_id).rise_per_s
+    if rise_per_s < host.profile.channel(channel_id).rise_per_s:
+        host.send(SetRiseLimit(index, rise_per_s))
     hz = host.board.clock_hz
     origin_s = 1.0  # plan time 0, in host seconds
     events = []
