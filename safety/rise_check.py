@@ -2,7 +2,8 @@
 
 Admission and the segment guard bound how fast a plan's set points rise; the board itself must
 move no output away from its safe default faster than the channel's rise rate (an intensity
-rise, a channel enabled again, a late segment: hardware.md section 5, "Rise rate"). Neither is
+rise, a channel enabled again, a late segment: hardware.md section 5, "Rise rate"), lowered to
+the admitted rate with SetRiseLimit where that is lower (safety.runtime_limits). Neither is
 trusted here: the channel's own sensor (the bag's pressure, the head's position) is watched,
 and a reading that climbs faster than the admitted rate, more than noise and the controller's
 band allow, trips. A bag that fills faster hits like a blow.
@@ -39,7 +40,11 @@ RISE_WINDOW_S = 2.0
 # The channels whose rise admission bounds, and how far above the admitted rise their own
 # sensor's reading may get before it counts: the board's bang-bang band (0.3 kPa either side)
 # and sensor noise (0.04 kPa) for a bag's pressure; the encoder's noise and a 0.1 mm step for
-# the head's depth.
+# the head's depth. Since protocol 4 the board is told the admitted rate (SetRiseLimit) and a
+# sound board reads at most the band and the noise above it (0.3-0.35 kPa measured on the
+# simulator with late calf holds at 2-4 kPa/s; 0.73 kPa at worst: 0.6 of band, 0.08 of noise,
+# a 0.05 step): a tighter margin would catch a board that ignores it a fraction of a second
+# sooner, and trip on a real board's wider band.
 RISE_MARGIN = {ChannelKind.AIRBAG: 1.0, ChannelKind.DEPTH: 1.0}
 
 class RiseWatch(Watcher):
