@@ -169,10 +169,12 @@ class SessionActions(ServiceParts):
         if refused is None:
             self._begin(pending.chair, routine, user, pending.origin, intensity, limits,
                         admitted)
-            pending.done.set_result(None)
+            if not pending.done.done():  # a caller that cancelled its wait cancelled this
+                pending.done.set_result(None)
         else:
             self._changed()
-            pending.done.set_exception(refused)
+            if not pending.done.done():
+                pending.done.set_exception(refused)
 
     def _routine(self, name: str) -> Routine:
         own = self._own_routines()
