@@ -48,6 +48,7 @@ def test_a_latched_fault_and_the_history_survive_a_restart(tmp_path, run_virtual
             service.simulator.driver.inject_fault("motor_stall", "roller_position")
             await until(lambda: service.state() is ChairState.FAULT)
             seen["before"] = service.snapshot().faults
+            await service.files_writer.flush()  # written off the loop, a moment later
             seen["in_record"] = ChairRecord.load(service.chair_id).is_latched
         async with running_service(tmp_path) as service:  # a new service, a new board
             seen["after"] = service.snapshot()
@@ -59,6 +60,7 @@ def test_a_latched_fault_and_the_history_survive_a_restart(tmp_path, run_virtual
             service.clear_faults(Origin.REMOTE)
             await until(lambda: service.state() is not ChairState.FAULT)
             seen["cleared"] = service.state()
+            await service.files_writer.flush()
             seen["record_cleared"] = not ChairRecord.load(service.chair_id).is_latched
         async with running_service(tmp_path) as service:
             seen["third"] = service.state()
