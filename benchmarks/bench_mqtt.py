@@ -4,6 +4,7 @@ Run from the repository root (needs `mosquitto`; the benchmark starts its own on
 
     python benchmarks/bench_mqtt.py              # 100 stops per row, 20 chairs (about 8 min)
     python benchmarks/bench_mqtt.py --quick      # 20 stops per row, 5 chairs: does it work
+    python benchmarks/bench_mqtt.py --one-chair  # table 1 only
 
 Prints two tables:
 1. one chair service on the built-in simulator with the bridge, in real time: a client
@@ -244,6 +245,8 @@ def main() -> None:
                         help="stops per row (a p99 needs 100)")
     parser.add_argument("--chairs", type=int, default=20, help="chairs on the broker")
     parser.add_argument("--quick", action="store_true", help="20 stops per row, 5 chairs")
+    parser.add_argument("--one-chair", action="store_true",
+                        help="table 1 only (no neighbours: light on a shared machine)")
     args = parser.parse_args()
     if args.quick:
         args.repeat, args.chairs = 20, 5
@@ -257,6 +260,9 @@ def main() -> None:
             rows = asyncio.run(measure(broker, folder, args.repeat, naive_too=True))
             print_latencies(f"One chair, {args.repeat} stops per row (real time, built-in "
                             "simulator, local Mosquitto)", rows)
+            if args.one_chair:
+                print(f"\nafter: {load()}; {time.monotonic() - began:.0f} s in all")
+                return
             crowded_began = time.monotonic()
             neighbours, reference = start_services(broker, folder, args.chairs - 1)
             everyone = [*neighbours, reference]

@@ -6,6 +6,7 @@ Run from the repository root:
     python benchmarks/bench_service.py               # every table
     python benchmarks/bench_service.py --quick       # fewer samples, a 2-hour day
     python benchmarks/bench_service.py --hours 24    # the day's length in virtual time
+    python benchmarks/bench_service.py --stop-only   # table 1 only
 
 Tables:
 1. remote STOP key -> every simulated output safe, in real time, during a running session on the
@@ -243,6 +244,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--hours", type=int, default=None)
+    parser.add_argument("--stop-only", action="store_true",
+                        help="table 1 only (light on a shared machine)")
     args = parser.parse_args()
     samples = 30 if args.quick else 60
     hours = args.hours or (2 if args.quick else 24)
@@ -259,6 +262,9 @@ def main() -> None:
         if stops["faults"]:
             print(f"({len(stops['faults'])} sessions tripped a fault before they could be "
                   f"stopped, and were cleared: {sorted(set(stops['faults']))[0]})")
+        if args.stop_only:
+            print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+            return
 
         shown = asyncio.run(display_samples(base / "display", samples))
         print("\n2. Remote key -> display updated, over a real pty at 115200 baud")

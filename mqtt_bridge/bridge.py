@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from pathlib import Path
 
 import aiomqtt
 
@@ -54,6 +55,7 @@ from massagectl.mqtt_bridge.identity import (
     identified,
     provisional,
     retire,
+    service_token,
 )
 from massagectl.mqtt_bridge.inbox import Lane, inbox_type
 from massagectl.mqtt_bridge.topics import OFFLINE
@@ -86,8 +88,10 @@ class BridgeSettings:
     identify_grace_s: float = IDENTIFY_GRACE_S
 
 
-def bridge_settings(mqtt: MqttSettings, service_name: str = "chair") -> BridgeSettings:
-    """The bridge's settings from the config file's `[mqtt]` table."""
+def bridge_settings(mqtt: MqttSettings, service_name: str = "chair",
+                    state_folder: Path | None = None) -> BridgeSettings:
+    """The bridge's settings from the config file's `[mqtt]` table; the provisional id's
+    token is kept in `state_folder` (None: a new one at every start)."""
     broker = BrokerSettings(
         host=mqtt.host, port=mqtt.port, username=mqtt.username,
         password_file=mqtt.password_file, tls=mqtt.tls, ca_file=mqtt.ca_file,
@@ -96,7 +100,9 @@ def bridge_settings(mqtt: MqttSettings, service_name: str = "chair") -> BridgeSe
         broker=broker, base_topic=mqtt.base_topic, node_id=mqtt.node_id,
         discovery_prefix=mqtt.discovery_prefix, discovery=DiscoveryForm(mqtt.discovery),
         on_broker_lost=BrokerLost(mqtt.on_broker_lost),
-        service_id=default_service_id(service_name))
+        service_id=default_service_id(
+            service_name, None if state_folder is None else service_token(state_folder,
+                                                                          service_name)))
 
 
 class MqttBridge:
@@ -286,6 +292,13 @@ class MqttBridge:
         return guarded
 
     def _identity_of(self, chair_id: str, firmware: str) -> Identity:
+        if chair_id == self.device.name and self.settings.node_id is None:
+            # No serial number (the service names the chair after its profile): a unique id
+            # from that name would be every such chair's.
+            log.warning("the board reports no serial number: MQTT topics stay under %s/%s "
+                        "without Home Assistant discovery; set [mqtt] node_id to give this "
+                        "chair its own", self.settings.base_topic, self._provisional().chair_id)
+            return self._provisional()
         return identified(self._serial_number(chair_id), firmware, self.settings.node_id)
 
     def _provisional(self) -> Identity:
@@ -294,11 +307,7 @@ class MqttBridge:
     def _serial_number(self, chair_id: str) -> str:
         """The board's serial number; a board too old to report one (the service then names
         the chair after its profile) is known by the owner's node_id instead."""
-        if chair_id != self.device.name:
-            return chair_id
-        if self.settings.node_id is None:
-            log.warning("the board reports no serial number: set [mqtt] node_id, or chairs "
-                        "on one broker share ids")
+        if chair_id != self.device.name or self.settings.node_id is None:
             return chair_id
         return self.settings.node_id
 

@@ -66,7 +66,8 @@ async def serve(options: ServiceOptions, control: Path) -> int:
     extensions: list[Extension] = [HandheldRemote(), ControlSocket(control)]
     if options.config.mqtt.enabled:
         extensions.append(MqttBridge(
-            bridge_settings(options.config.mqtt, service_name=control.stem), service.device,
+            bridge_settings(options.config.mqtt, service_name=control.stem,
+                            state_folder=options.config.logs.directory), service.device,
             readings=lambda: service.chair.readings if service.chair is not None else {}))
     try:
         await service.open(extensions)

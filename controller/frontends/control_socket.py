@@ -5,46 +5,65 @@
 
 A Unix socket in `$XDG_RUNTIME_DIR/massagectl/` (the state folder when that is unset), in a
 folder only its owner can enter, the socket itself owner-only. One request per line, one JSON
-object each, one JSON reply per request:
+object each, one JSON reply per request (controller.frontends.control_requests):
 
     {"op": "status"}                         -> {"ok": true, "status": {...snapshot...}}
     {"op": "start", "routine": "relax"}      -> {"ok": true, "status": ...} or
                                                 {"ok": false, "error": "the chair is running ..."}
-    {"op": "stop"}                           -> always ok: the one stop path
+    {"op": "stop", "id": 2}                  -> {"ok": true, "id": 2, "status": ...}: always
+                                                ok, the one stop path
 
-`start` and `stop` are the service's commands (controller.service.vocabulary), their fields
-named as the commands' arguments. Bad input never reaches the chair: a line longer than
-MAX_REQUEST_BYTES, text that is not a JSON object, an unknown op, a missing field: a reply
-with the error, and the connection stays usable. A client that floods gets its requests
-answered in turn, at most MAX_REQUESTS_PER_S; a client that goes away mid-request is forgotten.
+The requests of one connection do not wait for each other:
+
+- a `stop` is carried out and answered the moment its line is read, ahead of every request
+  sent before it that is still waiting or under way; a `start` sent before it on the same
+  connection and not yet begun is answered "stopped before the routine began" and never
+  begins (one being admitted is stopped by the service itself);
+- `status` and `start` are taken in the order sent, at most MAX_REQUESTS_PER_S, at most
+  MAX_WAITING_REQUESTS waiting (beyond that: answered at once, refused, nothing done);
+- a `start` is answered once its session has begun or was refused, which takes milliseconds
+  to tens of milliseconds (the admission, in a worker thread): requests after it are served
+  meanwhile, so replies may come in another order than the requests. A request's `"id"`
+  comes back in its reply.
+
+Bad input never reaches the chair: a line longer than MAX_REQUEST_BYTES, text that is not a
+JSON object, an unknown op, a missing field: a reply with the error, and the connection stays
+usable. A client that goes away mid-request is forgotten; one that does not read its replies
+is let go once MAX_UNREAD_REPLY_BYTES wait for it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import json
 import logging
 import os
+from collections.abc import Awaitable
 from pathlib import Path
 
 from massagectl.controller.config import default_state_dir
-from massagectl.controller.service.operations import ChairOperations, Origin, Refused
-from massagectl.controller.service.vocabulary import (
-    OPERATIONS,
-    Command,
-    Kind,
-    Start,
-    build,
-    carry_out,
+from massagectl.controller.frontends.control_requests import (
+    SOCKET_COMMANDS,
+    STOPPED_BEFORE,
+    BadRequest,
+    Request,
+    answer,
+    answer_now,
+    parse,
+    refusal,
+    start_now,
 )
+from massagectl.controller.service.operations import ChairOperations
+
+__all__ = ["SOCKET_COMMANDS", "ControlSocket", "ask", "socket_folder", "socket_path"]
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 4096  # a request is a few words; more is junk, not a command
 MAX_REQUESTS_PER_S = 50  # a flooding client is slowed down to this, not the service
-SOCKET_COMMANDS = ("start", "stop")  # of the service's vocabulary; "status" only reads
+MAX_WAITING_REQUESTS = 32  # per connection; a flood beyond is refused, not kept in memory
+MAX_UNREAD_REPLY_BYTES = 1 << 20  # a client that stopped reading is let go, not buffered for
 IDLE_CLIENT_S = 60.0  # a client that says nothing for this long is let go
 DEFAULT_CHAIR = "chair"
 
@@ -56,6 +75,27 @@ def socket_folder() -> Path:
 
 def socket_path(chair: str | None = None) -> Path:
     return socket_folder() / f"{chair or DEFAULT_CHAIR}.sock"
+
+
+class _Connection:
+    """One client: its replies, and the order of its requests."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        # Requests waiting their turn, with their number in the order read; None: no more.
+        self.waiting: asyncio.Queue[tuple[int, Request] | None] = asyncio.Queue()
+        self.read = 0  # requests read so far
+        self.stopped_at = 0  # the number of the latest stop: a start read before it never begins
+        self.answering: set[asyncio.Task] = set()  # starts under way
+
+    def send(self, reply: dict[str, object]) -> None:
+        """Queue a reply; never waits (a stop's answer must not wait for a slow reader)."""
+        if self.writer.is_closing():
+            return
+        self.writer.write((json.dumps(reply) + "\n").encode())
+        if self.writer.transport.get_write_buffer_size() > MAX_UNREAD_REPLY_BYTES:
+            log.warning("control socket: a client does not read its replies; let go")
+            self.writer.transport.abort()
 
 
 class ControlSocket:
@@ -98,86 +138,88 @@ class ControlSocket:
         task = asyncio.current_task()
         assert task is not None  # asyncio runs each connection's handler as a task
         self._clients.add(task)
+        connection = _Connection(writer)
+        in_turn = asyncio.get_running_loop().create_task(self._serve_in_turn(connection),
+                                                         name="control socket requests")
         try:
             while True:
                 try:
                     line = await asyncio.wait_for(reader.readline(), IDLE_CLIENT_S)
                 except ValueError:  # longer than the limit: answer, then drop the rest
-                    reply = {"ok": False, "error": f"request longer than {MAX_REQUEST_BYTES} "
-                             "bytes"}
-                    writer.write((json.dumps(reply) + "\n").encode())
+                    connection.send(refusal(f"request longer than {MAX_REQUEST_BYTES} bytes"))
                     break
                 if not line:
                     break
-                writer.write((json.dumps(await self.handle(line)) + "\n").encode())
-                await writer.drain()
-                await asyncio.sleep(1 / MAX_REQUESTS_PER_S)
+                self._take(connection, line)
+            connection.waiting.put_nowait(None)  # the client said all: answer it, then close
+            await in_turn
+            await asyncio.gather(*connection.answering)
         except (TimeoutError, ConnectionError):
             pass
         finally:
+            # A start under way goes on in the service; only its answer is not sent.
+            for waiting in (in_turn, *connection.answering):
+                waiting.cancel()
+            await asyncio.gather(in_turn, *connection.answering, return_exceptions=True)
             self._clients.discard(task)
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
+    def _take(self, connection: _Connection, line: bytes) -> None:
+        """One line read: a stop is done now, anything else waits its turn."""
+        connection.read += 1
+        try:
+            request = parse(line)
+        except BadRequest as error:
+            connection.send(refusal(str(error), error.request_id))
+            return
+        if self.ops is None:
+            connection.send(refusal("the service is still starting: ask again",
+                                    request.request_id))
+        elif request.is_stop:
+            connection.stopped_at = connection.read
+            connection.send(answer_now(self.ops, request))
+        elif connection.waiting.qsize() >= MAX_WAITING_REQUESTS:
+            connection.send(refusal(f"too many requests: at most {MAX_WAITING_REQUESTS} wait "
+                                    f"on one connection, {MAX_REQUESTS_PER_S} are served a "
+                                    "second; send fewer", request.request_id))
+        else:
+            connection.waiting.put_nowait((connection.read, request))
+
+    async def _serve_in_turn(self, connection: _Connection) -> None:
+        while (item := await connection.waiting.get()) is not None:
+            number, request = item
+            ops = self.ops
+            assert ops is not None  # requests wait only once the service is up
+            if request.is_start and number < connection.stopped_at:
+                connection.send(refusal(STOPPED_BEFORE, request.request_id))
+            elif request.is_start:
+                # Asked now: a stop read from here on finds it under way and cancels it.
+                started = asyncio.get_running_loop().create_task(
+                    self._answer_start(connection, start_now(ops, request)),
+                    name="control socket start")
+                connection.answering.add(started)
+                started.add_done_callback(connection.answering.discard)
+            else:
+                connection.send(answer_now(ops, request))
+            await asyncio.sleep(1 / MAX_REQUESTS_PER_S)
+
+    @staticmethod
+    async def _answer_start(connection: _Connection,
+                            reply: Awaitable[dict[str, object]]) -> None:
+        connection.send(await reply)
+
     async def handle(self, line: bytes) -> dict[str, object]:
-        """One request line to one reply; never raises. A start is answered once the session
-        has begun or its routine was refused (the admission runs off the service's loop, so
-        a stop from another client meanwhile acts at once)."""
+        """One request line to its reply, carried out now (a start: once it has begun or was
+        refused); never raises."""
         try:
-            request = json.loads(line)
-        except ValueError:
-            return {"ok": False, "error": "not JSON: send one JSON object per line, "
-                    'e.g. {"op": "status"}'}
-        if not isinstance(request, dict) or not isinstance(request.get("op"), str):
-            return {"ok": False, "error": 'a request is a JSON object with "op"'}
-        ops = self.ops
-        if ops is None:
-            return {"ok": False, "error": "the service is still starting: ask again"}
-        op = request["op"]
-        if op != "status" and op not in SOCKET_COMMANDS:
-            known = ", ".join(("status", *SOCKET_COMMANDS[:-1])) + f" or {SOCKET_COMMANDS[-1]}"
-            return {"ok": False, "error": f"unknown op {op!r}: {known}"}
-        try:
-            command = None if op == "status" else _command(op, request)
-            if isinstance(command, Start) and command.routine is not None:
-                started = ops.start(command.routine, Origin.SOCKET)
-                if inspect.isawaitable(started):  # the session began, or Refused
-                    await started
-            elif command is not None:
-                carry_out(ops, command, Origin.SOCKET)
-        except (_BadRequest, Refused) as error:
-            return {"ok": False, "error": str(error)}
-        except Exception as error:  # a bug must not end the service
-            log.exception("control socket: %s failed", op)
-            return {"ok": False, "error": f"{op} failed: {error}"}
-        return {"ok": True, "status": ops.snapshot().as_dict()}
-
-
-class _BadRequest(ValueError):
-    """A request whose fields do not fit the command; nothing was done."""
-
-
-_FIELD_TYPES = {Kind.WHOLE: int, Kind.SWITCH: bool, Kind.NAME: str}
-
-
-def _command(op: str, request: dict[str, object]) -> Command:
-    """The vocabulary's command from a request's fields, named as the command's arguments
-    (`{"op": "start", "routine": "relax"}`). The socket has no chosen routine to fall back on,
-    so every argument is required here."""
-    values: dict[str, object] = {}
-    for argument in OPERATIONS[op].arguments:
-        value = request.get(argument.name)
-        wanted = _FIELD_TYPES[argument.kind]
-        # bool is an int to Python; a switch's true is not a number of minutes.
-        if not isinstance(value, wanted) or (wanted is int and isinstance(value, bool)):
-            raise _BadRequest(f'{op} needs "{argument.name}": {argument.help}')
-        if argument.kind is Kind.WHOLE and isinstance(value, int) \
-                and not argument.low <= value <= argument.high:
-            raise _BadRequest(f'{op}: "{argument.name}" {value} is outside '
-                              f"{argument.low}..{argument.high}{argument.unit}")
-        values[argument.name] = value
-    return build(op, values)
+            request = parse(line)
+        except BadRequest as error:
+            return refusal(str(error), error.request_id)
+        if self.ops is None:
+            return refusal("the service is still starting: ask again", request.request_id)
+        return await answer(self.ops, request)
 
 
 async def _answers(path: Path) -> bool:

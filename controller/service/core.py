@@ -24,6 +24,7 @@ and a fault `run` latched blocks the service too. The safety layer's own per-cha
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from massagectl.controller.config import Config
 from massagectl.controller.service.chair import Chair
 from massagectl.controller.service.chair_files import ChairFiles
 from massagectl.controller.service.connection import BuiltInBoard
+from massagectl.controller.service.file_writer import FileWriter
 from massagectl.controller.service.history import SessionHistory
 from massagectl.controller.service.operations import (
     ChairEvent,
@@ -135,6 +137,8 @@ class ChairService(SessionActions, OwnerActions):
         self._closing = False
         self._warned_about: set[Path] = set()
         self._background: set[asyncio.Task] = set()
+        self.files_writer = FileWriter()  # the chair's files, written off the loop in order
+        self._traces_planned: set[Path] = set()  # named, not written yet
         self._board_clearing: asyncio.Task | None = None
         self._connected_event = asyncio.Event()
 
@@ -171,6 +175,7 @@ class ChairService(SessionActions, OwnerActions):
             self.stop(Origin.SERVICE, "the service is shutting down")
         await self._wait_session()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self.files_writer.close()  # the last session's record, trace and history
         for extension in reversed(self.extensions):
             try:
                 await extension.stop()
@@ -326,11 +331,14 @@ class ChairService(SessionActions, OwnerActions):
             self._recorded_use[channel_id] = (on_s, dose)
         for fault in chair.latch.faults:
             record.latch(fault)
-        try:
-            record.save()
-        except OSError as error:
-            log.error("could not save the chair's safety record %s: %s; the next session "
-                      "will not know this one's heat", record.path, error)
+        self.save_record(record)
+
+    def save_record(self, record: ChairRecord) -> None:
+        """Save the chair's safety record as it is now, in the file writer's thread, after
+        every file asked for before (a clear never lands before the session that latched)."""
+        self.files_writer.write(copy.deepcopy(record).save,
+                                f"the chair's safety record {record.path} (the next session "
+                                "will not know this one's heat)")
 
     def _idle_intensity(self) -> int:
         if self.next_intensity is not None:

@@ -2,7 +2,13 @@
 and atomically after every session, so a power cut never leaves it unreadable.
 
     history = SessionHistory(state_dir / "chairs" / chair_id / "sessions.json")
-    history.add(summary); history.sessions[-1]
+    history.add(summary); history.sessions[-1]      # kept, and written before add returns
+    history.remember(summary)                       # kept at once; then, in a worker thread:
+    history.write()                                 # every session kept so far, to the file
+
+`remember`, `replace` and `write` may run in different threads (the service writes its files
+off its event loop, controller.service.file_writer): the list is only ever replaced whole,
+under a lock, and `write` writes the list as it was when it began.
 
 Only the latest MAX_SESSIONS are kept (a session an hour for a month), so the file stays small.
 A file that cannot be read (hand-edited, a disk error) is kept aside as `sessions.json.bad`
@@ -15,6 +21,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 from dataclasses import fields
 from pathlib import Path
 
@@ -32,11 +39,26 @@ class SessionHistory:
         self.path = path
         self.write_error: str | None = None
         self.sessions: list[SessionSummary] = self._read()
+        self._lock = threading.Lock()  # a worker thread writes while the loop remembers
 
     def add(self, summary: SessionSummary) -> None:
-        self.sessions = [*self.sessions, summary][-MAX_SESSIONS:]
+        self.remember(summary)
+        self.write()
+
+    def remember(self, summary: SessionSummary) -> None:
+        with self._lock:
+            self.sessions = [*self.sessions, summary][-MAX_SESSIONS:]
+
+    def replace(self, old: SessionSummary, new: SessionSummary) -> None:
+        """A session's entry corrected (its trace was saved under another name, or not)."""
+        with self._lock:
+            self.sessions = [new if session is old else session for session in self.sessions]
+
+    def write(self) -> None:
+        with self._lock:
+            sessions = self.sessions
         data = {"version": FORMAT_VERSION,
-                "sessions": [session.as_dict() for session in self.sessions]}
+                "sessions": [session.as_dict() for session in sessions]}
         try:
             write_atomically(self.path, json.dumps(data, indent=1) + "\n")
             self.write_error = None

@@ -71,11 +71,7 @@ class OwnerActions(ServiceParts):
         if record is not None and in_record:
             causes += tuple(entry["cause"] for entry in record.clear()
                             if entry["cause"] not in causes)
-            try:
-                record.save()
-            except OSError as error:
-                log.error("could not save the chair's safety record %s: %s", record.path,
-                          error)
+            self.save_record(record)
         if board_cause is not None:
             causes += (f"board {board_cause.name.lower()}",)
             # The board's own latch ends only with ClearFault; the chair shows the fault

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from massagectl.controller.config import Config
     from massagectl.controller.service.chair import Chair
     from massagectl.controller.service.chair_files import ChairFiles
+    from massagectl.controller.service.file_writer import FileWriter
     from massagectl.controller.service.history import SessionHistory
     from massagectl.controller.service.operations import (
         ChairEvent,
@@ -64,6 +65,8 @@ class ServiceParts:
     _background: set[asyncio.Task]
     _board_clearing: asyncio.Task | None
     _starting: PendingStart | None
+    files_writer: FileWriter
+    _traces_planned: set[Path]
 
     if TYPE_CHECKING:
         # ChairService's (core.py)
@@ -71,6 +74,7 @@ class ServiceParts:
         def snapshot(self) -> ChairSnapshot: ...
         def zones(self) -> list[str]: ...
         def keep_record(self) -> None: ...
+        def save_record(self, record: ChairRecord) -> None: ...
         def _emit(self, event: ChairEvent) -> None: ...
         def _changed(self) -> None: ...
         def _seat_occupied(self) -> bool | None: ...

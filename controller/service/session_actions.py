@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from massagectl.controller.service.chair import Chair
 from massagectl.controller.service.operations import (
@@ -25,7 +26,7 @@ from massagectl.controller.service.operations import (
     SessionSummary,
 )
 from massagectl.controller.service.parts import ServiceParts
-from massagectl.controller.service.traces import save_trace
+from massagectl.controller.service.traces import planned_trace_path, save_trace
 from massagectl.controller.session.off_loop import off_loop
 from massagectl.controller.session.preflight import preflight
 from massagectl.controller.session.recorder import SessionRecorder
@@ -169,10 +170,12 @@ class SessionActions(ServiceParts):
         if refused is None:
             self._begin(pending.chair, routine, user, pending.origin, intensity, limits,
                         admitted)
-            pending.done.set_result(None)
+            if not pending.done.done():  # a caller that cancelled its wait cancelled this
+                pending.done.set_result(None)
         else:
             self._changed()
-            pending.done.set_exception(refused)
+            if not pending.done.done():
+                pending.done.set_exception(refused)
 
     def _routine(self, name: str) -> Routine:
         own = self._own_routines()
@@ -221,33 +224,71 @@ class SessionActions(ServiceParts):
             remove()
             self._cancel_timer()
             self.keep_record()
-            trace = self._save_trace(session)
+            recorder, trace = self._recorder, self._plan_trace(session)
             summary = SessionSummary(
                 routine=session.routine.name, user=self.user_name,
                 started=self._session_started,
                 ended=datetime.now(UTC).isoformat(timespec="seconds"), ended_how=ended,
                 detail=detail, massage_s=outcome.massage_s if outcome else 0.0,
-                origin=str(self._session_origin), trace=trace,
+                origin=str(self._session_origin), trace=None if trace is None else str(trace),
                 profile_changes=tuple(self._session_changes),
             )
+            # Known at once (status, the remote, MQTT); on disk a moment later, in order.
             if self.history is not None:
-                self.history.add(summary)
+                self.history.remember(summary)
             self.last_summary = summary
             self.session = None
             self.session_task = None
             log.info("%s %s: %s", summary.routine, ended, detail)
             self._emit(SessionEnded(summary))
             self._changed()
+            self._write_session(summary, recorder, trace)
 
-    def _save_trace(self, session: Session) -> str | None:
+    def _plan_trace(self, session: Session) -> Path | None:
+        """Where the session's trace will be saved (controller.service.traces)."""
         if self._recorder is None:
             return None
         folder = getattr(self, "state_folder", self.config.logs.directory) / "traces"
         try:
-            return str(save_trace(self._recorder, folder, session.routine.name))
+            trace = planned_trace_path(self._recorder, folder, session.routine.name,
+                                       self._traces_planned)
         except OSError as error:
             log.warning("could not save the trace in %s: %s", folder, error)
             return None
+        self._traces_planned.add(trace)
+        return trace
+
+    def _write_session(self, summary: SessionSummary, recorder: SessionRecorder | None,
+                       trace: Path | None) -> None:
+        """The trace, then the history, in the file writer's thread (after the chair's record,
+        queued by keep_record): the loop goes on serving STOP meanwhile."""
+        history = self.history
+
+        def write() -> SessionSummary:
+            saved = summary
+            if recorder is not None and trace is not None:
+                try:
+                    path: str | None = str(save_trace(recorder, trace.parent, summary.routine))
+                except OSError as error:
+                    log.warning("could not save the trace in %s: %s", trace.parent, error)
+                    path = None
+                if path != summary.trace:  # another process took the name, or none was saved
+                    saved = replace(summary, trace=path)
+                    if history is not None:
+                        history.replace(summary, saved)
+            if history is not None:
+                history.write()
+            return saved
+
+        def written(task: asyncio.Task[SessionSummary | None]) -> None:
+            if trace is not None:
+                self._traces_planned.discard(trace)
+            saved = None if task.cancelled() or task.exception() else task.result()
+            if saved is not None and saved is not summary and self.last_summary is summary:
+                self.last_summary = saved
+
+        task = self.files_writer.write(write, f"the trace and history of {summary.routine}")
+        task.add_done_callback(written)
 
     def stop(self, origin: Origin, detail: str = "") -> None:
         source = _STOP_SOURCES[origin]

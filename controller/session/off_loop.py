@@ -1,6 +1,7 @@
 """Compiling and admitting a plan in a worker thread, so the event loop keeps serving STOP.
 
     admitted = await off_loop(preflight, routine, device, user, limits)
+    path = await in_thread(executor, save_trace)   # in an executor of one's own, no arguments
 
 A routine's compile and admission take milliseconds to tens of milliseconds of CPU. Run on the
 event loop, they hold it: a STOP arriving meanwhile over the control socket, MQTT or the link
@@ -20,6 +21,7 @@ import asyncio
 import functools
 import sys
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -35,6 +37,12 @@ _default_interval_s = sys.getswitchinterval()
 
 async def off_loop(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """`work(*args, **kwargs)` in the loop's default executor; its result or its exception."""
+    return await in_thread(None, functools.partial(work, *args, **kwargs))
+
+
+async def in_thread(executor: Executor | None, work: Callable[[], T]) -> T:
+    """`work()` in `executor` (None: the loop's default), with the short switch interval while
+    it runs; its result or its exception."""
     global _running, _default_interval_s
     loop = asyncio.get_running_loop()
     if _running == 0:
@@ -42,7 +50,7 @@ async def off_loop(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         sys.setswitchinterval(min(SWITCH_INTERVAL_S, _default_interval_s))
     _running += 1
     try:
-        return await loop.run_in_executor(None, functools.partial(work, *args, **kwargs))
+        return await loop.run_in_executor(executor, work)
     finally:
         _running -= 1
         if _running == 0:

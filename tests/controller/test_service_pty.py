@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from massagectl.controller.service.operations import ChairState, Origin
+from massagectl.controller.session.recorder import load_trace
 from massagectl.firmware_bridge.messages import DeviceState
 from massagectl.routines.device import load_device
 from massagectl.sim.pty_runner import PtyBoard
@@ -153,3 +154,8 @@ def test_sigterm_mid_session_stops_safely_and_exits_0(tmp_path):
     assert "SIGTERM received" in seen["log"]
     assert "long stopped" in seen["log"]
     assert not control.exists()
+    # The session's history and trace were written before the service exited.
+    [history] = (tmp_path / "state").glob("massagectl/chairs/*/sessions.json")
+    [entry] = json.loads(history.read_text())["sessions"]
+    assert (entry["routine"], entry["ended_how"]) == ("long", "stopped")
+    assert load_trace(entry["trace"]).routine == "long"

@@ -48,6 +48,7 @@ def test_a_latched_fault_and_the_history_survive_a_restart(tmp_path, run_virtual
             service.simulator.driver.inject_fault("motor_stall", "roller_position")
             await until(lambda: service.state() is ChairState.FAULT)
             seen["before"] = service.snapshot().faults
+            await service.files_writer.flush()  # written off the loop, a moment later
             seen["in_record"] = ChairRecord.load(service.chair_id).is_latched
         async with running_service(tmp_path) as service:  # a new service, a new board
             seen["after"] = service.snapshot()
@@ -59,6 +60,7 @@ def test_a_latched_fault_and_the_history_survive_a_restart(tmp_path, run_virtual
             service.clear_faults(Origin.REMOTE)
             await until(lambda: service.state() is not ChairState.FAULT)
             seen["cleared"] = service.state()
+            await service.files_writer.flush()
             seen["record_cleared"] = not ChairRecord.load(service.chair_id).is_latched
         async with running_service(tmp_path) as service:
             seen["third"] = service.state()
@@ -250,32 +252,3 @@ def test_user_profile_round_trip_keeps_every_field():
                           on_precaution="adapt", limits={"pressure_kpa": {"seat": 4.0}},
                           trigger_points=[{"name": "knot", "position_pct": 31.5}])
     assert UserProfile.model_validate(tomllib.loads(profile_toml(profile))) == profile
-
-
-def test_a_flooding_socket_client_is_answered_in_turn_and_one_that_leaves_is_forgotten(
-        tmp_path, run_virtual_time):
-    from massagectl.controller.frontends.control_socket import ControlSocket, ask
-
-    seen = {}
-
-    async def flood():
-        async with running_service(tmp_path) as service:
-            control = ControlSocket(tmp_path / "s" / "chair.sock")
-            await control.start(service)
-            try:
-                reader, writer = await asyncio.open_unix_connection(str(control.path))
-                writer.write(b'{"op": "status"}\n' * 300)
-                await writer.drain()
-                replies = [json.loads(await reader.readline()) for _ in range(300)]
-                seen["answered"] = sum(reply["ok"] for reply in replies)
-                writer.write(b'{"op": "start", "rout')  # and leaves in the middle
-                writer.close()
-                await writer.wait_closed()
-                await asyncio.sleep(1.0)
-                seen["state"] = service.state()
-                seen["still_serving"] = (await ask(control.path, {"op": "status"}))["ok"]
-            finally:
-                await control.stop()
-
-    run_virtual_time(flood())
-    assert seen == {"answered": 300, "state": ChairState.IDLE, "still_serving": True}

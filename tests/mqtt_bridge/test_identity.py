@@ -3,13 +3,23 @@ new chair's topics and unique ids when another board is plugged into the same se
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
 
+from massagectl.controller.config import MqttSettings
+from massagectl.controller.service.core import ChairService
+from massagectl.mqtt_bridge.bridge import MqttBridge, bridge_settings
 from massagectl.mqtt_bridge.discovery import DiscoveryForm, entity_payloads
+from massagectl.mqtt_bridge.identity import default_service_id, service_token
 from massagectl.sim.board import serial_number_for
+from tests.controller.service_rig import service_options
 
 from .fake_ops import FakeOperations
-from .harness import observing, running_bridge
+from .harness import QUICK_REDISCOVERY_S, observing, running_bridge
 from .service_chairs import service_with_bridge
 
 SERVICE = "massagectl/service_test"
@@ -132,3 +142,115 @@ def test_a_different_board_on_the_real_service_moves_the_topics(tmp_path, broker
 
     identity = run_real_time(scenario())
     assert identity.serial_number == "SIM-chair-2"
+
+
+# --- two services of one name on one broker --------------------------------------------------
+
+
+@asynccontextmanager
+async def unplugged_service(folder: Path, broker) -> AsyncIterator[MqttBridge]:
+    """A service as `serve` builds it, its board's port missing (no board identifies)."""
+    service = ChairService(replace(service_options(folder), port=str(folder / "no-board")))
+    settings = replace(
+        bridge_settings(MqttSettings(host=broker.host, port=broker.port), "chair",
+                        state_folder=service.config.logs.directory),
+        identify_grace_s=0.0, rediscovery_delay_s=QUICK_REDISCOVERY_S)
+    bridge = MqttBridge(settings, service.device)
+    await service.open([bridge])
+    try:
+        async with asyncio.timeout(30.0):
+            await bridge.wait_connected()
+        yield bridge
+    finally:
+        await service.close()
+
+
+def test_two_services_of_one_name_on_one_broker_get_ids_of_their_own(tmp_path, broker,
+                                                                     run_real_time):
+    """Same host, same service name, one broker, no board: each service has its own
+    provisional topics, keeps them across a restart, and announces no unique id."""
+
+    async def scenario():
+        seen: dict[str, object] = {}
+        async with unplugged_service(tmp_path / "a", broker) as first:
+            async with unplugged_service(tmp_path / "b", broker) as second:
+                ids = (first.identity.chair_id, second.identity.chair_id)
+                async with observing(broker, *(f"massagectl/{i}/state" for i in ids)) as seen_:
+                    seen["states"] = [(await seen_.wait_json(f"massagectl/{i}/state"))["status"]
+                                      for i in ids]
+            seen["first_alone"] = await retained(broker, "massagectl/+/availability")
+        async with unplugged_service(tmp_path / "a", broker) as again:
+            seen["again"] = again.identity.chair_id
+        seen["configs"] = await retained(broker, "homeassistant/#")
+        return ids, seen
+
+    (first_id, second_id), seen = run_real_time(scenario())
+    host = default_service_id("chair", "x").removesuffix("_x")
+    assert first_id != second_id
+    assert first_id.startswith(host + "_") and second_id.startswith(host + "_")
+    assert seen["states"] == ["disconnected", "disconnected"]
+    # The second service's farewell did not say the first is gone.
+    assert seen["first_alone"][f"massagectl/{first_id}/availability"] == b"online"
+    assert seen["first_alone"][f"massagectl/{second_id}/availability"] == b"offline"
+    assert seen["again"] == first_id  # the same service after a restart: the same topics
+    assert seen["configs"] == {}  # no unique id before a serial number
+
+
+def test_boards_identify_two_services_of_one_name_by_their_serial_numbers(tmp_path, broker,
+                                                                          run_real_time):
+    """Two services of one name: once their boards say their serial numbers, topics and
+    unique ids come from those; a board without one keeps the provisional topics and gets no
+    unique id at all."""
+    ids = [default_service_id("chair", service_token(tmp_path / name)) for name in "abc"]
+
+    async def scenario():
+        boards = [FakeOperations(board=False) for _ in ids]
+        async with running_bridge(broker, boards[0], service_id=ids[0], identify_grace_s=0.0
+                                  ) as one, running_bridge(
+                broker, boards[1], service_id=ids[1], identify_grace_s=0.0) as two, \
+                running_bridge(broker, boards[2], service_id=ids[2],
+                               identify_grace_s=0.0) as three, \
+                observing(broker, "homeassistant/#") as seen:
+            for bridge in (one, two, three):
+                await bridge.wait_connected()
+            for board, serial in zip(boards, ("SN-1", "SN-2", "chair"), strict=True):
+                board.plug_in(serial)  # "chair": the profile's name, no serial number
+            for bridge in (one, two, three):
+                await bridge.wait_connected()
+            configs = [await seen.wait_json(INTENSITY_CONFIG.format(chair))
+                       for chair in ("chair_sn-1", "chair_sn-2")]
+            kept = await retained(broker, "massagectl/+/availability", "homeassistant/#")
+            identities = [bridge.identity for bridge in (one, two, three)]
+        return configs, kept, identities
+
+    configs, kept, identities = run_real_time(scenario())
+    assert [config["unique_id"] for config in configs] == [
+        "massagectl_sn_1_intensity", "massagectl_sn_2_intensity"]
+    assert [identity.chair_id for identity in identities] == ["chair_sn-1", "chair_sn-2",
+                                                             ids[2]]
+    assert identities[2].serial_number is None
+    availability = {topic: payload for topic, payload in kept.items()
+                    if topic.endswith("/availability")}
+    assert availability == {"massagectl/chair_sn-1/availability": b"online",
+                            "massagectl/chair_sn-2/availability": b"online",
+                            f"massagectl/{ids[2]}/availability": b"online"}
+    configs_kept = [topic for topic in kept if topic.startswith("homeassistant/")]
+    assert configs_kept and not any(ids[2] in topic or "/chair/" in topic
+                                    for topic in configs_kept)
+
+
+def test_a_service_token_is_kept_and_a_damaged_one_replaced(tmp_path, caplog):
+    token = service_token(tmp_path, "spa 2")
+    assert service_token(tmp_path, "spa 2") == token
+    assert service_token(tmp_path, "chair") != token
+    path = tmp_path / "mqtt" / "service-spa_2.id"
+    assert path.read_text() == token + "\n"
+    path.write_text("not a token\n")
+    replaced = service_token(tmp_path, "spa 2")
+    assert replaced != "not a token" and path.read_text() == replaced + "\n"
+    blocked = tmp_path / "file"
+    blocked.write_text("")  # a file where the folder should be: nothing can be written
+    first, second = service_token(blocked, "chair"), service_token(blocked, "chair")
+    assert first != second  # unique still, but new at every start
+    assert "will change at the next start" in caplog.text
+    assert default_service_id("chair", token).endswith("_chair_" + token)
