@@ -100,10 +100,14 @@ class CommittedSchedule:
         # The detectors ask about every reading and a second before it; both stay inside the
         # same segments for many readings, so most questions skip the walk along the queue.
         self._hints: list[list[tuple[float, float, Sent]]] = [[] for _ in device.channels]
+        # Counts the changes that can change an answer of `commanded` (segments added, dropped
+        # or cleared, a held position): an answer worked out at an equal version still holds.
+        self.version = 0
 
     def add(self, index: int, segment: Sent) -> None:
         # Appended after every segment a hint was found behind, so no hint changes.
         self.sent[index].append(segment)
+        self.version += 1
 
     def last(self, index: int) -> Sent | None:
         queue = self.sent[index]
@@ -116,6 +120,7 @@ class CommittedSchedule:
                 self.held[index] = None  # stopped somewhere along the way; telemetry tells
             queue.clear()
             self._hints[index].clear()
+        self.version += 1
 
     def prune(self, now_s: float) -> None:
         forget_before_s = now_s - HISTORY_S  # asked for every report: worked out once
@@ -125,11 +130,13 @@ class CommittedSchedule:
                 self.held[index] = dropped.value_at(dropped.end_s)
                 hints = self._hints[index]
                 hints[:] = [hint for hint in hints if hint[2] is not dropped]
+                self.version += 1
 
     def observe_position(self, index: int, measured: float) -> None:
         """A drive with nothing scheduled stays where the sensor says it is."""
-        if not self.sent[index]:
+        if not self.sent[index] and self.held[index] != measured:
             self.held[index] = measured
+            self.version += 1
 
     def commanded(self, index: int, t_s: float) -> float | None:
         """The set point the board runs at `t_s` (None: safe state, or a drive stopped)."""

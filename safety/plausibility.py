@@ -223,6 +223,11 @@ class SeatCheck:
         # segment, its set point below the plan's.
         self._catching_up_until: dict[int, float] = {}
         self._depths: deque[tuple[float, float]] = deque()  # (board_s, mm) over STILL_WINDOW_S
+        # The window's shallowest and deepest reading without a pass over it per report:
+        # (board_s, mm) with the depths increasing (lows) or decreasing (highs), so the first
+        # of each is the window's extreme (as FollowWatch keeps its commands).
+        self._depth_lows: deque[tuple[float, float]] = deque()
+        self._depth_highs: deque[tuple[float, float]] = deque()
         self._empty = Lasting()
         self._loaded = Lasting()
 
@@ -294,16 +299,28 @@ class SeatCheck:
 
     def _still(self, depth_mm: float, board_s: float) -> bool:
         """Whether the heads stood still (within STILL_DEPTH_MM) for the last STILL_WINDOW_S."""
-        depths = self._depths
+        depths, lows, highs = self._depths, self._depth_lows, self._depth_highs
         if depths and board_s < depths[-1][0]:
             depths.clear()  # a restarted board clock
+            lows.clear()
+            highs.clear()
         depths.append((board_s, depth_mm))
+        while lows and lows[-1][1] >= depth_mm:
+            lows.pop()
+        lows.append((board_s, depth_mm))
+        while highs and highs[-1][1] <= depth_mm:
+            highs.pop()
+        highs.append((board_s, depth_mm))
         while board_s - depths[0][0] > STILL_WINDOW_S:
             depths.popleft()
-        if board_s - depths[0][0] < STILL_WINDOW_S - 0.1:
+        oldest_s = depths[0][0]
+        while lows[0][0] < oldest_s:
+            lows.popleft()
+        while highs[0][0] < oldest_s:
+            highs.popleft()
+        if board_s - oldest_s < STILL_WINDOW_S - 0.1:
             return False  # not watched long enough yet
-        values = [mm for _, mm in depths]
-        return max(values) - min(values) < STILL_DEPTH_MM
+        return highs[0][1] - lows[0][1] < STILL_DEPTH_MM
 
     def _bags_fill_empty(self, readings, board_s, ctx) -> str | None:
         found = None

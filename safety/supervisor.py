@@ -145,9 +145,17 @@ class Supervisor:
         self._board_seen: tuple[float, float] | None = None  # (board_s, host_s) of the latest
         self._overdue_checked_s = -math.inf
         self._last_seen: list[float | None] = [None] * len(device.sensors)
-        # Set points already worked out for the report being judged, by (channel, board_s):
-        # several detectors of one sensor ask the same question. None outside a report; emptied
-        # on every stop, the only time within a report that the answer can change.
+        # Set points already worked out for the report being judged: several detectors of one
+        # sensor ask the same question, and the seat check asks again in the next report of the
+        # same reading. At the report's own time (most questions) by channel in a list, at other
+        # times (a second before, ...) by (channel, board_s). They are kept while nothing they
+        # depend on changed (`_memo_key`: the reading's time, the schedule's version, the
+        # intensity scale and the channel mask), and emptied on every stop. Outside a report
+        # `_memo_s` is NaN, which equals no time, and `_commanded_memo` is None: no memo.
+        self._memo_s = math.nan
+        self._memo_now: list[float | None] = [_UNKNOWN] * len(device.channels)
+        self._memo_later: dict[tuple[int, float], float | None] = {}
+        self._memo_key: tuple[float, int, float, int] | None = None
         self._commanded_memo: dict[tuple[int, float], float | None] | None = None
         self._tripped: set[tuple[str, str]] = set()
         self._generation = self.latch.generation
@@ -304,12 +312,19 @@ class Supervisor:
 
     def _on_sensors(self, report: SensorReport, host_s: float) -> None:
         board_s = self._saw_clock(report.clock, host_s)
-        self.schedule.prune(board_s)
-        self._commanded_memo = {}
+        schedule, runtime = self.schedule, self.runtime
+        schedule.prune(board_s)
+        key = (board_s, schedule.version, runtime.scale, runtime.enabled_mask)
+        if key != self._memo_key:
+            self._memo_key = key
+            self._forget_memo()
+        self._commanded_memo = self._memo_later
+        self._memo_s = board_s
         try:
             self._judge(report, board_s, host_s)
         finally:
             self._commanded_memo = None
+            self._memo_s = math.nan
 
     def _judge(self, report: SensorReport, board_s: float, host_s: float) -> None:
         first = report.first_index  # a u8 on the wire: never negative
@@ -481,18 +496,33 @@ class Supervisor:
 
     def commanded(self, channel_index: int, board_s: float) -> float | None:
         # Called about thirty times per report (every detector, the seat check): one lookup.
+        if board_s == self._memo_s:  # the report's own time: a list, no key to build
+            value = self._memo_now[channel_index]
+            if value is _UNKNOWN:
+                value = self._memo_now[channel_index] = self._effective_at(channel_index,
+                                                                           board_s)
+            return value
         key = (channel_index, board_s)
         memo = self._commanded_memo
         if memo is not None:
             value = memo.get(key, _UNKNOWN)
             if value is not _UNKNOWN:
                 return value
-        value = self.schedule.commanded(channel_index, board_s)
-        if value is not None:
-            value = self.runtime.effective(channel_index, value)
+        value = self._effective_at(channel_index, board_s)
         if memo is not None:
             memo[key] = value
         return value
+
+    def _effective_at(self, channel_index: int, board_s: float) -> float | None:
+        value = self.schedule.commanded(channel_index, board_s)
+        if value is not None:
+            value = self.runtime.effective(channel_index, value)
+        return value
+
+    def _forget_memo(self) -> None:
+        now = self._memo_now
+        now[:] = [_UNKNOWN] * len(now)
+        self._memo_later.clear()
 
     # --- trips and stops --------------------------------------------------------------------
 
@@ -506,8 +536,8 @@ class Supervisor:
         self._stop(source, str(fault), fault=True)
 
     def _stop(self, source: StopSource, detail: str, fault: bool = False) -> None:
-        if self._commanded_memo is not None:
-            self._commanded_memo.clear()
+        self._forget_memo()
+        self._memo_key = None
         self.guard.after_stop()
         self.schedule.clear()
         self.end_session()

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from massagectl.controller.cli_options import add_board_device, add_config, config_of
-from massagectl.firmware_bridge.conformance import CheckResult, check_board
-from massagectl.firmware_bridge.serial_transport import SerialTransport
 from massagectl.routines.device import load_device
+
+if TYPE_CHECKING:
+    from massagectl.firmware_bridge.conformance import CheckResult
 
 EXIT_ALL_PASSED = 0
 EXIT_SOME_FAILED = 1
@@ -49,6 +51,11 @@ def conformance_command(args: argparse.Namespace) -> int:
 
 
 async def _check(port: str, device, baud: int, console: Console) -> list[CheckResult]:
+    # Imported here, not at the top: every command's module loads for `massagectl --help` and
+    # for `run`, which need none of the conformance checks.
+    from massagectl.firmware_bridge.conformance import check_board
+    from massagectl.firmware_bridge.serial_transport import SerialTransport
+
     transport = SerialTransport.open(port, baud=baud)
     try:
         def show(result: CheckResult) -> None:

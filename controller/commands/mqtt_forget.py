@@ -8,8 +8,6 @@ import asyncio
 from rich.console import Console
 
 from massagectl.controller.cli_options import add_config, config_of
-from massagectl.mqtt_bridge.bridge import bridge_settings
-from massagectl.mqtt_bridge.removal import forget_chair
 from massagectl.routines.errors import InputError
 
 
@@ -28,6 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def mqtt_forget_command(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: every command's module loads for `massagectl --help` and
+    # for `run`, which need no MQTT client.
+    from massagectl.mqtt_bridge.bridge import bridge_settings
+    from massagectl.mqtt_bridge.removal import forget_chair
+
     config = config_of(args)
     chair_id = args.chair_id or config.mqtt.node_id
     if chair_id is None:

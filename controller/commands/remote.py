@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from massagectl.controller.cli_options import add_service_options, service_options_of
-from massagectl.controller.frontends.handheld import HandheldRemote
-from massagectl.controller.frontends.virtual_remote import VirtualRemote
-from massagectl.controller.service.core import ChairService, ServiceOptions
 from massagectl.controller.service.logs import set_up_logging
+
+if TYPE_CHECKING:
+    from massagectl.controller.service.core import ServiceOptions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,6 +34,12 @@ def remote_command(args: argparse.Namespace) -> int:
 
 
 async def run_remote(options: ServiceOptions, console: Console) -> int:
+    # Imported here, not at the top: every command's module loads for `massagectl --help` and
+    # for `run`, which need none of the service or its front-ends.
+    from massagectl.controller.frontends.handheld import HandheldRemote
+    from massagectl.controller.frontends.virtual_remote import VirtualRemote
+    from massagectl.controller.service.core import ChairService
+
     loop = asyncio.get_running_loop()
     service = ChairService(options)
     await service.open([HandheldRemote()])

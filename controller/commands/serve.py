@@ -8,14 +8,13 @@ import logging
 import signal
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from massagectl.controller.cli_options import add_service_options, service_options_of
-from massagectl.controller.frontends.control_socket import ControlSocket, socket_path
-from massagectl.controller.frontends.handheld import HandheldRemote
-from massagectl.controller.service.core import ChairService, ServiceOptions
 from massagectl.controller.service.logs import LEVELS, set_up_logging
-from massagectl.controller.service.operations import Extension, Origin
-from massagectl.mqtt_bridge.bridge import MqttBridge, bridge_settings
+
+if TYPE_CHECKING:
+    from massagectl.controller.service.core import ServiceOptions
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    from massagectl.controller.frontends.control_socket import socket_path
+
     set_up_logging(args.log_level)
     options = service_options_of(args, args.port)
     if args.chair is not None:  # several simulated chairs on one machine: tell them apart
@@ -51,6 +52,14 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 async def serve(options: ServiceOptions, control: Path) -> int:
+    # Imported here, not at the top: every command's module loads for `massagectl --help` and
+    # for `run`, which need none of the service, its front-ends or MQTT.
+    from massagectl.controller.frontends.control_socket import ControlSocket
+    from massagectl.controller.frontends.handheld import HandheldRemote
+    from massagectl.controller.service.core import ChairService
+    from massagectl.controller.service.operations import Extension, Origin
+    from massagectl.mqtt_bridge.bridge import MqttBridge, bridge_settings
+
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     service = ChairService(options)

@@ -13,7 +13,10 @@ though the chair works and its timer runs).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+import numpy as np
 
 from massagectl.routines.plan import Plan
 
@@ -35,3 +38,23 @@ class PlanOnBoard:
         """Routine time reached at `host_s`."""
         plan_s = min(max(0.0, host_s - self.start_host_s), self.plan.duration_s)
         return self.from_s + max(0.0, plan_s - self.ramp_s)
+
+
+def step_at(plan: Plan, plan_s: float) -> tuple[str, float, float]:
+    """The techniques at work at `plan_s`, e.g. "knead + heat" (parallel tracks joined), and
+    the span (from_s, until_s) around it in which no segment starts or ends: the same segments,
+    so the same answer, anywhere in it (a display asking every second reuses it)."""
+    table = plan.table
+    starts = table["start_s"]
+    ends = starts + table["duration_s"]
+    inside = (starts <= plan_s) & (plan_s < ends) & (table["step"] >= 0)
+    names: list[str] = []
+    for step in sorted(set(int(i) for i in table["step"][inside])):
+        label = plan.step_label(step)
+        name = label[label.rfind("(") + 1:-1] if label.endswith(")") else label
+        if name not in names:
+            names.append(name)
+    before = np.concatenate((starts[starts <= plan_s], ends[ends <= plan_s]))
+    after = np.concatenate((starts[starts > plan_s], ends[ends > plan_s]))
+    return (" + ".join(names), float(before.max()) if before.size else -math.inf,
+            float(after.min()) if after.size else math.inf)

@@ -52,7 +52,7 @@ from massagectl.controller.session.off_loop import off_loop
 from massagectl.controller.session.preflight import COMPILE_LEVEL, admit_or_raise, preflight
 from massagectl.controller.session.recorder import SessionRecorder
 from massagectl.controller.session.resume import rest_of_plan
-from massagectl.controller.session.routine_clock import PlanOnBoard
+from massagectl.controller.session.routine_clock import PlanOnBoard, step_at
 from massagectl.controller.session.state import (
     SessionEvent,
     SessionState,
@@ -164,6 +164,10 @@ class Session:
         # The routine's plan as admitted by whoever prepared the session (the chair service
         # admits it before it accepts a start); None: run() compiles and admits it.
         self._admitted = admitted
+        # The displays ask for the step at work every second: the answer holds from one segment
+        # boundary to the next, (plan, from_s, until_s, step) of the last one worked out.
+        self._step_span: tuple[Plan, float, float, str] | None = None
+        self._zones = [str(z) for z in Zone if any(c.zone is z for c in self.device.channels)]
         # Removed when run() ends: the chair (and its stop path) outlives its sessions.
         self._remove_stop_listener = chair.stop_path.add_listener(self._on_stop)
 
@@ -255,11 +259,12 @@ class Session:
 
     def zones(self) -> list[str]:
         """The zones `set_zone` can switch on this device, head to toe."""
-        return [str(z) for z in Zone if any(c.zone is z for c in self.device.channels)]
+        return list(self._zones)
 
     def zones_off(self) -> tuple[str, ...]:
         """Zones the owner switched off as a whole (heat switched off is not a zone off)."""
-        return tuple(z for z in self.zones() if z in self._zones_off)
+        zones_off = self._zones_off
+        return tuple(z for z in self._zones if z in zones_off) if zones_off else ()
 
     def _apply_owner_choices(self, owner_off: set[str] | None = None) -> None:
         """Make the board's channel mask what admission allows minus what the owner switched
@@ -333,18 +338,14 @@ class Session:
         """The techniques at work now, e.g. "knead + heat" (parallel tracks joined)."""
         if self.state is SessionState.SCANNING:
             return "body scan"
-        if self.plan is None:
+        plan = self.plan
+        if plan is None:
             return ""
-        table = self.plan.table
-        inside = ((table["start_s"] <= elapsed_s)
-                  & (elapsed_s < table["start_s"] + table["duration_s"]) & (table["step"] >= 0))
-        names = []
-        for step in sorted(set(int(i) for i in table["step"][inside])):
-            label = self.plan.step_label(step)
-            name = label[label.rfind("(") + 1:-1] if label.endswith(")") else label
-            if name not in names:
-                names.append(name)
-        return " + ".join(names)
+        span = self._step_span
+        if span is None or span[0] is not plan or not span[1] <= elapsed_s < span[2]:
+            step, from_s, until_s = step_at(plan, elapsed_s)
+            span = self._step_span = (plan, from_s, until_s, step)
+        return span[3]
 
     # --- the run ------------------------------------------------------------------------------
 
