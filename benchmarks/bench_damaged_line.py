@@ -53,7 +53,6 @@ import logging
 import statistics
 
 from massagectl.firmware_bridge import host_protocol, rto
-from massagectl.firmware_bridge import link as link_module
 from massagectl.firmware_bridge.faults import ByteFaults, FaultyTransport
 from massagectl.firmware_bridge.link import Link
 from massagectl.firmware_bridge.memory_transport import memory_pair
@@ -82,8 +81,8 @@ CUT_WAIT_S = 5.0  # after the cut: the host's limits are 1-2 s, the board's watc
 
 # The settings before: (module, name, value), and the link's and supervisor's options.
 BEFORE = ((rto, "MAX_RTO_S", 5.0), (host_protocol, "SMALL_BLOCKS_AFTER_LOSS_S", 0.0),
-          (board_module, "SENSOR_VALUES_PER_REPORT", 17), (link_module, "CLOCK_SAMPLE_EVERY", 5))
-BEFORE_LINK = {"heartbeat_period_s": 0.1}
+          (board_module, "SENSOR_VALUES_PER_REPORT", 17))
+BEFORE_LINK = {"heartbeat_period_s": 0.1, "clean_period_s": None}  # every 100 ms, clean or not
 BEFORE_STALE_S = 0.5
 
 
