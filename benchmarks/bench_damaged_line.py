@@ -319,6 +319,15 @@ def figures(quick: bool) -> list:
                    [g for r in before_runs for g in r["gaps_ms"]]),
             note="the supervisor calls telemetry stale at 1000 ms"))
         result.append(Figure(
+            "5 damaged line", f"{label}: longest wait of the board's watchdog", "ms",
+            [r["watchdog_gap_ms"] for r in runs], Target("max", "<", 500.0),
+            Figure("5 damaged line", "settings before", "ms",
+                   [r["watchdog_gap_ms"] for r in before_runs]),
+            note=f"the board's watchdog trips at 500 ms without a valid host block: "
+            f"{sum(r['watchdog_trips'] for r in runs)} trips; host -> board "
+            f"{statistics.median(r['host_bytes_per_s'] for r in runs):.0f} B/s (before "
+            f"{statistics.median(r['host_bytes_per_s'] for r in before_runs):.0f})"))
+        result.append(Figure(
             "5 damaged line", f"{label}: line cut -> board safe", "ms",
             [r["cut_board_ms"] for r in runs if "cut_board_ms" in r], Target("max", "<=", 600.0),
             note="host stops after (median) "
