@@ -29,8 +29,8 @@ from massagectl.firmware_bridge.codec import QUEUED_IDS, decode_messages, encode
 from massagectl.firmware_bridge.crc import crc16_bitwise
 from massagectl.firmware_bridge.framing import BlockDecoder, encode_block
 from massagectl.firmware_bridge.identity import device_profile_map
-from massagectl.firmware_bridge.link import CLOCK_SAMPLE_EVERY, HEARTBEAT_PERIOD_S
 from massagectl.firmware_bridge.memory_transport import BITS_PER_BYTE
+from massagectl.firmware_bridge.watchdog_pace import CLEAN_PERIOD_S, CLOCK_SAMPLE_PERIOD_S
 from massagectl.firmware_bridge.wire import (
     BLOCK_OVERHEAD_BYTES,
     HOST_BLOCK_KINDS,
@@ -42,8 +42,10 @@ from massagectl.sim.board import SENSOR_VALUES_PER_REPORT
 from massagectl.sim.remote import DISPLAY_COLUMNS
 
 BAUD = 115200
-WATCHDOG_FRAME_HZ = round(1 / HEARTBEAT_PERIOD_S)  # a Heartbeat or a KeepAlive, same size
-CLOCK_SAMPLE_HZ = WATCHDOG_FRAME_HZ / CLOCK_SAMPLE_EVERY  # the Heartbeats the board answers
+# A Heartbeat or a KeepAlive (same size) where a clean line is otherwise silent for 125 ms: at
+# most this often (every segment or display row written in between leaves one out).
+WATCHDOG_FRAME_HZ = round(1 / CLEAN_PERIOD_S)
+CLOCK_SAMPLE_HZ = 1 / CLOCK_SAMPLE_PERIOD_S  # the Heartbeats the board answers
 TELEMETRY_HZ = 20
 STATUS_HZ = 2
 SAMPLED_HZ = 50  # the naive alternative: every channel's value streamed at 50 Hz
@@ -167,7 +169,8 @@ def budget_figures(segment_rate: float, text_rate: float) -> list[Figure]:
     return [
         Figure("9 codec", "line budget model: host -> board", "% line", [100 * down / line],
                note=f"{model}: segments {segments:.0f} B/s ({segment_block} B each), watchdog "
-               f"frames {watchdog:.0f} B/s ({heartbeat} B at {WATCHDOG_FRAME_HZ} Hz), display "
+               f"frames at most {watchdog:.0f} B/s ({heartbeat} B at {WATCHDOG_FRAME_HZ} Hz), "
+               f"display "
                f"rows {rows:.0f} B/s; sampling all {channels} channels at {SAMPLED_HZ} Hz: "
                f"{sampled:.0f} B/s, {sampled / down:.0f}x the model's total"),
         Figure("9 codec", "line budget model: board -> host", "% line",

@@ -4,6 +4,7 @@ Run from the repository root:
 
     python benchmarks/bench_damaged_line.py            # 4 damage rates x 5 seeds x 120 s
     python benchmarks/bench_damaged_line.py --quick    # 2 seeds x 60 s
+    python benchmarks/bench_damaged_line.py --rates 0,3 --shipped-only   # some rows only
 
 What runs, in virtual time (sim/virtual_loop.py), per damage rate and seed: the built-in chair
 simulated in-process behind a 115200 baud in-memory line, the real Link, StopPath and Supervisor
@@ -34,6 +35,10 @@ Columns:
 - telemetry gap: the host's gaps between readings of the same sensors (SensorReports with the
   same first sensor), p50 / p99 / max over all seeds, in ms; the supervisor calls telemetry
   stale at 1000 ms.
+- host -> board B/s: bytes the host wrote per second of the session (watchdog frames, segments,
+  retransmissions), median.
+- watchdog gap: the board's longest time without a valid host block during the session, max
+  over the seeds, in ms, and the board's watchdog shutdowns in all of them (it trips at 500 ms).
 - cut -> host stops / board safe: ms from the cut to the stop request on the host and to the
   board's watchdog shutdown, median and max.
 """
@@ -48,7 +53,6 @@ import logging
 import statistics
 
 from massagectl.firmware_bridge import host_protocol, rto
-from massagectl.firmware_bridge import link as link_module
 from massagectl.firmware_bridge.faults import ByteFaults, FaultyTransport
 from massagectl.firmware_bridge.link import Link
 from massagectl.firmware_bridge.memory_transport import memory_pair
@@ -77,8 +81,8 @@ CUT_WAIT_S = 5.0  # after the cut: the host's limits are 1-2 s, the board's watc
 
 # The settings before: (module, name, value), and the link's and supervisor's options.
 BEFORE = ((rto, "MAX_RTO_S", 5.0), (host_protocol, "SMALL_BLOCKS_AFTER_LOSS_S", 0.0),
-          (board_module, "SENSOR_VALUES_PER_REPORT", 17), (link_module, "CLOCK_SAMPLE_EVERY", 5))
-BEFORE_LINK = {"heartbeat_period_s": 0.1}
+          (board_module, "SENSOR_VALUES_PER_REPORT", 17))
+BEFORE_LINK = {"heartbeat_period_s": 0.1, "clean_period_s": None}  # every 100 ms, clean or not
 BEFORE_STALE_S = 0.5
 
 
@@ -148,11 +152,13 @@ async def session_run(rate: float, seed: int, run_s: float, link_options: dict,
     loop = asyncio.get_running_loop()
     device = load_device("chair")
     async with damaged_chair(rate, seed) as (board, _, line):
+        fed_s = watch_host_blocks(board)
         try:
             link = await Link.open(line, device, **link_options)
         except HandshakeError as error:
             return {"ran_s": 0.0, "stopped_by": f"handshake failed: {error.args[0][:40]}",
-                    "retransmits_per_min": 0.0, "gaps_ms": []}
+                    "retransmits_per_min": 0.0, "gaps_ms": [], "host_bytes_per_s": 0.0,
+                    "watchdog_gap_ms": 0.0, "watchdog_trips": 0}
         result: dict = {}
         stop_path = StopPath(link, FaultLog(None))
         supervisor = Supervisor(device, stop_path, clock_hz=link.identity.info.clock_hz)
@@ -183,6 +189,7 @@ async def session_run(rate: float, seed: int, run_s: float, link_options: dict,
         streaming = loop.create_task(stream())
         started_s = loop.time()
         retransmits_before = link.counters.retransmits
+        bytes_before = link.counters.bytes_out
         while loop.time() - started_s < run_s and not stop_path.stopping \
                 and stop_path.last_outcome is None and link.connected:
             await asyncio.sleep(0.05)
@@ -193,6 +200,15 @@ async def session_run(rate: float, seed: int, run_s: float, link_options: dict,
             ran_s / 60)
         result["gaps_ms"] = [(b - a) * 1e3 for times in arrivals.values()
                              for a, b in itertools.pairwise(times)]
+        result["host_bytes_per_s"] = (link.counters.bytes_out - bytes_before) / ran_s
+        session_end_s = loop.time()
+        fed = [t for t in fed_s if started_s <= t <= session_end_s]
+        result["watchdog_gap_ms"] = max(
+            (b - a for a, b in itertools.pairwise([started_s, *fed, session_end_s])),
+            default=0.0) * 1e3
+        result["watchdog_trips"] = sum(
+            1 for e in board.trace.events_of("state")
+            if e.detail.get("cause") == "WATCHDOG" and started_s <= e.time_s <= session_end_s)
         if ran_s >= run_s:  # still running: cut the line
             cut = ByteFaults(drop=1.0)
             line.outgoing = line.incoming = cut
@@ -214,6 +230,19 @@ async def session_run(rate: float, seed: int, run_s: float, link_options: dict,
         return result
 
 
+def watch_host_blocks(board: SimBoard) -> list[float]:
+    """The host times at which a valid host block fed the board's watchdog, as they come."""
+    fed_s: list[float] = []
+    feed = board.host_frame_received
+
+    def fed(now_s: float) -> None:
+        fed_s.append(now_s)
+        feed(now_s)
+
+    board.host_frame_received = fed  # type: ignore[method-assign]  # the driver calls it
+    return fed_s
+
+
 def board_accepted(attached: AttachedBoard) -> int:
     """DATA payload bytes the board accepted (each accepted block once)."""
     return attached.protocol.stats.payload_bytes_accepted
@@ -230,17 +259,23 @@ def stopped_by(stop_path: StopPath, link: Link, supervisor: Supervisor) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 seeds x 60 s")
+    parser.add_argument("--rates", default=",".join(f"{r * 100:g}" for r in RATES),
+                        help="damaged bytes in percent, comma-separated (default: %(default)s)")
+    parser.add_argument("--shipped-only", action="store_true",
+                        help="leave out the rows of the settings before")
     args = parser.parse_args()
+    rates = [float(r) / 100 for r in args.rates.split(",")]
     logging.basicConfig(level=logging.ERROR)  # the cut line's "link lost" is expected here
     seeds, run_s = (2, 60.0) if args.quick else (5, 120.0)
     print(f"relax on the chair, {seeds} seeds x {run_s:g} simulated s per damage rate; "
           "damage p per byte, each direction (half dropped, half changed)\n")
     print("| approach | damaged | ran s (median / min) | stopped by (worst run) | goodput B/s "
-          "(links lost) | retransmits/min | telemetry gap ms p50 / p99 / max | cut -> host "
-          "stops ms (median / max) | cut -> board safe ms (median / max) |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for rate in RATES:
-        for before in (False, True):
+          "(links lost) | retransmits/min | telemetry gap ms p50 / p99 / max | host -> board B/s "
+          "| watchdog gap ms (max; trips) | cut -> host stops ms (median / max) | cut -> board "
+          "safe ms (median / max) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for rate in rates:
+        for before in (False,) if args.shipped_only else (False, True):
             print(row(rate, before, seeds, run_s), flush=True)
 
 
@@ -284,6 +319,15 @@ def figures(quick: bool) -> list:
                    [g for r in before_runs for g in r["gaps_ms"]]),
             note="the supervisor calls telemetry stale at 1000 ms"))
         result.append(Figure(
+            "5 damaged line", f"{label}: longest wait of the board's watchdog", "ms",
+            [r["watchdog_gap_ms"] for r in runs], Target("max", "<", 500.0),
+            Figure("5 damaged line", "settings before", "ms",
+                   [r["watchdog_gap_ms"] for r in before_runs]),
+            note=f"the board's watchdog trips at 500 ms without a valid host block: "
+            f"{sum(r['watchdog_trips'] for r in runs)} trips; host -> board "
+            f"{statistics.median(r['host_bytes_per_s'] for r in runs):.0f} B/s (before "
+            f"{statistics.median(r['host_bytes_per_s'] for r in before_runs):.0f})"))
+        result.append(Figure(
             "5 damaged line", f"{label}: line cut -> board safe", "ms",
             [r["cut_board_ms"] for r in runs if "cut_board_ms" in r], Target("max", "<=", 600.0),
             note="host stops after (median) "
@@ -307,6 +351,9 @@ def row(rate: float, before: bool, seeds: int, run_s: float) -> str:
             f"({sum(bool(e) for _, e in bulk)} lost) | "
             f"{statistics.median(r['retransmits_per_min'] for r in runs):.1f} | "
             f"{percentile(gaps, 0.5):.0f} / {percentile(gaps, 0.99):.0f} / {max(gaps):.0f} | "
+            f"{statistics.median(r['host_bytes_per_s'] for r in runs):.0f} | "
+            f"{max(r['watchdog_gap_ms'] for r in runs):.0f}; "
+            f"{sum(r['watchdog_trips'] for r in runs)} | "
             f"{cut_host} | {cut_board} |")
 
 if __name__ == "__main__":

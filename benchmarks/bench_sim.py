@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # also run as a sc
 
 from benchmarks.figures import Figure
 from massagectl.firmware_bridge.clock_wrap import wrap_clock
-from massagectl.firmware_bridge.link import CLOCK_SAMPLE_EVERY
 from massagectl.firmware_bridge.messages import Heartbeat, KeepAlive, ScheduleSegment, Stop
+from massagectl.firmware_bridge.watchdog_pace import CLEAN_PERIOD_S, CLOCK_SAMPLE_PERIOD_S
 from massagectl.routines.compiler import compile_routine
 from massagectl.routines.device import ChannelKind, DeviceProfile, load_device
 from massagectl.routines.library import load_builtin
@@ -48,7 +48,8 @@ from massagectl.sim.physics.plant import CURRENT_FILTER_TIME_CONSTANT_S, Plant
 SESSION_S = 1800.0
 NAIVE_SESSION_S = 120.0
 EULER_STEP_S = 0.001
-HEARTBEAT_S = 0.1
+HEARTBEAT_S = CLEAN_PERIOD_S  # a watchdog frame on a clean, otherwise idle line
+CLOCK_SAMPLE_EVERY = round(CLOCK_SAMPLE_PERIOD_S / CLEAN_PERIOD_S)  # every 4th a Heartbeat
 SEND_AHEAD_S = 0.5
 
 

@@ -202,7 +202,7 @@ async def _run(options: RunOptions, prepared: Prepared, port: str | None,
         session = Session(chair, prepared.routine, user, limits=limits,
                           intensity=options.intensity, body_scan=body_scan, recorder=recorder)
         remote = RemoteControl(chair, session, prepared.routine)
-        session.on_change = remote.refresh
+        session.on_change = remote.changed
         tasks = [loop.create_task(remote.keep_display(), name="remote display")]
         display = StatusDisplay(device, console)
         if options.show_status:
@@ -272,7 +272,12 @@ class RemoteControl:
     """The handheld remote during a session: its keys act on the session, its display shows it.
 
     The STOP key needs nothing from here: the board stops on its own at once and the supervisor
-    sends it through the stop path; the menu's stop action only joins that stop."""
+    sends it through the stop path; the menu's stop action only joins that stop.
+
+    The display is drawn once the session has begun (the one-routine menu of `run` offers
+    nothing to choose), and a change of the session is drawn once the loop's turn is over: a
+    start passes through several states in one go (scanning, running, heat on), and rows that
+    the next change replaces at once would only load the line (28 bytes each)."""
 
     def __init__(self, chair: Chair, session: Session, routine: Routine) -> None:
         self.chair = chair
@@ -284,6 +289,7 @@ class RemoteControl:
         self.menu = RemoteMenu([RoutineChoice(routine.name, routine.duration_s, False)],
                                rows=rows, columns=columns)
         self._rows: tuple[str, ...] = ()
+        self._redraw: asyncio.Handle | None = None
         self._remove = chair.add_listener(self._on_message)
 
     def view(self) -> ChairSnapshot:
@@ -326,12 +332,25 @@ class RemoteControl:
                     link.send_nowait(ShowText(index, text))
         self._rows = rows
 
+    def changed(self) -> None:
+        """The session changed: draw it when this turn of the loop is over."""
+        if self._redraw is None:
+            self._redraw = asyncio.get_running_loop().call_soon(self._redraw_now)
+
+    def _redraw_now(self) -> None:
+        self._redraw = None
+        self.refresh()
+
     async def keep_display(self) -> None:
+        """The running screen's clock: once a second, once the session has drawn its rows."""
         while True:
-            self.refresh()
             await asyncio.sleep(REMOTE_REFRESH_S)
+            if self._rows:
+                self.refresh()
 
     def close(self) -> None:
+        if self._redraw is not None:
+            self._redraw.cancel()
         self._remove()
 
 

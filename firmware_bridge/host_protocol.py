@@ -6,6 +6,7 @@
                                   whatever the window lets out now (the rest waits in the outbox)
     data_to_send(now_s) -> bytes  blocks the window, a nak or an expired timer released
     timer_deadline_s              when data_to_send() must be called again (None: no timer)
+    last_damage_s                 when the line last showed damage (None: never)
 
 Time is passed in (`now_s`, host seconds from the caller's clock), so the retransmission timer
 (rto.py) is tested without any event loop. Round-trip samples come from acks of blocks sent
@@ -95,6 +96,8 @@ class HostProtocol:
         self._in_flight: deque[_InFlight] = deque()
         self._pending = bytearray()  # retransmissions released by a nak
         self._last_loss_s: float | None = None  # the latest NAK or timeout
+        self._last_bad_frame_s: float | None = None  # the latest damaged bytes from the board
+        self._last_unanswered_s: float | None = None  # the latest heartbeat found unanswered
         self._next_sequence = 0
         self._deadline_s: float | None = None
         self._heartbeat_sent_s: float | None = None
@@ -119,6 +122,15 @@ class HostProtocol:
     def oldest_unacked_sent_s(self) -> float | None:
         """When the oldest block still waiting for its ack was first sent."""
         return self._in_flight[0].sent_s if self._in_flight else None
+
+    @property
+    def last_damage_s(self) -> float | None:
+        """When the line last showed damage: bytes from the board that were no block (once the
+        sequence is synced: a port opened mid-block starts with some), a NAK, a timeout, or a
+        heartbeat still unanswered when the next one went out."""
+        times = [t for t in (self._last_loss_s, self._last_bad_frame_s, self._last_unanswered_s)
+                 if t is not None]
+        return max(times) if times else None
 
     @property
     def idle(self) -> bool:
@@ -159,6 +171,10 @@ class HostProtocol:
         if len(self._outbox) + len(queued) > MAX_OUTBOX_MESSAGES:
             raise BufferError(f"more than {MAX_OUTBOX_MESSAGES} messages waiting to be sent")
         if any(isinstance(x, m.Heartbeat) for x in messages):
+            if self._heartbeat_sent_s is not None and self.synced:
+                # The last one went unanswered: it or its answer was lost (the board answers
+                # within milliseconds, and heartbeats go out a clock-sample period apart).
+                self._last_unanswered_s = now_s
             # A second heartbeat before the first was answered makes the pairing ambiguous.
             self._heartbeat_sent_s = None if self._heartbeat_sent_s is not None else now_s
         out = bytearray()
@@ -235,6 +251,8 @@ class HostProtocol:
         while (item := self._decoder.next_item()) is not None:
             if isinstance(item, FrameError):
                 self.stats.bad_frames += 1
+                if self.synced:
+                    self._last_bad_frame_s = now_s
                 self._events.append(item)
             else:
                 self._on_block(item, now_s)

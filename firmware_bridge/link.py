@@ -21,13 +21,14 @@ starts from the safe state, whatever the board did before (`initial_status` keep
 holding a latched fault stays in SHUTDOWN through the Reset: the link connects (so the fault can
 be shown and cleared) and `board_fault` names it; `hold_safe()` then refuses to start.
 
-While connected, a frame goes out every HEARTBEAT_PERIOD_S to feed the board's watchdog: every
-CLOCK_SAMPLE_EVERY-th is a Heartbeat, whose ClockReport feeds the clock sync, the others are
-KeepAlives, which the board does not answer. The link is lost when the board is silent for
-`silence_limit_s`, when a block stays unacked for ACK_LIMIT_S, when the port vanishes, when the
-board restarted (a POWER_ON status or a jump of its clock), or when handling what it sent
-fails (a bug must not leave the board running unwatched). All timing uses loop.time(), so the
-link runs on the virtual-time loop.
+While connected, watchdog frames feed the board's watchdog where nothing else would
+(watchdog_pace.py): on a clean line one when nothing was written for 125 ms, on a line that
+showed damage one every 50 ms. Twice a second the frame is a Heartbeat, whose ClockReport feeds
+the clock sync; the others are KeepAlives, which the board does not answer. The link is lost
+when the board is silent for `silence_limit_s`, when a block stays unacked for ACK_LIMIT_S, when
+the port vanishes, when the board restarted (a POWER_ON status or a jump of its clock), or when
+handling what it sent fails (a bug must not leave the board running unwatched). All timing
+uses loop.time(), so the link runs on the virtual-time loop.
 """
 
 from __future__ import annotations
@@ -55,6 +56,13 @@ from massagectl.firmware_bridge.intent import ImmediateIntent
 from massagectl.firmware_bridge.segment_check import segment_problems
 from massagectl.firmware_bridge.serial_transport import DEFAULT_BAUD, SerialTransport
 from massagectl.firmware_bridge.transport import Transport
+from massagectl.firmware_bridge.watchdog_pace import (
+    CLEAN_PERIOD_S,
+    GUARDED_PERIOD_S,
+    TICK_SLACK_S,
+    Frame,
+    WatchdogPace,
+)
 from massagectl.firmware_bridge.wire import PROTOCOL_VERSION, SILENCE_LIMIT_S
 from massagectl.routines.device import DeviceProfile
 from massagectl.routines.errors import (
@@ -67,13 +75,6 @@ from massagectl.routines.errors import (
 
 log = logging.getLogger(__name__)
 
-# Five frames per 500 ms board watchdog period: four in a row may be lost to a bad line before
-# the board shuts down.
-HEARTBEAT_PERIOD_S = 0.05
-# One of those five is a Heartbeat the board answers with its clock: two clock samples and
-# round trips a second are plenty for a crystal that drifts by parts per million (Klipper asks
-# about once a second), and the other four cost the board no answer and the host no work.
-CLOCK_SAMPLE_EVERY = 10
 ACK_LIMIT_S = 2.0  # a block unacked this long despite retransmissions: the board is not listening
 HANDSHAKE_TIMEOUT_S = 2.0  # sync, identify and safe start each get this long
 HANDSHAKE_RETRY_S = 0.25  # re-ask (Heartbeat, Identify, QueryStatus) this often while waiting
@@ -116,13 +117,17 @@ class Link:
     """See the module docstring. Create with `await Link.open(...)`."""
 
     def __init__(self, profile: DeviceProfile, *, opener: Opener | None = None,
-                 heartbeat_period_s: float = HEARTBEAT_PERIOD_S,
+                 heartbeat_period_s: float = GUARDED_PERIOD_S,
+                 clean_period_s: float | None = CLEAN_PERIOD_S,
                  silence_limit_s: float = SILENCE_LIMIT_S,
                  handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S,
                  ahead_window_s: float = AHEAD_WINDOW_S, min_lead_s: float = MIN_LEAD_S,
                  safe_start: bool = True) -> None:
         self.profile = profile
-        self.heartbeat_period_s = heartbeat_period_s
+        self.heartbeat_period_s = heartbeat_period_s  # watchdog frames on a damaged line
+        # ... and on a clean one, when nothing else was written (None: always the former)
+        self._pace = WatchdogPace(guarded_period_s=heartbeat_period_s,
+                                  clean_period_s=clean_period_s)
         self.silence_limit_s = silence_limit_s
         self.handshake_timeout_s = handshake_timeout_s
         self.ahead_window_s = ahead_window_s
@@ -143,7 +148,6 @@ class Link:
         self._counts = LinkCounters()
         self._reader: asyncio.Task | None = None
         self._heartbeat: asyncio.TimerHandle | None = None
-        self._beats = 0  # frames sent by the heartbeat timer since the link connected
         self._timer: asyncio.TimerHandle | None = None
         self._timer_due_s: float | None = None
         self._last_heard_s = 0.0
@@ -589,6 +593,7 @@ class Link:
         except PortError as error:
             self._lose(str(error))
             return False
+        self._pace.wrote(self._loop.time())  # every valid block feeds the board's watchdog
         return True
 
     def _lose_to_restart(self, how: str) -> None:
@@ -710,12 +715,16 @@ class Link:
     def _send_heartbeat(self) -> None:
         now_s = self._loop.time()
         self._counts.heartbeats_sent += 1
+        self._pace.heartbeat_sent(now_s)
         self._write(self.protocol.send(m.Heartbeat(), now_s))
 
     def _start_heartbeat(self) -> None:
-        self._beats = 0
-        self._last_heard_s = self._loop.time()
-        self._heartbeat = self._loop.call_later(self.heartbeat_period_s, self._on_heartbeat)
+        now_s = self._loop.time()
+        self._last_heard_s = now_s
+        self._pace.restart(now_s)
+        guarded = self._pace.guarded(now_s, self.protocol.last_damage_s)
+        self._heartbeat = self._loop.call_at(self._next_tick_s(now_s, guarded),
+                                             self._on_heartbeat)
 
     def _on_heartbeat(self) -> None:
         now_s = self._loop.time()
@@ -726,17 +735,27 @@ class Link:
         if oldest_s is not None and now_s - oldest_s > ACK_LIMIT_S:
             self._lose(f"a block stayed unacked for {now_s - oldest_s:.2f} s")
             return
-        self._beats += 1  # since the heartbeat timer (re)started
-        # A board quiet for half the silence limit is asked to answer on every frame: a lost
-        # answer then costs 100 ms, not a clock-sample period, before the link is given up.
+        # A board quiet for half the silence limit is asked to answer on every frame, at the
+        # guarded pace: a lost answer then costs 50 ms, not a clock-sample period, before the
+        # link is given up.
         quiet = now_s - self._last_heard_s > self.silence_limit_s / 2
-        if quiet or self._beats % CLOCK_SAMPLE_EVERY == 0:
+        guarded = self._pace.guarded(now_s, self.protocol.last_damage_s, quiet)
+        frame = Frame.HEARTBEAT if quiet else self._pace.frame_due(now_s, guarded)
+        if frame is Frame.HEARTBEAT:
             self._send_heartbeat()
-        else:
+        elif frame is Frame.KEEPALIVE:
             self._counts.keepalives_sent += 1
             self._write(self.protocol.send_keepalive(now_s))
         if self.state is not LinkState.LOST:
-            self._heartbeat = self._loop.call_later(self.heartbeat_period_s, self._on_heartbeat)
+            self._heartbeat = self._loop.call_at(self._next_tick_s(now_s, guarded),
+                                                 self._on_heartbeat)
+
+    def _next_tick_s(self, now_s: float, guarded: bool) -> float:
+        """The pace's next tick, or the moment the board has been quiet for half the silence
+        limit if that comes first (from then on every frame asks for an answer)."""
+        next_s = self._pace.next_tick_s(now_s, guarded)
+        quiet_s = self._last_heard_s + self.silence_limit_s / 2 + TICK_SLACK_S
+        return min(next_s, quiet_s) if quiet_s > now_s else next_s
 
     def _arm_timer(self) -> None:
         due_s = self.protocol.timer_deadline_s

@@ -46,6 +46,7 @@ class FakeBoard:
         self.host_messages: list[object] = []
         self.watchdog_trips: list[float] = []
         self.frames = 0
+        self.frame_times: list[float] = []  # when each valid host block fed the watchdog
         self.state = m.DeviceState.READY
         self.stop_cause = m.StopCause.POWER_ON
         self.intensity = 1.0
@@ -130,6 +131,7 @@ class FakeBoard:
     def _handle(self, event: object) -> None:
         if isinstance(event, HostFrame):
             self.frames += 1
+            self.frame_times.append(self._loop.time())
             if self._watchdog is not None:
                 self._watchdog.cancel()
             self._watchdog = self._loop.call_later(WATCHDOG_S, self._trip)
