@@ -4,14 +4,18 @@ the board's 20 Hz; the set point is held where the test says."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from massagectl.routines.device import ChannelKind
 from massagectl.routines.user import UserProfile
 from massagectl.safety import detectors as d
-from massagectl.safety.channel_limits import plan_limits
+from massagectl.safety.channel_limits import PressureHold, plan_limits
 from massagectl.safety.faults import FaultCause
+from massagectl.safety.limits import COLD_UNDERSHOOT_C
 from tests.safety.fakes import Holding
-from tests.safety.plans import CHAIR
+from tests.safety.plans import CHAIR, PAD
 
 RATE_HZ = 20
 JUST = 0.01  # past an edge by a hundredth of the unit: below any sensor's noise that matters
@@ -165,3 +169,239 @@ def test_spikes_that_never_come_twice_in_a_row_never_trip():
     watch = d.PressureWatch(CHAIR.sensor("pressure_calves"), CALVES)
     spikes = [edge + 1.0 if n % 2 else edge for n in range(100)]
     assert feed(watch, spikes, set_point(edge)) is None
+
+
+# --- what each fault says, and the edges no example above reaches ------------------------------
+
+STEP_S = 1 / 16  # readings at times the float clock holds exactly, so an edge is met exactly
+
+
+def feed_exactly(watch, readings, context, start_s: float = 0.0):
+    """(time, fault) of the first trip over `readings` every STEP_S, or None."""
+    for n, value in enumerate(readings):
+        t = start_s + n * STEP_S
+        fault = watch.update(value(t) if callable(value) else value, t, context)
+        if fault is not None:
+            return t, fault
+    return None
+
+
+def test_what_each_telemetry_fault_says():
+    """The words and values each fault puts in the fault log and on the remote."""
+    pressure = CHAIR.sensor("pressure_calves")
+    said = {}
+    for name, watch, readings, context in [
+        ("range", d.RangeWatch(pressure, CALVES), seconds(40.5, 1), set_point(None)),
+        ("over", d.PressureWatch(pressure, CALVES), seconds(18.0, 1), set_point(16.0)),
+        ("valve", d.PressureWatch(pressure, CALVES), seconds(7.5, 5), set_point(5.0)),
+        ("stall", d.DriveWatch(CHAIR.sensor("roller_position"), POSITION, 0, 740),
+         seconds(100.0, 3), set_point(300.0)),
+        ("end", d.DriveWatch(CHAIR.sensor("roller_position"), POSITION, 0, 740),
+         seconds(744.0, 1), set_point(300.0)),
+        ("frozen", d.FrozenWatch(pressure, CALVES, d.FROZEN_PRESSURE_S, 2.0, when_off=True),
+         seconds(3.0, 3), set_point(6.0)),
+        ("seat", d.SeatWatch(CHAIR.sensor("seat"), None), seconds(0.0, 2), set_point(None)),
+        ("hot", d.TemperatureWatch(CHAIR.sensor("temp_calves"), HEAT), seconds(44.0, 1),
+         set_point(30.0)),
+    ]:
+        t, fault = feed(watch, readings, context)
+        said[name] = (t, fault.cause, fault.detail, fault.values)
+    assert said == {
+        "range": (0.05, FaultCause.SENSOR_OUT_OF_RANGE,
+                  "pressure_calves: reads 40.5 kPa, outside its valid range -1..40",
+                  {"pressure_calves": (40.5, "kPa")}),
+        "over": (0.05, FaultCause.OVER_PRESSURE,
+                 "pressure_calves: 18 kPa, above the cap 16 kPa + 1.5",
+                 {"pressure_calves": (18.0, "kPa"), "limit": (17.5, "kPa")}),
+        "valve": (3.05, FaultCause.STUCK_VALVE, "pressure_calves: 7.5 kPa for 3.0 s with the "
+                  "set point at 5 kPa: the vent does not open",
+                  {"pressure_calves": (7.5, "kPa"), "set_point": (5.0, "kPa")}),
+        "stall": (2.05, FaultCause.MOTOR_STALL, "roller_position: driven toward 300 mm but "
+                  "moved less than 2 mm in 2.0 s",
+                  {"roller_position": (100.0, "mm"), "set_point": (300.0, "mm")}),
+        "end": (0.05, FaultCause.END_STOP,
+                "roller_position: at 744 mm, beyond the end stops 0..740 mm",
+                {"roller_position": (744.0, "mm")}),
+        "frozen": (2.0, FaultCause.SENSOR_STUCK,
+                   "pressure_calves: stayed at 3 kPa for 2.0 s while driven toward 6",
+                   {"pressure_calves": (3.0, "kPa"), "set_point": (6.0, "kPa")}),
+        "seat": (1.0, FaultCause.SEAT_VACATED, "seat: seat empty for 1.0 s during a session",
+                 {"seat": (0.0, "occupied")}),
+        "hot": (0.05, FaultCause.OVER_TEMPERATURE,
+                "temp_calves: 44 C at the contact surface, above 43 C",
+                {"temp_calves": (44.0, "C"), "limit": (43.0, "C")}),
+    }
+
+
+def test_a_pressure_held_too_long_says_its_level_to_a_tenth():
+    limits = LIMITS.channels[CALVES]
+    held = dataclasses.replace(limits, hold=PressureHold(7.86, 30.0, 10.0))
+    context = Holding(9.0, dataclasses.replace(LIMITS, channels=tuple(
+        held if i == CALVES else c for i, c in enumerate(LIMITS.channels))))
+    t, fault = feed_exactly(d.PressureWatch(CHAIR.sensor("pressure_calves"), CALVES),
+                            [9.0] * 800, context)
+    assert fault.cause is FaultCause.PRESSURE_HELD
+    assert t == 30.0 + d.PRESSURE_HELD_GRACE_S + STEP_S  # more than the budget and its grace
+    assert fault.detail == "pressure_calves: above 7.9 kPa for 35.1 s (at most 30 s)"
+    assert fault.values == {"pressure_calves": (9.0, "kPa"), "held": (35.0625, "s")}
+
+
+def test_a_release_of_exactly_its_time_ends_the_stretch():
+    hold = LIMITS.channels[CALVES].hold
+    above = hold.occlusion_kpa + 1.0
+    # Below from 30 s for release_s less a reading (the stretch goes on), or for release_s.
+    for below_readings, trips in ((round(hold.release_s / STEP_S), True),
+                                  (round(hold.release_s / STEP_S) + 1, False)):
+        readings = ([above] * round(30 / STEP_S) + [0.0] * below_readings
+                    + [above] * round(8 / STEP_S))
+        found = feed_exactly(d.PressureWatch(CHAIR.sensor("pressure_calves"), CALVES),
+                             readings, set_point(above))
+        assert (found is not None) is trips, below_readings
+
+
+def test_stuck_valve_after_exactly_its_time():
+    t, fault = feed_exactly(d.PressureWatch(CHAIR.sensor("pressure_calves"), CALVES),
+                            [7.5] * 100, set_point(5.0))
+    assert fault.cause is FaultCause.STUCK_VALVE
+    assert t == d.STUCK_VALVE_AFTER_S + STEP_S  # more than its time above
+
+
+class Falling(Holding):
+    """A set point that drops from `before` to `value` at `at_s` (None: the safe state)."""
+
+    def __init__(self, before, value, at_s: float) -> None:
+        super().__init__(value, LIMITS)
+        self.before, self.at_s = before, at_s
+
+    def commanded(self, index, board_s):
+        return self.before if board_s < self.at_s else self.value
+
+
+@pytest.mark.parametrize("after", [5.0, None])
+def test_a_vent_is_given_its_lag_after_the_set_point_drops(after):
+    # 10 kPa until 1 s, then 5 (or the safe state, 0): the bag stays at 10 (a stuck vent).
+    # Over the set point of VENT_LAG_S ago only from 2 s on; stuck STUCK_VALVE_AFTER_S later.
+    t, fault = feed_exactly(d.PressureWatch(CHAIR.sensor("pressure_calves"), CALVES),
+                            [10.0] * 200, Falling(10.0, after, 1.0))
+    assert fault.cause is FaultCause.STUCK_VALVE
+    assert t == 1.0 + d.VENT_LAG_S + d.STUCK_VALVE_AFTER_S + STEP_S
+
+
+def test_a_frozen_pressure_is_judged_against_the_set_point_and_the_open_vent():
+    watch = lambda: d.FrozenWatch(CHAIR.sensor("pressure_calves"), CALVES,  # noqa: E731
+                                  d.FROZEN_PRESSURE_S, d.FROZEN_PRESSURE_GAP_KPA, when_off=True)
+    # Frozen at 1 kPa, the set point 3: driven by the gap, so stuck.
+    assert feed_exactly(watch(), [1.0] * 60, set_point(3.0))[1].cause is FaultCause.SENSOR_STUCK
+    # With the channel safe (vent open, 0 kPa), a reading frozen at 3 is stuck too...
+    assert feed_exactly(watch(), [3.0] * 60, set_point(None))[0] == d.FROZEN_PRESSURE_S
+    # ... and a moving one never is.
+    assert feed_exactly(watch(), [3.0 + 0.1 * (n % 2) for n in range(100)],
+                        set_point(None)) is None
+    # A temperature is judged only while heat is set: off, a surface may sit still for long.
+    temp = d.FrozenWatch(CHAIR.sensor("temp_calves"), HEAT, d.FROZEN_TEMPERATURE_S,
+                         d.FROZEN_TEMPERATURE_GAP_C, when_off=False)
+    assert feed(temp, seconds(25.0, 90), set_point(None)) is None
+
+
+@pytest.mark.parametrize("seat, session, trips", [(0.5, True, False), (0.49, True, True),
+                                                  (0.0, False, False)])
+def test_an_empty_seat_from_below_half_and_only_during_a_session(seat, session, trips):
+    context = set_point(None)
+    context.session_active = session
+    found = feed_exactly(d.SeatWatch(CHAIR.sensor("seat"), None), [seat] * 40, context)
+    assert (found is not None) is trips
+    if trips:
+        assert found[0] == d.SEAT_VACATED_S
+
+
+def test_motor_stall_after_exactly_its_time_and_travel():
+    watch = lambda: d.DriveWatch(CHAIR.sensor("roller_position"), POSITION, 0, 740)  # noqa: E731
+    driven = set_point(300.0)
+    t, _ = feed_exactly(watch(), [100.0] * 80, driven)
+    assert t == d.MOTOR_STALL_S + STEP_S  # more than its time without travel
+    # Moving exactly the minimum travel each stall time counts as moving.
+    steps_per_stall = round(d.MOTOR_STALL_S / STEP_S)
+    assert feed_exactly(watch(), [100.0 + d.STALL_MIN_TRAVEL_MM * (n // steps_per_stall)
+                                  for n in range(200)], driven) is None
+
+
+def test_the_cold_floor_at_its_edge_and_what_it_says():
+    limits = plan_limits(PAD, UserProfile())
+    cool = PAD.channel_index("cool_lower_back")
+    lowest = limits.channels[cool].floor.value - COLD_UNDERSHOOT_C - d.UNDER_TEMPERATURE_MARGIN_C
+    watch = lambda: d.ColdWatch(PAD.sensor("temp_lower_back"), cool)  # noqa: E731
+    assert feed(watch(), seconds(lowest, 2), Holding(None, limits)) is None
+    t, fault = feed(watch(), seconds(lowest - JUST, 2), Holding(None, limits))
+    assert t == pytest.approx((d.CONFIRM_READINGS - 1) / RATE_HZ)
+    assert fault.cause is FaultCause.UNDER_TEMPERATURE
+    assert fault.detail == ("temp_lower_back: 13.49 C at the contact surface, below 13.5 C (the "
+                            "cold floor 15 C less the thermostat's undershoot): too cold for "
+                            "the skin")
+    assert fault.values == {"temp_lower_back": (13.49, "C"), "limit": (13.5, "C")}
+
+
+class PadContext(Holding):
+    """The pad's lower back: heat and cool set points by channel (None: off)."""
+
+    def __init__(self, heat=None, cool=None) -> None:
+        super().__init__(None, plan_limits(PAD, UserProfile()))
+        self.set_points = {PAD.channel_index("heat_lower_back"): heat,
+                           PAD.channel_index("cool_lower_back"): cool}
+
+    def commanded(self, index, board_s):
+        value = self.set_points[index]
+        return value(board_s) if callable(value) else value
+
+
+def test_a_surface_rewarming_after_cold_is_no_heater_for_its_time():
+    heat, cool = PAD.channel_index("heat_lower_back"), PAD.channel_index("cool_lower_back")
+    rise_c_per_s = 1 / 32  # as a welded relay heats; a surface cooled before rewarms like it
+    settle_s, window_rise_s = d.HEATER_OFF_SETTLE_S, d.HEATER_RUNAWAY_RISE_C / rise_c_per_s
+    for cooled, trips_at_s in ((True, d.REWARM_AFTER_COLD_S + settle_s + window_rise_s),
+                               (False, settle_s + window_rise_s)):
+        watch = d.TemperatureWatch(PAD.sensor("temp_lower_back"), heat, cool)
+        # Cooling set (below the cooler's off value) at the first reading only.
+        context = PadContext(cool=lambda t, cooled=cooled: 20.0 if cooled and t == 0 else None)
+        t, fault = feed_exactly(watch, [lambda t: 10.0 + rise_c_per_s * t] * 20_000, context)
+        assert fault.cause is FaultCause.HEATER_STUCK_ON
+        assert t == trips_at_s, cooled
+
+
+def test_the_heat_on_time_counts_readings_while_on_and_no_silent_gap():
+    heat = CHAIR.channel_index("heat_calves")
+    watch = d.ElementWatch(CHAIR.sensor("temp_calves"), heat, ChannelKind.HEAT)
+    context = Falling(40.0, 0.0, 10.0)  # on for 10 s, then off
+    for n in range(20 * 16):
+        watch.update(30.0, n * STEP_S, context)
+    assert watch.on_s == 10.0 - STEP_S  # each step that ends at a reading taken while on
+    # Readings a second apart still count; further apart (the board fell silent) they do not.
+    watch = d.ElementWatch(CHAIR.sensor("temp_calves"), heat, ChannelKind.HEAT)
+    for t in (0.0, d.ON_TIME_GAP_S, 2 * d.ON_TIME_GAP_S, 2 * d.ON_TIME_GAP_S + 1.5):
+        watch.update(30.0, t, set_point(40.0))
+    assert watch.on_s == 2 * d.ON_TIME_GAP_S
+    # At its safe default the channel is off.
+    watch = d.ElementWatch(CHAIR.sensor("temp_calves"), heat, ChannelKind.HEAT)
+    for n in range(20):
+        watch.update(30.0, n * STEP_S, set_point(0.0))
+    assert watch.on_s == 0.0
+
+
+def test_the_cooling_on_time_counts_set_points_below_its_off_value():
+    cool = PAD.channel_index("cool_lower_back")
+    off_c = PAD.channel("cool_lower_back").safe_default
+    for set_point_c, on_s in ((off_c - 1.0, 1.0), (off_c, 0.0)):
+        watch = d.ElementWatch(PAD.sensor("temp_lower_back"), cool, ChannelKind.COOL)
+        for n in range(17):
+            watch.update(30.0, n * STEP_S, PadContext(cool=set_point_c))
+        assert watch.on_s == on_s, set_point_c
+
+
+def test_the_pads_thermoelectric_zone_is_watched_for_cold_and_both_elements():
+    watchers = dict(zip([s.id for s in PAD.sensors], d.watchers_for(PAD), strict=True))
+    kinds = [type(w).__name__ for w in watchers["temp_lower_back"]]
+    assert kinds.count("ElementWatch") == 2 and "ColdWatch" in kinds
+    # Fed through them, a surface below the cold floor stops the session.
+    context = PadContext(cool=20.0)
+    faults = [w.update(5.0, t / RATE_HZ, context) for t in range(3)
+              for w in watchers["temp_lower_back"]]
+    assert FaultCause.UNDER_TEMPERATURE in {f.cause for f in faults if f is not None}
