@@ -15,7 +15,7 @@ from massagectl.safety.channel_limits import PressureHold, plan_limits
 from massagectl.safety.faults import FaultCause
 from massagectl.safety.limits import COLD_UNDERSHOOT_C
 from tests.safety.fakes import Holding
-from tests.safety.plans import CHAIR, PAD
+from tests.safety.plans import CHAIR, HOT_CHAIR, HOT_USER, PAD
 
 RATE_HZ = 20
 JUST = 0.01  # past an edge by a hundredth of the unit: below any sensor's noise that matters
@@ -365,6 +365,18 @@ def test_a_surface_rewarming_after_cold_is_no_heater_for_its_time():
         t, fault = feed_exactly(watch, [lambda t: 10.0 + rise_c_per_s * t] * 20_000, context)
         assert fault.cause is FaultCause.HEATER_STUCK_ON
         assert t == trips_at_s, cooled
+    assert fault.detail == "temp_lower_back: rose 1.0 C in 32 s with the heat off"
+    assert fault.values == {"temp_lower_back": (12.875, "C"), "rise": (1.0, "C")}
+
+
+def test_what_a_thermal_dose_trip_says():
+    limits = plan_limits(CHAIR, HOT_USER, HOT_CHAIR)
+    watch = d.TemperatureWatch(CHAIR.sensor("temp_calves"), HEAT)
+    fault = next(f for t in range(3600) if (f := watch.update(44.9, t, Holding(44.0, limits))))
+    assert fault.cause is FaultCause.THERMAL_DOSE
+    assert fault.detail == "temp_calves: thermal dose 10.0% of a burn reached the 10% budget"
+    assert fault.values == {"temp_calves": (44.9, "C"),
+                            "dose": (pytest.approx(0.1, abs=1e-3), "burn fraction")}
 
 
 def test_the_heat_on_time_counts_readings_while_on_and_no_silent_gap():

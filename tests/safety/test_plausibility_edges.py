@@ -6,6 +6,7 @@ test_plausibility.py)."""
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import pytest
@@ -46,6 +47,8 @@ from tests.safety.fakes import Holding
 from tests.safety.plans import CHAIR
 
 STEP_S = 1 / 16
+# The heads count as still once watched for STILL_WINDOW_S less a tenth: from this reading on.
+STILL_FROM_S = math.ceil((STILL_WINDOW_S - 0.1) / STEP_S) * STEP_S
 LIMITS = plan_limits(CHAIR, UserProfile())
 CALVES = CHAIR.channel_index("airbag_calves")
 KNEAD = CHAIR.channel_index("knead_speed")
@@ -325,7 +328,7 @@ def test_still_heads_pressing_nothing_at_the_edges(depth_mm, load_a, sway_mm, tr
     if trips:
         at_s, fault = found
         # Still once watched for STILL_WINDOW_S less a tenth; the evidence then lasts a second.
-        assert at_s == 0.4375 + SEAT_EVIDENCE_S
+        assert at_s == STILL_FROM_S + SEAT_EVIDENCE_S
         assert "what the depth motor draws pressing nothing (a back pressed 4 mm takes " \
             "0.25 A or more)" in fault.detail
 
@@ -338,12 +341,12 @@ def test_still_heads_judged_again_after_a_board_restart():
     for n in range(8):  # half a second watched, then the board's clock starts again
         assert check.update(row, 10.0 + n * STEP_S, Board(), BANDS) is None
     trips = [n for n in range(40) if check.update(row, n * STEP_S, Board(), BANDS)]
-    assert trips and trips[0] * STEP_S == 0.4375 + SEAT_EVIDENCE_S
+    assert trips and trips[0] * STEP_S == STILL_FROM_S + SEAT_EVIDENCE_S
     # A report repeated at the same board time changes nothing.
     check = SeatCheck(CHAIR)
     times = [t for n in range(40) for t in (n * STEP_S, n * STEP_S)]
     found = next(t for t in times if check.update(row, t, Board(), BANDS))
-    assert found == 0.4375 + SEAT_EVIDENCE_S
+    assert found == STILL_FROM_S + SEAT_EVIDENCE_S
 
 
 @pytest.mark.parametrize("position_mm, trips", [
