@@ -75,10 +75,10 @@ class Board:
         return self.limits.channels[index]
 
 
-def first_trip(watch, readings, context, start_s: float = 0.0, step_s: float = STEP_S):
+def first_trip(watch, readings, context, start_s: float = 0.0, rate_hz: int = 16):
     """(reading number, board time, fault) of the first trip over `readings`, or None."""
     for n, value in enumerate(readings):
-        t = start_s + n * step_s
+        t = start_s + n / rate_hz
         fault = watch.update(value(t) if callable(value) else value, t, context)
         if fault is not None:
             return n, t, fault
@@ -196,9 +196,13 @@ def test_a_speed_reading_off_from_the_start_trips_once_judged_and_confirmed():
     """Judged once the window holds FOLLOW_WINDOW_S less a reading period of commands, then
     outside for FOLLOW_CONFIRM_S: at 20 Hz from the first reading, 1.9 s + 1 s."""
     found = first_trip(FollowWatch(KNEAD_SENSOR, KNEAD), [40.0] * 100,
-                       Holding(30.0, LIMITS), step_s=1 / 20)
+                       Holding(30.0, LIMITS), rate_hz=20)
     n, _, fault = found
     assert n == 58  # 2.9 s
+    # The same on a board whose clock has long been running.
+    _, at_s, _ = first_trip(FollowWatch(KNEAD_SENSOR, KNEAD), [40.0] * 100,
+                            Holding(30.0, LIMITS), start_s=100.0)
+    assert at_s == 100.0 + 31 * STEP_S + FOLLOW_CONFIRM_S  # judged from 1.9375 s
     assert fault.detail == ("knead_speed: reads 40 cycles/min for 1.0 s while commanded "
                             "30.0..30.0 cycles/min: the sensor is stuck or the motor does not "
                             "do what it is told")
@@ -243,8 +247,8 @@ def test_a_restarted_board_clock_starts_the_window_again():
     assert first_trip(watch, [30.0] * 60, Holding(30.0, LIMITS)) is None
     # The board restarts (its clock from 0) and now runs 0; the motor still reads 30. The old
     # commands are forgotten: judged again once a new window is full, then confirmed.
-    _, at_s, _ = first_trip(watch, [30.0] * 100, Holding(0.0, LIMITS), step_s=1 / 20)
-    assert at_s == pytest.approx(FOLLOW_WINDOW_S - 0.1 + FOLLOW_CONFIRM_S)
+    _, at_s, _ = first_trip(watch, [30.0] * 100, Holding(0.0, LIMITS), rate_hz=20)
+    assert at_s == FOLLOW_WINDOW_S - 0.1 + FOLLOW_CONFIRM_S
 
 
 def test_a_report_repeated_at_the_same_board_time_does_not_restart_the_window():
@@ -271,21 +275,23 @@ AT_REST = {"seat": 1.0, "roller_position": 250.0, "roller_depth": 0.0, "roller_l
            "pressure_calves": 0.0, "pressure_feet": 0.0}
 
 
-def watch_seat(readings, duration_s: float = 4.0, context=None, bands=BANDS, device=CHAIR):
-    """Feed SeatCheck `readings` (a dict by sensor id, or a function of time giving one) every
-    STEP_S for `duration_s`: (time, fault) of its first fault, or None."""
+def watch_seat(readings, duration_s: float = 4.0, context=None, bands=BANDS, device=CHAIR,
+               start_s: float = 0.0, rate_hz: int = 16):
+    """Feed SeatCheck `readings` (a dict by sensor id, or a function of the time since
+    `start_s` giving one) `rate_hz` times a second for `duration_s`: (time since `start_s`,
+    fault) of its first fault, or None."""
     check = SeatCheck(device)
     context = context or Board()
     index = {sensor.id: i for i, sensor in enumerate(device.sensors)}
-    for n in range(round(duration_s / STEP_S) + 1):
-        t = n * STEP_S
+    for n in range(round(duration_s * rate_hz) + 1):
+        t = n / rate_hz
         values = dict(AT_REST)
         values.update(readings(t) if callable(readings) else readings)
         row = [0.0] * len(device.sensors)
         for sensor_id, value in values.items():
             if sensor_id in index:
                 row[index[sensor_id]] = value
-        fault = check.update(row, t, context, bands)
+        fault = check.update(row, start_s + t, context, bands)
         if fault is not None:
             return t, fault
     return None
@@ -331,6 +337,25 @@ def test_still_heads_pressing_nothing_at_the_edges(depth_mm, load_a, sway_mm, tr
         assert at_s == STILL_FROM_S + SEAT_EVIDENCE_S
         assert "what the depth motor draws pressing nothing (a back pressed 4 mm takes " \
             "0.25 A or more)" in fault.detail
+
+
+def test_still_heads_are_judged_once_watched_long_enough():
+    standing = {"roller_depth": 6.0, "roller_load": 0.15}
+    # At 20 Hz from the first reading: still from 0.4 s (STILL_WINDOW_S less a tenth), the
+    # evidence a second later, on the 29th reading.
+    at_s, _ = watch_seat(standing, rate_hz=20)
+    assert round(at_s * 20) == 29
+    # The same on a board whose clock has long been running.
+    at_s, _ = watch_seat(standing, start_s=100.0)
+    assert at_s == STILL_FROM_S + SEAT_EVIDENCE_S
+
+
+def test_a_sway_exactly_the_still_window_ago_still_counts():
+    # One reading 0.5 mm deeper at 1 s: the heads are not still until that reading is more than
+    # STILL_WINDOW_S old, so the evidence starts again a reading after 1.5 s.
+    at_s, _ = watch_seat(lambda t: {"roller_depth": 6.5 if t == 1.0 else 6.0,
+                                    "roller_load": 0.15})
+    assert at_s == 1.0 + STILL_WINDOW_S + STEP_S + SEAT_EVIDENCE_S
 
 
 def test_still_heads_judged_again_after_a_board_restart():
@@ -469,6 +494,23 @@ def test_a_pumped_bag_is_evidence_exactly_when_it_rises_slower_than_the_rule(rat
                                   "pressure_calves": rate_kpa_per_s * t},
                        context=calves_only(set_point_kpa))
     assert (found[0] if found else None) == (due_s if trips else None)
+
+
+def test_a_bag_is_judged_after_half_a_second_of_filling_on_any_board_clock():
+    found = watch_seat(lambda t: {"roller_position": 600.0, "pressure_calves": 1.0 * t},
+                       context=calves_only(20.0), start_s=100.0)
+    assert found[0] == FILL_WINDOW_S + SEAT_EVIDENCE_S
+
+
+def test_only_pressure_sensors_are_judged_as_bags():
+    # A board that also reports its calf pump's current: a steady current is no bag that does
+    # not fill.
+    pump = CHAIR.sensor("knead_current").model_copy(update={"id": "pump_current_calves",
+                                                            "channel": "airbag_calves"})
+    device = CHAIR.model_copy(update={"sensors": [*CHAIR.sensors, pump]})
+    assert watch_seat(lambda t: {"roller_position": 600.0, "pressure_calves": 8.0 * t,
+                                 "pump_current_calves": 1.0},
+                      duration_s=2.0, context=calves_only(20.0), device=device) is None
 
 
 def test_a_bag_not_pumped_says_nothing_and_hides_no_other():
