@@ -186,6 +186,24 @@ def feed_exactly(watch, readings, context, start_s: float = 0.0):
     return None
 
 
+class Channel(Holding):
+    """One channel's set point over board time (a value, or a function of it); every other
+    channel is in its safe state."""
+
+    def __init__(self, value, index, limits=LIMITS) -> None:
+        super().__init__(value, limits)
+        self.index = index
+
+    def commanded(self, index, board_s):
+        if index != self.index:
+            return None
+        return self.value(board_s) if callable(self.value) else self.value
+
+
+CHANNEL_OF = {"range": CALVES, "over": CALVES, "valve": CALVES, "stall": POSITION,
+              "end": POSITION, "frozen": CALVES, "seat": None, "hot": HEAT}
+
+
 def test_what_each_telemetry_fault_says():
     """The words and values each fault puts in the fault log and on the remote."""
     pressure = CHAIR.sensor("pressure_calves")
@@ -204,8 +222,9 @@ def test_what_each_telemetry_fault_says():
         ("hot", d.TemperatureWatch(CHAIR.sensor("temp_calves"), HEAT), seconds(44.0, 1),
          set_point(30.0)),
     ]:
-        t, fault = feed(watch, readings, context)
-        said[name] = (t, fault.cause, fault.detail, fault.values)
+        t, fault = feed(watch, readings, Channel(context.value, CHANNEL_OF[name]),
+                        start_s=100.0)  # a board clock long running
+        said[name] = (round(t - 100.0, 2), fault.cause, fault.detail, fault.values)
     assert said == {
         "range": (0.05, FaultCause.SENSOR_OUT_OF_RANGE,
                   "pressure_calves: reads 40.5 kPa, outside its valid range -1..40",
@@ -361,10 +380,11 @@ def test_a_surface_rewarming_after_cold_is_no_heater_for_its_time():
                                (False, settle_s + window_rise_s)):
         watch = d.TemperatureWatch(PAD.sensor("temp_lower_back"), heat, cool)
         # Cooling set (below the cooler's off value) at the first reading only.
-        context = PadContext(cool=lambda t, cooled=cooled: 20.0 if cooled and t == 0 else None)
-        t, fault = feed_exactly(watch, [lambda t: 10.0 + rise_c_per_s * t] * 20_000, context)
+        context = PadContext(cool=lambda t, cooled=cooled: 20.0 if cooled and t == 100 else None)
+        t, fault = feed_exactly(watch, [lambda t: 10.0 + rise_c_per_s * (t - 100.0)] * 20_000,
+                                context, start_s=100.0)  # a board clock long running
         assert fault.cause is FaultCause.HEATER_STUCK_ON
-        assert t == trips_at_s, cooled
+        assert t == 100.0 + trips_at_s, cooled
     assert fault.detail == "temp_lower_back: rose 1.0 C in 32 s with the heat off"
     assert fault.values == {"temp_lower_back": (12.875, "C"), "rise": (1.0, "C")}
 
@@ -417,3 +437,96 @@ def test_the_pads_thermoelectric_zone_is_watched_for_cold_and_both_elements():
     faults = [w.update(5.0, t / RATE_HZ, context) for t in range(3)
               for w in watchers["temp_lower_back"]]
     assert FaultCause.UNDER_TEMPERATURE in {f.cause for f in faults if f is not None}
+
+
+def test_a_reading_back_at_the_edge_of_its_valid_range_is_inside_it():
+    sensor = CHAIR.sensor("pressure_calves")
+    for edge, past in ((sensor.valid_max, JUST), (sensor.valid_min, -JUST)):
+        alternating = [edge + past if n % 2 else edge for n in range(40)]
+        assert feed(d.RangeWatch(sensor, CALVES), alternating, set_point(None)) is None
+
+
+def test_a_bag_following_a_rising_set_point_is_no_stuck_valve():
+    # The set point climbs 2 kPa/s; the bag reads half a kPa above it (noise, the band).
+    context = Channel(lambda t: 2.0 * t, CALVES)
+    assert feed(d.PressureWatch(CHAIR.sensor("pressure_calves"), CALVES),
+                [lambda t: 2.0 * t + 0.5] * (5 * RATE_HZ), context, start_s=1.0) is None
+
+
+def test_a_stall_is_judged_on_the_drives_own_set_point():
+    context = Channel(lambda t: 300.0, POSITION)
+    _, fault = feed(d.DriveWatch(CHAIR.sensor("roller_position"), POSITION, 0, 740),
+                    seconds(100.0, 5), context, start_s=100.0)
+    assert fault.cause is FaultCause.MOTOR_STALL
+    # Another channel's set point is nothing this drive is driven toward.
+    other = Channel(lambda t: 300.0, CALVES)
+    assert feed(d.DriveWatch(CHAIR.sensor("roller_position"), POSITION, 0, 740),
+                seconds(100.0, 5), other) is None
+
+
+def test_a_frozen_reading_is_judged_on_its_own_channel_over_time():
+    watch = d.FrozenWatch(CHAIR.sensor("pressure_calves"), CALVES, d.FROZEN_PRESSURE_S,
+                          d.FROZEN_PRESSURE_GAP_KPA, when_off=False)
+    t, fault = feed_exactly(watch, [1.0] * 100, Channel(lambda t: 6.0, CALVES), start_s=100.0)
+    assert t == 100.0 + d.FROZEN_PRESSURE_S
+    assert fault.detail == "pressure_calves: stayed at 1 kPa for 2.0 s while driven toward 6"
+
+
+@pytest.mark.parametrize("heat_c", [None, 0.0])
+def test_a_heater_at_its_off_value_counts_as_off(heat_c):
+    # A welded relay with the heat set to its off value (or not set at all).
+    context = Channel(lambda t: heat_c, HEAT)
+    t, fault = feed_exactly(d.TemperatureWatch(CHAIR.sensor("temp_calves"), HEAT),
+                            [lambda t: 30.0 + (t - 100.0) / 32] * 3000, context, start_s=100.0)
+    assert fault.cause is FaultCause.HEATER_STUCK_ON
+    assert t == 100.0 + d.HEATER_OFF_SETTLE_S + 32.0
+
+
+def test_a_rise_over_exactly_the_runaway_window_counts():
+    # Heat off from 0; flat at 29 C until 100 s, then rising by HEATER_RUNAWAY_RISE_C over
+    # exactly HEATER_RUNAWAY_WINDOW_S: the reading that window ago still counts.
+    window_s = d.HEATER_RUNAWAY_WINDOW_S
+    rise_c = d.HEATER_RUNAWAY_RISE_C
+    readings = [lambda t: 29.0 if t <= 100.0 else 29.0 + rise_c * (t - 100.0) / window_s]
+    t, fault = feed_exactly(d.TemperatureWatch(CHAIR.sensor("temp_calves"), HEAT),
+                            readings * 4000, Channel(None, HEAT))
+    assert fault.cause is FaultCause.HEATER_STUCK_ON
+    assert t == 100.0 + window_s
+
+
+def test_a_cooler_at_its_off_value_is_not_cooling():
+    heat, cool = PAD.channel_index("heat_lower_back"), PAD.channel_index("cool_lower_back")
+    off_c = PAD.channel("cool_lower_back").safe_default
+    watch = d.TemperatureWatch(PAD.sensor("temp_lower_back"), heat, cool)
+    t, fault = feed_exactly(watch, [lambda t: 10.0 + t / 32] * 5000, PadContext(cool=off_c))
+    assert fault.cause is FaultCause.HEATER_STUCK_ON
+    assert t == d.HEATER_OFF_SETTLE_S + 32.0
+
+
+def test_a_heater_warming_its_surface_toward_its_set_point_is_no_welded_relay():
+    watch = d.ElementWatch(CHAIR.sensor("temp_calves"), HEAT, ChannelKind.HEAT)
+    assert feed(watch, [lambda t: 38.0 + 0.02 * t] * (150 * RATE_HZ), Channel(42.0, HEAT)) \
+        is None
+
+
+def test_a_cooler_that_keeps_cooling_with_the_cooling_off_is_found_and_named():
+    cool = PAD.channel_index("cool_lower_back")
+    watch = d.ElementWatch(PAD.sensor("temp_lower_back"), cool, ChannelKind.COOL)
+    # Off (its set point at the off value); the surface below 16 C falls ever faster.
+    off_c = PAD.channel("cool_lower_back").safe_default
+    found = feed(watch, [lambda t: 15.0 - 0.0005 * t * t] * (120 * RATE_HZ),
+                 PadContext(cool=off_c))
+    assert found is not None
+    assert found[1].cause is FaultCause.COOLER_STUCK_ON
+    assert found[1].detail.startswith("temp_lower_back: cooling cannot be switched off")
+
+
+def test_every_watcher_of_a_sensor_judges_its_channel():
+    """The supervisor finds the carriage's position sensor, and each fault's channel, by it."""
+    for device in (CHAIR, PAD):
+        for sensor, watchers in zip(device.sensors, d.watchers_for(device), strict=True):
+            index = None if sensor.channel is None else device.channel_index(sensor.channel)
+            for watch in watchers:
+                if not isinstance(watch, (d.ElementWatch, d.ColdWatch)):
+                    assert watch.channel_index == index, (sensor.id, watch)
+                assert watch.sensor is sensor
