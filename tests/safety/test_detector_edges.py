@@ -530,3 +530,66 @@ def test_every_watcher_of_a_sensor_judges_its_channel():
                 if not isinstance(watch, (d.ElementWatch, d.ColdWatch)):
                     assert watch.channel_index == index, (sensor.id, watch)
                 assert watch.sensor is sensor
+
+
+def watch_sensor(device, sensor_id, readings, context, duration_s, start_s: float = 0.0):
+    """Feed every watcher `watchers_for(device)` gives `sensor_id` at 20 Hz: (time, fault) of
+    the first trip, or None."""
+    sensor_index = [s.id for s in device.sensors].index(sensor_id)
+    watchers = d.watchers_for(device)[sensor_index]
+    for n in range(round(duration_s * RATE_HZ) + 1):
+        t = start_s + n / RATE_HZ
+        value = readings(t) if callable(readings) else readings
+        for watch in watchers:
+            fault = watch.update(value, t, context)
+            if fault is not None:
+                return t, fault
+    return None
+
+
+def test_a_pressure_frozen_with_its_vent_open_or_far_above_its_set_point_is_stuck():
+    # The calves off (vent open, 0 kPa), the reading stays at 3: frozen, before the valve's
+    # time is up.
+    t, fault = watch_sensor(CHAIR, "pressure_calves", 3.0, Channel(None, CALVES), 10)
+    assert (fault.cause, t) == (FaultCause.SENSOR_STUCK, d.FROZEN_PRESSURE_S)
+    t, fault = watch_sensor(CHAIR, "pressure_calves", 8.0, Channel(5.0, CALVES), 10)
+    assert (fault.cause, t) == (FaultCause.SENSOR_STUCK, d.FROZEN_PRESSURE_S)
+
+
+def test_a_temperature_frozen_while_heating_is_stuck_and_a_still_one_with_the_heat_off_is_not():
+    found = watch_sensor(CHAIR, "temp_calves", 30.0, Channel(40.0, HEAT), 70)
+    assert found[1].cause is FaultCause.SENSOR_STUCK
+    assert found[0] == pytest.approx(d.FROZEN_TEMPERATURE_S)
+    assert watch_sensor(CHAIR, "temp_calves", 25.0, Channel(None, HEAT), 130) is None
+
+
+def test_only_pressure_and_temperature_sensors_get_their_watchers():
+    # A board that also reports its calf pump's and calf heater's currents: steady currents
+    # while the pump fills and the heater heats are no frozen pressure or temperature.
+    pump = CHAIR.sensor("knead_current").model_copy(update={"id": "pump_current",
+                                                            "channel": "airbag_calves"})
+    heater = CHAIR.sensor("knead_current").model_copy(update={"id": "heater_current",
+                                                              "channel": "heat_calves"})
+    device = CHAIR.model_copy(update={"sensors": [*CHAIR.sensors, pump, heater]})
+    assert watch_sensor(device, "pump_current", 1.0, Channel(10.0, CALVES), 10) is None
+    assert watch_sensor(device, "heater_current", 2.0, Channel(40.0, HEAT), 70) is None
+
+
+def test_the_pads_surface_rewarming_after_cold_is_no_heater_through_its_watchers():
+    # Cooled at the first reading only, then rising 1 C in 48 s, as a welded relay heats.
+    context = PadContext(cool=lambda t: 20.0 if t == 0 else None)
+    found = watch_sensor(PAD, "temp_lower_back", lambda t: 14.0 + t / 48, context, 1100)
+    assert found is not None and found[1].cause is FaultCause.HEATER_STUCK_ON
+    assert found[0] == pytest.approx(d.REWARM_AFTER_COLD_S + d.HEATER_OFF_SETTLE_S + 48.0)
+
+
+def test_a_zones_temperature_watches_its_heat_and_cool_channels_and_only_those():
+    for device in (CHAIR, PAD):
+        for sensor, watchers in zip(device.sensors, d.watchers_for(device), strict=True):
+            zone = None if sensor.channel is None else device.channel(sensor.channel).zone
+            expected = sorted(
+                i for i, c in enumerate(device.channels)
+                if sensor.kind == "temperature" and zone is not None and c.zone is zone
+                and c.kind in (ChannelKind.HEAT, ChannelKind.COOL))
+            assert sorted(w.channel_index for w in watchers
+                          if isinstance(w, d.ElementWatch)) == expected, sensor.id
