@@ -595,3 +595,12 @@ def test_a_zones_temperature_watches_its_heat_and_cool_channels_and_only_those()
             assert sorted(w.channel_index for w in elements) == expected, sensor.id
             # A cooler's on-time counts while it is set below its off value, a heater's above.
             assert all(w.kind is device.channels[w.channel_index].kind for w in elements)
+
+
+def test_a_motor_speed_is_watched_against_its_command_and_its_current_is_not():
+    knead = CHAIR.channel_index("knead_speed")
+    # The speed sensor stuck at 0 while the knead runs at 30: it does not follow.
+    found = watch_sensor(CHAIR, "knead_speed", 0.0, Channel(30.0, knead), 5)
+    assert found is not None and found[1].cause is FaultCause.SENSOR_IMPLAUSIBLE
+    # The knead motor's current, steady at half an ampere, is no speed that fails to follow.
+    assert watch_sensor(CHAIR, "knead_current", 0.5, Channel(30.0, knead), 5) is None
