@@ -604,3 +604,9 @@ def test_a_motor_speed_is_watched_against_its_command_and_its_current_is_not():
     assert found is not None and found[1].cause is FaultCause.SENSOR_IMPLAUSIBLE
     # The knead motor's current, steady at half an ampere, is no speed that fails to follow.
     assert watch_sensor(CHAIR, "knead_current", 0.5, Channel(30.0, knead), 5) is None
+
+
+def test_a_heater_warming_its_surface_is_no_runaway():
+    # Heat set at 40 C; the surface warms from 30 C at 1.25 C a minute for three minutes.
+    watch = d.TemperatureWatch(CHAIR.sensor("temp_calves"), HEAT)
+    assert feed(watch, [lambda t: 30.0 + t / 48] * (180 * RATE_HZ), Channel(40.0, HEAT)) is None
