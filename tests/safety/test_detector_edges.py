@@ -610,3 +610,14 @@ def test_a_heater_warming_its_surface_is_no_runaway():
     # Heat set at 40 C; the surface warms from 30 C at 1.25 C a minute for three minutes.
     watch = d.TemperatureWatch(CHAIR.sensor("temp_calves"), HEAT)
     assert feed(watch, [lambda t: 30.0 + t / 48] * (180 * RATE_HZ), Channel(40.0, HEAT)) is None
+
+
+def test_a_runaway_says_how_long_the_rise_took():
+    # Heat off and settled; the cover at 29 C at 60 s, 29.5 C until 100 s, then 30 C.
+    def cover_c(t):
+        return 29.0 if t <= d.HEATER_OFF_SETTLE_S else 29.5 if t < 100.0 else 30.0
+
+    t, fault = feed_exactly(d.TemperatureWatch(CHAIR.sensor("temp_calves"), HEAT),
+                            [cover_c] * 2000, Channel(None, HEAT))
+    assert t == 100.0
+    assert fault.detail == "temp_calves: rose 1.0 C in 40 s with the heat off"
