@@ -78,8 +78,8 @@ from massagectl.sim.trace import BOUNDED, SegmentOutcome, Trace
 # Klipper-style host watchdog: half a second without a valid frame means the host is gone.
 WATCHDOG_S = 0.5
 # Telemetry rate: 20 Hz resolves a 50 mm/s carriage to 2.5 mm (a body scan needs < 10 mm),
-# lets the host see an airbag's 8 kPa/s rise in 0.4 kPa steps, and keeps the chair's 16 sensors
-# to one report per tick (about 11 % of a 115200 baud line, in the board-to-host direction).
+# lets the host see an airbag's 8 kPa/s rise in 0.4 kPa steps, and sends the chair's 18 sensors
+# in three short reports per tick (16 % of a 115200 baud line, board to host, with status).
 TELEMETRY_HZ = 20
 # Status: twice a second, so a host that missed a state-change report learns within 0.5 s.
 STATUS_HZ = 2
