@@ -152,3 +152,18 @@ def test_a_sound_thermostat_cycling_never_trips_the_boards_check(set_point_c, oc
     host.wait(60.0)  # and cooling down with the heat off
     assert not host.shut_down
     assert _welded_reports(host) == []
+
+
+def test_a_cooler_leg_welded_after_a_stop_is_reported_too():
+    """The mirror case: a thermoelectric module stuck cooling."""
+    host = Host("pad")
+    host.schedule("cool_lower_back", 0.0, 60.0, 20.0)
+    host.wait(10.0)
+    host.board.inject_fault(FaultKind.HEATER_STUCK_ON, "cool_lower_back", now_s=host.now_s)
+    host.messages()
+    host.stop()
+    host.wait(WELDED_READINGS * SAMPLE_S)
+    [report] = _welded_reports(host)
+    assert host.profile.sensors[report.index].id == "cool_lower_back_current"
+    assert report.value == pytest.approx(COOLER_A, abs=0.04)
+    _latched(host)
