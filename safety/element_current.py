@@ -30,7 +30,9 @@ one matters here because a dead current sensor would hide a welded relay from th
 
 The board has its own duty (hardware.md 5): it knows its relay exactly, so it reports the same
 welded relay as FaultReport(OVER_LIMIT) on the current sensor and shuts down latched, even at
-the set point, where the host has to wait until the surface rises past the band.
+the set point, where the host has to wait until the surface rises past the band (a median
+12 s on the reference zone, at most 65 s: hardware.md 5.1; the temperature watch may be
+sooner).
 """
 
 from __future__ import annotations
