@@ -193,6 +193,11 @@ def _telemetry(supervisor, plan: Plan, seconds: float) -> list[float]:
             elif kind == "temperature" and sensor.channel is not None:
                 # A heater that works: the surface at its set point, once that is above 30 C.
                 value = max(30.0, float(plan.values_at(sensor.channel, [t_s])[0]))
+            elif kind == "current" and sensor.channel is not None \
+                    and CHAIR.channel(sensor.channel).kind.value == "heat":
+                # Its element draws 0.92 A while the thermostat holds it there, none below.
+                on = float(plan.values_at(sensor.channel, [t_s])[0]) > 30.0
+                value = 0.92 if on else 0.01
             else:
                 value = {"temperature": 30.0, "current": 0.5, "occupancy": 1.0}[kind]
             values.append(value + (0 if kind == "occupancy" else wobble * sensor.resolution))

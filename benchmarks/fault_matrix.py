@@ -15,10 +15,12 @@ output commanded safe.
 
 Line faults damage the bytes at the transport seam (firmware_bridge.faults); device faults
 are the board's own (sim.faults). A welded heater relay keeps heating whatever the board
-commands: the host stops the session and latches the fault, and the board's independent
-thermal cut-off (hardware.md) is what takes the power; the row says so. While the thermostat
-wants the element on anyway (warming up), a welded relay changes nothing the board could
-measure: it shows only once the thermostat would switch off, and the row says when that was.
+commands: the board, which senses the element's current, and the host stop the session and
+latch the fault, and the board's independent thermal cut-off (hardware.md) is what takes the
+power; the row says so. While the thermostat wants the element on anyway (warming up), a
+welded relay changes nothing the board could measure: it shows only once the thermostat
+switches the element off (its current then flows where it should not), and the row says when
+that was.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from massagectl.controller.session.state import SessionState
 from massagectl.firmware_bridge.faults import ByteFaults, FaultyTransport
 from massagectl.firmware_bridge.link import Link
 from massagectl.firmware_bridge.memory_transport import memory_pair
-from massagectl.routines.device import load_device
+from massagectl.routines.device import SensorKind, load_device
 from massagectl.routines.loading import validate_data
 from massagectl.routines.routine import Routine
 from massagectl.routines.user import DEFAULT_USER
@@ -148,12 +150,16 @@ def host_killed(world: World) -> None:
 
 def heating_unasked(channel: str) -> Callable[[World], bool]:
     """A welded relay heats where a sound one would not: the board's thermostat has the element
-    off (set point reached, or the heat off) and the surface is above body temperature (below
-    it, the person's own warmth could be what warms it)."""
+    off (set point reached, or the heat off). The element's current sensor shows it at once;
+    a board without one shows it only above body temperature (below it, the person's own
+    warmth could be what warms the surface)."""
     def shows(world: World) -> bool:
         board = world.board
-        zone = board.plant.zones[board.profile.channel_index(channel)]
-        return not zone.heating and zone.contact_c >= BODY_C
+        index = board.profile.channel_index(channel)
+        zone = board.plant.zones[index]
+        sensed = any(s.kind is SensorKind.CURRENT and s.channel == channel
+                     for s in board.profile.sensors)
+        return not zone.heating and (sensed or zone.contact_c >= BODY_C)
     return shows
 
 

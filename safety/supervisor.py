@@ -51,6 +51,7 @@ from massagectl.safety.chair_time import ChairTime
 from massagectl.safety.channel_limits import ChannelLimits, PlanLimits, plan_limits
 from massagectl.safety.committed import BoardClock, CommittedSchedule, Sent
 from massagectl.safety.detectors import ElementWatch, TemperatureWatch, watchers_for
+from massagectl.safety.element_current import element_current_watchers_for, welded_relay_reported
 from massagectl.safety.fault_log import LogEvent
 from massagectl.safety.faults import Fault, FaultCause, FaultLatch
 from massagectl.safety.limits import DEFAULT_LIMITS, SafetyLimits
@@ -390,6 +391,9 @@ class Supervisor:
         what = f"{report.code.name.lower()} at index {report.index}, value {report.value:g}"
         if report.code is FaultCode.THERMAL_CUTOFF:
             self._cutoff_opened(report.index, report.value, host_s, report.clock)
+        elif (welded := welded_relay_reported(self.device, report)) is not None:
+            self._trip(_stamped(welded, host_s, report.clock), StopSource.BOARD,
+                       key=self.device.sensors[report.index].id)
         elif report.code in BOARD_FAULT_CODES:
             self._trip(Fault(FaultCause.BOARD_FAULT, f"the board reports {what}", host_s,
                              report.clock, {"value": (report.value, "")}), StopSource.BOARD,
@@ -581,9 +585,11 @@ class Supervisor:
 
 
 def _watchers_for(device: DeviceProfile):
-    """Every sensor's watchers: the detectors', and the measured rise check."""
-    return [detectors + rise for detectors, rise in zip(watchers_for(device),
-                                                         rise_watchers_for(device), strict=True)]
+    """Every sensor's watchers: the detectors', the measured rise check, and the element
+    current check (safety.element_current)."""
+    return [detectors + rise + current for detectors, rise, current in zip(
+        watchers_for(device), rise_watchers_for(device), element_current_watchers_for(device),
+        strict=True)]
 
 
 def _flat(watchers):

@@ -65,6 +65,7 @@ from massagectl.routines.device import ChannelKind, DeviceProfile
 from massagectl.sim import host_messages, registry
 from massagectl.sim.board_faults import FaultSwitches
 from massagectl.sim.clock import DEFAULT_CLOCK_HZ, BoardClock
+from massagectl.sim.element_relays import ElementRelays
 from massagectl.sim.faults import FaultKind
 from massagectl.sim.physics.occupant import Occupant
 from massagectl.sim.physics.plant import Plant
@@ -78,8 +79,8 @@ from massagectl.sim.trace import BOUNDED, SegmentOutcome, Trace
 # Klipper-style host watchdog: half a second without a valid frame means the host is gone.
 WATCHDOG_S = 0.5
 # Telemetry rate: 20 Hz resolves a 50 mm/s carriage to 2.5 mm (a body scan needs < 10 mm),
-# lets the host see an airbag's 8 kPa/s rise in 0.4 kPa steps, and keeps the chair's 16 sensors
-# to one report per tick (about 11 % of a 115200 baud line, in the board-to-host direction).
+# lets the host see an airbag's 8 kPa/s rise in 0.4 kPa steps, and sends the chair's 18 sensors
+# in three short reports per tick (16 % of a 115200 baud line, board to host, with status).
 TELEMETRY_HZ = 20
 # Status: twice a second, so a host that missed a state-change report learns within 0.5 s.
 STATUS_HZ = 2
@@ -198,6 +199,7 @@ class SimBoard:
         # it stays open (the hardware needs service), whatever the firmware does, and the board,
         # which senses it, holds those channels safe.
         self.cutoff_open: set[int] = set()
+        self.relays = ElementRelays(profile, self.plant)  # welded relays (sim.element_relays)
         self.faults = FaultSwitches(self)
         self.health = registry.BoardHealth(self.name, self._outputs, self._safe_outputs)
         registry.register(self, self.health)
@@ -469,6 +471,7 @@ class SimBoard:
                 values,
             )
         self._check_cutoffs()  # hardware: it acts in SHUTDOWN too (a welded relay)
+        self._check_relays(values)  # likewise
         if self.state is not DeviceState.READY:
             return
         if trip is not None and not (trip[0] is Trip.SENSOR_RANGE and self.faults.no_range_check):
@@ -492,6 +495,13 @@ class SimBoard:
                                                       is ChannelKind.COOL) == cold), index)
                 self._fault(FaultCode.THERMAL_CUTOFF, reported, zone.contact_c)
                 self._shut_down(StopCause.THERMAL_CUTOFF)
+
+    def _check_relays(self, values: list[float]) -> None:
+        """An element drawing current with its relay commanded open: the relay is welded."""
+        welded = self.relays.judge(values, latched=self.latched_cause is not None)
+        if welded is not None:
+            self._fault(FaultCode.OVER_LIMIT, *welded, welded_relay=True)
+            self._shut_down(StopCause.OVER_LIMIT)
 
     def _check_stalls(self) -> None:
         for index, drive in self.plant.drives.items():

@@ -147,6 +147,9 @@ class Plant:
             if part is self._depth or isinstance(part, SpinMotor):
                 return lambda: part.current_a(self._sensed_load_n)
             return lambda: part.current_a(0.0)
+        if sensor.kind is SensorKind.CURRENT and isinstance(part, ThermalZone):
+            # An element's supply current, through the leg of its channel's direction.
+            return partial(part.current_a, self.profile.channels[index].kind is ChannelKind.COOL)
         if sensor.kind is _QUANTITY[type(part)][0]:
             return self.actual_reader(index)
         raise _unmodelled(sensor, f"channel {sensor.channel!r} has no such quantity")

@@ -30,6 +30,12 @@ SKIN_C = 33.0
 ELEMENT_POWER_W = 22.0
 # A Peltier module's cold side pumps roughly this much heat out of a small pad.
 COOLER_POWER_W = 15.0
+# The elements run from the board's 24 V supply. A resistive element draws its power over that
+# (22 W: 0.92 A) while its relay is closed; a Peltier module pumping 15 W out of the pad takes
+# about twice that electrically (a coefficient of performance near 0.5): 30 W, 1.25 A. With
+# the relay (or the bridge leg) open, or the thermal cut-off open, it draws nothing.
+SUPPLY_V = 24.0
+COOLER_INPUT_W = 30.0
 # Heat capacities: a thin element with its carrier, and the cover, foam and skin layer under it.
 ELEMENT_CAPACITY_J_PER_K = 40.0
 CONTACT_CAPACITY_J_PER_K = 200.0
@@ -157,6 +163,14 @@ class ThermalZone:
     @property
     def powered(self) -> bool:
         return self.power_w() != 0.0
+
+    def current_a(self, cooling: bool) -> float:
+        """What the element draws through its heating (or, `cooling`, its cooling) leg: its
+        rated current whenever that leg powers it, the thermostat's wish or a welded relay."""
+        power_w = self.power_w()
+        if cooling:
+            return COOLER_INPUT_W / SUPPLY_V if power_w < 0.0 else 0.0
+        return ELEMENT_POWER_W / SUPPLY_V if power_w > 0.0 else 0.0
 
     def decide(self, heat_set_point_c: float | None, cool_set_point_c: float | None) -> None:
         """The board's thermostat: at most one direction at a time (heat wins a conflict the

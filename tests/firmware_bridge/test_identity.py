@@ -63,8 +63,8 @@ def test_a_pad_where_the_chair_was_expected_is_named_with_both_channel_lists():
     chair, pad = load_device("chair"), load_device("pad")
     differences = map_differences(device_profile_map(pad), chair)
     assert differences == [
-        "device: a 'pad' board (firmware sim-1) with 5 channels and 5 sensors; "
-        "profile 'chair' has 12 channels and 16 sensors",
+        "device: a 'pad' board (firmware sim-1) with 5 channels and 7 sensors; "
+        "profile 'chair' has 12 channels and 18 sensors",
         "device channels: " + ", ".join(c.id for c in pad.channels),
         "profile 'chair' channels: " + ", ".join(c.id for c in chair.channels),
     ]
@@ -94,7 +94,7 @@ def test_a_board_with_other_sensor_counts_shows_both_sensor_lists():
         board.info, sensor_count=len(board.sensors) - 1))
     differences = map_differences(fewer, pad)
     assert len(differences) == 3
-    assert "with 5 channels and 4 sensors; profile 'pad' has 5 channels and 5 sensors" in (
+    assert "with 5 channels and 6 sensors; profile 'pad' has 5 channels and 7 sensors" in (
         differences[0])
     assert differences[2] == "profile 'pad' sensors: " + ", ".join(s.id for s in pad.sensors)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from massagectl.firmware_bridge.messages import DeviceState
 from massagectl.firmware_bridge.wire import MAX_SENSOR_VALUES_PER_REPORT
 from massagectl.routines.device import ChannelKind, DeviceProfile, SensorKind
 from massagectl.routines.plan import Plan
@@ -18,8 +19,8 @@ from massagectl.safety.verdicts import AdmittedPlan
 from tests.safety.fakes import CLOCK_HZ, FakeBoard
 from tests.safety.plans import CHAIR
 
-# The board reports at 20 Hz, as many values per SensorReport as the wire allows (all 16 of the
-# chair's sensors in one).
+# The board reports at 20 Hz, as many values per SensorReport as the wire allows (17: the
+# chair's 18 sensors in two).
 REPORT_PERIOD_S = 0.05
 VALUES_PER_REPORT = MAX_SENSOR_VALUES_PER_REPORT
 
@@ -29,8 +30,12 @@ AT_REST = {
     "knead_speed": 0.0, "knead_current": 0.1, "tap_rate": 0.0, "tap_current": 0.1,
     "pressure_shoulders": 0.0, "pressure_arms": 0.0, "pressure_seat": 0.0,
     "pressure_calves": 0.0, "pressure_feet": 0.0, "temp_lower_back": 25.0, "temp_calves": 25.0,
-    "seat": 1.0,
+    "seat": 1.0, "heat_lower_back_current": 0.01, "heat_calves_current": 0.01,
+    "cool_lower_back_current": 0.01,
 }
+# What a heat element draws while its thermostat has it on (22 W on 24 V), and a cooler.
+ELEMENT_ON_A = 0.92
+COOLER_ON_A = 1.25
 
 Readings = dict[str, float] | Callable[[float], dict[str, float]]
 # Sensors that read their channel's set point unless a test says otherwise.
@@ -75,6 +80,9 @@ class Rig:
         values = dict(AT_REST)
         values.update(self._following())
         values.update(readings or {})
+        for sensor_id, current_a in self._elements(values).items():
+            if sensor_id not in (readings or {}):
+                values[sensor_id] = current_a
         self._reports += 1
         wobble = 1 if self._reports % 2 else -1
         row = [values[sensor.id] + (0 if sensor.kind == "occupancy" or sensor.id in frozen
@@ -95,6 +103,34 @@ class Rig:
                 continue
             commanded = self.supervisor.commanded(index, board_s)
             found[sensor.id] = 0.0 if commanded is None else commanded
+        return found
+
+    def _elements(self, values: dict[str, float]) -> dict[str, float]:
+        """A healthy element draws while its thermostat has it on: the set point on and the
+        surface below it (hardware.md 5)."""
+        board_s = self.supervisor.clock.seconds(self.board.clock())
+        found = {}
+        for sensor in self.device.sensors:
+            if sensor.kind is not SensorKind.CURRENT or sensor.channel is None:
+                continue
+            index = self.device.channel_index(sensor.channel)
+            channel = self.device.channels[index]
+            surface = next((s.id for s in self.device.sensors if s.channel == channel.id
+                            and s.kind is SensorKind.TEMPERATURE), None)
+            if channel.kind not in (ChannelKind.HEAT, ChannelKind.COOL):
+                continue
+            if surface is None:  # a cool channel: the zone's heat channel's sensor
+                surface = next(s.id for s in self.device.sensors
+                               if s.kind is SensorKind.TEMPERATURE and s.channel is not None
+                               and self.device.channel(s.channel).zone is channel.zone)
+            sign = -1.0 if channel.kind is ChannelKind.COOL else 1.0
+            commanded = self.supervisor.commanded(index, board_s)
+            on = commanded is not None and sign * (commanded - (channel.safe_default or 0.0)) > 0 \
+                and sign * (commanded - values[surface]) > 0 \
+                and not self.supervisor.stop_path.stopping \
+                and self.board.state is not DeviceState.SHUTDOWN
+            drawn_a = COOLER_ON_A if sign < 0 else ELEMENT_ON_A
+            found[sensor.id] = drawn_a if on else AT_REST.get(sensor.id, 0.01)
         return found
 
     async def run(self, seconds: float, readings: Readings | None = None,

@@ -10,18 +10,29 @@ from massagectl.firmware_bridge.messages import (
     StatusReport,
     Stop,
 )
-from massagectl.routines.device import load_device
+from massagectl.routines.device import DeviceProfile, SensorKind, load_device
 from massagectl.sim.board import SimBoard
 
 HEARTBEAT_S = 0.1  # well inside the board's 500 ms watchdog
 
 
+def without_element_currents(device: str) -> DeviceProfile:
+    """A built-in profile as a board without element current sensors has it (hardware.md
+    5.1: the host then watches the surface's temperature alone)."""
+    profile = load_device(device)
+    kept = [s for s in profile.sensors if not (
+        s.kind is SensorKind.CURRENT and s.channel is not None
+        and profile.channel(s.channel).kind.name in ("HEAT", "COOL"))]
+    return DeviceProfile.model_validate({**profile.model_dump(), "sensors": kept})
+
+
 class Host:
     """Drives one board on an explicit timeline (host seconds), like a well-behaved host."""
 
-    def __init__(self, device: str = "chair", **board_options) -> None:
+    def __init__(self, device: str | DeviceProfile = "chair", **board_options) -> None:
         self.now_s = 0.0
-        self.board = SimBoard(load_device(device), now_s=0.0, **board_options)
+        profile = device if isinstance(device, DeviceProfile) else load_device(device)
+        self.board = SimBoard(profile, now_s=0.0, **board_options)
         self.profile = self.board.profile
         self.board.handle(Heartbeat(), 0.0)
 

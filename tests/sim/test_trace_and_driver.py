@@ -123,7 +123,7 @@ def test_identify_answers_with_the_profile_map():
     host.send(Identify())
     info, *rest = host.messages()
     assert isinstance(info, DeviceInfo)
-    assert (info.channel_count, info.sensor_count, info.clock_hz) == (5, 5, 1_000_000)
+    assert (info.channel_count, info.sensor_count, info.clock_hz) == (5, 7, 1_000_000)
     channels = [m for m in rest if isinstance(m, ChannelInfo)]
     sensors = [m for m in rest if isinstance(m, SensorInfo)]
     assert [c.kind for c in channels] == [c.kind for c in host.profile.channels]
@@ -131,12 +131,12 @@ def test_identify_answers_with_the_profile_map():
     assert sensors[2].channel == host.profile.channel_index("knead_speed")
 
 
-def test_telemetry_sends_the_16_chair_sensors_in_two_short_reports_per_sample():
+def test_telemetry_sends_the_18_chair_sensors_in_three_short_reports_per_sample():
     host = Host()
     host.messages()
     host.wait(3.0 / TELEMETRY_HZ)
     reports = host.messages(SensorReport)
-    assert [(r.first_index, len(r.values)) for r in reports] == [(0, 8), (8, 8)] * 3
+    assert [(r.first_index, len(r.values)) for r in reports] == [(0, 8), (8, 8), (16, 2)] * 3
     assert len({r.clock for r in reports}) == 3
 
 
