@@ -159,6 +159,7 @@ class Link:
         self._fanout = MessageFanout()
         self._intent = ImmediateIntent()
         self._status_reports = 0  # StatusReports received: "a report since" without clearing
+        self._clock_reports = 0  # ClockReports received, answers to a Heartbeat paired or not
         self._connections = 0  # handshakes begun: a wait of an older one ends
         self._safe_lock = asyncio.Lock()  # one hold_safe or clear_board_fault at a time
         # Per channel index, the rise rate SetRiseLimit gives the board (hardware.md 4.7).
@@ -236,8 +237,10 @@ class Link:
         # A board that restarted is back at its map's rise rates: before any segment, lower
         # them again (queued, so they act before every segment sent after them).
         self._send_rise_limits()
+        # A board whose answers keep arriving, but never one that pairs with the Heartbeat it
+        # answers (a damaged line eats one of the two), is heard: wait on, up to the patience.
         await self._until(lambda: self.clock.ready, self._send_heartbeat,
-                          f"no clock report from {name}")
+                          f"no clock report from {name}", progress=lambda: self._clock_reports)
         self.state = LinkState.CONNECTED
         log.info("connected to %s: %s", name, identity.info)
 
@@ -684,6 +687,7 @@ class Link:
         self._fanout.publish(event)
 
     def _on_clock(self, report: m.ClockReport) -> None:
+        self._clock_reports += 1
         echo, self.protocol.last_echo = self.protocol.last_echo, None
         if echo is None or echo[2] != report.clock:
             return  # not the answer to our latest heartbeat: the pairing would be a guess
