@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,7 +34,10 @@ def test_run_finishes_saves_a_trace_and_trace_reads_it_back(capsys, config, tmp_
                          "--config", str(config))
     assert status == 0
     assert "energising_tap: finished after 12.2 min on built-in simulator" in out
-    assert "body scan: shoulder line 600 mm above the seat" in out
+    # The simulated occupant's shoulders are 600 mm above the seat; the scan reads a noisy
+    # motor current, so it finds them within a few millimetres.
+    [found_mm] = re.findall(r"body scan: shoulder line (\d+) mm above the seat", out)
+    assert abs(int(found_mm) - 600) <= 5
     assert out.count("shoulder line") == 1  # said once, not again as a note
     [trace] = (tmp_path / "state" / "chairs" / "SIM-chair-1" / "traces").glob(
         "*-energising_tap.npz")
