@@ -166,7 +166,9 @@ def test_key_storm_and_keys_while_disconnected_change_nothing(tmp_path, run_virt
             await asyncio.sleep(3.0)
             seen["away"] = service.state()
             service.simulator.board.remote.press(K.OK, asyncio.get_running_loop().time())
-            service.simulator.driver.clear_fault("unplug")
+            # Plugged back in: on the board itself, which outlives its lines (the service may be
+            # between two attempts to open one, with no line and so no driver at this moment).
+            service.simulator.board.clear_fault("unplug", now_s=asyncio.get_running_loop().time())
             for _ in range(100):
                 await asyncio.sleep(0.5)
                 if service.state() is ChairState.IDLE:
