@@ -457,8 +457,12 @@ class Link:
             return False
         if self.state in (LinkState.LOST, LinkState.CLOSED):
             return False
-        for index, rate in sorted(self.rise_limits.items()):
-            self._send_queued(m.SetRiseLimit(index, rate))
+        # All in one go, so they pack into as few DATA blocks as fit (two on the chair, not ten).
+        messages = [m.SetRiseLimit(index, rate) for index, rate in sorted(self.rise_limits.items())]
+        for message in messages:
+            self._intent.sent(message)
+        self._write(self.protocol.send_all(messages, self._loop.time()))
+        self._arm_timer()
         return True
 
     def send_nowait(self, message: object) -> bool:
