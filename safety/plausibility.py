@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from massagectl.routines.device import ChannelKind, DeviceProfile, SensorKind, Zone
 from massagectl.safety.faults import Fault, FaultCause
+from massagectl.safety.sliding_window import SlidingWindow
 from massagectl.safety.watcher import Context, Watcher
 
 # The board pumps below the set point less its band (0.3 kPa, hardware.md 5). A reading this
@@ -137,41 +138,19 @@ class FollowWatch(Watcher):
     def __init__(self, sensor, channel_index):
         super().__init__(sensor, channel_index)
         self.tolerance = FOLLOW_TOLERANCE_OF_SPAN * (sensor.valid_max - sensor.valid_min)
-        self._commands: deque[tuple[float, float]] = deque()
-        # The window's lowest and highest command without a scan of its 40 entries per
-        # reading: (board_s, command) with the commands increasing (lows) or decreasing
-        # (highs), so the first of each is the window's extreme.
-        self._lows: deque[tuple[float, float]] = deque()
-        self._highs: deque[tuple[float, float]] = deque()
+        self._commands = SlidingWindow(FOLLOW_WINDOW_S)
         self._outside = Lasting()
 
     def update(self, value, board_s, ctx):
         commanded = ctx.commanded(self.channel_index, board_s)
         if commanded is None or getattr(ctx, "outputs_safe", False):
             commanded = ctx.limits_for(self.channel_index).channel.safe_default or 0.0
-        commands, lows, highs = self._commands, self._lows, self._highs
-        if commands and board_s < commands[-1][0]:
-            commands.clear()  # a restarted board clock
-            lows.clear()
-            highs.clear()
-        commands.append((board_s, commanded))
-        while lows and lows[-1][1] >= commanded:
-            lows.pop()
-        lows.append((board_s, commanded))
-        while highs and highs[-1][1] <= commanded:
-            highs.pop()
-        highs.append((board_s, commanded))
-        while board_s - commands[0][0] > FOLLOW_WINDOW_S:
-            commands.popleft()
-        oldest_s = commands[0][0]
-        while lows[0][0] < oldest_s:
-            lows.popleft()
-        while highs[0][0] < oldest_s:
-            highs.popleft()
-        if board_s - oldest_s < FOLLOW_WINDOW_S - 0.1:
+        commands = self._commands
+        commands.add(board_s, commanded)
+        if commands.covered_s < FOLLOW_WINDOW_S - 0.1:
             return None  # not enough history yet to say where the motor should be
-        low = lows[0][1] - self.tolerance
-        high = highs[0][1] + self.tolerance
+        low = commands.low - self.tolerance
+        high = commands.high + self.tolerance
         outside_s = self._outside.update(not low <= value <= high, board_s)
         if outside_s < FOLLOW_CONFIRM_S:
             return None
@@ -222,12 +201,7 @@ class SeatCheck:
         # Per bag sensor: until when (board s) the board may still be catching up a late
         # segment, its set point below the plan's.
         self._catching_up_until: dict[int, float] = {}
-        self._depths: deque[tuple[float, float]] = deque()  # (board_s, mm) over STILL_WINDOW_S
-        # The window's shallowest and deepest reading without a pass over it per report:
-        # (board_s, mm) with the depths increasing (lows) or decreasing (highs), so the first
-        # of each is the window's extreme (as FollowWatch keeps its commands).
-        self._depth_lows: deque[tuple[float, float]] = deque()
-        self._depth_highs: deque[tuple[float, float]] = deque()
+        self._depths = SlidingWindow(STILL_WINDOW_S)  # the depth readings, mm
         self._empty = Lasting()
         self._loaded = Lasting()
 
@@ -299,28 +273,11 @@ class SeatCheck:
 
     def _still(self, depth_mm: float, board_s: float) -> bool:
         """Whether the heads stood still (within STILL_DEPTH_MM) for the last STILL_WINDOW_S."""
-        depths, lows, highs = self._depths, self._depth_lows, self._depth_highs
-        if depths and board_s < depths[-1][0]:
-            depths.clear()  # a restarted board clock
-            lows.clear()
-            highs.clear()
-        depths.append((board_s, depth_mm))
-        while lows and lows[-1][1] >= depth_mm:
-            lows.pop()
-        lows.append((board_s, depth_mm))
-        while highs and highs[-1][1] <= depth_mm:
-            highs.pop()
-        highs.append((board_s, depth_mm))
-        while board_s - depths[0][0] > STILL_WINDOW_S:
-            depths.popleft()
-        oldest_s = depths[0][0]
-        while lows[0][0] < oldest_s:
-            lows.popleft()
-        while highs[0][0] < oldest_s:
-            highs.popleft()
-        if board_s - oldest_s < STILL_WINDOW_S - 0.1:
+        depths = self._depths
+        depths.add(board_s, depth_mm)
+        if depths.covered_s < STILL_WINDOW_S - 0.1:
             return False  # not watched long enough yet
-        return highs[0][1] - lows[0][1] < STILL_DEPTH_MM
+        return depths.high - depths.low < STILL_DEPTH_MM
 
     def _bags_fill_empty(self, readings, board_s, ctx) -> str | None:
         found = None
